@@ -1,0 +1,47 @@
+// The result of one analysis: what `migscope analyze --json` prints (schema documented in
+// docs/json-schema.md) and what report/ and export/ render.
+
+import type { DeviceTimeline } from '../track/types.js';
+import type { Finding } from '../check/types.js';
+import type { InputProblem } from '../record/types.js';
+
+export interface InputFile {
+  readonly path: string;
+  readonly format: string;
+  readonly clock: string | undefined;
+}
+
+export interface InputSummary {
+  readonly files: readonly InputFile[];
+  /** Every trace record read, relevant or not. */
+  readonly records: number;
+  readonly malformed: number;
+  readonly lostEvents: number;
+  /** Lost-event windows (the count may be unknown). */
+  readonly gaps: readonly { readonly tsNs: bigint | undefined; readonly count: number | undefined; readonly file: string; readonly line: number | undefined; readonly byteOffset: number | undefined }[];
+  /** The first problems, with where they are; `problemsDropped` counts the rest. */
+  readonly problems: readonly InputProblem[];
+  readonly problemsDropped: number;
+}
+
+/**
+ * How trace times map to wall-clock time.
+ * sync: from a clock-sync record written by `migscope capture`.
+ * offset: from --clock-offset.
+ * relative: neither; times are trace-clock times and exports say so.
+ */
+export interface ClockMapping {
+  readonly source: 'sync' | 'offset' | 'relative';
+  readonly clock: string | undefined;
+  /** wallNs = traceNs + offsetNs. undefined when relative. */
+  readonly offsetNs: bigint | undefined;
+}
+
+export interface Analysis {
+  readonly tool: { readonly name: 'migscope'; readonly version: string };
+  readonly host: string | undefined;
+  readonly input: InputSummary;
+  readonly clock: ClockMapping;
+  readonly devices: readonly DeviceTimeline[];
+  readonly findings: readonly Finding[];
+}

@@ -1,0 +1,33 @@
+// A finding: one rule of spec/vfio-migration.md §6 broken, with who is at fault and the
+// trace lines that show it.
+
+import type { Source } from '../record/types.js';
+
+export type Severity = 'error' | 'warning';
+/** vmm = the user application driving the protocol (QEMU); driver = the vendor/kernel driver. */
+export type Blame = 'vmm' | 'driver';
+/**
+ * certain: the trace shows it. uncertain: events were lost in the window and the missing
+ * events could explain it (DESIGN.md "Knowing versus guessing").
+ */
+export type Certainty = 'certain' | 'uncertain';
+
+export interface Evidence {
+  readonly src: Source;
+  /** Short description of what the record shows. */
+  readonly what: string;
+}
+
+export interface Finding {
+  /** Stable rule id from the spec's catalogue (never renumbered). */
+  readonly rule: string;
+  readonly severity: Severity;
+  readonly blame: Blame;
+  readonly device: string;
+  readonly tsNs: bigint | undefined;
+  readonly message: string;
+  readonly evidence: readonly Evidence[];
+  readonly certainty: Certainty;
+  /** Where the rule comes from, e.g. "spec §6.1; L58". */
+  readonly specRef: string;
+}

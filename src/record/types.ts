@@ -1,0 +1,158 @@
+// The format-neutral trace record: what every parser in parsers/ produces and what
+// src/decode consumes. Parsers know formats, not VFIO: nothing here interprets an
+// offset, an ioctl number or a state value. See DESIGN.md "Data flow".
+
+/** Where a record came from, so every finding can cite its evidence. */
+export interface Source {
+  readonly file: string;
+  /** 1-based line number, for text formats. */
+  readonly line?: number;
+  /** Byte offset of the record, for binary formats. */
+  readonly byteOffset?: number;
+}
+
+/** Fields every record carries. Timestamps stay exact (bigint ns) until an edge needs another form. */
+export interface RecordBase {
+  /** Trace-clock time in nanoseconds (see InputClock); undefined when the format gives none. */
+  readonly tsNs: bigint | undefined;
+  /** Process id (tgid) when the tracer shows it; ftrace text shows only the thread id. */
+  readonly pid: number | undefined;
+  /** Thread id. */
+  readonly tid: number | undefined;
+  readonly comm: string | undefined;
+  readonly cpu: number | undefined;
+  readonly src: Source;
+}
+
+/**
+ * A positioned read or write on a file descriptor. `pread64`/`pwrite64` have an offset;
+ * plain `read`/`write` (v2 data_fd traffic) have none.
+ */
+export interface AccessRecord extends RecordBase {
+  readonly kind: 'access';
+  readonly op: 'pread' | 'pwrite' | 'read' | 'write';
+  readonly fd: number;
+  /** File offset for pread/pwrite (exact; VFIO offsets are index << 40). */
+  readonly offset: bigint | undefined;
+  /** Requested byte count. */
+  readonly size: number;
+  /**
+   * The first min(size, 8) bytes of the user buffer, little-endian: for writes as
+   * written, for reads as returned. undefined when the tracer could not see the buffer
+   * (ftrace syscall events) — never guessed.
+   */
+  readonly value: bigint | undefined;
+  /** Syscall return value (bytes or -errno); undefined when the exit was not seen. */
+  readonly ret: number | undefined;
+}
+
+/** An ioctl with whatever of its argument the tracer could read. */
+export interface IoctlRecord extends RecordBase {
+  readonly kind: 'ioctl';
+  readonly fd: number;
+  readonly cmd: number;
+  /** The argument pointer as the tracer saw it. */
+  readonly arg: bigint | undefined;
+  readonly ret: number | undefined;
+  /**
+   * Little-endian u64 words of the argument struct as read at syscall exit (index 0 is
+   * bytes 0..7). Empty when the tracer could not read user memory.
+   */
+  readonly argWords: readonly bigint[];
+}
+
+/** A new fd naming a device (or group/container/data fd): from openat or an fd-returning ioctl. */
+export interface FdOpenRecord extends RecordBase {
+  readonly kind: 'fd-open';
+  readonly fd: number;
+  /** How the fd came to be. */
+  readonly via: 'openat' | 'group-get-device-fd';
+  /** For openat: the path. For GET_DEVICE_FD: the device name passed in the argument. */
+  readonly name: string;
+  /** The fd the ioctl was issued on (the group fd), for group-get-device-fd. */
+  readonly parentFd: number | undefined;
+}
+
+/** close(fd): the fd number may be reused for an unrelated file afterwards. */
+export interface FdCloseRecord extends RecordBase {
+  readonly kind: 'fd-close';
+  readonly fd: number;
+  readonly ret: number | undefined;
+}
+
+/** A VFIO_DEVICE_GET_REGION_INFO reply as the capture decoded it from user memory. */
+export interface RegionInfoRecord extends RecordBase {
+  readonly kind: 'region-info';
+  readonly fd: number;
+  readonly index: number;
+  readonly flags: number;
+  readonly offset: bigint;
+  readonly size: bigint;
+  /** The TYPE capability (id 2), when the reply carried one. */
+  readonly capType: number | undefined;
+  readonly capSubtype: number | undefined;
+  readonly ret: number | undefined;
+}
+
+/** Free text written by a program into the trace (trace_marker print events, QEMU's log backend). */
+export interface MarkerRecord extends RecordBase {
+  readonly kind: 'marker';
+  readonly text: string;
+}
+
+/** The tracer says events were lost here. */
+export interface LostEventsRecord extends RecordBase {
+  readonly kind: 'lost-events';
+  /** How many, when the tracer says. */
+  readonly count: number | undefined;
+}
+
+/** Trace-clock time paired with wall-clock time, written by `migscope capture` at start. */
+export interface ClockSyncRecord extends RecordBase {
+  readonly kind: 'clock-sync';
+  /** Name of the trace clock (e.g. "mono", "local"). */
+  readonly clock: string;
+  readonly traceNs: bigint;
+  /** Nanoseconds since the Unix epoch. */
+  readonly wallNs: bigint;
+}
+
+export type TraceRecord =
+  | AccessRecord
+  | IoctlRecord
+  | FdOpenRecord
+  | FdCloseRecord
+  | RegionInfoRecord
+  | MarkerRecord
+  | LostEventsRecord
+  | ClockSyncRecord;
+
+export type TraceRecordKind = TraceRecord['kind'];
+
+/** Something in the input that could not be used: a malformed line, a truncated block. */
+export interface InputProblem {
+  readonly src: Source;
+  readonly message: string;
+}
+
+/**
+ * What a parser talks to. Push-based so the same parser serves a file, stdin and a live
+ * pipe without buffering (DESIGN.md: one direction, streaming).
+ */
+export interface ParserSink {
+  /** A record that may matter to VFIO decoding. Counts toward input.records. */
+  record(r: TraceRecord): void;
+  /** A well-formed record of no interest (another syscall, another event). Counts toward input.records. */
+  skipped(count?: number): void;
+  /** A line or block that could not be parsed. Counts toward input.malformed; parsing goes on. */
+  malformed(p: InputProblem): void;
+  /** The trace clock this input uses, once known (e.g. "mono" for bpftrace nsecs). */
+  clock(name: string): void;
+}
+
+/** A line-oriented parser: fed one line at a time (without the newline), 1-based numbers. */
+export interface LineParser {
+  line(text: string, lineNo: number): void;
+  /** End of input: flush anything pending (e.g. a syscall entry that never saw its exit). */
+  end(): void;
+}

@@ -1,0 +1,99 @@
+// What the tracker rebuilds per device: the state timeline, the state writes and the
+// migration sessions. Plain data, so report/ and export/ can render it without knowing
+// how it was built.
+
+import type { Source } from '../record/types.js';
+
+export type Protocol = 'v1' | 'v2' | 'unknown';
+
+/** One stretch of time in one device state. */
+export interface StateInterval {
+  /** State name as the spec names it (v1 §2.2, v2 §5.3), or "UNKNOWN". */
+  readonly state: string;
+  /** Raw device_state value; undefined when not known. */
+  readonly raw: number | undefined;
+  readonly startNs: bigint | undefined;
+  /** undefined while the interval is still open at the end of the trace. */
+  readonly endNs: bigint | undefined;
+  /**
+   * known: the trace showed this state (a successful write of a seen value, or a read).
+   * inferred: derived from protocol defaults (e.g. RUNNING after open) or QEMU's own events.
+   * unknown: the trace cannot tell (values invisible, or a gap of lost events).
+   */
+  readonly certainty: 'known' | 'inferred' | 'unknown';
+  /** Bytes moved through the data path while in this interval. */
+  readonly bytes: number;
+  readonly src: Source | undefined;
+}
+
+/** Every attempt to change device_state (v1 write, v2 SET). */
+export interface StateWrite {
+  readonly tsNs: bigint | undefined;
+  /** Raw value before the write as the tracker knew it. */
+  readonly fromRaw: number | undefined;
+  readonly from: string;
+  readonly toRaw: number | undefined;
+  readonly to: string;
+  /** 'ok', 'failed', or 'unknown' when the exit was not seen. */
+  readonly result: 'ok' | 'failed' | 'unknown';
+  readonly errno: number | undefined;
+  /** The state read back after a failed write, when the trace shows one. */
+  readonly readBackRaw: number | undefined;
+  readonly src: Source;
+}
+
+export interface PendingSample {
+  readonly tsNs: bigint | undefined;
+  readonly bytes: bigint;
+}
+
+export type SessionKind = 'save' | 'resume';
+
+/**
+ * completed: the save reached STOP after draining (or the resume reached RUNNING).
+ * failed: a transition failed or the device hit ERROR.
+ * cancelled: the VMM took the device back to RUNNING before completion.
+ * incomplete: the trace ended (or the device was closed) mid-session.
+ */
+export type SessionOutcome = 'completed' | 'failed' | 'cancelled' | 'incomplete';
+
+export interface MigrationSession {
+  readonly kind: SessionKind;
+  readonly startNs: bigint | undefined;
+  readonly endNs: bigint | undefined;
+  readonly outcome: SessionOutcome;
+  /** State names in the order visited. */
+  readonly states: readonly string[];
+  /** Data iterations: v1 save, one per data_offset/data_size round; resume, one per chunk. */
+  readonly iterations: number;
+  readonly bytes: number;
+  /** pending_bytes reads (v1), in order. Capped (see track/limits); `pendingDropped` counts the rest. */
+  readonly pending: readonly PendingSample[];
+  readonly pendingDropped: number;
+  /** Time the device spent not running inside this session, ns. */
+  readonly notRunningNs: bigint;
+  readonly src: Source | undefined;
+}
+
+export interface DeviceRegion {
+  readonly index: number | undefined;
+  readonly offset: bigint;
+  readonly size: bigint | undefined;
+  readonly source: 'region-info' | 'flag' | 'inferred' | 'qemu';
+  readonly evidence: string;
+}
+
+export interface DeviceTimeline {
+  readonly id: string;
+  readonly pid: number | undefined;
+  /** Process name (comm) of the VMM thread that drove the device, when the trace shows it. */
+  readonly comm: string | undefined;
+  readonly fd: number;
+  readonly naming: string;
+  readonly protocol: Protocol;
+  readonly region: DeviceRegion | undefined;
+  readonly timeline: readonly StateInterval[];
+  readonly stateWrites: readonly StateWrite[];
+  readonly sessions: readonly MigrationSession[];
+  readonly resets: number;
+}
