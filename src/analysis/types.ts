@@ -22,6 +22,9 @@ export interface InputSummary {
   /** The first problems, with where they are; `problemsDropped` counts the rest. */
   readonly problems: readonly InputProblem[];
   readonly problemsDropped: number;
+  /** Earliest and latest trace timestamps seen (trace clock, ns). */
+  readonly firstTsNs: bigint | undefined;
+  readonly lastTsNs: bigint | undefined;
 }
 
 /**

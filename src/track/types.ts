@@ -24,6 +24,8 @@ export interface StateInterval {
   /** Bytes moved through the data path while in this interval. */
   readonly bytes: number;
   readonly src: Source | undefined;
+  /** True for the last interval of a device still open when the trace ended (endNs is the trace's end). */
+  readonly openAtEnd?: boolean;
 }
 
 /** Every attempt to change device_state (v1 write, v2 SET). */
@@ -54,8 +56,10 @@ export type SessionKind = 'save' | 'resume';
  * failed: a transition failed or the device hit ERROR.
  * cancelled: the VMM took the device back to RUNNING before completion.
  * incomplete: the trace ended (or the device was closed) mid-session.
+ * unknown: the session ended but the trace cannot tell whether it succeeded (e.g. the
+ *   pending_bytes values of a save were invisible to the tracer).
  */
-export type SessionOutcome = 'completed' | 'failed' | 'cancelled' | 'incomplete';
+export type SessionOutcome = 'completed' | 'failed' | 'cancelled' | 'incomplete' | 'unknown';
 
 export interface MigrationSession {
   readonly kind: SessionKind;
@@ -96,4 +100,6 @@ export interface DeviceTimeline {
   readonly stateWrites: readonly StateWrite[];
   readonly sessions: readonly MigrationSession[];
   readonly resets: number;
+  /** Intervals not kept because the per-device cap was reached (counted, not silently lost). */
+  readonly intervalsDropped: number;
 }

@@ -1,0 +1,311 @@
+// The bpftrace capture back end: runs capture/migscope.bt against one process and writes
+// the "migscope-capture v1" file (docs/capture-format.md).
+//
+// The file is written by this runner, not by `bpftrace -o`, so that it can begin with the
+// runner's header and clock-sync lines and end with a second clock-sync line; bpftrace's
+// stdout is copied into it line by line, put back in timestamp order (capture/reorder.ts). bpftrace's stderr goes to the log, minus the
+// harmless RLIMIT_MEMLOCK complaint (LAB-NOTES: it cannot be raised here and bpftrace works).
+//
+// Targets: a pid, or a command. bpftrace's own `-c` cannot be used with a pid filter
+// (`cpid` is unknown before the run and `$1` must be fixed), so a command is started here
+// as `sh -c 'read <&3; exec "$@"'`: its pid is known at once, it waits until bpftrace is
+// attached, then execs the command under the same pid. Either way the capture stops when
+// the traced process exits (or on stop()).
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
+import type { Writable } from 'node:stream';
+import { readClockPair, type ClockPair } from './clock.js';
+import { bpftraceLineSource, createReorderer } from './reorder.js';
+import { shippedFile } from './package-root.js';
+import {
+  CaptureSetupError,
+  type Availability,
+  type CaptureHandle,
+  type CaptureOptions,
+  type CaptureResult,
+  type Tracer,
+} from './tracer.js';
+
+export const CAPTURE_FORMAT_VERSION = 1;
+
+/** How long a line may wait for earlier ones from other CPUs' buffers (capture/reorder.ts). */
+const REORDER_HOLD_NS = 250_000_000n;
+
+/** The bpftrace program, located in the source tree (works from dist/ too). */
+export function bpftraceProgramPath(): string {
+  return shippedFile('capture', 'migscope.bt');
+}
+
+const TRACEFS_CANDIDATES = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'] as const;
+
+function tracefsHasSyscalls(): boolean {
+  return TRACEFS_CANDIDATES.some((d) => existsSync(`${d}/events/syscalls/sys_enter_pread64`));
+}
+
+/** bpftrace needs tracefs for tracepoint formats; it is not mounted at boot here (LAB-NOTES). */
+function ensureTracefs(): string | undefined {
+  if (tracefsHasSyscalls()) return undefined;
+  const r = spawnSync('mount', ['-t', 'tracefs', 'nodev', '/sys/kernel/tracing'], { encoding: 'utf8' });
+  if (tracefsHasSyscalls()) return undefined;
+  return `tracefs with syscall tracepoints is not available (mount -t tracefs nodev /sys/kernel/tracing: ${
+    r.error?.message ?? (r.stderr.trim() || `exit ${String(r.status)}`)
+  })`;
+}
+
+export async function bpftraceAvailable(): Promise<Availability> {
+  const v = spawnSync('bpftrace', ['--version'], { encoding: 'utf8' });
+  if (v.error !== undefined) {
+    return { ok: false, reason: 'bpftrace is not installed or not on PATH (Debian/Ubuntu: apt-get install bpftrace)' };
+  }
+  if (typeof process.geteuid === 'function' && process.geteuid() !== 0) {
+    return { ok: false, reason: 'bpftrace needs root (run migscope capture with sudo)' };
+  }
+  const t = ensureTracefs();
+  if (t !== undefined) return { ok: false, reason: t };
+  if (!existsSync(bpftraceProgramPath())) {
+    return { ok: false, reason: `the bpftrace program is missing: ${bpftraceProgramPath()}` };
+  }
+  return { ok: true };
+}
+
+/** True while `pid` exists and is not a zombie. */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (e) {
+    // EPERM means it exists but is not ours to signal
+    return e instanceof Error && 'code' in e && e.code === 'EPERM';
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+function headerLine(o: CaptureOptions, pid: number): string {
+  const target = o.target.kind === 'pid' ? `pid:${pid}` : `command:${pid}`;
+  return `# migscope-capture v${CAPTURE_FORMAT_VERSION} tracer=bpftrace format=${o.format} runner=migscope target=${target} read_write=${o.readWrite ? 1 : 0}`;
+}
+
+function clockSyncLine(c: ClockPair, where: 'start' | 'end'): string {
+  return `${c.traceNs} clocksync clock=mono wall_ns=${c.wallNs} uncertainty_ns=${c.uncertaintyNs} source=runner at=${where}`;
+}
+
+/** In JSON mode the runner's own lines are wrapped like bpftrace's printf records. */
+function wrap(format: 'text' | 'json', line: string): string {
+  // same spacing as bpftrace 0.17's own JSON lines
+  return format === 'json' ? `{"type": "printf", "data": ${JSON.stringify(`${line}\n`)}}` : line;
+}
+
+function isBeginLine(line: string): boolean {
+  return line.includes('# migscope-capture v1 tracer=bpftrace program=migscope.bt');
+}
+
+const MEMLOCK_NOISE = /couldn't set RLIMIT_MEMLOCK/;
+
+function splitLines(onLine: (l: string) => void): { push(chunk: Buffer): void; flush(): void } {
+  let rest = '';
+  return {
+    push(chunk) {
+      const text = rest + chunk.toString('utf8');
+      const parts = text.split('\n');
+      rest = parts.pop() ?? '';
+      for (const p of parts) onLine(p);
+    },
+    flush() {
+      if (rest !== '') onLine(rest);
+      rest = '';
+    },
+  };
+}
+
+function startCommand(argv: readonly string[]): { child: ChildProcess; release: () => void } {
+  if (argv.length === 0) throw new CaptureSetupError('no command given');
+  // fd 3 is a pipe the wrapper waits on; `exec 3<&-` closes it before the command runs.
+  const child = spawn('/bin/sh', ['-c', 'read _ <&3; exec 3<&-; exec "$@"', 'migscope-capture', ...argv], {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+  });
+  const gate = child.stdio[3];
+  return {
+    child,
+    release: () => {
+      if (gate !== null && gate !== undefined && 'write' in gate) {
+        const w: Writable = gate;
+        w.end('\n');
+      }
+    },
+  };
+}
+
+async function start(o: CaptureOptions): Promise<CaptureHandle> {
+  const log = o.log ?? ((): void => undefined);
+  const avail = await bpftraceAvailable();
+  if (!avail.ok) throw new CaptureSetupError(avail.reason ?? 'bpftrace unavailable');
+
+  let pid: number;
+  let command: { child: ChildProcess; release: () => void } | undefined;
+  if (o.target.kind === 'pid') {
+    pid = o.target.pid;
+    if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) throw new CaptureSetupError(`no such process: ${pid}`);
+  } else {
+    command = startCommand(o.target.argv);
+    const p = command.child.pid;
+    if (p === undefined) throw new CaptureSetupError(`cannot start ${o.target.argv.join(' ')}`);
+    pid = p;
+  }
+
+  const out: WriteStream = createWriteStream(o.output);
+  await new Promise<void>((resolve, reject) => {
+    out.once('open', () => resolve());
+    out.once('error', (e) => reject(new CaptureSetupError(`cannot write ${o.output}: ${e.message}`)));
+  });
+  let lines = 0;
+  const emit = (line: string): void => {
+    out.write(`${line}\n`);
+    lines++;
+    o.onLine?.(line);
+  };
+  emit(wrap(o.format, headerLine(o, pid)));
+  emit(wrap(o.format, clockSyncLine(readClockPair(), 'start')));
+
+  const flags = o.readWrite ? 1 : 0;
+  // 128: the longest string (path, device name) that keeps migscope.bt within the 512-byte BPF stack
+  const env = { ...process.env, BPFTRACE_STRLEN: '128' };
+  // Own process group: a terminal Ctrl-C reaches us, and we stop bpftrace exactly once.
+  const bt = spawn('bpftrace', ['-f', o.format, bpftraceProgramPath(), String(pid), String(flags)], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+    env,
+  });
+
+  let attachedResolve: () => void = () => undefined;
+  let attachedReject: (e: Error) => void = () => undefined;
+  const attached = new Promise<void>((res, rej) => {
+    attachedResolve = res;
+    attachedReject = rej;
+  });
+  attached.catch(() => undefined); // observed through `done` as well
+  let isAttached = false;
+  let stderrTail: string[] = [];
+
+  const reorder = createReorderer(bpftraceLineSource, emit, REORDER_HOLD_NS);
+  const ticker = setInterval(() => reorder.tick(), 50);
+  const stdoutLines = splitLines((line) => {
+    reorder.push(line);
+    if (!isAttached && isBeginLine(line)) {
+      isAttached = true;
+      attachedResolve();
+    }
+  });
+  bt.stdout?.on('data', (c: Buffer) => stdoutLines.push(c));
+  const stderrLines = splitLines((line) => {
+    if (line.trim() === '' || MEMLOCK_NOISE.test(line)) return;
+    stderrTail = [...stderrTail.slice(-19), line];
+    log(`bpftrace: ${line}`);
+  });
+  bt.stderr?.on('data', (c: Buffer) => stderrLines.push(c));
+
+  let stoppedBy: CaptureResult['stoppedBy'] = 'tracer-exited';
+  let stopSent = false;
+  const stopTracer = (why: CaptureResult['stoppedBy']): void => {
+    if (stopSent) return;
+    stopSent = true;
+    stoppedBy = why;
+    try {
+      bt.kill('SIGINT');
+    } catch {
+      // already gone
+    }
+    // bpftrace normally needs well under a second to run END and exit
+    setTimeout(() => bt.exitCode === null && bt.signalCode === null && bt.kill('SIGTERM'), 10_000).unref();
+    setTimeout(() => bt.exitCode === null && bt.signalCode === null && bt.kill('SIGKILL'), 20_000).unref();
+  };
+
+  let commandExitCode: number | undefined;
+  let commandSignal: string | undefined;
+  let watcher: NodeJS.Timeout | undefined;
+  if (command !== undefined) {
+    command.child.on('exit', (code, signal) => {
+      commandExitCode = code ?? undefined;
+      commandSignal = signal ?? undefined;
+      stopTracer('target-exited');
+    });
+  } else {
+    watcher = setInterval(() => {
+      if (!processAlive(pid)) stopTracer('target-exited');
+    }, 100);
+  }
+
+  const done = new Promise<CaptureResult>((resolve, reject) => {
+    bt.on('error', (e) => {
+      if (watcher !== undefined) clearInterval(watcher);
+      clearInterval(ticker);
+      reject(new CaptureSetupError(`cannot run bpftrace: ${e.message}`));
+    });
+    bt.on('close', (code) => {
+      if (watcher !== undefined) clearInterval(watcher);
+      stdoutLines.flush();
+      stderrLines.flush();
+      clearInterval(ticker);
+      reorder.flush();
+      let why = '';
+      if (!isAttached) {
+        why =
+          stoppedBy === 'stop-requested'
+            ? 'stopped before bpftrace had attached (it takes a few seconds to compile and attach)'
+            : stderrTail.length > 0
+              ? stderrTail.join('\n')
+              : `bpftrace exited with status ${String(code ?? bt.signalCode)}`;
+        attachedReject(new CaptureSetupError(`bpftrace did not attach: ${why}`));
+        // a command that never got its go signal: do not leave it waiting
+        command?.child.kill('SIGTERM');
+      }
+      emit(wrap(o.format, clockSyncLine(readClockPair(), 'end')));
+      out.end(() => {
+        if (!isAttached) {
+          reject(new CaptureSetupError(`bpftrace did not attach: ${why}`));
+          return;
+        }
+        const finish = (): void =>
+          resolve({
+            output: o.output,
+            lines,
+            commandExitCode,
+            commandSignal,
+            tracerExitCode: code ?? undefined,
+            stoppedBy,
+          });
+        // report the command's status once it is known
+        if (command !== undefined && command.child.exitCode === null && command.child.signalCode === null) {
+          command.child.once('exit', finish);
+        } else {
+          finish();
+        }
+      });
+    });
+  });
+  done.catch(() => undefined);
+
+  attached.then(
+    () => command?.release(),
+    () => undefined,
+  );
+
+  return {
+    pid,
+    attached,
+    done,
+    stop: () => stopTracer('stop-requested'),
+  };
+}
+
+export const bpftraceTracer: Tracer = {
+  name: 'bpftrace',
+  description: 'bpftrace 0.17+ program capture/migscope.bt: values read and written, ioctl replies (default)',
+  available: bpftraceAvailable,
+  start,
+};

@@ -1,0 +1,402 @@
+#!/usr/bin/python3
+"""migscope lab workload: a VMM's protocol-v1 sequences as REAL syscalls.
+
+It plays QEMU 5.2-7.2 (spec/vfio-migration.md §3) against the emulated devices that
+vfio_fuse.py serves, so the kernel and bpftrace see genuine pread64/pwrite64/ioctl calls
+with driver-side answers.  Every scenario is described in scenarios.md / scenarios.json.
+
+    python3 workload.py --mount DIR --scenario NAME [--wait-go] [--journal FILE] [--qemu-io]
+
+--wait-go   print "ready pid=N" on stdout, then wait for a line on stdin before the first
+            traced syscall (lets a tracer attach to this pid first: `migscope capture --pid`)
+--journal   write what was done (one JSON object per syscall) to FILE at exit, so a test can
+            check the trace against it
+--qemu-io   read and write the data section in 8-byte syscalls as QEMU does without mmap
+            (spec §3.2); the default moves each buffer in one syscall to keep traces small
+
+Only the standard library is used; any python3 works.
+"""
+import argparse
+import ctypes
+import errno
+import fcntl
+import json
+import os
+import struct
+import sys
+import threading
+
+VFIO_GROUP_GET_DEVICE_FD = 0x3B6A
+VFIO_DEVICE_GET_INFO = 0x3B6B
+VFIO_DEVICE_GET_REGION_INFO = 0x3B6C
+VFIO_DEVICE_RESET = 0x3B6F
+VFIO_DEVICE_FEATURE = 0x3B75
+
+RUNNING, SAVING, RESUMING, MASK = 1, 2, 4, 7
+U32 = 0xFFFFFFFF
+OFF_DEVICE_STATE, OFF_PENDING, OFF_DATA_OFFSET, OFF_DATA_SIZE = 0, 8, 16, 24
+
+PR_SET_NAME = 15
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def set_comm(name):
+    _libc.prctl(PR_SET_NAME, ctypes.c_char_p(name.encode()[:15]), 0, 0, 0)
+
+
+def valid(state):
+    """VFIO_DEVICE_STATE_VALID (spec §2.2)."""
+    return (state & MASK) == 4 if state & RESUMING else True
+
+
+class Abort(Exception):
+    """QEMU's hw_error(): the device reads back the error state after a failed write."""
+
+
+class Dev:
+    def __init__(self, name, fd):
+        self.name = name
+        self.fd = fd
+        self.region = None  # fd offset of the migration region (from GET_REGION_INFO)
+        self.region_size = 0
+
+
+class Vmm:
+    def __init__(self, qemu_io):
+        self.journal = []
+        self.qemu_io = qemu_io
+        self.lock = threading.Lock()
+
+    def _log(self, **e):
+        with self.lock:
+            self.journal.append(e)
+
+    # -- raw syscalls, journaled --------------------------------------------------
+    def pread(self, fd, size, off):
+        try:
+            b = os.pread(fd, size, off)
+        except OSError as e:
+            self._log(op="pread", fd=fd, off=off, size=size, ret=-e.errno)
+            return None
+        v = hex(int.from_bytes(b[:8], "little")) if b else None  # hex: u64 exceeds JSON's exact range
+        self._log(op="pread", fd=fd, off=off, size=size, ret=len(b), value=v)
+        return b
+
+    def pwrite(self, fd, data, off):
+        v = hex(int.from_bytes(data[:8], "little"))
+        try:
+            n = os.pwrite(fd, data, off)
+        except OSError as e:
+            self._log(op="pwrite", fd=fd, off=off, size=len(data), value=v, ret=-e.errno)
+            return -e.errno
+        self._log(op="pwrite", fd=fd, off=off, size=len(data), value=v, ret=n)
+        return n
+
+    def ioctl(self, fd, cmd, arg):
+        try:
+            r = fcntl.ioctl(fd, cmd, arg)
+        except OSError as e:
+            self._log(op="ioctl", fd=fd, cmd=cmd, ret=-e.errno)
+            return -e.errno
+        self._log(op="ioctl", fd=fd, cmd=cmd, ret=r)  # int argument: r is the return value
+        return r
+
+    # -- QEMU hw/vfio/migration.c (v1) primitives ---------------------------------
+    def rd_state(self, d):
+        b = self.pread(d.fd, 4, d.region + OFF_DEVICE_STATE)
+        return None if b is None or len(b) != 4 else struct.unpack("<I", b)[0]
+
+    def wr_state(self, d, value, width=4):
+        return self.pwrite(d.fd, (value & ((1 << (8 * width)) - 1)).to_bytes(width, "little"),
+                           d.region + OFF_DEVICE_STATE)
+
+    def rd_u64(self, d, off):
+        b = self.pread(d.fd, 8, d.region + off)
+        return None if b is None or len(b) != 8 else struct.unpack("<Q", b)[0]
+
+    def set_state(self, d, mask, value):
+        """vfio_migration_set_state (spec §3.3): pread, (old & mask) | value, pwrite."""
+        cur = self.rd_state(d)
+        if cur is None:
+            return -errno.EIO
+        new = ((cur & mask) | value) & U32
+        if not valid(new):
+            return -errno.EINVAL  # QEMU does not write an invalid state
+        r = self.wr_state(d, new)
+        if r < 0:
+            back = self.rd_state(d)
+            if back is None or (back & MASK) == 6:
+                raise Abort("%s: Device in error state 0x%x" % (d.name, back or 0))
+            return r
+        return 0
+
+    def update_pending(self, d):
+        return self.rd_u64(d, OFF_PENDING) or 0
+
+    def save_buffer(self, d):
+        """vfio_save_buffer: data_offset, data_size, then the data (§3.4)."""
+        off = self.rd_u64(d, OFF_DATA_OFFSET)
+        size = self.rd_u64(d, OFF_DATA_SIZE)
+        if off is None or size is None:
+            return 0
+        if size:
+            step = 8 if self.qemu_io else size
+            for k in range(0, size, step):
+                self.pread(d.fd, min(step, size - k), d.region + off + k)
+        return size
+
+    def load_buffer(self, d, chunk):
+        """vfio_load_buffer for one chunk: data_offset, data writes, data_size (§3.4)."""
+        off = self.rd_u64(d, OFF_DATA_OFFSET)
+        if off is None:
+            return -errno.EIO
+        payload = (b"VFIOMIGR" * (chunk // 8 + 1))[:chunk]
+        step = 8 if self.qemu_io else chunk
+        for k in range(0, chunk, step):
+            if self.pwrite(d.fd, payload[k:k + step], d.region + off + k) < 0:
+                return -errno.EIO
+        return self.pwrite(d.fd, struct.pack("<Q", chunk), d.region + OFF_DATA_SIZE)
+
+    # -- QEMU's phases ------------------------------------------------------------
+    def save_setup(self, d):
+        return self.set_state(d, MASK, SAVING)  # 001 -> 011; clears bits 3-31 (§3.3)
+
+    def precopy(self, d, max_iter):
+        pending = self.update_pending(d)
+        n = 0
+        while pending and n < max_iter:
+            self.save_buffer(d)
+            pending = self.update_pending(d)
+            n += 1
+
+    def vm_stop(self, d):
+        return self.set_state(d, ~RUNNING & U32, 0)  # 011 -> 010
+
+    def complete_precopy(self, d, drain=True):
+        r = self.set_state(d, ~RUNNING & U32, SAVING)  # -> 010 (usually already there)
+        if r < 0:
+            return r
+        pending = self.update_pending(d)
+        while pending:
+            if not self.save_buffer(d):
+                break  # data_size == 0: QEMU gives up on this device
+            pending = self.update_pending(d)
+            if not drain:
+                break  # scenario stopcopy-pending-left: a VMM that stops early
+        return self.set_state(d, ~SAVING & U32, 0)  # 010 -> 000
+
+    def recover_running(self, d):
+        """migration state notifier on failure: -> 001 (§3.3 last row)."""
+        return self.set_state(d, ~(SAVING | RESUMING) & U32, RUNNING)
+
+    def vm_start(self, d):
+        return self.set_state(d, ~MASK & U32, RUNNING)
+
+
+# ---- discovery (main thread) -----------------------------------------------------------
+
+def ioctl_int_ret(vmm, fd, cmd, buf):
+    """ioctl through libc so that both the return value and the filled buffer come back."""
+    cbuf = ctypes.create_string_buffer(bytes(buf), len(buf))
+    r = _libc.ioctl(fd, ctypes.c_ulong(cmd), cbuf)
+    ret = r if r >= 0 else -ctypes.get_errno()
+    vmm._log(op="ioctl", fd=fd, cmd=cmd, ret=ret)
+    return ret, cbuf.raw
+
+
+def probe(vmm, d):
+    """vfio_get_dev_region_info (§3.1): every index, argsz 32 then the size asked for."""
+    ret, raw = ioctl_int_ret(vmm, d.fd, VFIO_DEVICE_GET_INFO, struct.pack("<IIIIII", 24, 0, 0, 0, 0, 0))
+    num_regions = struct.unpack_from("<I", raw, 8)[0] if ret == 0 else 10
+    for index in range(num_regions):
+        ret, raw = ioctl_int_ret(vmm, d.fd, VFIO_DEVICE_GET_REGION_INFO, struct.pack("<IIIIQQ", 32, 0, index, 0, 0, 0))
+        if ret < 0:
+            continue
+        argsz = struct.unpack_from("<I", raw, 0)[0]
+        if argsz > 32:
+            ret, raw = ioctl_int_ret(vmm, d.fd, VFIO_DEVICE_GET_REGION_INFO,
+                                     struct.pack("<IIIIQQ", argsz, 0, index, 0, 0, 0) + bytes(argsz - 32))
+        _argsz, flags, _idx, cap_off, size, offset = struct.unpack_from("<IIIIQQ", raw, 0)
+        while flags & 8 and cap_off and cap_off + 8 <= len(raw):
+            cid, _ver, nxt = struct.unpack_from("<HHI", raw, cap_off)
+            if cid == 2 and struct.unpack_from("<II", raw, cap_off + 8) == (3, 1):
+                d.region, d.region_size = offset, size
+            cap_off = nxt
+    if d.region is None:
+        raise SystemExit("%s: no migration region found" % d.name)
+
+
+# ---- scenarios (names match scenarios.json) -------------------------------------------
+
+def sc_clean_live_migration(vmm, devs):
+    d = devs[0]
+    vmm.save_setup(d)
+    vmm.precopy(d, 2)
+    vmm.vm_stop(d)
+    vmm.complete_precopy(d)
+
+
+def sc_save_suspend(vmm, devs):
+    d = devs[0]
+    vmm.set_state(d, ~RUNNING & U32, SAVING)  # savevm: 001 -> 010 (§3.3)
+    vmm.complete_precopy(d)
+
+
+def sc_resume(vmm, devs):
+    d = devs[0]
+    vmm.set_state(d, ~MASK & U32, RESUMING)  # load_setup: 001 -> 100
+    for chunk in (0x2000, 0x1800):
+        vmm.load_buffer(d, chunk)
+    vmm.vm_start(d)  # 100 -> 001
+
+
+def sc_precopy_stopcopy_fail_recover(vmm, devs):
+    d = devs[0]
+    vmm.save_setup(d)
+    vmm.precopy(d, 2)
+    if vmm.vm_stop(d) < 0:  # refused; read-back shows pre-copy (011)
+        vmm.recover_running(d)  # 011 -> 001
+        vmm.vm_start(d)  # VM continues: 001 written again
+
+
+def sc_error_state_reset(vmm, devs):
+    d = devs[0]
+    vmm.save_setup(d)
+    vmm.precopy(d, 1)
+    try:
+        vmm.vm_stop(d)
+    except Abort:
+        # QEMU v1 would abort here; this VMM recovers with a reset as the header says
+        vmm.ioctl(d.fd, VFIO_DEVICE_RESET, 0)
+        vmm.rd_state(d)  # reads 001
+
+
+def sc_reserved_state_101(vmm, devs):
+    d = devs[0]
+    cur = vmm.rd_state(d)
+    vmm.wr_state(d, (cur & ~MASK & U32) | RUNNING | RESUMING)  # 101b, no VALID check
+    vmm.rd_state(d)
+    vmm.vm_start(d)  # back to 001
+
+
+def sc_reserved_state_101_rejected(vmm, devs):
+    d = devs[0]
+    cur = vmm.rd_state(d)
+    if vmm.wr_state(d, (cur & ~MASK & U32) | RUNNING | RESUMING) < 0:
+        vmm.rd_state(d)  # read back after the failure: still 001
+
+
+def sc_rmw_reserved_bits(vmm, devs):
+    sc_clean_live_migration(vmm, devs)  # the driver reports bit 3; save_setup drops it
+
+
+def sc_state_write_2byte(vmm, devs):
+    d = devs[0]
+    cur = vmm.rd_state(d)
+    if vmm.wr_state(d, (cur & MASK) | SAVING, width=2) < 0:  # a u16 write of 011b
+        vmm.rd_state(d)
+        vmm.wr_state(d, (cur & MASK) | SAVING)  # then the proper 4-byte write
+    vmm.recover_running(d)  # migration cancelled: 011 -> 001
+
+
+def sc_stopcopy_pending_left(vmm, devs):
+    d = devs[0]
+    vmm.save_setup(d)
+    vmm.precopy(d, 1)
+    vmm.vm_stop(d)
+    vmm.complete_precopy(d, drain=False)
+
+
+def sc_stopcopy_empty_iter(vmm, devs):
+    sc_clean_live_migration(vmm, devs)  # the driver reports data_size 0 in 010
+
+
+def sc_two_devices_one_fails(vmm, devs):
+    a, b = devs[0], devs[1]
+    for d in (a, b):
+        vmm.save_setup(d)
+    for d in (a, b):
+        vmm.precopy(d, 1)
+    vmm.vm_stop(a)  # 011 -> 010
+    if vmm.vm_stop(b) < 0:  # refused, reads back 011
+        vmm.recover_running(b)  # only the failing device is taken back; a stays in 010
+
+
+SCENARIOS = {
+    "clean-live-migration": sc_clean_live_migration,
+    "save-suspend": sc_save_suspend,
+    "resume": sc_resume,
+    "precopy-stopcopy-fail-recover": sc_precopy_stopcopy_fail_recover,
+    "error-state-reset": sc_error_state_reset,
+    "reserved-state-101": sc_reserved_state_101,
+    "reserved-state-101-rejected": sc_reserved_state_101_rejected,
+    "rmw-reserved-bits": sc_rmw_reserved_bits,
+    "state-write-2byte": sc_state_write_2byte,
+    "stopcopy-pending-left": sc_stopcopy_pending_left,
+    "stopcopy-empty-iter": sc_stopcopy_empty_iter,
+    "two-devices-one-fails": sc_two_devices_one_fails,
+}
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--mount", required=True, help="where vfio_fuse.py is mounted")
+    ap.add_argument("--scenario", required=True, choices=sorted(SCENARIOS))
+    ap.add_argument("--scenarios", default=os.path.join(here, "scenarios.json"))
+    ap.add_argument("--wait-go", action="store_true")
+    ap.add_argument("--journal")
+    ap.add_argument("--qemu-io", action="store_true")
+    args = ap.parse_args()
+
+    with open(args.scenarios) as f:
+        spec = next(s for s in json.load(f)["scenarios"] if s["name"] == args.scenario)
+    names = [d["name"] for d in spec["devices"]]
+
+    # The device fds exist before the trace starts: the daemon hands these very fds out as
+    # the return value of VFIO_GROUP_GET_DEVICE_FD (README.md, "Device fds").
+    pre = [os.open(os.path.join(args.mount, n), os.O_RDWR) for n in names]
+    if args.wait_go:
+        sys.stdout.write("ready pid=%d\n" % os.getpid())
+        sys.stdout.flush()
+        sys.stdin.readline()
+
+    vmm = Vmm(args.qemu_io)
+    set_comm("qemu-system-x86")
+    group = os.open(os.path.join(args.mount, "group"), os.O_RDWR)
+    devs = []
+    for n in names:
+        ret, _ = ioctl_int_ret(vmm, group, VFIO_GROUP_GET_DEVICE_FD, n.encode() + b"\0")
+        vmm.journal[-1]["name"] = n
+        if ret < 0:
+            raise SystemExit("GET_DEVICE_FD %s: errno %d" % (n, -ret))
+        devs.append(Dev(n, ret))
+    for d in devs:
+        probe(vmm, d)
+
+    failure = []
+
+    def migration():
+        set_comm("live_migration")
+        try:
+            SCENARIOS[args.scenario](vmm, devs)
+        except Abort as e:
+            failure.append(str(e))
+
+    t = threading.Thread(target=migration, name="live_migration")
+    t.start()
+    t.join()
+    os.close(group)
+    for fd in pre:
+        os.close(fd)
+    if args.journal:
+        with open(args.journal, "w") as f:
+            for e in vmm.journal:
+                f.write(json.dumps(e) + "\n")
+    if failure:
+        print("aborted: %s" % failure[0], file=sys.stderr)
+        sys.exit(3)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+// What every capture back end (bpftrace today; ftrace and trace-cmd later) offers to
+// `migscope capture` and to the lab. A new tracer is one new file implementing `Tracer`
+// plus one line in capture/tracers.ts.
+
+/** What to trace: a running process, or a command the capture starts (and stops with). */
+export type CaptureTarget =
+  | { readonly kind: 'pid'; readonly pid: number }
+  | { readonly kind: 'command'; readonly argv: readonly string[] };
+
+export interface CaptureOptions {
+  readonly target: CaptureTarget;
+  /** File to write; created or truncated. */
+  readonly output: string;
+  /** Tracer output flavour; tracers that have only one ignore it. */
+  readonly format: 'text' | 'json';
+  /** Also record read()/write() (v2 data_fd traffic). */
+  readonly readWrite: boolean;
+  /** Diagnostics for a human (stderr of the tracer, progress). */
+  readonly log?: (message: string) => void;
+  /** Every complete line written to the output, in order (for live summaries). */
+  readonly onLine?: (line: string) => void;
+}
+
+export interface CaptureResult {
+  readonly output: string;
+  /** Lines written to the output file. */
+  readonly lines: number;
+  /** Exit status of the started command (command targets), when it exited normally. */
+  readonly commandExitCode: number | undefined;
+  /** Signal that ended the started command, if any. */
+  readonly commandSignal: string | undefined;
+  /** How the tracer itself ended: 0 = clean. */
+  readonly tracerExitCode: number | undefined;
+  /** Why the capture stopped. */
+  readonly stoppedBy: 'target-exited' | 'stop-requested' | 'tracer-exited';
+}
+
+export interface CaptureHandle {
+  /** The traced process (for command targets: the command's pid, known before it runs). */
+  readonly pid: number;
+  /** Resolves once the tracer is attached and the target is being traced. */
+  readonly attached: Promise<void>;
+  /** Resolves when the output file is complete. */
+  readonly done: Promise<CaptureResult>;
+  /** Stop tracing (e.g. on SIGINT); the output is completed, then `done` resolves. */
+  stop(): void;
+}
+
+export interface Availability {
+  readonly ok: boolean;
+  /** Why not, in words a user can act on. */
+  readonly reason?: string;
+}
+
+export interface Tracer {
+  readonly name: string;
+  /** One line for --help. */
+  readonly description: string;
+  available(): Promise<Availability>;
+  start(options: CaptureOptions): Promise<CaptureHandle>;
+}
+
+/** A capture that could not start (missing tool, no permission, bad target): CLI exit 2. */
+export class CaptureSetupError extends Error {
+  override readonly name = 'CaptureSetupError';
+}

@@ -1,0 +1,310 @@
+// Parser for bpftrace output of capture/migscope.bt ("migscope-capture v1",
+// docs/capture-format.md), in bpftrace's text mode and its `-f json` mode; also reads the
+// shared sample script's layout (samples/capture/vfio_mig_access.bt,
+// spec/trace-formats.md §4.4).
+//
+// One parser serves both modes and mixtures of them: a line starting with "{" is a JSON
+// record, anything else is text. Streams are not pure in practice (§4.1): the traced
+// child's own stdout, blank lines at detach, exit-time maps, helper warnings.
+//
+// Line → record: pread64/pwrite64/read/write → access; ioctl → ioctl; devfd (the extra
+// line migscope.bt prints after a VFIO_GROUP_GET_DEVICE_FD ioctl) → fd-open on success;
+// regioninfo (after a successful GET_REGION_INFO) → region-info; openat → fd-open on
+// success; close → fd-close; clocksync → clock-sync; "Lost N events" / lost_events →
+// lost-events. Other well-formed records (begin/end lines, exit-time maps, helper errors,
+// other printf events) are counted as skipped. Comments ("# ..."), "Attaching N probes",
+// attached_probes and blank lines are not records. Everything else is malformed.
+
+import type { LineParser, ParserSink, Source, TraceRecord } from '../src/record/types.js';
+import { parseBig, parseNum, splitRecordLine, type RecordLine } from './bpftrace/fields.js';
+import { parseJsonLine } from './bpftrace/json.js';
+
+/** Highest "migscope-capture vN" this parser understands. */
+export const BPFTRACE_CAPTURE_VERSION = 1;
+
+/** ioctl arguments below this are not pointers: migscope.bt reads no words for them. */
+const MIN_POINTER = 4096n;
+
+const HEADER = /^# migscope-capture v(\d+)\b/;
+const ATTACHING = /^Attaching \d+ probes?\.\.\.$/;
+const LOST = /^Lost (\d+) events$/;
+const HELPER_WARNING = /^\S+:\d+:\d+(?:-\d+)?: WARNING: /;
+const MAP_LINE = /^@[A-Za-z0-9_]*(?:\[.*\])?: /;
+const HIST_BUCKET = /^[[(]-?[\dKMGTPE]*, ?-?[\dKMGTPE]*[\])]\s+\d+ \|/;
+
+const RECORD_EVENT_NAMES: ReadonlySet<string> = new Set(['pread64', 'pwrite64', 'read', 'write', 'ioctl', 'devfd', 'regioninfo', 'openat', 'close']);
+const EVENT_HEAD = /^\d+ ([a-z][a-z0-9_]*)(?: |$)/;
+const RECORD_EVENTS = /^\d+ (pread64|pwrite64|read|write|ioctl|devfd|regioninfo|openat|close|clocksync) pid=/;
+const JSON_TYPES = /^\{\s*"type":\s*"(attached_probes|printf|lost_events|map|hist|stats|value|time|cat|join|syscall|helper_error)"/;
+
+/** 'json' or 'text' if these first lines look like bpftrace output we read; else undefined. */
+export function detectBpftrace(firstLines: readonly string[]): 'text' | 'json' | undefined {
+  for (const raw of firstLines) {
+    const line = raw.trim();
+    if (line === '') continue;
+    if (JSON_TYPES.test(line)) return 'json';
+    if (HEADER.test(line) || ATTACHING.test(line) || RECORD_EVENTS.test(line) || line.startsWith('# vfio_mig_access.bt')) {
+      return 'text';
+    }
+  }
+  return undefined;
+}
+
+export function createBpftraceParser(file: string, sink: ParserSink): LineParser {
+  let clockAnnounced = false;
+  /** Lines of source context that follow a text-mode helper WARNING line. */
+  let warningContext = 0;
+
+  const announceClock = (): void => {
+    if (!clockAnnounced) {
+      clockAnnounced = true;
+      // bpftrace nsecs = bpf_ktime_get_ns() = CLOCK_MONOTONIC (trace-formats §4.4)
+      sink.clock('mono');
+    }
+  };
+
+  const bad = (lineNo: number, message: string): void => sink.malformed({ src: { file, line: lineNo }, message });
+
+  function textLine(line: string, lineNo: number, fromJson: boolean): void {
+    if (!fromJson && warningContext > 0) {
+      warningContext--;
+      return;
+    }
+    if (line.trim() === '') return;
+    if (line.startsWith('#')) {
+      const h = HEADER.exec(line);
+      if (h !== null) {
+        announceClock();
+        const v = Number(h[1]);
+        if (v > BPFTRACE_CAPTURE_VERSION) {
+          bad(lineNo, `capture format v${v} is newer than this migscope reads (v${BPFTRACE_CAPTURE_VERSION}); reading it as v1`);
+        }
+      }
+      return;
+    }
+    if (ATTACHING.test(line)) return;
+    const lost = LOST.exec(line);
+    if (lost !== null) {
+      sink.record({ ...noTask(file, lineNo), kind: 'lost-events', count: Number(lost[1]) });
+      return;
+    }
+    if (!fromJson && HELPER_WARNING.test(line)) {
+      // bpftrace -k: "file.bt:L:C-C: WARNING: Failed to ..." + the source line + a ~~~ marker
+      warningContext = 2;
+      sink.skipped();
+      return;
+    }
+    if (MAP_LINE.test(line) || HIST_BUCKET.test(line)) {
+      sink.skipped();
+      return;
+    }
+    const head = EVENT_HEAD.exec(line);
+    if (head !== null && !RECORD_EVENT_NAMES.has(head[1] ?? '') && head[1] !== 'clocksync') {
+      // a timestamped line of another event (begin/end, other scripts' printf): not ours
+      sink.skipped();
+      return;
+    }
+    const parts = splitRecordLine(line);
+    if (parts === undefined) {
+      if (fromJson) {
+        // a printf record of some other bpftrace program: well-formed, not ours
+        sink.skipped();
+        return;
+      }
+      bad(lineNo, `not a bpftrace record: ${JSON.stringify(truncate(line))} (stray output of the traced program?)`);
+      return;
+    }
+    if (typeof parts === 'string') {
+      bad(lineNo, `${parts}: ${JSON.stringify(truncate(line))}`);
+      return;
+    }
+    announceClock();
+    const r = toRecord(parts, { file, line: lineNo });
+    if (r === 'skip') sink.skipped();
+    else if (typeof r === 'string') bad(lineNo, `${parts.event}: ${r}`);
+    else sink.record(r);
+  }
+
+  function jsonLine(line: string, lineNo: number): void {
+    const j = parseJsonLine(line);
+    if (typeof j === 'string') {
+      bad(lineNo, j);
+      return;
+    }
+    switch (j.type) {
+      case 'printf': {
+        // one printf call; ours end with "\n" and hold one record each
+        const pieces = j.text.split('\n');
+        if (pieces.length > 1 && pieces[pieces.length - 1] === '') pieces.pop();
+        for (const p of pieces) textLine(p, lineNo, true);
+        return;
+      }
+      case 'lost_events':
+        sink.record({ ...noTask(file, lineNo), kind: 'lost-events', count: j.events });
+        return;
+      case 'other':
+        // attached_probes is bookkeeping; maps, hist, stats, time, helper_error, …: skipped
+        if (j.name !== 'attached_probes') sink.skipped();
+        return;
+    }
+  }
+
+  return {
+    line(text: string, lineNo: number): void {
+      try {
+        const line = text.endsWith('\r') ? text.slice(0, -1) : text;
+        if (line.startsWith('{')) jsonLine(line, lineNo);
+        else textLine(line, lineNo, false);
+      } catch (e) {
+        // a parser bug must not lose the rest of the trace
+        bad(lineNo, `internal parser error: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    },
+    end(): void {
+      // records are complete lines; nothing is pending
+    },
+  };
+}
+
+function truncate(s: string): string {
+  return s.length > 120 ? `${s.slice(0, 117)}...` : s;
+}
+
+function noTask(file: string, line: number): { tsNs: undefined; pid: undefined; tid: undefined; comm: undefined; cpu: undefined; src: Source } {
+  return { tsNs: undefined, pid: undefined, tid: undefined, comm: undefined, cpu: undefined, src: { file, line } };
+}
+
+/** The record for a line, 'skip' for well-formed lines of no interest, or what is wrong. */
+function toRecord(p: RecordLine, src: Source): TraceRecord | 'skip' | string {
+  const f = p.fields;
+  const tsNs = BigInt(p.ts);
+  const need = (k: string): number | string => parseNum(f.get(k)) ?? `missing or bad ${k}=${f.get(k) ?? ''}`;
+  const needBig = (k: string): bigint | string => parseBig(f.get(k)) ?? `missing or bad ${k}=${f.get(k) ?? ''}`;
+
+  if (p.event === 'clocksync') {
+    const wall = needBig('wall_ns');
+    if (typeof wall === 'string') return wall;
+    const clock = f.get('clock') ?? 'mono';
+    return { kind: 'clock-sync', tsNs, pid: undefined, tid: undefined, comm: undefined, cpu: undefined, src, clock, traceNs: tsNs, wallNs: wall };
+  }
+
+  // other events (begin/end lines, other scripts' printf records): well-formed, not ours
+  if (!RECORD_EVENT_NAMES.has(p.event)) return 'skip';
+  const pid = need('pid');
+  const tid = need('tid');
+  if (typeof pid === 'string') return pid;
+  if (typeof tid === 'string') return tid;
+  const base = { tsNs, pid, tid, comm: p.comm, cpu: undefined, src };
+
+  switch (p.event) {
+    case 'pread64':
+    case 'pwrite64':
+    case 'read':
+    case 'write': {
+      const positioned = p.event === 'pread64' || p.event === 'pwrite64';
+      const fd = need('fd');
+      const size = need('count');
+      const ret = need('ret');
+      const val = needBig('val');
+      const off = positioned ? needBig('off') : undefined;
+      for (const v of [fd, size, ret, val, off]) if (typeof v === 'string') return v;
+      if (typeof fd !== 'number' || typeof size !== 'number' || typeof ret !== 'number' || typeof val !== 'bigint') return 'bad fields';
+      if (typeof off === 'string') return off;
+      const isRead = p.event === 'pread64' || p.event === 'read';
+      const op = p.event === 'pread64' ? 'pread' : p.event === 'pwrite64' ? 'pwrite' : p.event;
+      return {
+        ...base,
+        kind: 'access',
+        op,
+        fd,
+        offset: off,
+        size,
+        // a failed read returned nothing: its buffer says nothing (never guess)
+        value: isRead && ret <= 0 ? undefined : val,
+        ret,
+      };
+    }
+    case 'ioctl': {
+      const fd = need('fd');
+      const cmd = need('cmd');
+      const ret = need('ret');
+      const arg = needBig('arg');
+      if (typeof fd === 'string') return fd;
+      if (typeof cmd === 'string') return cmd;
+      if (typeof ret === 'string') return ret;
+      if (typeof arg === 'string') return arg;
+      const words: bigint[] = [];
+      if (arg >= MIN_POINTER) {
+        for (const k of ['w0', 'w1', 'w2', 'w3']) {
+          const s = f.get(k);
+          if (s === undefined) break;
+          const w = parseBig(s);
+          if (w === undefined) return `bad ${k}=${s}`;
+          words.push(w);
+        }
+      }
+      return { ...base, kind: 'ioctl', fd, cmd, arg, ret, argWords: words };
+    }
+    case 'devfd': {
+      const fd = need('fd');
+      const ret = need('ret');
+      if (typeof fd === 'string') return fd;
+      if (typeof ret === 'string') return ret;
+      if (p.text?.key !== 'name') return 'missing name=';
+      if (ret < 0) return 'skip'; // the failure is on the ioctl line
+      return { ...base, kind: 'fd-open', fd: ret, via: 'group-get-device-fd', name: p.text.value, parentFd: fd };
+    }
+    case 'openat': {
+      const ret = need('ret');
+      if (typeof ret === 'string') return ret;
+      if (p.text?.key !== 'path') return 'missing path=';
+      if (ret < 0) return 'skip';
+      return { ...base, kind: 'fd-open', fd: ret, via: 'openat', name: p.text.value, parentFd: undefined };
+    }
+    case 'close': {
+      const fd = need('fd');
+      const ret = need('ret');
+      if (typeof fd === 'string') return fd;
+      if (typeof ret === 'string') return ret;
+      return { ...base, kind: 'fd-close', fd, ret };
+    }
+    case 'regioninfo': {
+      const fd = need('fd');
+      const ret = need('ret');
+      const index = need('index');
+      const flags = need('flags');
+      const size = needBig('size');
+      const offset = needBig('offset');
+      const type = need('type');
+      const subtype = need('subtype');
+      for (const v of [fd, ret, index, flags, size, offset, type, subtype]) if (typeof v === 'string') return v;
+      if (
+        typeof fd !== 'number' ||
+        typeof ret !== 'number' ||
+        typeof index !== 'number' ||
+        typeof flags !== 'number' ||
+        typeof size !== 'bigint' ||
+        typeof offset !== 'bigint' ||
+        typeof type !== 'number' ||
+        typeof subtype !== 'number'
+      ) {
+        return 'bad fields';
+      }
+      return {
+        ...base,
+        kind: 'region-info',
+        fd,
+        index,
+        flags,
+        offset,
+        size,
+        // -1: no TYPE capability in the first three caps
+        capType: type >= 0 ? type : undefined,
+        capSubtype: type >= 0 && subtype >= 0 ? subtype : undefined,
+        ret,
+      };
+    }
+    default:
+      return 'skip';
+  }
+}

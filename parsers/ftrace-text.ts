@@ -1,0 +1,250 @@
+// ftrace text: the tracefs `trace` file (with its header) and `trace_pipe` output
+// (spec trace-formats §2). Event lines:
+//
+//    qemu-system-x86-19794   [001] .....  1868.003137: sys_ioctl(fd: 4, cmd: 0x3b6b, arg: 0x7ffd67f3c4f0)
+//    live_migration-19835   [000] .....  1868.003674: sys_pread64 -> 0x4
+//    live_migration-19835   [000] ...1.  1868.003695: tracing_mark_write: vfio_migration_set_state  (0000:65:00.0) state 3
+//    live_migration-20999   [001] DBZff  1876.884654: pwrite64_entry: (0x7f0686114470) fd=4 … val_u32=3 …
+//
+// with or without the TGID column and the irq-info flags, under any trace_clock. Syscall
+// entry/exit pairs become one record each (parsers/text/syscall-assembler.ts). What the
+// text cannot show: the bytes read or written (except through a uprobe's fetch args, or
+// the bytes newer kernels append to write/pwrite64 entries), the path of an openat (except
+// on newer kernels), ioctl argument structs, the process id without options/record-tgid,
+// and nanoseconds (the text rounds to microseconds).
+//
+// Speed: most lines of a real trace are of no interest. A line is rejected after the
+// prefix scan by a character test on the body; regexes only run on rare lines.
+
+import type { LineParser, ParserSink } from '../src/record/types.js';
+import { PREFIX_BAD, PREFIX_NONE, PREFIX_OK, commOf, newPrefixScan, scanEventPrefix } from './text/event-prefix.js';
+import { parseLostLine } from './text/lost-events.js';
+import { parseProbeBody } from './text/probe-args.js';
+import { createSyscallAssembler, syscallAt, type EventCtx } from './text/syscall-assembler.js';
+import { buildEnterInfo, newSyscallArgs, parseRetHex, scanColonArgs } from './text/syscall-args.js';
+import { hasFraction, parseTraceTimestamp } from './text/timestamp.js';
+
+export interface FtraceTextOptions {
+  /**
+   * The trace_clock the capture used (`cat trace_clock`). The text does not name it; the
+   * default is the kernel's default, "local", or "counter" when the timestamps are raw
+   * integers (counter, uptime and x86-tsc print integers; spec §2.4).
+   */
+  readonly clock?: string;
+}
+
+const LATENCY_MESSAGE =
+  'ftrace latency-format output (options/latency-format=1) is not supported: it has no CPU column and µs times relative to the buffer start; disable it (echo 0 > options/latency-format) and read trace again';
+
+/** `qemu-sys-20585     1..... 164886us+: sys_ioctl(…)`: a latency-format event line (spec §2.8). */
+const LATENCY_LINE = /^\S.{0,15}-\d+\s+\d+\S{4,6}\s+\d+us.: /;
+
+const MARK_PREFIX = 'tracing_mark_write: ';
+
+export function createFtraceTextParser(file: string, sink: ParserSink, options: FtraceTextOptions = {}): LineParser {
+  const asm = createSyscallAssembler(file, sink);
+  const scan = newPrefixScan();
+  const args = newSyscallArgs();
+  let clockReported = false;
+  let latency = false;
+  let lastTs: bigint | undefined;
+  /** The previous line was a print event: a prefix-less line is the rest of its text. */
+  let afterPrint = false;
+
+  function malformed(lineNo: number, message: string): void {
+    sink.malformed({ src: { file, line: lineNo }, message });
+  }
+
+  function header(text: string, lineNo: number): void {
+    if (text.startsWith('##### ')) {
+      const lost = parseLostLine(text);
+      if (lost !== undefined) {
+        asm.lost(lastTs, lost.cpu, lost.count, lineNo);
+        return;
+      }
+    }
+    // "# entries-in-buffer/entries-written: 234/2886   #P:2": written minus kept were
+    // overwritten before the snapshot (spec §2.2), all before the first line shown.
+    if (text.startsWith('# entries-in-buffer/entries-written: ')) {
+      const m = /^# entries-in-buffer\/entries-written: (\d{1,15})\/(\d{1,15})/.exec(text);
+      if (m !== null) {
+        const lost = Number(m[2]) - Number(m[1]);
+        if (lost > 0) asm.lost(undefined, undefined, lost, lineNo);
+      }
+      return;
+    }
+    if (/^# \S+ latency trace v/.test(text) || text.startsWith('#  cmd     pid')) latency = true;
+  }
+
+  /** Parse the line's timestamp into lastTs; false (and reported) when malformed. */
+  function stamp(text: string, lineNo: number): boolean {
+    const tsNs = parseTraceTimestamp(text, scan.tsStart, scan.tsEnd);
+    if (tsNs === undefined) {
+      malformed(lineNo, `bad timestamp "${text.slice(scan.tsStart, scan.tsEnd)}"`);
+      return false;
+    }
+    if (!clockReported) {
+      clockReported = true;
+      sink.clock(options.clock ?? (hasFraction(text, scan.tsStart, scan.tsEnd) ? 'local' : 'counter'));
+    }
+    lastTs = tsNs;
+    return true;
+  }
+
+  function ctxOf(text: string, lineNo: number): EventCtx | undefined {
+    if (!stamp(text, lineNo)) return undefined;
+    return { tsNs: lastTs, pid: scan.tgid >= 0 ? scan.tgid : undefined, tid: scan.tid, comm: commOf(text, scan), cpu: scan.cpu, line: lineNo };
+  }
+
+  function syscall(text: string, lineNo: number, b: number): void {
+    // "sys_NAME(" entry or "sys_NAME -> 0xRET" exit.
+    const n = text.length;
+    const paren = text.indexOf('(', b + 4);
+    const sp = text.indexOf(' ', b + 4);
+    const e = paren < 0 ? (sp < 0 ? n : sp) : sp < 0 || paren < sp ? paren : sp;
+    const name = syscallAt(text, b + 4, e);
+    if (name === undefined) {
+      sink.skipped();
+      return;
+    }
+    if (text.charCodeAt(e) === 40) {
+      if (!scanColonArgs(text, e + 1, true, args)) {
+        malformed(lineNo, `cannot parse the arguments of sys_${name}: ${excerpt(text, b)}`);
+        return;
+      }
+      const info = buildEnterInfo(name, args, text);
+      if (typeof info === 'string') {
+        malformed(lineNo, info);
+        return;
+      }
+      const ctx = ctxOf(text, lineNo);
+      if (ctx !== undefined) asm.enter(ctx, name, info);
+      return;
+    }
+    if (!text.startsWith(' -> ', e)) {
+      malformed(lineNo, `sys_${name} event is neither an entry "(" nor an exit " -> ": ${excerpt(text, b)}`);
+      return;
+    }
+    const ret = parseRetHex(text, e + 4, n);
+    if (ret === undefined) {
+      malformed(lineNo, `bad return value in sys_${name} exit: ${excerpt(text, b)}`);
+      return;
+    }
+    if (stamp(text, lineNo)) asm.exit(scan.tid, name, ret);
+  }
+
+  function event(text: string, lineNo: number): void {
+    const b = scan.bodyStart;
+    const c = text.charCodeAt(b);
+    if (c === 115 && text.startsWith('sys_', b)) {
+      syscall(text, lineNo, b);
+      return;
+    }
+    if (c === 116 && text.startsWith(MARK_PREFIX, b)) {
+      afterPrint = true;
+      const ctx = ctxOf(text, lineNo);
+      if (ctx !== undefined) asm.marker(ctx, text.slice(b + MARK_PREFIX.length));
+      return;
+    }
+    // A uprobe/kprobe: "EVENT: (" … (spec §3.3). Anything else is an event of no interest.
+    const colon = text.indexOf(': (', b);
+    if (colon < 0 || !isEventName(text, b, colon)) {
+      sink.skipped();
+      return;
+    }
+    const probe = parseProbeBody(text, colon + 2);
+    if (probe === undefined) {
+      sink.skipped();
+      return;
+    }
+    const ctx = ctxOf(text, lineNo);
+    if (ctx !== undefined) asm.probe(ctx, text.slice(b, colon), probe.isReturn, probe.args);
+  }
+
+  function line(text: string, lineNo: number): void {
+    const c0 = text.charCodeAt(0);
+    if (c0 === 35) {
+      // '#': header and commentary (spec §2.2), and the buffer-started annotation.
+      afterPrint = false;
+      header(text, lineNo);
+      return;
+    }
+    if (text.length === 0) return;
+    if (latency) {
+      if (text.trim().length === 0) return;
+      malformed(lineNo, LATENCY_MESSAGE);
+      return;
+    }
+    const status = scanEventPrefix(text, scan);
+    if (status === PREFIX_OK) {
+      afterPrint = false;
+      event(text, lineNo);
+      return;
+    }
+    // Not an event line: a lost-events line, the rest of a multi-line marker, or junk.
+    const lost = parseLostLine(text);
+    if (lost !== undefined) {
+      afterPrint = false;
+      asm.lost(lastTs, lost.cpu, lost.count, lineNo);
+      return;
+    }
+    if (status === PREFIX_NONE && afterPrint) {
+      // A trace_marker write containing newlines: only its first line has the prefix
+      // (spec §2.5.3). The marker record keeps the first line.
+      sink.skipped();
+      return;
+    }
+    afterPrint = false;
+    if (text.trim().length === 0) return; // blank line
+    if (status === PREFIX_BAD) {
+      malformed(lineNo, `truncated or garbled event line: ${excerpt(text, 0)}`);
+      return;
+    }
+    if (LATENCY_LINE.test(text)) {
+      malformed(lineNo, LATENCY_MESSAGE);
+      return;
+    }
+    malformed(lineNo, `not an ftrace event line: ${excerpt(text, 0)}`);
+  }
+
+  return { line, end: () => asm.end() };
+}
+
+/** An event name: word characters only (rejects bodies that merely contain ": ("). */
+function isEventName(s: string, start: number, end: number): boolean {
+  if (end <= start || end - start > 64) return false;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    const word = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+    if (!word) return false;
+  }
+  return true;
+}
+
+function excerpt(s: string, from: number): string {
+  const t = s.slice(from, from + 100);
+  return JSON.stringify(t.length < s.length - from ? t + '…' : t);
+}
+
+/**
+ * Is this ftrace text? `trace` starts with "# tracer:"; `trace_pipe` output starts with
+ * event lines whose bodies are the kernel's own renderings (`sys_x(`, `sys_x -> `,
+ * `tracing_mark_write: `), which `trace-cmd report` never prints (it names events:
+ * `sys_enter_x:`, `print:`), or with a lost-events line.
+ */
+export function detectFtraceText(firstLines: readonly string[]): boolean {
+  const scan = newPrefixScan();
+  let kernelStyle = 0;
+  for (const l of firstLines) {
+    if (l.trim() === '') continue;
+    if (l.startsWith('# tracer:')) return true;
+    if (l.startsWith('cpus=')) return false;
+    if (/^CPU:\d+ \[LOST /.test(l)) return true;
+    if (l.startsWith('#')) continue;
+    if (scanEventPrefix(l, scan) !== 2) continue;
+    const body = l.slice(scan.bodyStart);
+    if (/^(?:sys_enter_|sys_exit_|print: )/.test(body) || /^\w+: {2}/.test(body)) return false;
+    if (/^sys_\w+(?:\(| -> )/.test(body) || body.startsWith(MARK_PREFIX) || /^\w+: \(0x/.test(body)) kernelStyle++;
+  }
+  return kernelStyle > 0;
+}

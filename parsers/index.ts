@@ -1,0 +1,32 @@
+// The input formats `analyze` knows, in detection order (most specific first). Adding a
+// format: write its parser file, add its entry here.
+
+import type { InputFormat } from './format.js';
+import { UnusableInputError } from './format.js';
+import { createBpftraceParser, detectBpftrace } from './bpftrace.js';
+import { createFtraceTextParser, detectFtraceText } from './ftrace-text.js';
+import { createTraceCmdReportParser, detectTraceCmdReport } from './tracecmd-report.js';
+import { createQemuLogParser, detectQemuLog } from './qemu-log.js';
+import { detectTraceDat, parseTraceDat, TraceDatError } from './tracedat/index.js';
+
+export const FORMATS: readonly InputFormat[] = [
+  {
+    name: 'trace.dat',
+    kind: 'file',
+    detect: (head) => detectTraceDat(head),
+    parse: async (path, sink, opts) => {
+      try {
+        await parseTraceDat(path, sink, { onProgress: opts.onProgress });
+      } catch (e) {
+        if (e instanceof TraceDatError) throw new UnusableInputError(`${path}: ${e.message}`);
+        throw e;
+      }
+    },
+  },
+  { name: 'bpftrace', kind: 'lines', detect: (_h, lines) => detectBpftrace(lines) !== undefined, create: createBpftraceParser },
+  { name: 'trace-cmd-report', kind: 'lines', detect: (_h, lines) => detectTraceCmdReport(lines), create: (file, sink) => createTraceCmdReportParser(file, sink) },
+  { name: 'ftrace', kind: 'lines', detect: (_h, lines) => detectFtraceText(lines), create: (file, sink) => createFtraceTextParser(file, sink) },
+  { name: 'qemu-log', kind: 'lines', detect: (_h, lines) => detectQemuLog(lines), create: createQemuLogParser },
+];
+
+export { UnusableInputError };

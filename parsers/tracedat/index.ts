@@ -1,0 +1,46 @@
+// parsers/tracedat: trace-cmd's binary trace.dat (versions 6 and 7) → TraceRecords.
+// See spec/trace-formats.md §5. Public surface only.
+import type { ParserSink } from '../../src/record/types.js';
+import { type ByteSource, TraceDatError, openFileSource } from './byte-source.js';
+import { streamEvents } from './events.js';
+import { type MetaProblem, readMetadata } from './metadata.js';
+import { createRecordMapper } from './records.js';
+
+export { detectTraceDat } from './header.js';
+export { TraceDatError } from './byte-source.js';
+
+export interface TraceDatOptions {
+  onProgress?(bytesDone: number, bytesTotal: number): void;
+}
+
+/**
+ * Parse a trace.dat into `sink`. Reads with positioned, bounded reads (one page or one
+ * decompressed chunk per CPU in memory). Damage inside the trace data is reported through
+ * sink.malformed with its byte offset and parsing goes on; the promise rejects with a
+ * TraceDatError (carrying the offset) only when nothing can be read at all: wrong magic,
+ * unsupported version, or metadata (formats, buffer table) that cannot be located.
+ */
+export async function parseTraceDatSource(src: ByteSource, sink: ParserSink, opts: TraceDatOptions = {}): Promise<void> {
+  const problems: MetaProblem[] = [];
+  const meta = readMetadata(src, problems);
+  for (const p of problems) sink.malformed({ src: { file: src.file, byteOffset: p.byteOffset }, message: p.message });
+  if (meta.clock !== undefined) sink.clock(meta.clock);
+  if (meta.cpuData.length === 0) {
+    sink.malformed({ src: { file: src.file, byteOffset: 0 }, message: 'the file holds no per-CPU trace data' });
+  }
+  const mapper = createRecordMapper(meta, sink, src.file);
+  await streamEvents(src, meta, mapper, opts);
+  mapper.end();
+}
+
+export async function parseTraceDat(path: string, sink: ParserSink, opts: TraceDatOptions = {}): Promise<void> {
+  const src = openFileSource(path);
+  try {
+    await parseTraceDatSource(src, sink, opts);
+  } catch (e) {
+    if (e instanceof TraceDatError) throw new TraceDatError(`${path}: ${e.message.replace(/^byte \d+: /, '')}`, e.byteOffset);
+    throw e;
+  } finally {
+    src.close();
+  }
+}

@@ -1,0 +1,152 @@
+// What the checker knows about one device between ops: its last known device_state and
+// how it came to be known, the most recent read, the migration region, whether events
+// were lost since the state was last seen, and the migration context
+// (migration-context.ts). Rules read it; only the checker writes it, after every rule
+// has seen the op. Bounded: a fixed number of fields per device.
+
+import { assertNever } from '../protocol/assert-never.js';
+import type { DeviceOp, DeviceRef } from '../decode/ops.js';
+import { V1_RUNNING } from '../protocol/v1.js';
+import type { Source } from '../record/types.js';
+import type { MigrationState } from './migration-context.js';
+import { opText } from './format.js';
+import { qemuSetState } from './qemu-event.js';
+import type { Evidence } from './types.js';
+
+/**
+ * How the state became known.
+ * read: a device_state read with a seen value. write: a successful write of a seen value.
+ * qemu: QEMU's vfio_migration_set_state event (traced after a successful write, §3.3).
+ * reset: a successful VFIO_DEVICE_RESET, which returns the device to RUNNING (§2.6).
+ * open: the default state after open (§2.4 flow 0; §7).
+ * The last two are what the protocol promises, not what the trace showed.
+ */
+export type StateHow = 'read' | 'write' | 'qemu' | 'reset' | 'open';
+
+export interface KnownState {
+  readonly raw: number;
+  readonly how: StateHow;
+  readonly src: Source;
+  /** What the record shows, for evidence lists. */
+  readonly what: string;
+  readonly tsNs: bigint | undefined;
+  /** The checker's gap count when this became known (see gapSince). */
+  readonly gapSerial: number;
+}
+
+export interface RegionInfo {
+  readonly offset: bigint;
+  readonly size: bigint | undefined;
+  readonly src: Source;
+}
+
+/** Counts GapOps seen so far; shared by every device of one checker. */
+export interface GapCounter {
+  count: number;
+}
+
+export interface DeviceContextFields {
+  /** The checker's key for the device (id, pid and, without a pid, file; see deviceKey). */
+  readonly key: string;
+  readonly device: DeviceRef;
+  region: RegionInfo | undefined;
+  /** Last known device_state; undefined when the trace cannot tell. */
+  state: KnownState | undefined;
+  /** Most recent device_state read with a seen value (reset forgets it). */
+  lastRead: KnownState | undefined;
+  /**
+   * Events were lost since the state was last re-established by a seen read, a
+   * successful write of a seen value, or QEMU's set_state event.
+   */
+  stateUncertain: boolean;
+  readonly gaps: Readonly<GapCounter>;
+  migration: MigrationState;
+}
+
+/** What rules see: read-only. */
+export type DeviceContext = Readonly<DeviceContextFields>;
+
+export function stateEvidence(k: KnownState, note?: string): Evidence {
+  return { src: k.src, what: note === undefined ? k.what : `${k.what} (${note})` };
+}
+
+/** True when a gap (lost events) happened after `serial` was taken from ctx.gaps.count. */
+export function gapSince(ctx: DeviceContext, serial: number): boolean {
+  return ctx.gaps.count !== serial;
+}
+
+/**
+ * The key that separates devices. The device id is the name when known, and the two ends
+ * of a migration traced on two hosts share it, so the pid is part of the key; without a
+ * pid (ftrace text without tgid) the file is, so two hosts' files never merge.
+ */
+export function deviceKey(o: DeviceOp): string {
+  return o.device.pid !== undefined ? `${o.device.id}\u0000${o.device.pid}` : `${o.device.id}\u0000file:${o.src.file}`;
+}
+
+function known(o: DeviceOp, raw: number, how: StateHow, gaps: number): KnownState {
+  const what = how === 'open' ? 'device opened (starts in RUNNING, 001b)' : how === 'reset' ? `${opText(o)} (returns the device to RUNNING, 001b)` : opText(o);
+  return { raw, how, src: o.src, what, tsNs: o.tsNs, gapSerial: gaps };
+}
+
+/** Update what is known about device_state after `o` (rules have already seen it). */
+export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
+  const gaps = ctx.gaps.count;
+  switch (o.op) {
+    case 'v1-state-write':
+      if (o.result.ok === true && o.value !== undefined) {
+        ctx.state = known(o, o.value, 'write', gaps);
+        ctx.stateUncertain = false;
+      } else if (o.result.ok !== false) {
+        // Success with an unseen value, or an unseen result: the state is unknown now.
+        ctx.state = undefined;
+      }
+      // A failed write leaves the state as it was (§2.3 rule 3); the read-back, if any,
+      // says otherwise and is checked by V1-FAIL-READBACK.
+      return;
+    case 'v1-state-read':
+      if (o.result.ok === true && o.value !== undefined) {
+        ctx.state = known(o, o.value, 'read', gaps);
+        ctx.lastRead = ctx.state;
+        ctx.stateUncertain = false;
+      }
+      return;
+    case 'reset':
+      if (o.result.ok === true) {
+        ctx.state = known(o, V1_RUNNING, 'reset', gaps);
+        ctx.lastRead = undefined;
+      } else if (o.result.ok === undefined) {
+        ctx.state = undefined;
+        ctx.lastRead = undefined;
+      }
+      return;
+    case 'open':
+      // The device's story starts here: events lost before the open cannot concern it.
+      ctx.state = known(o, V1_RUNNING, 'open', gaps);
+      ctx.lastRead = undefined;
+      ctx.stateUncertain = false;
+      return;
+    case 'region':
+      ctx.region = { offset: o.offset, size: o.size, src: o.src };
+      return;
+    case 'qemu': {
+      const s = qemuSetState(o);
+      if (s !== undefined) {
+        ctx.state = known(o, s, 'qemu', gaps);
+        ctx.stateUncertain = false;
+      }
+      return;
+    }
+    case 'v1-bad-access':
+      // A mis-sized write over device_state that the driver did not refuse (V1-WIDTH)
+      // may have changed the state in a way nobody can tell.
+      if (o.write && o.fields.includes('device_state') && o.result.ok !== false) ctx.state = undefined;
+      return;
+    case 'v1-field':
+    case 'v1-data':
+    case 'close':
+      return;
+    default:
+      assertNever(o);
+  }
+}

@@ -1,0 +1,87 @@
+// What a rule is: its catalogue entry (id, severity, blame, spec reference, the text a
+// human reads in the report) and the handler that watches ops. The checker (checker.ts)
+// drives handlers; rules never see raw trace lines (DESIGN.md "Data flow").
+
+import type { DeviceOp } from '../decode/ops.js';
+import type { Source } from '../record/types.js';
+import type { DeviceContext } from './device-context.js';
+import type { MigrationEnd } from './migration-context.js';
+import type { Blame, Evidence, Severity } from './types.js';
+
+/** The catalogue entry of a rule: what docs and the HTML report show. */
+export interface RuleInfo {
+  /** Stable id from spec/vfio-migration.md §6 (never renumbered). */
+  readonly id: string;
+  readonly title: string;
+  /** Every severity the rule can report (split rules report several). */
+  readonly severities: readonly Severity[];
+  /** Every party the rule can blame. */
+  readonly blames: readonly Blame[];
+  /** Where the rule comes from, e.g. "spec §6.1; §2.3 rule 1 [L58]". */
+  readonly specRef: string;
+  /** The rule in words a human understands (used by the HTML report). */
+  readonly description: string;
+  /**
+   * Which lost events could explain a finding of this rule, and so when it is reported
+   * as `uncertain` (DESIGN.md "Knowing versus guessing").
+   */
+  readonly uncertainWhen: string;
+}
+
+/** A finding as a rule reports it; the checker adds rule id, spec reference and device. */
+export interface FindingDraft {
+  readonly severity: Severity;
+  readonly blame: Blame;
+  readonly tsNs: bigint | undefined;
+  readonly message: string;
+  readonly evidence: readonly Evidence[];
+  /** True when lost events could explain the finding (see RuleInfo.uncertainWhen). */
+  readonly uncertain: boolean;
+}
+
+/** Resolved checker options rules may read. */
+export interface RuleOptions {
+  /** V1-EAGAIN: report after more than this many consecutive EAGAIN failures. */
+  readonly eagainLimit: number;
+  /** V1-SEGMENTS: how many data_size values per session are kept for comparison. */
+  readonly segmentsKept: number;
+}
+
+export interface RuleEnv {
+  readonly options: RuleOptions;
+  /** Report a finding about the device `ctx` describes. */
+  report(ctx: DeviceContext, draft: FindingDraft): void;
+}
+
+/** Why a device's story ended. */
+export type FinishReason = 'close' | 'end-of-trace';
+
+/**
+ * Hooks a rule may implement. `ctx` is the device's context as it was BEFORE the op (the
+ * checker updates it after every handler has seen the op), so a handler compares the op
+ * with what was known.
+ */
+export interface RuleHooks {
+  op?(o: DeviceOp, ctx: DeviceContext): void;
+  /** The device's migration ended (migration-context.ts says when). */
+  migrationEnd?(end: MigrationEnd, ctx: DeviceContext): void;
+  /** The device was closed or the trace ended; the context is dropped afterwards. */
+  finish?(reason: FinishReason, at: Source | undefined, ctx: DeviceContext): void;
+}
+
+/** A rule whose state is one device's: `create` is called once per device. */
+export interface DeviceRuleDef extends RuleInfo {
+  readonly scope: 'device';
+  create(env: RuleEnv): RuleHooks;
+}
+
+/**
+ * A rule that relates devices (same process, or the two ends of a migration): `create`
+ * is called once per checker and sees every device's ops.
+ */
+export interface GlobalRuleDef extends RuleInfo {
+  readonly scope: 'global';
+  create(env: RuleEnv): RuleHooks & { end?(): void };
+}
+
+export type RuleDef = DeviceRuleDef | GlobalRuleDef;

@@ -1,0 +1,121 @@
+// V1-GROUP-RECOVER (migscope's own rule, issue 2; the principle of spec §6.1
+// V1-FAIL-RECOVER and §2.7 [REV: Dave Gilbert / Alex 2020-01-07] applied to a VM with
+// several devices): when one device of a process fails a transition during a migration,
+// the migration fails for all of them, so every other device of that process that the
+// migration moved out of RUNNING must be taken back to RUNNING as well.
+//
+// Devices belong together when they share a pid; without a pid (ftrace text without
+// tgid) devices are not grouped and the rule stays quiet.
+
+import type { V1StateWriteOp } from '../../decode/ops.js';
+import { V1_STATE_MASK } from '../../protocol/v1.js';
+import { gapSince, stateEvidence, type DeviceContext } from '../device-context.js';
+import { evidence, isHardFailure, resultText, stateText } from '../format.js';
+import type { ActiveMigration } from '../migration-context.js';
+import type { GlobalRuleDef } from '../rule.js';
+import type { Evidence } from '../types.js';
+
+interface GroupFailure {
+  readonly device: DeviceContext;
+  readonly write: V1StateWriteOp;
+  readonly fromRaw: number | undefined;
+  readonly gapSerial: number;
+}
+
+function entersMigration(raw: number): boolean {
+  const low = raw & V1_STATE_MASK;
+  return low === 2 || low === 3 || low === 4;
+}
+
+export const v1GroupRecover: GlobalRuleDef = {
+  scope: 'global',
+  id: 'V1-GROUP-RECOVER',
+  title: 'Other devices of the VM not returned to RUNNING',
+  severities: ['warning'],
+  blames: ['vmm'],
+  specRef: 'migscope rule (issue 2), extending spec §6.1 V1-FAIL-RECOVER; §2.7 [REV: Dave Gilbert / Alex 2020-01-07]',
+  description:
+    'When one device of a process (same pid) fails a device_state transition during a migration, the migration fails for the whole VM: every other device of that process that the migration moved out of RUNNING must be taken back to RUNNING (001b) too. A VMM warning, reported for each such device whose migration ends (QEMU\'s notifier reports failed/cancelled, QEMU resumes the VM, the device is closed, or the trace ends) while it is still in another state. Quiet for devices that failed themselves (V1-FAIL-RECOVER), whose state is unknown, or without a pid.',
+  uncertainWhen: 'Events were lost after the failure: the write that took the device back to RUNNING may have been among them.',
+  create(env) {
+    // Live devices per pid, the open failure per pid, and which device migrations were
+    // running when it happened. All bounded by the number of live devices.
+    const byPid = new Map<number, Map<string, DeviceContext>>();
+    const failures = new Map<number, GroupFailure>();
+    const affected = new Map<string, { readonly failure: GroupFailure; readonly migration: ActiveMigration }>();
+
+    const attach = (pid: number, f: GroupFailure): void => {
+      for (const other of byPid.get(pid)?.values() ?? []) {
+        const m = other.migration.active;
+        if (other.key === f.device.key || m === undefined || affected.has(other.key)) continue;
+        affected.set(other.key, { failure: f, migration: m });
+      }
+    };
+
+    const forget = (ctx: DeviceContext): void => {
+      const pid = ctx.device.pid;
+      if (pid === undefined) return;
+      const anyActive = [...(byPid.get(pid)?.values() ?? [])].some((d) => d.key !== ctx.key && d.migration.active !== undefined);
+      if (!anyActive) failures.delete(pid);
+    };
+
+    return {
+      op(o, ctx) {
+        const pid = ctx.device.pid;
+        if (pid === undefined) return;
+        const devs = byPid.get(pid) ?? new Map<string, DeviceContext>();
+        byPid.set(pid, devs);
+        devs.set(ctx.key, ctx);
+        const open = failures.get(pid);
+        // A device whose migration started after the failure of a sibling is in the same boat.
+        if (open !== undefined && open.device.key !== ctx.key && ctx.migration.active !== undefined && !affected.has(ctx.key)) {
+          affected.set(ctx.key, { failure: open, migration: ctx.migration.active });
+        }
+        if (o.op !== 'v1-state-write' || !isHardFailure(o.result)) return;
+        if (ctx.migration.active === undefined && !(o.value !== undefined && entersMigration(o.value))) return;
+        if (open !== undefined) return; // the first failure tells the story
+        const f: GroupFailure = { device: ctx, write: o, fromRaw: ctx.state?.raw, gapSerial: ctx.gaps.count };
+        failures.set(pid, f);
+        attach(pid, f);
+      },
+      migrationEnd(end, ctx) {
+        const a = affected.get(ctx.key);
+        if (a !== undefined && a.migration === end.migration) {
+          affected.delete(ctx.key);
+          const s = ctx.state;
+          const moved = end.migration.movedOutOfRunning;
+          if (!end.backToRunning && end.migration.failure === undefined && moved !== undefined && s !== undefined && (s.raw & V1_STATE_MASK) !== 1) {
+            const f = a.failure;
+            const ev: Evidence[] = [
+              evidence(f.write, `device ${f.device.device.id} failed`),
+              { src: moved.src, what: `${moved.what} (the migration moved this device out of RUNNING)` },
+              stateEvidence(s, 'state this device was left in'),
+            ];
+            if (end.src !== undefined) ev.push({ src: end.src, what: `migration over: ${end.reason}` });
+            const arc = f.fromRaw === undefined ? '' : ` ${stateText(f.fromRaw)} →`;
+            env.report(ctx, {
+              severity: 'warning',
+              blame: 'vmm',
+              tsNs: end.tsNs ?? s.tsNs,
+              message: `Device ${f.device.device.id} of the same process (pid ${ctx.device.pid}) failed the transition${arc} ${f.write.value === undefined ? '(value not seen)' : stateText(f.write.value)} (write ${resultText(f.write.result)}) during the migration. This device, ${ctx.device.id}, had been moved out of RUNNING by the migration and was left in ${stateText(s.raw)} when its migration ended (${end.reason}). When one device fails, the VMM must take every device it moved out of RUNNING back to RUNNING (001b).`,
+              evidence: ev,
+              uncertain: gapSince(ctx, f.gapSerial),
+            });
+          }
+        }
+        forget(ctx);
+      },
+      finish(_reason, _at, ctx) {
+        const pid = ctx.device.pid;
+        affected.delete(ctx.key);
+        if (pid === undefined) return;
+        const devs = byPid.get(pid);
+        devs?.delete(ctx.key);
+        if (devs !== undefined && devs.size === 0) {
+          byPid.delete(pid);
+          failures.delete(pid);
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,132 @@
+// `migscope analyze`: trace files in, timeline and findings out (terminal or JSON),
+// exit status for scripts.
+
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { analyzeInputs, InputError, type InputSpec } from './pipeline.js';
+import { FORMATS } from '../../parsers/index.js';
+import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parseSecondsToNs, UsageError } from './flags.js';
+import { renderTerminal } from '../report/terminal.js';
+import { renderJson } from '../report/json.js';
+import type { Analysis } from '../analysis/types.js';
+import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+
+export type FailOn = 'error' | 'warning' | 'never';
+
+export interface AnalyzeFlags {
+  readonly json?: boolean;
+  readonly failOn: FailOn;
+  readonly device?: string[];
+  readonly region?: string[];
+  readonly format?: string;
+  readonly clockOffset?: string;
+  readonly quiet?: boolean;
+  readonly color?: boolean;
+  readonly eagainLimit?: string;
+}
+
+/** Big inputs get a progress bar on a terminal (issue: progress on long inputs). */
+const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
+
+export function exitStatusFor(a: Analysis, failOn: FailOn): number {
+  if (failOn === 'never') return EXIT_OK;
+  const hit = a.findings.some((f) => f.severity === 'error' || (failOn === 'warning' && f.severity === 'warning'));
+  return hit ? EXIT_FINDINGS : EXIT_OK;
+}
+
+/** Shared by analyze, report and export: the flags that shape the analysis itself. */
+export function addAnalysisOptions(cmd: Command): Command {
+  return cmd
+    .option('--device <PID:FD=NAME>', 'name the device behind an fd opened before the capture started (repeatable)', collect)
+    .option('--region <PID:FD=OFFSET>', 'migration region offset of a device fd, when no GET_REGION_INFO reply was captured (repeatable)', collect)
+    .option('--format <name>', `input format instead of auto-detection (${FORMATS.map((f) => f.name).join(', ')})`)
+    .option('--clock-offset <seconds>', 'wall clock = trace clock + SECONDS, for traces without a clock-sync record')
+    .option('--eagain-limit <n>', 'consecutive EAGAIN answers tolerated before V1-EAGAIN warns', '3')
+    .option('-q, --quiet', 'no progress bar');
+}
+
+export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags): Promise<Analysis> {
+  const deviceNames = new Map<string, string>();
+  for (const d of flags.device ?? []) {
+    const { key, value } = parsePidFdAssignment('--device', d);
+    deviceNames.set(key, value);
+  }
+  const regionOffsets = new Map<string, bigint>();
+  for (const r of flags.region ?? []) {
+    const { key, value } = parsePidFdAssignment('--region', r);
+    regionOffsets.set(key, parseOffset('--region', value));
+  }
+  const clockOffsetNs = flags.clockOffset !== undefined ? parseSecondsToNs('--clock-offset', flags.clockOffset) : undefined;
+  const eagainLimit = flags.eagainLimit !== undefined ? parsePositiveInt('--eagain-limit', flags.eagainLimit) : undefined;
+  const inputs: InputSpec[] = files.map((path) => ({ path, format: flags.format }));
+  if (inputs.filter((i) => i.path === '-').length > 1) throw new UsageError('standard input ("-") can be given once');
+
+  const showProgress = flags.quiet !== true && process.stderr.isTTY === true;
+  let bar: cliProgress.SingleBar | undefined;
+  let barTotal = 0;
+  const onProgress = showProgress
+    ? (done: number, total: number | undefined): void => {
+        if (total === undefined || total < PROGRESS_MIN_BYTES) return;
+        if (bar === undefined || barTotal !== total) {
+          bar?.stop();
+          barTotal = total;
+          bar = new cliProgress.SingleBar(
+            { format: 'analyzing [{bar}] {percentage}% | {value}/{total} MB | {rate} MB/s | ETA {eta_formatted}', stream: process.stderr, hideCursor: true },
+            cliProgress.Presets.shades_classic,
+          );
+          bar.start(Math.round(total / 1e6), 0, { rate: '0' });
+          startMs = Date.now();
+        }
+        const secs = (Date.now() - startMs) / 1000;
+        bar.update(Math.round(done / 1e6), { rate: secs > 0 ? (done / 1e6 / secs).toFixed(1) : '0' });
+      }
+    : undefined;
+  let startMs = Date.now();
+  try {
+    return await analyzeInputs(inputs, { formats: FORMATS, deviceNames, regionOffsets, clockOffsetNs, eagainLimit, onProgress });
+  } finally {
+    bar?.stop();
+  }
+}
+
+export function registerAnalyzeCommand(program: Command): void {
+  const cmd = program
+    .command('analyze')
+    .description('rebuild each VFIO device\'s migration timeline from trace files and check it against the protocol')
+    .argument('<trace...>', 'trace files (bpftrace text/JSON, ftrace text, trace-cmd report, trace.dat, QEMU log), or - for stdin')
+    .option('--json', 'print the analysis as JSON (schema: docs/json-schema.md)')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(['error', 'warning', 'never']).default('error'))
+    .option('--no-color', 'no ANSI colours in terminal output');
+  addAnalysisOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  migscope analyze mig.trace                     timeline and findings in the terminal
+  migscope analyze mig.trace --json > mig.json   the same, for scripts
+  migscope analyze src.trace dst.trace           both ends of a migration
+  bpftrace capture/migscope.bt ... | migscope analyze -
+  migscope analyze late.trace --device 4242:27=0000:65:00.0 --region 4242:27=0x90000000000
+
+Exit status: 0 no finding at or above --fail-on, 1 findings, 2 unusable input or usage error.`,
+  );
+  cmd.action(async (files: string[], flags: AnalyzeFlags) => {
+    process.exitCode = await analyzeAction(files, flags);
+  });
+}
+
+export async function analyzeAction(files: readonly string[], flags: AnalyzeFlags): Promise<number> {
+  let analysis: Analysis;
+  try {
+    analysis = await runAnalysis(files, flags);
+  } catch (e) {
+    if (e instanceof InputError || e instanceof UsageError) {
+      process.stderr.write(`migscope: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+  if (flags.json === true) process.stdout.write(renderJson(analysis) + '\n');
+  else process.stdout.write(renderTerminal(analysis, { color: flags.color !== false && process.stdout.isTTY === true }));
+  return exitStatusFor(analysis, flags.failOn);
+}

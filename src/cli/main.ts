@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// migscope's command line. Each command lives in its own file; this wires them up.
+
+import { Command } from 'commander';
+import { VERSION } from './version.js';
+import { registerAnalyzeCommand } from './analyze.js';
+import { registerCaptureCommand } from './capture.js';
+
+const program = new Command();
+program
+  .name('migscope')
+  .version(VERSION)
+  .description(
+    'migscope watches VFIO devices live-migrate. It reads what a tracer recorded (bpftrace, ftrace,\n' +
+      'trace-cmd, QEMU trace events), rebuilds each device\'s migration state timeline, checks every\n' +
+      'step against the VFIO migration protocol, and says who is at fault: the VMM or the vendor driver.',
+  )
+  .showHelpAfterError('(run with --help for usage)')
+  .addHelpText(
+    'after',
+    `
+Quick start:
+  sudo migscope capture -o mig.trace --pid $(pidof qemu-system-x86_64)   record (Ctrl-C to stop)
+  migscope analyze mig.trace                                             timeline + findings
+
+Docs: README.md, docs/capture-format.md, docs/json-schema.md, docs/telemetry.md`,
+  );
+
+registerCaptureCommand(program);
+registerAnalyzeCommand(program);
+
+program.parseAsync(process.argv).catch((e: unknown) => {
+  process.stderr.write(`migscope: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write('This is a bug in migscope; please report it with the command line and, if you can, the input.\n');
+  process.exitCode = 70;
+});

@@ -1,0 +1,269 @@
+// The one place the stages are wired together (STYLE.md: src/cli wires): input bytes →
+// parser (parsers/) → decoder (src/decode) → tracker (src/track) and checker (src/check)
+// → Analysis. Streaming end to end: no stage holds the trace.
+
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { hostname } from 'node:os';
+import { UnusableInputError, type InputFormat } from '../../parsers/format.js';
+import { feedLines } from '../../parsers/lines.js';
+import type { InputProblem, ParserSink, TraceRecord } from '../record/types.js';
+import { createDecoder } from '../decode/decoder.js';
+import type { ProtocolOp } from '../decode/ops.js';
+import { createTracker } from '../track/tracker.js';
+import type { DeviceTimeline, MigrationSession } from '../track/types.js';
+import { createChecker } from '../check/index.js';
+import type { Finding } from '../check/types.js';
+import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
+import { VERSION } from './version.js';
+
+export interface InputSpec {
+  /** A path, or "-" for standard input. */
+  readonly path: string;
+  /** Force a format by name instead of detecting it. */
+  readonly format?: string;
+}
+
+export interface PipelineOptions {
+  readonly formats: readonly InputFormat[];
+  readonly deviceNames?: ReadonlyMap<string, string>;
+  readonly regionOffsets?: ReadonlyMap<string, bigint>;
+  /** --clock-offset: wall = trace + offset, when the trace has no clock-sync record. */
+  readonly clockOffsetNs?: bigint;
+  readonly eagainLimit?: number;
+  readonly onFinding?: (f: Finding) => void;
+  readonly onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void;
+  readonly onStateChange?: (deviceId: string, raw: number | undefined, state: string, protocol: string) => void;
+  /** Progress over all inputs, in bytes. total is undefined for stdin. */
+  readonly onProgress?: (done: number, total: number | undefined) => void;
+  /** Read standard input from here (tests); defaults to process.stdin. */
+  readonly stdin?: AsyncIterable<Buffer | string>;
+}
+
+/** An input that cannot be analysed at all (missing file, unknown format): exit status 2. */
+export class InputError extends Error {}
+
+const MAX_PROBLEMS_KEPT = 200;
+const HEAD_BYTES = 64 * 1024;
+
+export async function analyzeInputs(inputs: readonly InputSpec[], opts: PipelineOptions): Promise<Analysis> {
+  let records = 0;
+  let malformed = 0;
+  let lostEvents = 0;
+  const problems: InputProblem[] = [];
+  let problemsDropped = 0;
+  const gaps: { tsNs: bigint | undefined; count: number | undefined; file: string; line: number | undefined; byteOffset: number | undefined }[] = [];
+  const files: InputFile[] = [];
+  const findings: Finding[] = [];
+  let sync: { clock: string; offsetNs: bigint } | undefined;
+  let firstTs: bigint | undefined;
+  let lastTs: bigint | undefined;
+
+  const checker = createChecker({
+    eagainLimit: opts.eagainLimit,
+    onFinding: (f: Finding) => {
+      findings.push(f);
+      opts.onFinding?.(f);
+    },
+  });
+  const trackers: ReturnType<typeof createTracker>[] = [];
+  const renames = new Map<string, string>();
+  const usedIds = new Map<string, string>(); // device id → file that first used it
+
+  for (const input of inputs) {
+    const file = input.path === '-' ? '<stdin>' : input.path;
+    let clock: string | undefined;
+    const tracker = createTracker({ onSessionEnd: opts.onSessionEnd, onStateChange: opts.onStateChange });
+    trackers.push(tracker);
+    const renamed = new Map<string, string>();
+    const onOp = (op: ProtocolOp): void => {
+      if (op.op !== 'gap') {
+        // The same device name in two inputs (source and destination hosts) is two devices.
+        const owner = usedIds.get(op.device.id);
+        if (owner === undefined) usedIds.set(op.device.id, file);
+        else if (owner !== file) {
+          let id = renamed.get(op.device.id);
+          if (id === undefined) {
+            id = `${op.device.id}@${basename(file)}`;
+            renamed.set(op.device.id, id);
+          }
+          op = { ...op, device: { ...op.device, id } };
+        }
+      }
+      tracker.op(op);
+      checker.op(op);
+    };
+    const decoder = createDecoder({ deviceNames: opts.deviceNames, regionOffsets: opts.regionOffsets, onOp });
+    const sink: ParserSink = {
+      record(r: TraceRecord): void {
+        records++;
+        if (r.tsNs !== undefined) {
+          if (firstTs === undefined || r.tsNs < firstTs) firstTs = r.tsNs;
+          if (lastTs === undefined || r.tsNs > lastTs) lastTs = r.tsNs;
+        }
+        if (r.kind === 'clock-sync') {
+          if (sync === undefined) sync = { clock: r.clock, offsetNs: r.wallNs - r.traceNs };
+        } else if (r.kind === 'lost-events') {
+          lostEvents += r.count ?? 0;
+          if (gaps.length < 10_000) gaps.push({ tsNs: r.tsNs, count: r.count, file: r.src.file, line: r.src.line, byteOffset: r.src.byteOffset });
+        }
+        decoder.record(r);
+      },
+      skipped(count = 1): void {
+        records += count;
+      },
+      malformed(p: InputProblem): void {
+        malformed++;
+        if (problems.length < MAX_PROBLEMS_KEPT) problems.push(p);
+        else problemsDropped++;
+      },
+      clock(name: string): void {
+        clock = name;
+      },
+    };
+    const format = await parseOne(input, file, sink, opts);
+    decoder.end();
+    for (const [id, name] of decoder.aliases()) renames.set(renamed.get(id) ?? id, name);
+    files.push({ path: file, format, clock });
+  }
+  for (const t of trackers) t.end();
+  checker.end();
+
+  const clockMap: ClockMapping =
+    sync !== undefined
+      ? { source: 'sync', clock: sync.clock, offsetNs: sync.offsetNs }
+      : opts.clockOffsetNs !== undefined
+        ? { source: 'offset', clock: files[0]?.clock, offsetNs: opts.clockOffsetNs }
+        : { source: 'relative', clock: files[0]?.clock, offsetNs: undefined };
+
+  const input: InputSummary = {
+    files,
+    records,
+    malformed,
+    lostEvents,
+    gaps,
+    problems,
+    problemsDropped,
+    firstTsNs: firstTs,
+    lastTsNs: lastTs,
+  };
+  findings.sort((a, b) => (a.tsNs === undefined ? 1 : b.tsNs === undefined ? -1 : a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+  // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
+  // unless another device already has it.
+  const devices = trackers.flatMap((t) => t.devices());
+  const taken = new Set(devices.map((d) => d.id));
+  for (const [id, name] of renames) if (taken.has(name)) renames.delete(id);
+  const rename = (id: string): string => renames.get(id) ?? id;
+  return {
+    tool: { name: 'migscope', version: VERSION },
+    host: hostname(),
+    input,
+    clock: clockMap,
+    devices: renames.size === 0 ? devices : devices.map((d) => ({ ...d, id: rename(d.id), naming: renames.has(d.id) ? 'qemu' : d.naming })),
+    findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
+  };
+}
+
+/** Detects the format, runs its parser, returns the format's name. */
+async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: PipelineOptions): Promise<string> {
+  const byName = (name: string): InputFormat => {
+    const f = opts.formats.find((x) => x.name === name);
+    if (f === undefined) throw new InputError(`unknown format "${name}"; known: ${opts.formats.map((x) => x.name).join(', ')}`);
+    return f;
+  };
+
+  if (input.path === '-') {
+    const stream = opts.stdin ?? process.stdin;
+    const { head, rest } = await readHead(stream);
+    const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
+    if (format.kind === 'file') {
+      throw new InputError(`${file}: ${format.name} input needs random access; save it to a file and pass the path`);
+    }
+    const parser = format.create(file, sink);
+    let done = 0;
+    await feedLines(prepend(head, rest), parser, {
+      file,
+      sink,
+      onBytes: (n) => {
+        done += n;
+        opts.onProgress?.(done, undefined);
+      },
+    });
+    return format.name;
+  }
+
+  let size: number;
+  let head: Buffer;
+  try {
+    size = (await stat(input.path)).size;
+    const fh = await open(input.path, 'r');
+    try {
+      const buf = Buffer.alloc(Math.min(HEAD_BYTES, size));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      head = buf.subarray(0, bytesRead);
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw new InputError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+  const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
+  if (format.kind === 'file') {
+    try {
+      await format.parse(input.path, sink, { onProgress: (d, t) => opts.onProgress?.(d, t) });
+    } catch (e) {
+      if (e instanceof UnusableInputError) throw new InputError(e.message);
+      throw e;
+    }
+    return format.name;
+  }
+  const parser = format.create(file, sink);
+  let done = 0;
+  await feedLines(createReadStream(input.path, { highWaterMark: 1 << 20 }), parser, {
+    file,
+    sink,
+    onBytes: (n) => {
+      done += n;
+      opts.onProgress?.(done, size);
+    },
+  });
+  return format.name;
+}
+
+function firstLines(head: Buffer): string[] {
+  return head.toString('utf8').split('\n', 40).slice(0, 39);
+}
+
+function detect(head: Buffer, formats: readonly InputFormat[], file: string): InputFormat {
+  if (head.length === 0) throw new InputError(`${file}: empty input`);
+  const lines = firstLines(head);
+  for (const f of formats) if (f.detect(head, lines)) return f;
+  throw new InputError(
+    `${file}: unrecognised trace format (first line: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}). ` +
+      `Known formats: ${formats.map((f) => f.name).join(', ')}. Pass --format NAME if detection is wrong.`,
+  );
+}
+
+async function readHead(stream: AsyncIterable<Buffer | string>): Promise<{ head: Buffer; rest: AsyncIterator<Buffer | string> }> {
+  const it = stream[Symbol.asyncIterator]();
+  const parts: Buffer[] = [];
+  let n = 0;
+  while (n < HEAD_BYTES) {
+    const r = await it.next();
+    if (r.done === true) break;
+    const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
+    parts.push(b);
+    n += b.length;
+  }
+  return { head: Buffer.concat(parts), rest: it };
+}
+
+async function* prepend(head: Buffer, rest: AsyncIterator<Buffer | string>): AsyncIterable<Buffer | string> {
+  if (head.length > 0) yield head;
+  for (;;) {
+    const r = await rest.next();
+    if (r.done === true) return;
+    yield r.value;
+  }
+}

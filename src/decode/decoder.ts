@@ -1,0 +1,430 @@
+// The decoder: TraceRecords in, ProtocolOps out. It resolves which fd is which device
+// (group GET_DEVICE_FD names, openat paths, --device flags, else pid:fd), where each
+// device's migration region is (GET_REGION_INFO replies, --region flags, else inference
+// from the access pattern, with the evidence), and which field each access touches.
+// It knows VFIO encodings, not states or rules.
+
+import type { AccessRecord, IoctlRecord, Source, TraceRecord } from '../record/types.js';
+import type { DeviceRef, OpResult, ProtocolOp } from './ops.js';
+import {
+  REGION_SUBTYPE_MIGRATION,
+  REGION_TYPE_MIGRATION,
+  VFIO_DEVICE_FEATURE,
+  VFIO_DEVICE_GET_INFO,
+  VFIO_DEVICE_GET_REGION_INFO,
+  VFIO_DEVICE_RESET,
+  isVfioIoctl,
+} from '../protocol/ioctl.js';
+import { V1_HEADER_SIZE, v1FieldAt, v1FieldsOverlapping } from '../protocol/v1.js';
+import { createFdTable, kindOfPath, pidFdKey, type FdEntry, type MigrationRegion } from './fd-table.js';
+import { assertNever } from '../protocol/assert-never.js';
+import { createRegionInference, type RegionInference } from './region-inference.js';
+import { parseQemuEvent } from './qemu-events.js';
+
+/** vfio-pci encodes the region index in bits 40+ of the fd offset (spec §1.4). */
+const INDEX_SHIFT = 40n;
+
+export interface DecoderOptions {
+  /** "--device PID:FD=NAME": names for fds opened before the capture started. Key "pid:fd". */
+  readonly deviceNames?: ReadonlyMap<string, string>;
+  /** "--region PID:FD=OFFSET": migration region offsets. Key "pid:fd". */
+  readonly regionOffsets?: ReadonlyMap<string, bigint>;
+  /** Bound on tracked fds (hostile input); records past it are counted in `overflowed`. */
+  readonly maxFds?: number;
+  readonly onOp: (op: ProtocolOp) => void;
+}
+
+export interface Decoder {
+  record(r: TraceRecord): void;
+  end(): void;
+  /**
+   * Names learned from QEMU's events for devices that were already reported under
+   * "pid:fd" (id → name). Applied by whoever assembles the final result.
+   */
+  aliases(): ReadonlyMap<string, string>;
+  /** Records dropped because the fd limit was reached. */
+  overflowed(): number;
+}
+
+export const DEFAULT_MAX_FDS = 100_000;
+/** Ops queued behind held accesses before the oldest undecided candidate is given up. */
+const MAX_QUEUE = 20_000;
+
+export function createDecoder(opts: DecoderOptions): Decoder {
+  const fds = createFdTable({ maxEntries: opts.maxFds ?? DEFAULT_MAX_FDS });
+  const inference: RegionInference = createRegionInference();
+  let overflow = 0;
+
+  // Output stays in input order even while accesses of a candidate fd are held for region
+  // inference: everything after the first held access queues behind it until the
+  // candidate is decided (bounded by MAX_QUEUE; past it the oldest candidate is given up).
+  type Queued =
+    | { readonly kind: 'op'; readonly op: ProtocolOp }
+    | { readonly kind: 'held'; readonly key: string; readonly rec: AccessRecord; state: 'wait' | 'go' | 'drop'; entry: FdEntry | undefined };
+  const queue: Queued[] = [];
+  let qHead = 0;
+  let direct = false;
+
+  function emit(op: ProtocolOp): void {
+    if (direct || qHead === queue.length) opts.onOp(op);
+    else queue.push({ kind: 'op', op });
+  }
+
+  function hold(key: string, rec: AccessRecord): void {
+    queue.push({ kind: 'held', key, rec, state: 'wait', entry: undefined });
+    if (queue.length - qHead > MAX_QUEUE) {
+      const oldest = inference.giveUpOldest();
+      if (oldest !== undefined) resolve(oldest, 'drop', undefined, undefined);
+    }
+  }
+
+  /** Decide every held access of `key`; `first` ops go right before the first of them. */
+  function resolve(key: string, state: 'go' | 'drop', entry: FdEntry | undefined, first: ProtocolOp | undefined): void {
+    let firstAt = -1;
+    for (let i = qHead; i < queue.length; i++) {
+      const q = queue[i];
+      if (q?.kind === 'held' && q.key === key && q.state === 'wait') {
+        if (firstAt < 0) firstAt = i;
+        q.state = state;
+        q.entry = entry;
+      }
+    }
+    if (first !== undefined) {
+      if (firstAt < 0) emit(first);
+      else queue.splice(firstAt, 0, { kind: 'op', op: first });
+    }
+    drain();
+  }
+
+  function drain(): void {
+    while (qHead < queue.length) {
+      const q = queue[qHead] as Queued;
+      if (q.kind === 'held' && q.state === 'wait') break;
+      qHead++;
+      direct = true;
+      try {
+        if (q.kind === 'op') opts.onOp(q.op);
+        else if (q.state === 'go' && q.entry !== undefined) decodeAccess(q.entry, q.rec);
+      } finally {
+        direct = false;
+      }
+    }
+    if (qHead === queue.length) {
+      queue.length = 0;
+      qHead = 0;
+    } else if (qHead > 4096) {
+      queue.splice(0, qHead);
+      qHead = 0;
+    }
+  }
+  /** Devices by name, for pairing QEMU's named events with fds. */
+  const byName = new Map<string, DeviceRef>();
+  /**
+   * The last fd each thread used with VFIO-looking traffic. QEMU writes a trace event
+   * right after the syscalls it describes, from the same thread (spec trace-formats §7),
+   * so an event naming an unknown device belongs to that thread's last VFIO fd.
+   */
+  const lastVfioFdByTid = new Map<number, { pid: number | undefined; fd: number }>();
+  /** Names bound to fds by QEMU's events before the fd was known as a device. Key "pid:fd". */
+  const qemuNames = new Map<string, string>();
+  const aliases = new Map<string, string>();
+  const MAX_TIDS = 100_000;
+
+  function noteVfioFd(tid: number | undefined, pid: number | undefined, fd: number): void {
+    if (tid === undefined) return;
+    if (!lastVfioFdByTid.has(tid) && lastVfioFdByTid.size >= MAX_TIDS) return;
+    lastVfioFdByTid.set(tid, { pid, fd });
+  }
+
+  function makeRef(pid: number | undefined, fd: number, name: string | undefined, naming: DeviceRef['naming']): DeviceRef {
+    const ref: DeviceRef = { id: name ?? pidFdKey(pid, fd), pid, fd, naming };
+    if (name !== undefined) byName.set(name, ref);
+    return ref;
+  }
+
+  /** Turn an fd into a device (idempotent), applying --device/--region flags. */
+  function promote(e: FdEntry, r: { pid: number | undefined; tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, fd: number, name?: string, naming?: DeviceRef['naming']): DeviceRef {
+    if (e.kind === 'device' && e.device !== undefined) return e.device;
+    const flagName = opts.deviceNames?.get(pidFdKey(r.pid, fd));
+    const qemuName = qemuNames.get(pidFdKey(r.pid, fd));
+    e.kind = 'device';
+    e.device =
+      flagName !== undefined
+        ? makeRef(r.pid, fd, flagName, 'flag')
+        : name === undefined && qemuName !== undefined
+          ? makeRef(r.pid, fd, qemuName, 'qemu')
+          : makeRef(r.pid, fd, name, naming ?? 'pid-fd');
+    const flagRegion = opts.regionOffsets?.get(pidFdKey(r.pid, fd));
+    if (flagRegion !== undefined && e.region === undefined) {
+      setRegion(e, { index: Number(flagRegion >> INDEX_SHIFT), offset: flagRegion, size: undefined, source: 'flag' }, r, `--region ${pidFdKey(r.pid, fd)}=0x${flagRegion.toString(16)}`, undefined, undefined);
+    }
+    return e.device;
+  }
+
+  function setRegion(e: FdEntry, region: MigrationRegion, r: { tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined): void {
+    const op = regionOp(e, region, r, evidence, capType, capSubtype);
+    if (op !== undefined) emit(op);
+  }
+
+  function regionOp(e: FdEntry, region: MigrationRegion, r: { tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined): ProtocolOp | undefined {
+    e.region = region;
+    if (e.device === undefined) return undefined;
+    return {
+      op: 'region',
+      device: e.device,
+      tsNs: r.tsNs,
+      tid: r.tid,
+      comm: r.comm,
+      src: r.src,
+      index: region.index,
+      offset: region.offset,
+      size: region.size,
+      source: region.source,
+      evidence,
+      capType,
+      capSubtype,
+    };
+  }
+
+  function onAccess(r: AccessRecord): void {
+    if (r.op === 'read' || r.op === 'write' || r.offset === undefined) return; // v2 data_fd traffic: protocol v2 decoding
+    if (r.offset >> INDEX_SHIFT >= 1n) noteVfioFd(r.tid, r.pid, r.fd);
+    let e = fds.get(r.pid, r.fd);
+    if (e === undefined) {
+      // An fd never seen opening: it may be a device whose open preceded the capture.
+      // Named by a flag, it is one; otherwise the access pattern decides (below).
+      if (!opts.deviceNames?.has(pidFdKey(r.pid, r.fd)) && !opts.regionOffsets?.has(pidFdKey(r.pid, r.fd))) {
+        inferRegion(undefined, r);
+        return;
+      }
+      e = fds.ensure(r.pid, r.fd);
+      if (e === undefined) return void overflow++;
+      promote(e, r, r.fd);
+    }
+    if (e.kind !== 'device') return; // container, group
+    if (e.region === undefined) {
+      inferRegion(e, r);
+      return;
+    }
+    decodeAccess(e, r);
+  }
+
+  /**
+   * No GET_REGION_INFO reply and no --region flag: hold the fd's accesses until their
+   * pattern shows a v1 migration header (region-inference.ts), then replay them in order.
+   */
+  function inferRegion(known: FdEntry | undefined, r: AccessRecord): void {
+    const v = inference.observe(r);
+    switch (v.kind) {
+      case 'ignore':
+        return;
+      case 'hold':
+        hold(v.key, r);
+        return;
+      case 'reject':
+        resolve(v.key, 'drop', undefined, undefined);
+        return;
+      case 'confirm': {
+        const e = known ?? fds.ensure(r.pid, r.fd);
+        if (e === undefined) {
+          overflow++;
+          resolve(v.key, 'drop', undefined, undefined);
+          return;
+        }
+        promote(e, r, r.fd);
+        hold(v.key, r);
+        const region: MigrationRegion = { index: Number(v.offset >> INDEX_SHIFT), offset: v.offset, size: undefined, source: 'inferred' };
+        resolve(v.key, 'go', e, regionOp(e, region, r, v.evidence, undefined, undefined));
+        return;
+      }
+      default:
+        assertNever(v);
+    }
+  }
+
+  /** The fd is known now (opened, closed, identified by an ioctl): decide what was held for it. */
+  function settleHeld(pid: number | undefined, fd: number, e: FdEntry | undefined): void {
+    const key = inference.forget(pid, fd);
+    if (key === undefined) return;
+    resolve(key, e?.kind === 'device' && e.region !== undefined ? 'go' : 'drop', e, undefined);
+  }
+
+  function decodeAccess(e: FdEntry, r: AccessRecord): void {
+    const device = e.device;
+    const region = e.region;
+    if (device === undefined || region === undefined || r.offset === undefined) return;
+    const rel = r.offset - region.offset;
+    const regionEnd = region.size !== undefined ? region.size : 1n << INDEX_SHIFT;
+    if (rel < 0n || rel >= regionEnd) return; // another region (BARs, config space)
+    const write = r.op === 'pwrite';
+    const result = accessResult(r);
+    const base = { device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src };
+    if (rel >= BigInt(V1_HEADER_SIZE)) {
+      emit({ ...base, op: 'v1-data', write, regionOffset: rel, size: r.size, result });
+      return;
+    }
+    const off = Number(rel);
+    const field = v1FieldAt(off);
+    // A read's value is only meaningful when the read succeeded.
+    const value = write || result.ok === true ? r.value : undefined;
+    if (field !== undefined && field.width === r.size) {
+      if (field.name === 'device_state') {
+        const v = value === undefined ? undefined : Number(value & 0xffffffffn);
+        emit(write ? { ...base, op: 'v1-state-write', value: v, result } : { ...base, op: 'v1-state-read', value: v, result });
+      } else {
+        emit({ ...base, op: 'v1-field', field: field.name, write, value, result });
+      }
+      return;
+    }
+    emit({
+      ...base,
+      op: 'v1-bad-access',
+      write,
+      regionOffset: off,
+      size: r.size,
+      fields: v1FieldsOverlapping(off, r.size).map((f) => f.name),
+      value,
+      result,
+    });
+  }
+
+  function onIoctl(r: IoctlRecord): void {
+    if (isVfioIoctl(r.cmd)) noteVfioFd(r.tid, r.pid, r.fd);
+    const e = fds.get(r.pid, r.fd);
+    const deviceCmd = r.cmd === VFIO_DEVICE_RESET || r.cmd === VFIO_DEVICE_GET_REGION_INFO || r.cmd === VFIO_DEVICE_GET_INFO || r.cmd === VFIO_DEVICE_FEATURE;
+    if (e === undefined || e.kind === 'unknown') {
+      // A VFIO device ioctl that succeeded on an fd we never saw open: that fd is a device.
+      if (!deviceCmd || r.ret === undefined || r.ret < 0) return;
+      const ne = fds.ensure(r.pid, r.fd);
+      if (ne === undefined) return void overflow++;
+      promote(ne, r, r.fd);
+      settleHeld(r.pid, r.fd, ne);
+      if (r.cmd === VFIO_DEVICE_RESET) emitReset(ne, r);
+      return;
+    }
+    if (e.kind !== 'device') return;
+    if (r.cmd === VFIO_DEVICE_RESET) emitReset(e, r);
+  }
+
+  function emitReset(e: FdEntry, r: IoctlRecord): void {
+    if (e.device === undefined) return;
+    emit({ op: 'reset', device: e.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, result: ioctlResult(r.ret) });
+  }
+
+  function onRecord(r: TraceRecord): void {
+    switch (r.kind) {
+      case 'access':
+        onAccess(r);
+        return;
+      case 'ioctl':
+        onIoctl(r);
+        return;
+      case 'fd-open': {
+        if (r.fd < 0) return; // the open failed
+        settleHeld(r.pid, r.fd, undefined);
+        const kind = r.via === 'group-get-device-fd' ? 'device' : kindOfPath(r.name);
+        // A reused fd number starts afresh.
+        const old = fds.get(r.pid, r.fd);
+        if (old?.device !== undefined) emit({ op: 'close', device: old.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });
+        fds.delete(r.pid, r.fd);
+        if (kind === 'other') return; // ordinary files are not tracked (bounded memory)
+        const e = fds.ensure(r.pid, r.fd);
+        if (e === undefined) return void overflow++;
+        e.kind = kind;
+        if (kind === 'device') {
+          const name = r.via === 'group-get-device-fd' ? r.name : r.name.slice(r.name.lastIndexOf('/') + 1);
+          e.kind = 'unknown';
+          const ref = promote(e, r, r.fd, name, r.via === 'group-get-device-fd' ? 'group-get-device-fd' : 'openat');
+          emit({ op: 'open', device: ref, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });
+        }
+        return;
+      }
+      case 'fd-close': {
+        const e = fds.get(r.pid, r.fd);
+        settleHeld(r.pid, r.fd, e);
+        if (e?.device !== undefined && (r.ret === undefined || r.ret >= 0)) {
+          emit({ op: 'close', device: e.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });
+        }
+        if (r.ret === undefined || r.ret >= 0) fds.delete(r.pid, r.fd);
+        return;
+      }
+      case 'region-info': {
+        if (r.ret !== undefined && r.ret < 0) return;
+        let e = fds.get(r.pid, r.fd);
+        if (e === undefined || e.kind === 'unknown') {
+          e = fds.ensure(r.pid, r.fd);
+          if (e === undefined) return void overflow++;
+          promote(e, r, r.fd);
+        }
+        if (e.kind !== 'device') return;
+        if (r.capType === REGION_TYPE_MIGRATION && r.capSubtype === REGION_SUBTYPE_MIGRATION) {
+          const hadRegion = e.region !== undefined;
+          setRegion(
+            e,
+            { index: r.index, offset: r.offset, size: r.size, source: 'region-info' },
+            r,
+            `GET_REGION_INFO index ${r.index}: type ${r.capType}/subtype ${r.capSubtype}, offset 0x${r.offset.toString(16)}, size 0x${r.size.toString(16)}`,
+            r.capType,
+            r.capSubtype,
+          );
+          if (!hadRegion) settleHeld(r.pid, r.fd, e);
+        }
+        return;
+      }
+      case 'marker': {
+        const ev = parseQemuEvent(r.text);
+        if (ev === undefined || ev.device === undefined) return;
+        const ref = byName.get(ev.device) ?? bindQemuName(ev.device, r.tid) ?? makeRef(undefined, -1, ev.device, 'qemu');
+        emit({ op: 'qemu', device: ref, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, event: ev.event, args: ev.args });
+        return;
+      }
+      case 'lost-events':
+        emit({ op: 'gap', tsNs: r.tsNs, count: r.count, src: r.src });
+        return;
+      case 'clock-sync':
+        return;
+    }
+  }
+
+  /** Pair a device name from QEMU's events with the fd its thread just used (see lastVfioFdByTid). */
+  function bindQemuName(name: string, tid: number | undefined): DeviceRef | undefined {
+    const last = tid === undefined ? undefined : lastVfioFdByTid.get(tid);
+    if (last === undefined) return undefined;
+    const key = pidFdKey(last.pid, last.fd);
+    if (qemuNames.has(key)) return undefined; // that fd already has another QEMU name
+    qemuNames.set(key, name);
+    const e = fds.get(last.pid, last.fd);
+    if (e?.device !== undefined) {
+      if (e.device.naming !== 'pid-fd') return undefined; // named otherwise; QEMU's name is another device
+      aliases.set(e.device.id, name);
+      byName.set(name, e.device);
+      return e.device;
+    }
+    // Not yet known as a device: it will be reported under this name when it is.
+    const ref = makeRef(last.pid, last.fd, name, 'qemu');
+    return ref;
+  }
+
+  return {
+    record: onRecord,
+    aliases: () => aliases,
+    end(): void {
+      // Candidates never confirmed as devices are dropped: ordinary files are not devices.
+      for (let key = inference.giveUpOldest(); key !== undefined; key = inference.giveUpOldest()) resolve(key, 'drop', undefined, undefined);
+      drain();
+    },
+    overflowed: () => overflow,
+  };
+}
+
+function accessResult(r: AccessRecord): OpResult {
+  if (r.ret === undefined) return { ok: undefined, ret: undefined, errno: undefined };
+  if (r.ret < 0) return { ok: false, ret: r.ret, errno: -r.ret };
+  // A short transfer is an error to QEMU (vfio_mig_access, spec §3.2).
+  return { ok: r.ret === r.size, ret: r.ret, errno: undefined };
+}
+
+function ioctlResult(ret: number | undefined): OpResult {
+  if (ret === undefined) return { ok: undefined, ret: undefined, errno: undefined };
+  return ret < 0 ? { ok: false, ret, errno: -ret } : { ok: true, ret, errno: undefined };
+}

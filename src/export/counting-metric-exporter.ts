@@ -1,0 +1,69 @@
+// Wraps an official PushMetricExporter: counts data points exported and failed (the
+// periodic reader only logs failures) and retries gRPC failures (grpc-retry.ts). The
+// aggregation and temporality selectors are passed through, so
+// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE keeps working.
+
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
+import { deliver, describeError } from './delivery.js';
+import type { RetryPolicy } from './grpc-retry.js';
+
+export interface MetricTally {
+  readonly exported: number;
+  readonly failed: number;
+  /** Points handed over whose export has not finished. */
+  readonly pending: number;
+  readonly lastError: string | undefined;
+}
+
+export interface CountingMetricExporter extends PushMetricExporter {
+  readonly name: string;
+  tally(): MetricTally;
+  abandon(): void;
+}
+
+export function countPoints(rm: ResourceMetrics): number {
+  let n = 0;
+  for (const sm of rm.scopeMetrics) for (const m of sm.metrics) n += m.dataPoints.length;
+  return n;
+}
+
+export function createCountingMetricExporter(
+  inner: PushMetricExporter,
+  opts: { readonly name: string; readonly retry: RetryPolicy | undefined; readonly timeoutMs: number },
+): CountingMetricExporter {
+  let exported = 0;
+  let failed = 0;
+  let pending = 0;
+  let lastError: string | undefined;
+  let abandoned = false;
+  const out: CountingMetricExporter = {
+    name: opts.name,
+    export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
+      const n = countPoints(metrics);
+      pending += n;
+      void deliver((cb) => inner.export(metrics, cb), { retry: opts.retry, timeoutMs: opts.timeoutMs, cancelled: () => abandoned }).then((r) => {
+        pending -= n;
+        if (r.ok) {
+          exported += n;
+          resultCallback({ code: ExportResultCode.SUCCESS });
+        } else {
+          failed += n;
+          lastError = describeError(r.error);
+          resultCallback({ code: ExportResultCode.FAILED, error: r.error instanceof Error ? r.error : new Error(lastError) });
+        }
+      });
+    },
+    forceFlush: () => inner.forceFlush(),
+    shutdown: () => inner.shutdown(),
+    tally: () => ({ exported, failed, pending, lastError }),
+    abandon(): void {
+      abandoned = true;
+      void inner.shutdown().catch(() => undefined);
+    },
+  };
+  // Only define the selectors the inner exporter has: the reader treats a defined selector as a choice.
+  if (inner.selectAggregationTemporality !== undefined) out.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
+  if (inner.selectAggregation !== undefined) out.selectAggregation = inner.selectAggregation.bind(inner);
+  return out;
+}

@@ -1,0 +1,165 @@
+// Wraps an official SpanExporter so that nothing is lost silently (issue 4, item 4):
+//   - counts every span handed over, exported and failed (the BatchSpanProcessor only logs
+//     a failed export through the global error handler);
+//   - retries gRPC failures (grpc-retry.ts);
+//   - bounds concurrent exports (the OTLP exporters refuse more than their concurrency
+//     limit with "Concurrent export limit reached", which would be another silent loss);
+//   - after a batch fails for good, fails the following batches at once for a cool-down
+//     instead of letting each wait out its own retry window, so a dead collector costs one
+//     timeout, not one per batch; one batch per cool-down probes whether it is back;
+//   - signals each completion, which the span pipeline's backpressure waits on.
+
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
+import { deliver, describeError } from './delivery.js';
+import type { RetryPolicy } from './grpc-retry.js';
+
+export interface SpanTally {
+  /** Spans passed to export(). */
+  readonly handed: number;
+  readonly exported: number;
+  readonly failed: number;
+  /** Events, attributes and links the SDK dropped from exported spans for its span limits. */
+  readonly droppedEvents: number;
+  readonly droppedAttributes: number;
+  readonly droppedLinks: number;
+  readonly lastError: string | undefined;
+}
+
+export interface CountingSpanExporter extends SpanExporter {
+  readonly name: string;
+  tally(): SpanTally;
+  /** Batches queued here or in flight. */
+  busy(): number;
+  /** Resolves at the next completed batch, or after `maxWaitMs`. */
+  nextCompletion(maxWaitMs: number): Promise<void>;
+  /** Stop retrying and fail everything queued (shutdown deadline passed). */
+  abandon(): void;
+}
+
+export interface CountingSpanExporterOptions {
+  readonly name: string;
+  readonly retry: RetryPolicy | undefined;
+  readonly timeoutMs: number;
+  readonly maxConcurrent: number;
+  readonly coolDownMs: number;
+}
+
+interface Job {
+  readonly spans: ReadableSpan[];
+  readonly done: (r: ExportResult) => void;
+}
+
+export function createCountingSpanExporter(inner: SpanExporter, opts: CountingSpanExporterOptions): CountingSpanExporter {
+  let handed = 0;
+  let exported = 0;
+  let failed = 0;
+  let droppedEvents = 0;
+  let droppedAttributes = 0;
+  let droppedLinks = 0;
+  let lastError: string | undefined;
+  let active = 0;
+  let abandoned = false;
+  /** While set and in the future, batches fail at once (a previous batch failed for good). */
+  let coolUntil: number | undefined;
+  let probing = false;
+  const queue: Job[] = [];
+  let waiters: (() => void)[] = [];
+
+  function completed(): void {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  }
+
+  function fail(job: Job, reason: string): void {
+    failed += job.spans.length;
+    lastError = reason;
+    job.done({ code: ExportResultCode.FAILED, error: new Error(reason) });
+  }
+
+  async function run(job: Job): Promise<void> {
+    const now = Date.now();
+    if (abandoned) {
+      fail(job, 'export abandoned at the shutdown deadline');
+      return;
+    }
+    if (coolUntil !== undefined && (now < coolUntil || probing)) {
+      fail(job, `not sent: an earlier batch failed after retries (${lastError ?? 'export failed'}); retrying the collector after a cool-down`);
+      return;
+    }
+    const isProbe = coolUntil !== undefined;
+    if (isProbe) probing = true;
+    const r = await deliver((cb) => inner.export(job.spans, cb), {
+      retry: opts.retry,
+      timeoutMs: opts.timeoutMs,
+      cancelled: () => abandoned,
+    });
+    if (isProbe) probing = false;
+    if (r.ok) {
+      exported += job.spans.length;
+      coolUntil = undefined;
+      job.done({ code: ExportResultCode.SUCCESS });
+    } else {
+      coolUntil = Date.now() + opts.coolDownMs;
+      fail(job, describeError(r.error));
+    }
+  }
+
+  function pump(): void {
+    while (active < opts.maxConcurrent && queue.length > 0) {
+      const job = queue.shift();
+      if (job === undefined) break;
+      active++;
+      void run(job).finally(() => {
+        active--;
+        completed();
+        pump();
+      });
+    }
+  }
+
+  return {
+    name: opts.name,
+    export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
+      handed += spans.length;
+      for (const s of spans) {
+        droppedEvents += s.droppedEventsCount;
+        droppedAttributes += s.droppedAttributesCount;
+        droppedLinks += s.droppedLinksCount;
+      }
+      queue.push({ spans, done: resultCallback });
+      pump();
+    },
+    async forceFlush(): Promise<void> {
+      while (active > 0 || queue.length > 0) await new Promise<void>((resolve) => waiters.push(resolve));
+      await inner.forceFlush?.();
+    },
+    async shutdown(): Promise<void> {
+      while (active > 0 || queue.length > 0) await new Promise<void>((resolve) => waiters.push(resolve));
+      await inner.shutdown();
+    },
+    tally(): SpanTally {
+      return { handed, exported, failed, droppedEvents, droppedAttributes, droppedLinks, lastError };
+    },
+    busy(): number {
+      return active + queue.length;
+    },
+    nextCompletion(maxWaitMs: number): Promise<void> {
+      return new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, maxWaitMs);
+        waiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    },
+    abandon(): void {
+      abandoned = true;
+      for (const job of queue.splice(0)) fail(job, 'export abandoned at the shutdown deadline');
+      completed();
+      // The inner exporter may still hold sockets or retry timers: close it, don't wait.
+      void inner.shutdown().catch(() => undefined);
+    },
+  };
+}

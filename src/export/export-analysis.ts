@@ -1,0 +1,168 @@
+// exportAnalysis: send a finished Analysis to OpenTelemetry (`migscope analyze --export`).
+//
+// Usage from the CLI (src/cli/analyze.ts):
+//
+//   import { exportAnalysis, exportOptionsFromFlags, formatSummary } from '../export/index.js';
+//   const summary = await exportAnalysis(analysis, exportOptionsFromFlags(flags));
+//   process.stderr.write(formatSummary(summary));
+//   if (!summary.ok) exitCode = EXIT_EXPORT_FAILED;   // something was lost
+//
+// Configuration comes from the standard OTEL_* variables (docs/telemetry.md
+// "Configuration"); the call never throws for export trouble (it is in the summary) and
+// returns within the shutdown timeout. The OTLP exporters may leave a keep-alive socket or
+// a retry timer behind after a timed-out shutdown, so a CLI that wants to exit at once
+// should set process.exitCode and call process.exit() after printing.
+
+import type { Analysis } from '../analysis/types.js';
+import type { Finding } from '../check/types.js';
+import type { DeviceTimeline, MigrationSession, StateInterval, StateWrite } from '../track/types.js';
+import { createExporter, type ExportOptions, type MigscopeExporter } from './exporter.js';
+import type { ExportSummary } from './summary.js';
+
+const INF = BigInt(Number.MAX_SAFE_INTEGER) ** 3n;
+
+function cmp(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function sortedBy<T>(items: readonly T[], ts: (t: T) => bigint | undefined): boolean {
+  let prev: bigint | undefined;
+  for (const it of items) {
+    const t = ts(it);
+    if (t === undefined) continue;
+    if (prev !== undefined && t < prev) return false;
+    prev = t;
+  }
+  return true;
+}
+
+interface Window {
+  readonly session: MigrationSession;
+  readonly s: bigint | undefined;
+  readonly e: bigint;
+}
+
+/**
+ * Per-session slices of the device's timeline and writes, in one pass over each (a device
+ * with 100,000 sessions must not cost 100,000 full scans). planSession filters exactly
+ * inside the slice; the slice only has to contain every candidate.
+ */
+function sliceDevice(d: DeviceTimeline, windows: readonly Window[]): { timeline: readonly StateInterval[]; writes: readonly StateWrite[] }[] {
+  const ordered =
+    sortedBy(d.timeline, (iv) => iv.startNs) &&
+    sortedBy(d.stateWrites, (w) => w.tsNs) &&
+    sortedBy(windows, (w) => w.s);
+  if (!ordered) return windows.map(() => ({ timeline: d.timeline, writes: d.stateWrites }));
+  const out: { timeline: readonly StateInterval[]; writes: readonly StateWrite[] }[] = [];
+  let ilo = 0;
+  let wlo = 0;
+  for (const w of windows) {
+    if (w.s === undefined) {
+      out.push({ timeline: [], writes: [] });
+      continue;
+    }
+    const s = w.s;
+    // Skip intervals wholly before the window (and untimed ones, never children).
+    for (;;) {
+      const iv = d.timeline[ilo];
+      if (iv === undefined) break;
+      const before = iv.startNs === undefined || (iv.startNs < s && iv.endNs !== undefined && iv.endNs <= s);
+      if (!before) break;
+      ilo++;
+    }
+    let ihi = ilo;
+    for (;;) {
+      const iv = d.timeline[ihi];
+      if (iv === undefined || (iv.startNs !== undefined && iv.startNs > w.e)) break;
+      ihi++;
+    }
+    for (;;) {
+      const wr = d.stateWrites[wlo];
+      if (wr === undefined || (wr.tsNs !== undefined && wr.tsNs >= s)) break;
+      wlo++;
+    }
+    let whi = wlo;
+    for (;;) {
+      const wr = d.stateWrites[whi];
+      if (wr === undefined || (wr.tsNs !== undefined && wr.tsNs > w.e)) break;
+      whi++;
+    }
+    out.push({ timeline: d.timeline.slice(ilo, ihi), writes: d.stateWrites.slice(wlo, whi) });
+  }
+  return out;
+}
+
+async function exportDevice(exp: MigscopeExporter, a: Analysis, d: DeviceTimeline, findings: readonly Finding[]): Promise<void> {
+  const windows: Window[] = d.sessions.map((session) => ({
+    session,
+    s: session.startNs,
+    e: session.endNs ?? INF,
+  }));
+  const slices = sliceDevice(d, windows);
+  // Findings in time order; each goes to the first session whose [start, end] holds it.
+  const timed = findings.filter((f) => f.tsNs !== undefined).sort((x, y) => cmp(x.tsNs ?? 0n, y.tsNs ?? 0n));
+  const untimed = findings.filter((f) => f.tsNs === undefined);
+  const attached: Finding[][] = windows.map(() => []);
+  const orphansBefore: Finding[][] = windows.map(() => []);
+  const orphansAfter: Finding[] = [];
+  let k = 0;
+  for (const f of timed) {
+    const t = f.tsNs ?? 0n;
+    while (k < windows.length) {
+      const w = windows[k];
+      if (w === undefined || w.s === undefined || w.e < t) k++;
+      else break;
+    }
+    const w = windows[k];
+    if (w !== undefined && w.s !== undefined && w.s <= t) attached[k]?.push(f);
+    else if (w !== undefined) orphansBefore[k]?.push(f);
+    else orphansAfter.push(f);
+  }
+  for (let i = 0; i < windows.length; i++) {
+    for (const f of orphansBefore[i] ?? []) await exp.finding({ host: a.host, clock: a.clock, finding: f });
+    const w = windows[i];
+    const slice = slices[i];
+    if (w === undefined || slice === undefined) continue;
+    await exp.session({
+      host: a.host,
+      clock: a.clock,
+      device: { ...d, timeline: slice.timeline, stateWrites: slice.writes, sessions: [w.session] },
+      session: w.session,
+      findings: attached[i] ?? [],
+    });
+  }
+  for (const f of [...orphansAfter, ...untimed]) await exp.finding({ host: a.host, clock: a.clock, finding: f });
+  const last = d.timeline[d.timeline.length - 1];
+  exp.deviceState(a.host, d, last?.raw);
+}
+
+/**
+ * Export an Analysis as OpenTelemetry spans and metrics (docs/telemetry.md) through the
+ * SDK and the official exporters, configured from the OTEL_* environment variables, and
+ * report what was delivered. Never throws for export failures; bounded in time.
+ */
+export async function exportAnalysis(analysis: Analysis, opts: ExportOptions = {}): Promise<ExportSummary> {
+  const exp = createExporter({ ...opts, serviceVersion: opts.serviceVersion ?? analysis.tool.version });
+  let thrown: { readonly error: unknown } | undefined;
+  try {
+    exp.input(analysis.host, { records: analysis.input.records, malformed: analysis.input.malformed, lostEvents: analysis.input.lostEvents });
+    const byDevice = new Map<string, Finding[]>();
+    for (const f of analysis.findings) {
+      const list = byDevice.get(f.device);
+      if (list === undefined) byDevice.set(f.device, [f]);
+      else list.push(f);
+    }
+    for (const d of analysis.devices) {
+      await exportDevice(exp, analysis, d, byDevice.get(d.id) ?? []);
+      byDevice.delete(d.id);
+    }
+    // Findings about devices the timeline does not list.
+    for (const list of byDevice.values()) for (const f of list) await exp.finding({ host: analysis.host, clock: analysis.clock, finding: f });
+  } catch (error) {
+    thrown = { error };
+  }
+  // Even if building spans threw, shut the pipelines down (bounded) before rethrowing.
+  const summary = await exp.shutdown();
+  if (thrown !== undefined) throw thrown.error;
+  return summary;
+}

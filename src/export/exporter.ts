@@ -1,0 +1,289 @@
+// The streaming exporter: sessions are exported as they end (watch mode), and
+// exportAnalysis (export-analysis.ts) drives the same object over a finished Analysis.
+//
+//   const exp = createExporter({ migrationId });
+//   tracker onSessionEnd → await exp.session({ host, clock, device, session, findings })
+//   a finding outside every session → await exp.finding({ host, clock, finding })
+//   tracker onStateChange → exp.deviceState(host, device, raw)
+//   const summary = await exp.shutdown();   // bounded; summary.ok === false → exit non-zero
+//
+// Memory is bounded by the number of devices (a little state each) plus the span queue.
+
+import { ROOT_CONTEXT, TraceFlags, trace, type Context, type HrTime, type Link, type SpanContext } from '@opentelemetry/api';
+import type { IMetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { ClockMapping } from '../analysis/types.js';
+import type { Finding } from '../check/types.js';
+import type { DeviceTimeline } from '../track/types.js';
+import { readExportConfig, type Env, type MetricsExporterName, type TracesExporterName } from './config.js';
+import { ATTR, EVENT, SPAN } from './conventions.js';
+import { resolveCorrelation, saveSessionSpanId, type Correlation } from './correlation.js';
+import { createConsoleMetricExporter, createConsoleSpanExporter, createOtlpMetricExporter, createOtlpSpanExporter } from './exporters.js';
+import { createMetricPipeline, type MetricPipelineExporter } from './metric-pipeline.js';
+import { buildResource } from './resource.js';
+import { findingAttributes, isErrorFinding, planSession, type SessionInput, type SpanPlan } from './session-plan.js';
+import { createSpanPipeline, type SpanPipelineExporter } from './span-pipeline.js';
+import { emitSession, emitSingle, type RootOptions } from './spans.js';
+import type { ExportSummary, ExporterSummary } from './summary.js';
+import { nsToHrTime, toWallNs, wallClockOf } from './time.js';
+
+export type { SessionInput } from './session-plan.js';
+
+export interface ExportOptions {
+  /**
+   * The migration id the orchestrator gave both hosts (--migration-id). Every session's
+   * trace id derives from it; the first save session of each device gets a derived span
+   * id that the destination's resume session links to (correlation.ts).
+   */
+  readonly migrationId?: string | undefined;
+  /** W3C traceparent to join (default: the TRACEPARENT environment variable); --migration-id wins. */
+  readonly traceparent?: string | undefined;
+  /**
+   * Name a local device id for cross-host linking when source and destination see the
+   * device under different ids (e.g. both hosts map their BDF to "nic0"). Default: the id.
+   */
+  readonly deviceLinkNames?: ReadonlyMap<string, string> | undefined;
+  /** Override OTEL_TRACES_EXPORTER / OTEL_METRICS_EXPORTER (e.g. --export console). */
+  readonly traces?: readonly TracesExporterName[] | undefined;
+  readonly metrics?: readonly MetricsExporterName[] | undefined;
+  /** Per export, retries included (default OTEL_EXPORTER_OTLP_[TRACES_|METRICS_]TIMEOUT or 10 s). */
+  readonly exportTimeoutMs?: number | undefined;
+  /** Bound on the final flush + shutdown (default: twice the export timeout + 5 s). */
+  readonly shutdownTimeoutMs?: number | undefined;
+  /** Batch span processor limits (default OTEL_BSP_MAX_QUEUE_SIZE 2048 / OTEL_BSP_MAX_EXPORT_BATCH_SIZE 512). */
+  readonly maxQueueSize?: number | undefined;
+  readonly maxExportBatchSize?: number | undefined;
+  /** service.name (default OTEL_SERVICE_NAME, then service.name in OTEL_RESOURCE_ATTRIBUTES, then "migscope"). */
+  readonly serviceName?: string | undefined;
+  /** service.version and the instrumentation scope version (Analysis.tool.version). */
+  readonly serviceVersion?: string | undefined;
+  /** Use these span exporters instead of the configured ones (tests, in-memory). */
+  readonly spanExporters?: readonly { readonly name: string; readonly exporter: SpanExporter; readonly grpc?: boolean }[] | undefined;
+  readonly metricExporters?: readonly { readonly name: string; readonly exporter: PushMetricExporter; readonly grpc?: boolean }[] | undefined;
+  /** Extra metric readers, e.g. a PrometheusExporter for watch mode's /metrics. */
+  readonly metricReaders?: readonly IMetricReader[] | undefined;
+  /** Environment to read OTEL_* from (default process.env; the OTLP exporters always read process.env for endpoints and headers). */
+  readonly env?: Env | undefined;
+}
+
+/** A finding that belongs to no session. */
+export interface FindingInput {
+  readonly host: string | undefined;
+  readonly clock: ClockMapping;
+  readonly finding: Finding;
+}
+
+export interface MigscopeExporter {
+  /** The trace id all sessions go to when correlated, else undefined. */
+  readonly traceId: string | undefined;
+  /** Export one ended session (spans + metrics). Resolves once queued; waits when the queue is full. */
+  session(input: SessionInput): Promise<void>;
+  /** Export a finding outside every session: counted, and a span of its own (a child of the device's latest session span when there is one). */
+  finding(input: FindingInput): Promise<void>;
+  /** Set the device state gauge (raw value; undefined = unknown). */
+  deviceState(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, raw: number | undefined): void;
+  /** Add input counters (records, malformed, lost events) — deltas. */
+  input(host: string | undefined, counts: { readonly records: number; readonly malformed: number; readonly lostEvents: number }): void;
+  /** Push everything queued now (bounded by the exporters' timeouts). */
+  flush(): Promise<void>;
+  /** Flush and stop, within the shutdown timeout; never throws. Call once. */
+  shutdown(): Promise<ExportSummary>;
+}
+
+interface DeviceState {
+  sessions: number;
+  savedDerived: boolean;
+  last: { readonly ctx: SpanContext; readonly startNs: bigint | undefined } | undefined;
+}
+
+export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
+  const env: Env = opts.env ?? process.env;
+  const config = readExportConfig(env, {
+    traces: opts.traces,
+    metrics: opts.metrics,
+    exportTimeoutMs: opts.exportTimeoutMs,
+    maxQueueSize: opts.maxQueueSize,
+    maxExportBatchSize: opts.maxExportBatchSize,
+  });
+  const notes: string[] = [...config.problems];
+  const { correlation, problems: corrProblems } = resolveCorrelation({
+    migrationId: opts.migrationId,
+    traceparent: opts.traceparent ?? env['TRACEPARENT'],
+  });
+  notes.push(...corrProblems);
+  const { resource, problems: resProblems } = buildResource({ serviceName: opts.serviceName, serviceVersion: opts.serviceVersion, env });
+  notes.push(...resProblems);
+
+  const spanExporters: SpanPipelineExporter[] =
+    opts.spanExporters?.map((e) => ({ name: e.name, exporter: e.exporter, grpc: e.grpc === true })) ??
+    config.traces.map((name) =>
+      name === 'otlp'
+        ? { name: `otlp ${config.tracesProtocol}`, exporter: createOtlpSpanExporter(config.tracesProtocol, config.tracesTimeoutMs), grpc: config.tracesProtocol === 'grpc' }
+        : { name: 'console', exporter: createConsoleSpanExporter(), grpc: false },
+    );
+  const metricExporters: MetricPipelineExporter[] =
+    opts.metricExporters?.map((e) => ({ name: e.name, exporter: e.exporter, grpc: e.grpc === true })) ??
+    config.metrics.flatMap((name): MetricPipelineExporter[] => {
+      if (name === 'otlp') return [{ name: `otlp ${config.metricsProtocol}`, exporter: createOtlpMetricExporter(config.metricsProtocol, config.metricsTimeoutMs), grpc: config.metricsProtocol === 'grpc' }];
+      if (name === 'console') return [{ name: 'console', exporter: createConsoleMetricExporter(), grpc: false }];
+      // prometheus is a pull reader with its own HTTP server: the caller that serves it
+      // (watch mode) passes it in metricReaders; a one-shot export has nothing to serve.
+      notes.push('OTEL_METRICS_EXPORTER=prometheus needs a long-running command (migscope watch); ignored here');
+      return [];
+    });
+
+  const traceId = correlation.mode === 'none' ? undefined : correlation.traceId;
+  const spans = createSpanPipeline({
+    resource,
+    exporters: spanExporters,
+    traceId: correlation.mode === 'migration-id' ? correlation.traceId : undefined,
+    maxQueueSize: config.maxQueueSize,
+    maxExportBatchSize: config.maxExportBatchSize,
+    scheduledDelayMs: config.scheduledDelayMs,
+    bspExportTimeoutMs: config.bspExportTimeoutMs,
+    exportTimeoutMs: config.tracesTimeoutMs,
+    tracerName: 'migscope',
+    tracerVersion: opts.serviceVersion,
+  });
+  const metrics = createMetricPipeline({
+    resource,
+    exporters: metricExporters,
+    readers: opts.metricReaders ?? [],
+    exportIntervalMs: config.metricExportIntervalMs,
+    exportTimeoutMs: config.metricsTimeoutMs,
+    meterVersion: opts.serviceVersion,
+  });
+  const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? Math.max(config.tracesTimeoutMs, config.metricsTimeoutMs) * 2 + 5000;
+
+  const parent: Context = parentContext(correlation);
+  const devices = new Map<string, DeviceState>();
+  let sessions = 0;
+  let standalone = 0;
+  let relativeNoted = false;
+  let shutdownResult: Promise<ExportSummary> | undefined;
+
+  function deviceState(host: string | undefined, id: string): DeviceState {
+    const key = `${host ?? ''}\0${id}`;
+    let d = devices.get(key);
+    if (d === undefined) {
+      d = { sessions: 0, savedDerived: false, last: undefined };
+      devices.set(key, d);
+    }
+    return d;
+  }
+
+  function noteClock(clock: ClockMapping): void {
+    if (!relativeNoted && wallClockOf(clock).source === 'relative') {
+      relativeNoted = true;
+      notes.push('the trace has no clock sync and no --clock-offset: span times are trace-clock times read as if they counted from 1970; find the spans by trace id');
+    }
+  }
+
+  return {
+    traceId,
+    async session(input: SessionInput): Promise<void> {
+      if (shutdownResult !== undefined) throw new Error('migscope exporter: session() after shutdown()');
+      const wall = wallClockOf(input.clock);
+      noteClock(input.clock);
+      const dev = deviceState(input.host, input.device.id);
+      const plan = planSession(input, { wall, sessionIndex: dev.sessions, migrationId: correlation.mode === 'migration-id' ? correlation.migrationId : undefined });
+      dev.sessions++;
+      sessions++;
+      let spanId: string | undefined;
+      const links: Link[] = [];
+      if (correlation.mode !== 'none') {
+        const linkName = opts.deviceLinkNames?.get(input.device.id) ?? input.device.id;
+        if (input.session.kind === 'save' && !dev.savedDerived) {
+          // Only the first save of a device per migration gets the derived id: two spans
+          // must never share an id; a migration saves each device once unless it is retried.
+          dev.savedDerived = true;
+          spanId = saveSessionSpanId(correlation.key, linkName);
+        } else if (input.session.kind === 'resume') {
+          links.push({
+            context: { traceId: correlation.traceId, spanId: saveSessionSpanId(correlation.key, linkName), traceFlags: TraceFlags.SAMPLED, isRemote: true },
+            attributes: { [ATTR.linkType]: SPAN.session('save'), [ATTR.deviceId]: linkName },
+          });
+        }
+      }
+      const ctx = await emitSession(spans.emitter, plan, { parent, spanId, links });
+      dev.last = { ctx, startNs: input.session.startNs };
+      metrics.instruments.recordSession(input.host, input.device, input.session, plan.states);
+      for (const f of input.findings) metrics.instruments.recordFinding(input.host, f);
+    },
+    async finding(input: FindingInput): Promise<void> {
+      if (shutdownResult !== undefined) throw new Error('migscope exporter: finding() after shutdown()');
+      const f = input.finding;
+      const wall = wallClockOf(input.clock);
+      noteClock(input.clock);
+      metrics.instruments.recordFinding(input.host, f);
+      standalone++;
+      const dev = devices.get(`${input.host ?? ''}\0${f.device}`);
+      const time: HrTime = nsToHrTime(toWallNs(f.tsNs ?? 0n, wall));
+      const attributes = { ...findingAttributes(f, f.tsNs !== undefined), [ATTR.clockSource]: wall.source, ...(input.host !== undefined ? { [ATTR.host]: input.host } : {}) };
+      const plan: SpanPlan = {
+        name: SPAN.finding,
+        start: time,
+        end: time,
+        attributes,
+        events: [{ name: EVENT.finding, time, attributes: findingAttributes(f, f.tsNs !== undefined) }],
+        error: isErrorFinding(f) ? `${f.rule}: ${f.message}` : undefined,
+      };
+      // After a session of its device (e.g. the reset that follows a failed save): its child.
+      const after = dev?.last !== undefined && (f.tsNs === undefined || dev.last.startNs === undefined || f.tsNs >= dev.last.startNs);
+      const rootOpts: RootOptions = {
+        parent: after && dev?.last !== undefined ? trace.setSpanContext(ROOT_CONTEXT, dev.last.ctx) : parent,
+        spanId: undefined,
+        links: [],
+      };
+      await emitSingle(spans.emitter, plan, rootOpts);
+    },
+    deviceState(host, device, raw): void {
+      metrics.instruments.recordDeviceState(host, device, raw);
+    },
+    input(host, counts): void {
+      metrics.instruments.recordInput(host, counts);
+    },
+    async flush(): Promise<void> {
+      await Promise.all([spans.flush(), metrics.flush()]);
+    },
+    shutdown(): Promise<ExportSummary> {
+      shutdownResult ??= (async (): Promise<ExportSummary> => {
+        const [st, mt] = await Promise.all([spans.shutdown(shutdownTimeoutMs), metrics.shutdown(shutdownTimeoutMs)]);
+        const exporters: ExporterSummary[] = [
+          ...spans.tally().map((t) => ({ signal: 'traces' as const, exporter: t.name, exported: t.exported, failed: t.failed, lastError: t.lastError })),
+          ...metrics.tally().map((t) => ({ signal: 'metrics' as const, exporter: t.name, exported: t.exported, failed: t.failed, lastError: t.lastError })),
+        ];
+        const sum = (sig: 'traces' | 'metrics', k: 'exported' | 'failed'): number => exporters.filter((e) => e.signal === sig).reduce((a, e) => a + e[k], 0);
+        const spanTallies = spans.tally();
+        const timedOut = st.timedOut || mt.timedOut;
+        if (timedOut) notes.push(`shutdown gave up after ${shutdownTimeoutMs} ms; whatever was not delivered by then is counted as failed`);
+        const spansFailed = sum('traces', 'failed');
+        const metricPointsFailed = sum('metrics', 'failed');
+        return {
+          spansExported: sum('traces', 'exported'),
+          spansFailed,
+          metricPointsExported: sum('metrics', 'exported'),
+          metricPointsFailed,
+          sessions,
+          standaloneFindings: standalone,
+          droppedEvents: spanTallies.reduce((a, t) => a + t.droppedEvents, 0),
+          droppedAttributes: spanTallies.reduce((a, t) => a + t.droppedAttributes, 0),
+          droppedLinks: spanTallies.reduce((a, t) => a + t.droppedLinks, 0),
+          traceId,
+          timedOut,
+          exporters,
+          notes,
+          ok: spansFailed === 0 && metricPointsFailed === 0 && !timedOut,
+        };
+      })();
+      return shutdownResult;
+    },
+  };
+}
+
+function parentContext(c: Correlation): Context {
+  if (c.mode !== 'traceparent') return ROOT_CONTEXT;
+  // The orchestrator's span is the parent. Its sampled flag is not honoured: migscope
+  // exports every session (sampling would drop the evidence), so ours say sampled.
+  return trace.setSpanContext(ROOT_CONTEXT, { traceId: c.traceId, spanId: c.parent.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+}

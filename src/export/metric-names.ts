@@ -1,0 +1,172 @@
+// Every metric migscope exports: instrument names, units, label keys and bucket
+// boundaries, in ONE place (docs/telemetry.md "Metrics" documents this file; dashboards and
+// Prometheus tests are built on these names, so they are final: add, never rename).
+//
+// Naming: OTel instrument names are dotted; Prometheus sees them with dots turned into
+// underscores. Each name already carries its unit word ("seconds", "bytes") so that every
+// translation path produces the SAME Prometheus name:
+//   - @opentelemetry/exporter-prometheus (watch mode's /metrics) appends only `_total` to
+//     monotonic sums and never a unit suffix;
+//   - the Collector's prometheus/prometheusremotewrite exporters and Prometheus' own OTLP
+//     receiver (UnderscoreEscapingWithSuffixes) append a unit suffix unless the name already
+//     contains it, drop `{annotation}` units, and append `_total` to monotonic sums.
+// Units are UCUM (`s`, `By`) or annotations (`{migration}`) so no `_ratio`/`_1` suffix appears.
+// Label keys are plain snake_case: identical in OTel and Prometheus.
+
+/** Label keys (metric attribute names). */
+export const LABEL = {
+  /** The host the trace was captured on (Analysis.host), "unknown" when the trace does not say. */
+  host: 'host',
+  /** DeviceTimeline.id, e.g. "0000:65:00.0". */
+  device: 'device',
+  /** v1 | v2 | unknown. */
+  protocol: 'protocol',
+  /** save | resume. */
+  kind: 'kind',
+  /** completed | failed | cancelled | incomplete. */
+  outcome: 'outcome',
+  /** State name as the spec names it (DESIGN.md "Names"). */
+  state: 'state',
+  /** Rule id from spec §6 (stable). */
+  rule: 'rule',
+  /** error | warning. */
+  severity: 'severity',
+  /** vmm | driver. */
+  blame: 'blame',
+  /** certain | uncertain. */
+  certainty: 'certainty',
+} as const;
+
+export type LabelKey = (typeof LABEL)[keyof typeof LABEL];
+
+export type InstrumentKind = 'counter' | 'histogram' | 'gauge';
+
+export interface MetricSpec {
+  /** OTel instrument name. */
+  readonly name: string;
+  /** The name Prometheus shows (after any of the translations above). */
+  readonly prometheus: string;
+  readonly kind: InstrumentKind;
+  readonly unit: string;
+  readonly description: string;
+  readonly labels: readonly LabelKey[];
+  /** Explicit histogram bucket boundaries (seconds), given to the SDK as advice. */
+  readonly buckets?: readonly number[];
+}
+
+/**
+ * State durations: from tens of microseconds (STOP between SAVING and RESUMING on a
+ * loopback migration) to minutes (PRE_COPY of a device with a large dirty working set).
+ */
+export const STATE_DURATION_BUCKETS: readonly number[] = [
+  0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600,
+];
+
+/**
+ * Time a device was not running inside a session (its share of the VM's downtime):
+ * operators budget this in the 100 ms – 1 s range, so buckets are dense there.
+ */
+export const NOT_RUNNING_BUCKETS: readonly number[] = [
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2, 5, 10, 30, 60,
+];
+
+const DEVICE_LABELS: readonly LabelKey[] = [LABEL.host, LABEL.device, LABEL.protocol];
+
+export const METRICS = {
+  /** One per ended migration session. */
+  migrations: {
+    name: 'migscope.migrations',
+    prometheus: 'migscope_migrations_total',
+    kind: 'counter',
+    unit: '{migration}',
+    description: 'Device migration sessions (save or resume) by outcome',
+    labels: [...DEVICE_LABELS, LABEL.kind, LABEL.outcome],
+  },
+  /** One per finding (broken rule). */
+  findings: {
+    name: 'migscope.findings',
+    prometheus: 'migscope_findings_total',
+    kind: 'counter',
+    unit: '{finding}',
+    description: 'Protocol rule violations by rule, severity, blame and certainty',
+    labels: [LABEL.host, LABEL.device, LABEL.rule, LABEL.severity, LABEL.blame, LABEL.certainty],
+  },
+  /** Duration of each state interval inside a session (the child spans). */
+  stateDuration: {
+    name: 'migscope.state.duration_seconds',
+    prometheus: 'migscope_state_duration_seconds',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time a device spent in one migration state, per interval inside a session',
+    labels: [...DEVICE_LABELS, LABEL.kind, LABEL.state],
+    buckets: STATE_DURATION_BUCKETS,
+  },
+  /** MigrationSession.notRunningNs, per session. */
+  notRunning: {
+    name: 'migscope.migration.not_running_seconds',
+    prometheus: 'migscope_migration_not_running_seconds',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time the device was not running inside one migration session',
+    labels: [...DEVICE_LABELS, LABEL.kind, LABEL.outcome],
+    buckets: NOT_RUNNING_BUCKETS,
+  },
+  /** MigrationSession.bytes. */
+  transferredBytes: {
+    name: 'migscope.migration.transferred_bytes',
+    prometheus: 'migscope_migration_transferred_bytes_total',
+    kind: 'counter',
+    unit: 'By',
+    description: 'Migration data moved through the device data path',
+    labels: [...DEVICE_LABELS, LABEL.kind],
+  },
+  /**
+   * Raw device state (v1 device_state low bits, v2 enum vfio_device_mig_state), -1 when
+   * unknown. The state NAME is deliberately not a label: a label that changes with the
+   * value would split one device's history into many series and break Grafana's
+   * state-timeline panel; map values to names with value mappings (docs/telemetry.md).
+   */
+  deviceState: {
+    name: 'migscope.device.state',
+    prometheus: 'migscope_device_state',
+    kind: 'gauge',
+    unit: '{state}',
+    description: 'Current migration state of a device as its raw value (-1 unknown); see docs/telemetry.md for the value mappings',
+    labels: DEVICE_LABELS,
+  },
+  records: {
+    name: 'migscope.input.records',
+    prometheus: 'migscope_input_records_total',
+    kind: 'counter',
+    unit: '{record}',
+    description: 'Trace records read, relevant or not',
+    labels: [LABEL.host],
+  },
+  malformed: {
+    name: 'migscope.input.malformed_records',
+    prometheus: 'migscope_input_malformed_records_total',
+    kind: 'counter',
+    unit: '{record}',
+    description: 'Trace lines or blocks that could not be parsed',
+    labels: [LABEL.host],
+  },
+  lostEvents: {
+    name: 'migscope.input.lost_events',
+    prometheus: 'migscope_input_lost_events_total',
+    kind: 'counter',
+    unit: '{event}',
+    description: 'Events the tracer reported as lost (ring buffer overruns)',
+    labels: [LABEL.host],
+  },
+} as const satisfies Record<string, MetricSpec>;
+
+export type MetricKey = keyof typeof METRICS;
+
+/** The meter (instrumentation scope) name every instrument is created on. */
+export const METER_NAME = 'migscope';
+
+/** Value of the `host` label when the trace does not name its host. */
+export const UNKNOWN_HOST = 'unknown';
+
+/** Value of the device state gauge when the state is not known. */
+export const UNKNOWN_STATE_VALUE = -1;

@@ -1,0 +1,72 @@
+// Records migscope's metrics (names, units, labels and buckets: metric-names.ts) on an
+// OTel Meter. Metric timestamps are export times, not trace times: a metric says what
+// migscope has seen so far; the spans say when it happened.
+
+import { ValueType, type Attributes, type Counter, type Gauge, type Histogram, type Meter } from '@opentelemetry/api';
+import type { Finding } from '../check/types.js';
+import type { DeviceTimeline, MigrationSession } from '../track/types.js';
+import { LABEL, METRICS, UNKNOWN_HOST, UNKNOWN_STATE_VALUE } from './metric-names.js';
+import type { StatePlan } from './session-plan.js';
+import { nsToSeconds } from './time.js';
+
+export interface Instruments {
+  recordSession(host: string | undefined, device: DeviceTimeline, session: MigrationSession, states: readonly StatePlan[]): void;
+  recordFinding(host: string | undefined, finding: Finding): void;
+  recordDeviceState(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, raw: number | undefined): void;
+  recordInput(host: string | undefined, counts: { readonly records: number; readonly malformed: number; readonly lostEvents: number }): void;
+}
+
+export function createInstruments(meter: Meter): Instruments {
+  const m = METRICS;
+  const migrations: Counter = meter.createCounter(m.migrations.name, { unit: m.migrations.unit, description: m.migrations.description, valueType: ValueType.INT });
+  const findings: Counter = meter.createCounter(m.findings.name, { unit: m.findings.unit, description: m.findings.description, valueType: ValueType.INT });
+  const stateDuration: Histogram = meter.createHistogram(m.stateDuration.name, {
+    unit: m.stateDuration.unit,
+    description: m.stateDuration.description,
+    advice: { explicitBucketBoundaries: [...m.stateDuration.buckets] },
+  });
+  const notRunning: Histogram = meter.createHistogram(m.notRunning.name, {
+    unit: m.notRunning.unit,
+    description: m.notRunning.description,
+    advice: { explicitBucketBoundaries: [...m.notRunning.buckets] },
+  });
+  const transferred: Counter = meter.createCounter(m.transferredBytes.name, { unit: m.transferredBytes.unit, description: m.transferredBytes.description, valueType: ValueType.INT });
+  const deviceState: Gauge = meter.createGauge(m.deviceState.name, { unit: m.deviceState.unit, description: m.deviceState.description, valueType: ValueType.INT });
+  const records: Counter = meter.createCounter(m.records.name, { unit: m.records.unit, description: m.records.description, valueType: ValueType.INT });
+  const malformed: Counter = meter.createCounter(m.malformed.name, { unit: m.malformed.unit, description: m.malformed.description, valueType: ValueType.INT });
+  const lost: Counter = meter.createCounter(m.lostEvents.name, { unit: m.lostEvents.unit, description: m.lostEvents.description, valueType: ValueType.INT });
+
+  const hostOf = (h: string | undefined): string => h ?? UNKNOWN_HOST;
+
+  return {
+    recordSession(host, device, session, states): void {
+      const dev: Attributes = { [LABEL.host]: hostOf(host), [LABEL.device]: device.id, [LABEL.protocol]: device.protocol };
+      const withKind: Attributes = { ...dev, [LABEL.kind]: session.kind };
+      const withOutcome: Attributes = { ...withKind, [LABEL.outcome]: session.outcome };
+      migrations.add(1, withOutcome);
+      notRunning.record(nsToSeconds(session.notRunningNs), withOutcome);
+      // add(0) still creates the series, so a device that moved no data shows 0, not nothing.
+      if (session.bytes >= 0) transferred.add(session.bytes, withKind);
+      for (const st of states) stateDuration.record(nsToSeconds(st.durationNs), { ...withKind, [LABEL.state]: st.state });
+    },
+    recordFinding(host, f): void {
+      findings.add(1, {
+        [LABEL.host]: hostOf(host),
+        [LABEL.device]: f.device,
+        [LABEL.rule]: f.rule,
+        [LABEL.severity]: f.severity,
+        [LABEL.blame]: f.blame,
+        [LABEL.certainty]: f.certainty,
+      });
+    },
+    recordDeviceState(host, device, raw): void {
+      deviceState.record(raw ?? UNKNOWN_STATE_VALUE, { [LABEL.host]: hostOf(host), [LABEL.device]: device.id, [LABEL.protocol]: device.protocol });
+    },
+    recordInput(host, c): void {
+      const a: Attributes = { [LABEL.host]: hostOf(host) };
+      records.add(c.records, a);
+      malformed.add(c.malformed, a);
+      lost.add(c.lostEvents, a);
+    },
+  };
+}

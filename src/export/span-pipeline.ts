@@ -1,0 +1,179 @@
+// The trace side of an export: a BasicTracerProvider (not registered globally: migscope is
+// a library to its CLI and tests, and owns no process-wide state) with one official
+// BatchSpanProcessor per configured exporter, each exporter wrapped for accounting
+// (counting-span-exporter.ts).
+//
+// Backpressure: the batch processor drops every span that arrives while its queue holds
+// maxQueueSize (2048 by default) and only logs it. The pipeline knows how many spans were
+// ended and how many each exporter has finished with; before another span ends it waits
+// until fewer than maxQueueSize are outstanding, kicking the processor to flush. So the
+// processor's queue never overflows and memory stays bounded by the queue size, whatever the
+// number of sessions.
+
+import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { Resource } from '@opentelemetry/resources';
+import type { Tracer } from '@opentelemetry/api';
+import { createCountingSpanExporter, type CountingSpanExporter } from './counting-span-exporter.js';
+import { createMigrationIdGenerator, type MigrationIdGenerator } from './id-generator.js';
+import { GRPC_RETRY_POLICY } from './grpc-retry.js';
+import type { Emitter } from './spans.js';
+
+export interface SpanPipelineExporter {
+  readonly name: string;
+  readonly exporter: SpanExporter;
+  /** Retry gRPC failures around it (the official gRPC exporter does not). */
+  readonly grpc: boolean;
+}
+
+export interface SpanPipelineOptions {
+  readonly resource: Resource;
+  readonly exporters: readonly SpanPipelineExporter[];
+  /** Trace id of every root span (migration id); undefined: random. */
+  readonly traceId: string | undefined;
+  readonly maxQueueSize: number;
+  readonly maxExportBatchSize: number;
+  readonly scheduledDelayMs: number;
+  readonly bspExportTimeoutMs: number;
+  /** Per export, retries included. */
+  readonly exportTimeoutMs: number;
+  readonly tracerName: string;
+  readonly tracerVersion: string | undefined;
+}
+
+export interface PipelineTally {
+  readonly name: string;
+  readonly ended: number;
+  readonly exported: number;
+  /** Everything ended and not confirmed exported: failed, dropped, or still pending at the deadline. */
+  readonly failed: number;
+  readonly droppedEvents: number;
+  readonly droppedAttributes: number;
+  readonly droppedLinks: number;
+  readonly lastError: string | undefined;
+}
+
+export interface SpanPipeline {
+  readonly emitter: Emitter;
+  readonly ids: MigrationIdGenerator;
+  /** Send everything queued and wait for it (bounded by the exporters' timeouts). */
+  flush(): Promise<void>;
+  /** flush + shutdown, at most `timeoutMs`; then whatever is not done counts as failed. */
+  shutdown(timeoutMs: number): Promise<{ timedOut: boolean }>;
+  tally(): readonly PipelineTally[];
+}
+
+/** How long a backpressure wait sleeps before it re-kicks the processor (guards against a missed wake-up). */
+const REKICK_MS = 200;
+
+export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
+  const ids = createMigrationIdGenerator(opts.traceId);
+  const pipes = opts.exporters.map((e) => {
+    const counting: CountingSpanExporter = createCountingSpanExporter(e.exporter, {
+      name: e.name,
+      retry: e.grpc ? GRPC_RETRY_POLICY : undefined,
+      timeoutMs: opts.exportTimeoutMs,
+      // Enough to keep a full queue moving, well under the OTLP exporters' limit of 30.
+      maxConcurrent: 4,
+      coolDownMs: opts.exportTimeoutMs,
+    });
+    const bsp = new BatchSpanProcessor(counting, {
+      maxQueueSize: opts.maxQueueSize,
+      maxExportBatchSize: opts.maxExportBatchSize,
+      scheduledDelayMillis: opts.scheduledDelayMs,
+      exportTimeoutMillis: opts.bspExportTimeoutMs,
+    });
+    return { counting, bsp };
+  });
+  const provider = new BasicTracerProvider({
+    resource: opts.resource,
+    idGenerator: ids,
+    // Every session is exported: sampling would throw away the evidence (docs/telemetry.md).
+    sampler: new AlwaysOnSampler(),
+    spanProcessors: pipes.map((p) => p.bsp),
+  });
+  const tracer: Tracer = provider.getTracer(opts.tracerName, opts.tracerVersion);
+  let ended = 0;
+
+  function outstanding(p: (typeof pipes)[number]): number {
+    const t = p.counting.tally();
+    return ended - t.exported - t.failed;
+  }
+
+  async function waitForRoom(): Promise<void> {
+    for (const p of pipes) {
+      while (outstanding(p) >= opts.maxQueueSize) {
+        p.bsp.forceFlush().catch(() => undefined);
+        await p.counting.nextCompletion(REKICK_MS);
+      }
+    }
+  }
+
+  const emitter: Emitter = {
+    tracer,
+    ids,
+    room(): Promise<void> | undefined {
+      for (const p of pipes) if (outstanding(p) >= opts.maxQueueSize) return waitForRoom();
+      return undefined;
+    },
+    ended(): void {
+      ended++;
+    },
+  };
+
+  async function flush(): Promise<void> {
+    await Promise.all(
+      pipes.map(async (p) => {
+        // forceFlush rejects when a batch failed; the tally already counted it.
+        await p.bsp.forceFlush().catch(() => undefined);
+        while (outstanding(p) > 0) {
+          p.bsp.forceFlush().catch(() => undefined);
+          await p.counting.nextCompletion(REKICK_MS);
+        }
+      }),
+    );
+  }
+
+  let finalTally: readonly PipelineTally[] | undefined;
+
+  function snapshot(): readonly PipelineTally[] {
+    return pipes.map((p) => {
+      const t = p.counting.tally();
+      return {
+        name: p.counting.name,
+        ended,
+        exported: t.exported,
+        failed: ended - t.exported,
+        droppedEvents: t.droppedEvents,
+        droppedAttributes: t.droppedAttributes,
+        droppedLinks: t.droppedLinks,
+        lastError: t.lastError,
+      };
+    });
+  }
+
+  return {
+    emitter,
+    ids,
+    flush,
+    async shutdown(timeoutMs: number): Promise<{ timedOut: boolean }> {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), timeoutMs);
+      });
+      const work = (async (): Promise<'done'> => {
+        await flush();
+        await provider.shutdown().catch(() => undefined);
+        return 'done';
+      })();
+      const r = await Promise.race([work, deadline]);
+      clearTimeout(timer);
+      // Freeze the numbers at the deadline: a batch that completes later does not change the report.
+      finalTally = snapshot();
+      if (r === 'timeout') for (const p of pipes) p.counting.abandon();
+      return { timedOut: r === 'timeout' };
+    },
+    tally(): readonly PipelineTally[] {
+      return finalTally ?? snapshot();
+    },
+  };
+}

@@ -1,0 +1,274 @@
+// Analysis → ReportModel: the projection the page embeds (see model-types.ts for the
+// encoding and why it is columnar).
+
+import type { Analysis } from '../../analysis/types.js';
+import type { Finding } from '../../check/types.js';
+import type { Source } from '../../record/types.js';
+import type { DeviceTimeline, MigrationSession, SessionOutcome, StateInterval, StateWrite } from '../../track/types.js';
+import { assertNever } from '../../protocol/assert-never.js';
+import { delta, ints, spans } from './column-codec.js';
+import type {
+  ModelFindings,
+  ModelGaps,
+  ModelIntervals,
+  ModelLane,
+  ModelSessions,
+  ModelSources,
+  ModelState,
+  ModelWrites,
+  ReportModel,
+} from './model-types.js';
+import type { HtmlReportOptions } from './options.js';
+import { isAlarmState, LEGEND_STATES, OUTCOME_COLORS, OUTCOME_ORDER, stateColor } from './palette.js';
+import { summarize } from './summary.js';
+
+/** Index of each value in a growing table, so repeated strings are stored once. */
+interface Interner {
+  readonly values: string[];
+  index(s: string): number;
+}
+
+function interner(initial: readonly string[] = []): Interner {
+  const values = [...initial];
+  const map = new Map<string, number>(values.map((v, i) => [v, i]));
+  return {
+    values,
+    index(s: string): number {
+      let i = map.get(s);
+      if (i === undefined) {
+        i = values.length;
+        values.push(s);
+        map.set(s, i);
+      }
+      return i;
+    },
+  };
+}
+
+/** The earliest and latest timestamp anywhere in the analysis. */
+function timeRange(a: Analysis): { min: bigint; max: bigint } | undefined {
+  let min: bigint | undefined;
+  let max: bigint | undefined;
+  const see = (t: bigint | undefined): void => {
+    if (t === undefined) return;
+    if (min === undefined || t < min) min = t;
+    if (max === undefined || t > max) max = t;
+  };
+  for (const d of a.devices) {
+    for (const iv of d.timeline) {
+      see(iv.startNs);
+      see(iv.endNs);
+    }
+    for (const w of d.stateWrites) see(w.tsNs);
+    for (const s of d.sessions) {
+      see(s.startNs);
+      see(s.endNs);
+      for (const p of s.pending) see(p.tsNs);
+    }
+  }
+  for (const f of a.findings) see(f.tsNs);
+  for (const g of a.input.gaps) see(g.tsNs);
+  see(a.input.firstTsNs);
+  see(a.input.lastTsNs);
+  return min === undefined || max === undefined ? undefined : { min, max };
+}
+
+function certaintyCode(c: StateInterval['certainty']): number {
+  switch (c) {
+    case 'known':
+      return 0;
+    case 'inferred':
+      return 1;
+    case 'unknown':
+      return 2;
+    default:
+      return assertNever(c);
+  }
+}
+
+function resultCode(r: StateWrite['result']): number {
+  switch (r) {
+    case 'ok':
+      return 0;
+    case 'failed':
+      return 1;
+    case 'unknown':
+      return 2;
+    default:
+      return assertNever(r);
+  }
+}
+
+function outcomeCode(o: SessionOutcome): number {
+  return OUTCOME_ORDER.indexOf(o);
+}
+
+export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {}): ReportModel {
+  const range = timeRange(analysis);
+  const t0 = range?.min ?? 0n;
+  const rel = (t: bigint | undefined): number | undefined => (t === undefined ? undefined : Number(t - t0));
+
+  const states = interner(LEGEND_STATES);
+  const files = interner();
+  const strings = interner();
+
+  const sources = (srcs: readonly (Source | undefined)[]): ModelSources => ({
+    file: ints(srcs.map((s) => (s === undefined ? -1 : files.index(s.file)))),
+    line: delta(srcs.map((s) => s?.line)),
+    byteOffset: ints(srcs.map((s) => s?.byteOffset ?? -1)),
+  });
+
+  const intervals = (ivs: readonly StateInterval[]): ModelIntervals => {
+    const sp = spans(
+      ivs.map((iv) => rel(iv.startNs)),
+      ivs.map((iv) => rel(iv.endNs)),
+    );
+    const open: number[] = [];
+    ivs.forEach((iv, i) => {
+      if (iv.openAtEnd === true) open.push(i);
+    });
+    return {
+      count: ivs.length,
+      state: ints(ivs.map((iv) => states.index(iv.state))),
+      raw: ints(ivs.map((iv) => iv.raw ?? -1)),
+      start: sp.start,
+      end: sp.end,
+      openAtEnd: open,
+      certainty: ints(ivs.map((iv) => certaintyCode(iv.certainty))),
+      bytes: ints(ivs.map((iv) => iv.bytes)),
+      src: sources(ivs.map((iv) => iv.src)),
+    };
+  };
+
+  const writes = (ws: readonly StateWrite[]): ModelWrites => ({
+    count: ws.length,
+    ts: delta(ws.map((w) => rel(w.tsNs))),
+    from: ints(ws.map((w) => states.index(w.from))),
+    fromRaw: ints(ws.map((w) => w.fromRaw ?? -1)),
+    to: ints(ws.map((w) => states.index(w.to))),
+    toRaw: ints(ws.map((w) => w.toRaw ?? -1)),
+    result: ints(ws.map((w) => resultCode(w.result))),
+    errno: ints(ws.map((w) => w.errno ?? 0)),
+    readBack: ints(ws.map((w) => w.readBackRaw ?? -1)),
+    src: sources(ws.map((w) => w.src)),
+  });
+
+  const sessions = (ss: readonly MigrationSession[]): ModelSessions => {
+    const pending = ss.flatMap((s) => s.pending);
+    const sp = spans(
+      ss.map((s) => rel(s.startNs)),
+      ss.map((s) => rel(s.endNs)),
+    );
+    return {
+      count: ss.length,
+      kind: ints(ss.map((s) => (s.kind === 'save' ? 0 : 1))),
+      start: sp.start,
+      end: sp.end,
+      outcome: ints(ss.map((s) => outcomeCode(s.outcome))),
+      statesCount: ints(ss.map((s) => s.states.length)),
+      states: ints(ss.flatMap((s) => s.states.map((n) => states.index(n)))),
+      iterations: ints(ss.map((s) => s.iterations)),
+      bytes: ints(ss.map((s) => s.bytes)),
+      notRunningNs: ints(ss.map((s) => Number(s.notRunningNs))),
+      pendingCount: ints(ss.map((s) => s.pending.length)),
+      pendingTs: delta(pending.map((p) => rel(p.tsNs))),
+      // Chart values only: a double is exact to 8 PiB, far past any device's state.
+      pendingBytes: ints(pending.map((p) => Number(p.bytes))),
+      pendingDropped: ints(ss.map((s) => s.pendingDropped)),
+    };
+  };
+
+  const regionText = (d: DeviceTimeline): string | null => {
+    const r = d.region;
+    if (r === undefined) return null;
+    const idx = r.index === undefined ? 'index ?' : `index ${r.index}`;
+    const size = r.size === undefined ? 'size ?' : `size 0x${r.size.toString(16)}`;
+    return `${idx}, offset 0x${r.offset.toString(16)}, ${size} (${r.source}: ${r.evidence})`;
+  };
+
+  const laneOf = new Map<string, number>();
+  analysis.devices.forEach((d, i) => {
+    if (!laneOf.has(d.id)) laneOf.set(d.id, i);
+  });
+
+  const lanes: ModelLane[] = analysis.devices.map((d) => ({
+    id: d.id,
+    pid: d.pid ?? null,
+    comm: d.comm ?? null,
+    fd: d.fd,
+    naming: d.naming,
+    protocol: d.protocol,
+    region: regionText(d),
+    resets: d.resets,
+    intervalsDropped: d.intervalsDropped,
+    intervals: intervals(d.timeline),
+    writes: writes(d.stateWrites),
+    sessions: sessions(d.sessions),
+  }));
+
+  const fs: readonly Finding[] = analysis.findings;
+  const evidence = fs.flatMap((f) => f.evidence);
+  const findings: ModelFindings = {
+    count: fs.length,
+    rule: ints(fs.map((f) => strings.index(f.rule))),
+    severity: ints(fs.map((f) => (f.severity === 'error' ? 0 : 1))),
+    blame: ints(fs.map((f) => (f.blame === 'vmm' ? 0 : 1))),
+    certainty: ints(fs.map((f) => (f.certainty === 'certain' ? 0 : 1))),
+    device: ints(fs.map((f) => strings.index(f.device))),
+    lane: ints(fs.map((f) => laneOf.get(f.device) ?? -1)),
+    ts: delta(fs.map((f) => rel(f.tsNs))),
+    message: fs.map((f) => f.message),
+    specRef: ints(fs.map((f) => strings.index(f.specRef))),
+    evidenceCount: ints(fs.map((f) => f.evidence.length)),
+    evidenceSrc: sources(evidence.map((e) => e.src)),
+    evidenceWhat: evidence.map((e) => e.what),
+  };
+
+  const gs = analysis.input.gaps;
+  const gaps: ModelGaps = {
+    count: gs.length,
+    ts: delta(gs.map((g) => rel(g.tsNs))),
+    lost: ints(gs.map((g) => g.count ?? -1)),
+    src: sources(gs.map((g) => ({ file: g.file, line: g.line, byteOffset: g.byteOffset }))),
+  };
+
+  const problems = analysis.input.problems.map((p) => ({
+    where: p.src.line !== undefined ? `${p.src.file}:${p.src.line}` : p.src.byteOffset !== undefined ? `${p.src.file}@${p.src.byteOffset}` : p.src.file,
+    message: p.message,
+  }));
+
+  // states is complete only after lanes and sessions interned their names.
+  const modelStates: ModelState[] = states.values.map((name) => ({ name, color: stateColor(name), alarm: isAlarmState(name) }));
+
+  return {
+    format: 'migscope-report-1',
+    title: opts.title ?? 'migscope report',
+    tool: { name: analysis.tool.name, version: analysis.tool.version },
+    host: analysis.host ?? null,
+    t0: t0.toString(),
+    span: range === undefined ? 0 : Number(range.max - range.min),
+    clock: {
+      source: analysis.clock.source,
+      clock: analysis.clock.clock ?? null,
+      offsetNs: analysis.clock.offsetNs === undefined ? null : analysis.clock.offsetNs.toString(),
+    },
+    input: {
+      files: analysis.input.files.map((f) => ({ path: f.path, format: f.format, clock: f.clock ?? null })),
+      records: analysis.input.records,
+      malformed: analysis.input.malformed,
+      lostEvents: analysis.input.lostEvents,
+      problems,
+      problemsDropped: analysis.input.problemsDropped,
+    },
+    summary: summarize(analysis),
+    states: modelStates,
+    files: files.values,
+    strings: strings.values,
+    rules: (opts.rules ?? []).map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef })),
+    lanes,
+    findings,
+    gaps,
+    outcomes: [...OUTCOME_ORDER],
+    outcomeColors: OUTCOME_ORDER.map((o) => OUTCOME_COLORS[o]),
+  };
+}

@@ -1,0 +1,135 @@
+// The terminal view of an analysis: one block per device (timeline rows: state, start,
+// duration, bytes; sessions), then the findings with their evidence as file:line.
+
+import type { Analysis } from '../analysis/types.js';
+import { summarize } from '../analysis/summary.js';
+import type { Finding } from '../check/types.js';
+import type { DeviceTimeline } from '../track/types.js';
+import type { Source } from '../record/types.js';
+
+export interface TerminalOptions {
+  readonly color: boolean;
+  /** Rows shown per device timeline before eliding the middle. */
+  readonly maxRows?: number;
+}
+
+export function formatDuration(ns: bigint): string {
+  const n = Number(ns);
+  if (n < 1_000) return `${n} ns`;
+  if (n < 1_000_000) return `${(n / 1_000).toFixed(1)} µs`;
+  if (n < 1_000_000_000) return `${(n / 1_000_000).toFixed(2)} ms`;
+  return `${(n / 1_000_000_000).toFixed(3)} s`;
+}
+
+export function formatBytes(b: number): string {
+  if (b < 1024) return `${b} B`;
+  if (b < 1024 * 1024) return `${(b / 1024).toFixed(1)} KiB`;
+  if (b < 1024 * 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MiB`;
+  return `${(b / 1024 / 1024 / 1024).toFixed(2)} GiB`;
+}
+
+export function formatSource(s: Source): string {
+  if (s.line !== undefined) return `${s.file}:${s.line}`;
+  if (s.byteOffset !== undefined) return `${s.file}@${s.byteOffset}`;
+  return s.file;
+}
+
+function rel(ts: bigint | undefined, origin: bigint | undefined): string {
+  if (ts === undefined || origin === undefined) return '?';
+  const d = ts - origin;
+  const sign = d < 0n ? '-' : '+';
+  const abs = d < 0n ? -d : d;
+  const s = abs / 1_000_000_000n;
+  const us = (abs % 1_000_000_000n) / 1_000n;
+  return `${sign}${s}.${us.toString().padStart(6, '0')}s`;
+}
+
+function paint(on: boolean, code: string, s: string): string {
+  return on ? `\x1b[${code}m${s}\x1b[0m` : s;
+}
+
+function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalOptions): string[] {
+  const out: string[] = [];
+  const region =
+    d.region === undefined
+      ? 'migration region not found'
+      : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
+  out.push(paint(o.color, '1', `device ${d.id}`) + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
+  if (d.region?.source === 'inferred') out.push(`  ${d.region.evidence}`);
+  out.push(`  ${'STATE'.padEnd(14)}${'START'.padEnd(16)}${'DURATION'.padEnd(14)}${'BYTES'.padEnd(12)}`);
+  const rows = d.timeline;
+  const max = o.maxRows ?? 60;
+  const show = rows.length <= max ? rows : [...rows.slice(0, max / 2), undefined, ...rows.slice(rows.length - max / 2)];
+  for (const iv of show) {
+    if (iv === undefined) {
+      out.push(`  … ${rows.length - max} more intervals (see --json) …`);
+      continue;
+    }
+    const dur = iv.startNs !== undefined && iv.endNs !== undefined ? formatDuration(iv.endNs - iv.startNs) + (iv.openAtEnd === true ? '+' : '') : '?';
+    const name = iv.raw !== undefined ? `${iv.state} (${iv.raw.toString(2).padStart(3, '0')}b)` : iv.state;
+    const mark = iv.certainty === 'known' ? '' : ` [${iv.certainty}]`;
+    out.push(`  ${name.padEnd(14)}${rel(iv.startNs, origin).padEnd(16)}${dur.padEnd(14)}${formatBytes(iv.bytes).padEnd(12)}${mark}`);
+  }
+  if (d.intervalsDropped > 0) out.push(`  (${d.intervalsDropped} intervals past the per-device limit were not kept)`);
+  const failed = d.stateWrites.filter((w) => w.result === 'failed');
+  for (const w of failed) {
+    const rb = w.readBackRaw !== undefined ? `, read back ${w.readBackRaw.toString(2).padStart(3, '0')}b` : ', no read-back';
+    out.push(`  ${paint(o.color, '31', 'failed write')} ${w.from} → ${w.to} at ${rel(w.tsNs, origin)}: errno ${w.errno ?? '?'}${rb} (${formatSource(w.src)})`);
+  }
+  if (d.resets > 0) out.push(`  device resets: ${d.resets}`);
+  for (const s of d.sessions) {
+    const dur = s.startNs !== undefined && s.endNs !== undefined ? formatDuration(s.endNs - s.startNs) : '?';
+    out.push(
+      `  session ${s.kind} ${paint(o.color, s.outcome === 'completed' ? '32' : '31', s.outcome)} at ${rel(s.startNs, origin)} for ${dur}: ` +
+        `${s.states.join(' → ')}; ${s.iterations} iterations, ${formatBytes(s.bytes)}, not running ${formatDuration(s.notRunningNs)}`,
+    );
+  }
+  return out;
+}
+
+function findingBlock(f: Finding, origin: bigint | undefined, o: TerminalOptions): string[] {
+  const sev = f.severity === 'error' ? paint(o.color, '31;1', 'ERROR  ') : paint(o.color, '33', 'WARNING');
+  const cert = f.certainty === 'uncertain' ? ' (uncertain: events were lost nearby)' : '';
+  const out = [`${sev} ${f.rule.padEnd(22)} blame ${f.blame.padEnd(7)}${rel(f.tsNs, origin).padEnd(14)}${f.device}${cert}`, `        ${f.message}`];
+  for (const e of f.evidence) out.push(`        ${formatSource(e.src)}  ${e.what}`);
+  return out;
+}
+
+export function renderTerminal(a: Analysis, o: TerminalOptions): string {
+  const origin = a.input.firstTsNs;
+  const lines: string[] = [];
+  const sum = summarize(a);
+  const files = a.input.files.map((f) => `${f.path} (${f.format}${f.clock !== undefined ? `, clock ${f.clock}` : ''})`).join(', ');
+  lines.push(`migscope ${a.tool.version}: ${files}`);
+  if (origin !== undefined) {
+    const clock =
+      a.clock.offsetNs !== undefined
+        ? `trace start ${new Date(Number((origin + a.clock.offsetNs) / 1_000_000n)).toISOString()} (wall clock from ${a.clock.source === 'sync' ? 'the capture\'s clock-sync record' : '--clock-offset'})`
+        : 'times are trace-relative (no clock-sync record; set --clock-offset for wall-clock times)';
+    lines.push(clock);
+  }
+  lines.push('');
+  if (a.devices.length === 0) {
+    lines.push('No VFIO device found in this trace. migscope looks for VFIO_GROUP_GET_DEVICE_FD, /dev/vfio opens,');
+    lines.push('GET_REGION_INFO replies with a migration region, or the v1 header access pattern; use');
+    lines.push('--device PID:FD=NAME and --region PID:FD=OFFSET when the capture started after the device was opened.');
+    lines.push('');
+  }
+  for (const d of a.devices) {
+    lines.push(...deviceBlock(d, origin, o), '');
+  }
+  if (a.findings.length > 0) {
+    lines.push(paint(o.color, '1', `Findings (${a.findings.length})`));
+    for (const f of a.findings) lines.push(...findingBlock(f, origin, o));
+    lines.push('');
+  }
+  const inp = a.input;
+  lines.push(
+    `${sum.devices} device(s), ${sum.sessions} session(s) (${Object.entries(sum.outcomes).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}); ` +
+      `${sum.bySeverity.error} error(s), ${sum.bySeverity.warning} warning(s) (vmm ${sum.byBlame.vmm}, driver ${sum.byBlame.driver}${sum.uncertain > 0 ? `, ${sum.uncertain} uncertain` : ''})`,
+  );
+  lines.push(`input: ${inp.records} records, ${inp.malformed} malformed, ${inp.lostEvents} lost events${inp.gaps.length > 0 ? ` in ${inp.gaps.length} gap(s)` : ''}`);
+  for (const p of inp.problems.slice(0, 10)) lines.push(`  ${formatSource(p.src)}: ${p.message}`);
+  if (inp.problems.length > 10 || inp.problemsDropped > 0) lines.push(`  … ${inp.problems.length - 10 + inp.problemsDropped} more (see --json)`);
+  return lines.join('\n') + '\n';
+}

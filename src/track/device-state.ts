@@ -1,0 +1,444 @@
+// One device's state machine as the trace shows it (protocol v1, spec §2): the current
+// state and how sure we are of it, the closed intervals, the state writes with their
+// read-backs, and the migration session in progress.
+
+import type {
+  CloseOp,
+  DeviceRef,
+  OpenOp,
+  OpBase,
+  QemuEventOp,
+  RegionOp,
+  ResetOp,
+  V1DataOp,
+  V1FieldOp,
+  V1StateReadOp,
+  V1StateWriteOp,
+} from '../decode/ops.js';
+import { ERRNO } from '../protocol/ioctl.js';
+import { V1_RUNNING, v1StateName } from '../protocol/v1.js';
+import type { Source } from '../record/types.js';
+import type {
+  DeviceRegion,
+  DeviceTimeline,
+  MigrationSession,
+  PendingSample,
+  Protocol,
+  SessionKind,
+  SessionOutcome,
+  StateInterval,
+  StateWrite,
+} from './types.js';
+
+type Certainty = StateInterval['certainty'];
+
+interface Current {
+  raw: number | undefined;
+  certainty: Certainty;
+  startNs: bigint | undefined;
+  src: Source | undefined;
+  bytes: number;
+}
+
+interface WriteEntry {
+  tsNs: bigint | undefined;
+  fromRaw: number | undefined;
+  toRaw: number | undefined;
+  result: StateWrite['result'];
+  errno: number | undefined;
+  readBackRaw: number | undefined;
+  src: Source;
+}
+
+interface SessionBuilder {
+  kind: SessionKind;
+  startNs: bigint | undefined;
+  states: string[];
+  iterations: number;
+  bytes: number;
+  pending: PendingSample[];
+  pendingDropped: number;
+  notRunningNs: bigint;
+  failed: boolean;
+  /** Last pending_bytes read while in stop-and-copy (010b); undefined if none. */
+  lastPendingInStopCopy: bigint | undefined;
+  /** A pending_bytes read in stop-and-copy whose value the tracer could not see (and nothing filled it). */
+  pendingUnseenInStopCopy: boolean;
+  src: Source | undefined;
+  firstInterval: number;
+  firstWrite: number;
+}
+
+export interface DeviceStateOptions {
+  readonly maxPendingSamples: number;
+  readonly maxIntervals: number;
+  readonly onSessionEnd: ((device: DeviceTimeline, session: MigrationSession) => void) | undefined;
+  readonly onStateChange: ((deviceId: string, raw: number | undefined, state: string, protocol: Protocol) => void) | undefined;
+}
+
+function stateName(raw: number | undefined): string {
+  return raw === undefined ? 'UNKNOWN' : v1StateName(raw);
+}
+
+function low(raw: number): number {
+  return raw & 7;
+}
+
+export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
+  let protocol: Protocol = 'unknown';
+  let comm: string | undefined;
+  let region: DeviceRegion | undefined;
+  let resets = 0;
+  const intervals: StateInterval[] = [];
+  let intervalsDropped = 0;
+  const writes: WriteEntry[] = [];
+  const sessions: MigrationSession[] = [];
+  let session: SessionBuilder | undefined;
+  let awaitingReadBack: WriteEntry | undefined;
+  /** A pending_bytes read whose value the tracer did not see, waiting for QEMU's event. */
+  let awaitingPendingValue = false;
+  let syscallPendingSeen = false;
+  /** A successful device_state write whose value the tracer did not see (see settleUnseenWrite). */
+  let unseenWrite: { entry: WriteEntry; ts: bigint | undefined; src: Source } | undefined;
+
+  function pendingSample(ts: bigint | undefined, bytes: bigint): void {
+    if (session === undefined) return;
+    if (session.pending.length < opts.maxPendingSamples) session.pending.push({ tsNs: ts, bytes });
+    else session.pendingDropped++;
+    if (cur.raw !== undefined && low(cur.raw) === 2) session.lastPendingInStopCopy = bytes;
+  }
+
+  /**
+   * QEMU emits vfio_migration_set_state right after a successful write (spec §3.3 step 6),
+   * so a write whose value was invisible waits one op: if that op is QEMU's event, its value
+   * is the state from the write's time on; otherwise the state is unknown from then.
+   */
+  function settleUnseenWrite(q: QemuEventOp | undefined): void {
+    const w = unseenWrite;
+    if (w === undefined) return;
+    unseenWrite = undefined;
+    if (q !== undefined) {
+      const state = q.args['state'];
+      if (q.event === 'vfio_migration_set_state' && typeof state === 'bigint') {
+        w.entry.toRaw = Number(state);
+        setState(Number(state), 'inferred', w.ts, w.src);
+        return;
+      }
+    }
+    setState(undefined, 'unknown', w.ts, w.src);
+  }
+  let cur: Current = { raw: undefined, certainty: 'unknown', startNs: undefined, src: undefined, bytes: 0 };
+  let ended = false;
+
+  function note(o: OpBase): void {
+    if (comm === undefined && o.comm !== undefined) comm = o.comm;
+  }
+
+  function closeCurrent(ts: bigint | undefined, openAtEnd: boolean): void {
+    if (cur.startNs === undefined && cur.raw === undefined && cur.src === undefined) return; // nothing seen yet
+    if (intervals.length >= opts.maxIntervals) {
+      intervalsDropped++;
+      return;
+    }
+    const iv: StateInterval = {
+      state: stateName(cur.raw),
+      raw: cur.raw,
+      startNs: cur.startNs,
+      endNs: ts,
+      certainty: cur.certainty,
+      bytes: cur.bytes,
+      src: cur.src,
+      ...(openAtEnd ? { openAtEnd: true } : {}),
+    };
+    intervals.push(iv);
+  }
+
+  /** Time not running inside the session between the later of its start and `from`, and `ts`. */
+  function accrueNotRunning(ts: bigint | undefined): void {
+    if (session === undefined || ts === undefined || cur.raw === undefined || (cur.raw & V1_RUNNING) !== 0) return;
+    const from = cur.startNs === undefined ? session.startNs : session.startNs === undefined || cur.startNs > session.startNs ? cur.startNs : session.startNs;
+    if (from !== undefined && ts > from) session.notRunningNs += ts - from;
+  }
+
+  function setState(raw: number | undefined, certainty: Certainty, ts: bigint | undefined, src: Source): void {
+    if (raw === cur.raw && raw !== undefined) {
+      // Same state seen again: a better source upgrades certainty in place, no new interval.
+      if (certainty === 'known') cur.certainty = 'known';
+      return;
+    }
+    if (raw === undefined && cur.raw === undefined && cur.certainty === 'unknown' && cur.src !== undefined) return;
+    accrueNotRunning(ts);
+    closeCurrent(ts, false);
+    const prev = cur.raw;
+    cur = { raw, certainty, startNs: ts, src, bytes: 0 };
+    opts.onStateChange?.(ref.id, raw, stateName(raw), protocol);
+    transition(prev, raw, ts, src);
+  }
+
+  function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, raw: number): void {
+    session = {
+      kind,
+      startNs: ts,
+      states: [stateName(raw)],
+      iterations: 0,
+      bytes: 0,
+      pending: [],
+      pendingDropped: 0,
+      notRunningNs: 0n,
+      failed: false,
+      lastPendingInStopCopy: undefined,
+      pendingUnseenInStopCopy: false,
+      src,
+      firstInterval: intervals.length,
+      firstWrite: Math.max(0, writes.length - 1),
+    };
+  }
+
+  function endSession(outcome: SessionOutcome, ts: bigint | undefined): void {
+    const s = session;
+    if (s === undefined) return;
+    session = undefined;
+    const done: MigrationSession = {
+      kind: s.kind,
+      startNs: s.startNs,
+      endNs: ts,
+      outcome,
+      states: s.states,
+      iterations: s.iterations,
+      bytes: s.bytes,
+      pending: s.pending,
+      pendingDropped: s.pendingDropped,
+      notRunningNs: s.notRunningNs,
+      src: s.src,
+    };
+    sessions.push(done);
+    if (opts.onSessionEnd !== undefined) {
+      opts.onSessionEnd(
+        snapshotWith(intervals.slice(s.firstInterval), writes.slice(s.firstWrite), [done]),
+        done,
+      );
+    }
+  }
+
+  /** Session bookkeeping for a v1 state change (spec §2.4 flows, §3.3 call sites). */
+  function transition(prev: number | undefined, next: number | undefined, ts: bigint | undefined, src: Source): void {
+    if (next === undefined) {
+      session?.states.push('UNKNOWN');
+      return;
+    }
+    const n = low(next);
+    const saving = n === 2 || n === 3;
+    if (session === undefined) {
+      if (saving) startSession('save', ts, src, next);
+      else if (n === 4) startSession('resume', ts, src, next);
+      return;
+    }
+    session.states.push(stateName(next));
+    if (n === 6 || n === 5 || n === 7) {
+      endSession('failed', ts);
+      return;
+    }
+    if (session.kind === 'save') {
+      if (saving) return;
+      if (n === 0) {
+        const drained = session.lastPendingInStopCopy === 0n;
+        // Values invisible (syscall-only trace, no QEMU events): say unknown, never guess.
+        const unseen = session.pendingUnseenInStopCopy && session.lastPendingInStopCopy === undefined;
+        endSession(session.failed ? 'failed' : drained ? 'completed' : unseen ? 'unknown' : 'failed', ts);
+      } else if (n === 1) {
+        endSession(session.failed ? 'failed' : 'cancelled', ts);
+      } else if (n === 4) {
+        endSession(session.failed ? 'failed' : 'cancelled', ts);
+        startSession('resume', ts, src, next);
+      }
+      return;
+    }
+    // resume
+    if (n === 4) return;
+    if (n === 1) endSession(session.failed ? 'failed' : 'completed', ts);
+    else if (n === 0) endSession(session.failed ? 'failed' : 'cancelled', ts);
+    else if (saving) {
+      endSession(session.failed ? 'failed' : 'cancelled', ts);
+      startSession('save', ts, src, next);
+    }
+    void prev;
+  }
+
+  function snapshotWith(tl: readonly StateInterval[], ws: readonly WriteEntry[], ss: readonly MigrationSession[]): DeviceTimeline {
+    return {
+      id: ref.id,
+      pid: ref.pid,
+      comm,
+      fd: ref.fd,
+      naming: ref.naming,
+      protocol,
+      region,
+      timeline: tl,
+      stateWrites: ws.map((w) => ({
+        tsNs: w.tsNs,
+        fromRaw: w.fromRaw,
+        from: stateName(w.fromRaw),
+        toRaw: w.toRaw,
+        to: stateName(w.toRaw),
+        result: w.result,
+        errno: w.errno,
+        readBackRaw: w.readBackRaw,
+        src: w.src,
+      })),
+      sessions: ss,
+      resets,
+      intervalsDropped,
+    };
+  }
+
+  return {
+    current(): { raw: number | undefined; certainty: Certainty } {
+      return { raw: cur.raw, certainty: cur.certainty };
+    },
+    touch(o: OpBase): void {
+      settleUnseenWrite(undefined);
+      note(o);
+      protocol = 'v1';
+    },
+    open(o: OpenOp): void {
+      settleUnseenWrite(undefined);
+      note(o);
+      // A freshly opened device is in its default state: RUNNING for v1 (spec §2.4 flow 0).
+      // Inferred, not known: the trace has not shown it.
+      setState(V1_RUNNING, 'inferred', o.tsNs, o.src);
+    },
+    close(o: CloseOp): void {
+      settleUnseenWrite(undefined);
+      note(o);
+      accrueNotRunning(o.tsNs);
+      if (session !== undefined) endSession('incomplete', o.tsNs);
+      closeCurrent(o.tsNs, false);
+      cur = { raw: undefined, certainty: 'unknown', startNs: undefined, src: undefined, bytes: 0 };
+      ended = true;
+    },
+    region(o: RegionOp): void {
+      settleUnseenWrite(undefined);
+      note(o);
+      protocol = 'v1';
+      region = { index: o.index, offset: o.offset, size: o.size, source: o.source, evidence: o.evidence };
+    },
+    v1Write(o: V1StateWriteOp): void {
+      settleUnseenWrite(undefined);
+      note(o);
+      protocol = 'v1';
+      const entry: WriteEntry = {
+        tsNs: o.tsNs,
+        fromRaw: cur.raw,
+        toRaw: o.value,
+        result: o.result.ok === undefined ? 'unknown' : o.result.ok ? 'ok' : 'failed',
+        errno: o.result.errno,
+        readBackRaw: undefined,
+        src: o.src,
+      };
+      if (writes.length < opts.maxIntervals) writes.push(entry);
+      if (o.result.ok === true) {
+        awaitingReadBack = undefined;
+        if (o.value === undefined) unseenWrite = { entry, ts: o.tsNs, src: o.src };
+        else setState(o.value, 'known', o.tsNs, o.src);
+      } else if (o.result.ok === false) {
+        // EAGAIN is transient (spec §6.1 V1-EAGAIN): not a failed transition.
+        if (o.result.errno !== ERRNO.EAGAIN && session !== undefined) session.failed = true;
+        awaitingReadBack = entry;
+      } else {
+        // The exit was not seen: the write may or may not have taken effect.
+        setState(undefined, 'unknown', o.tsNs, o.src);
+      }
+    },
+    v1Read(o: V1StateReadOp): void {
+      settleUnseenWrite(undefined);
+      note(o);
+      protocol = 'v1';
+      if (o.result.ok !== true || o.value === undefined) return;
+      if (awaitingReadBack !== undefined) {
+        awaitingReadBack.readBackRaw = o.value;
+        awaitingReadBack = undefined;
+      }
+      setState(o.value, 'known', o.tsNs, o.src);
+    },
+    v1Field(o: V1FieldOp): void {
+      settleUnseenWrite(undefined);
+      note(o);
+      protocol = 'v1';
+      if (session === undefined || o.result.ok !== true) return;
+      if (o.field === 'pending_bytes' && !o.write) {
+        syscallPendingSeen = true;
+        if (o.value !== undefined) {
+          pendingSample(o.tsNs, o.value);
+          awaitingPendingValue = false;
+        } else {
+          // QEMU's vfio_update_pending event, if traced, follows with the value.
+          awaitingPendingValue = true;
+          if (cur.raw !== undefined && low(cur.raw) === 2) session.pendingUnseenInStopCopy = true;
+        }
+      }
+      if (session.kind === 'save' && o.field === 'data_offset' && !o.write) session.iterations++;
+      if (session.kind === 'resume' && o.field === 'data_size' && o.write) session.iterations++;
+    },
+    v1Data(o: V1DataOp): void {
+      settleUnseenWrite(undefined);
+      note(o);
+      protocol = 'v1';
+      if (o.result.ok !== true || o.result.ret === undefined) return;
+      cur.bytes += o.result.ret;
+      if (session !== undefined) session.bytes += o.result.ret;
+    },
+    reset(o: ResetOp): void {
+      settleUnseenWrite(undefined);
+      note(o);
+      if (o.result.ok !== true) return;
+      resets++;
+      awaitingReadBack = undefined;
+      if (session !== undefined) {
+        session.failed = true;
+      }
+      // Reset returns the device to RUNNING (spec §2.6); inferred until a read shows it.
+      if (cur.raw === V1_RUNNING) setState(undefined, 'unknown', o.tsNs, o.src);
+      setState(V1_RUNNING, 'inferred', o.tsNs, o.src);
+    },
+    qemu(o: QemuEventOp): void {
+      const hadUnseen = unseenWrite !== undefined;
+      settleUnseenWrite(o);
+      note(o);
+      if (hadUnseen && o.event === 'vfio_migration_set_state') return; // consumed above
+      const pending = o.args['pending'];
+      if (o.event === 'vfio_update_pending' && typeof pending === 'bigint' && (awaitingPendingValue || !syscallPendingSeen)) {
+        awaitingPendingValue = false;
+        pendingSample(o.tsNs, pending);
+        return;
+      }
+      // QEMU's set_state event (v1: decimal new device_state, emitted after a successful
+      // write, spec §4.2) fills the value a syscall-only trace lacks.
+      const state = o.args['state'];
+      if (o.event === 'vfio_migration_set_state' && typeof state === 'bigint') {
+        protocol = 'v1';
+        if (cur.raw !== Number(state) || cur.certainty === 'unknown') setState(Number(state), 'inferred', o.tsNs, o.src);
+      }
+    },
+    gap(ts: bigint | undefined, src: Source): void {
+      settleUnseenWrite(undefined);
+      // Lost events may hide any transition: from here the state is unknown until seen.
+      if (ended || (cur.raw === undefined && cur.src === undefined)) return;
+      setState(undefined, 'unknown', ts, src);
+    },
+    end(lastTs: bigint | undefined): void {
+      settleUnseenWrite(undefined);
+      if (ended) return;
+      if (session !== undefined) {
+        accrueNotRunning(lastTs);
+        endSession('incomplete', lastTs);
+      }
+      closeCurrent(lastTs, true);
+      ended = true;
+    },
+    snapshot(): DeviceTimeline {
+      return snapshotWith(intervals, writes, sessions);
+    },
+  };
+}
+
+export type DeviceState = ReturnType<typeof createDeviceState>;

@@ -1,0 +1,134 @@
+import { describe, expect, it } from 'vitest';
+import { createDecoder } from '../../src/decode/decoder.js';
+import type { ProtocolOp } from '../../src/decode/ops.js';
+import type { TraceRecord } from '../../src/record/types.js';
+import { recordBuilder, REGION } from '../helpers/records.js';
+
+function decode(records: readonly TraceRecord[], opts: Partial<Parameters<typeof createDecoder>[0]> = {}): ProtocolOp[] {
+  const ops: ProtocolOp[] = [];
+  const d = createDecoder({ ...opts, onOp: (o) => ops.push(o) });
+  for (const r of records) d.record(r);
+  d.end();
+  return ops;
+}
+
+describe('decoder: device identity', () => {
+  it('names a device from VFIO_GROUP_GET_DEVICE_FD and finds its region from GET_REGION_INFO', () => {
+    const b = recordBuilder();
+    const ops = decode([b.open(7, '0000:65:00.0'), b.regionInfo(7), ...b.rmw(7, 1, 3)]);
+    expect(ops.map((o) => o.op)).toEqual(['open', 'region', 'v1-state-read', 'v1-state-write']);
+    const w = ops[3]!;
+    expect(w.op === 'v1-state-write' && w.device.id).toBe('0000:65:00.0');
+    expect(w.op === 'v1-state-write' && w.value).toBe(3);
+    const r = ops[1]!;
+    expect(r.op === 'region' && r.source).toBe('region-info');
+    expect(r.op === 'region' && r.offset).toBe(REGION);
+  });
+
+  it('names a device from an openat of a /dev/vfio/devices cdev', () => {
+    const b = recordBuilder();
+    const ops = decode([b.open(9, '/dev/vfio/devices/vfio0', 'openat'), b.regionInfo(9)]);
+    expect(ops[0]?.op === 'open' && ops[0].device.id).toBe('vfio0');
+  });
+
+  it('uses pid:fd without a name, and --device names override', () => {
+    const b = recordBuilder();
+    const recs = [b.regionInfo(5), b.pread(5, REGION, 4, 1n)];
+    expect(decode(recs).filter((o) => o.op !== 'gap').map((o) => (o.op !== 'gap' ? o.device.id : ''))).toEqual(['100:5', '100:5']);
+    const named = decode(recs, { deviceNames: new Map([['100:5', 'gpu0']]) });
+    expect(named.every((o) => o.op !== 'gap' && o.device.id === 'gpu0' && o.device.naming === 'flag')).toBe(true);
+  });
+
+  it('ignores a region-info reply that is not the migration region', () => {
+    const b = recordBuilder();
+    const ops = decode([b.open(7, 'dev'), b.regionInfo(7, 0n, 0x1000n, 'none'), b.regionInfo(7, 1n << 40n, 0x1000n, { type: 1, subtype: 1 }), b.pread(7, 0n, 4, 0n)]);
+    expect(ops.map((o) => o.op)).toEqual(['open']);
+  });
+
+  it('uses --region for a device whose GET_REGION_INFO was not captured', () => {
+    const b = recordBuilder();
+    const ops = decode([b.pread(5, 0xa0000000000n, 4, 1n)], { regionOffsets: new Map([['100:5', 0xa0000000000n]]) });
+    expect(ops.map((o) => o.op)).toEqual(['region', 'v1-state-read']);
+    expect(ops[0]?.op === 'region' && ops[0].source).toBe('flag');
+  });
+});
+
+describe('decoder: region inference from the access pattern', () => {
+  it('infers the region from device_state + pending_bytes accesses, cites the lines, and replays held accesses', () => {
+    const b = recordBuilder();
+    const ops = decode([...b.rmw(5, 1, 3), b.pread(5, REGION + 8n, 8, 0x2000n)]);
+    expect(ops.map((o) => o.op)).toEqual(['region', 'v1-state-read', 'v1-state-write', 'v1-field']);
+    const r = ops[0]!;
+    expect(r.op === 'region' && r.source).toBe('inferred');
+    expect(r.op === 'region' && r.evidence).toContain('t.trace:1');
+    expect(r.op === 'region' && r.evidence).toContain('t.trace:3');
+  });
+
+  it('does not make an ordinary file a device', () => {
+    const b = recordBuilder();
+    const ops = decode([b.pread(3, 0n, 4, 0n), b.pread(3, 8n, 8, 0n), b.pwrite(3, 4096n, 512, 0n)]);
+    expect(ops).toEqual([]);
+  });
+
+  it('does not infer from a lone 4-byte access (no header pattern)', () => {
+    const b = recordBuilder();
+    expect(decode([b.pread(5, REGION, 4, 1n)])).toEqual([]);
+  });
+});
+
+describe('decoder: field decode', () => {
+  const b = recordBuilder();
+  const head = [b.open(7, 'd'), b.regionInfo(7)];
+  it('decodes every header field at its native width', () => {
+    const ops = decode([
+      ...head,
+      b.pread(7, REGION + 4n, 4, 0n),
+      b.pread(7, REGION + 8n, 8, 5n),
+      b.pread(7, REGION + 16n, 8, 0x1000n),
+      b.pwrite(7, REGION + 24n, 8, 0x10n),
+      b.pread(7, REGION + 0x1000n, 0x10, 0n),
+    ]).slice(2);
+    expect(ops.map((o) => (o.op === 'v1-field' ? `${o.field}:${o.write ? 'w' : 'r'}` : o.op))).toEqual([
+      'reserved:r',
+      'pending_bytes:r',
+      'data_offset:r',
+      'data_size:w',
+      'v1-data',
+    ]);
+  });
+
+  it('reports mis-sized and straddling header accesses with the fields they overlap', () => {
+    const ops = decode([...head, b.pwrite(7, REGION, 2, 3n), b.pread(7, REGION + 4n, 8, 0n), b.pread(7, REGION + 12n, 8, 0n)]).slice(2);
+    expect(ops.map((o) => (o.op === 'v1-bad-access' ? `${o.regionOffset}/${o.size}:${o.fields.join(',')}` : o.op))).toEqual([
+      '0/2:device_state',
+      '4/8:reserved,pending_bytes',
+      '12/8:pending_bytes,data_offset',
+    ]);
+  });
+
+  it('keeps failed-read values unknown and reports errno', () => {
+    const ops = decode([...head, b.pread(7, REGION, 4, 6n, -5)]).slice(2);
+    const r = ops[0]!;
+    expect(r.op === 'v1-state-read' && r.value).toBeUndefined();
+    expect(r.op === 'v1-state-read' && r.result).toEqual({ ok: false, ret: -5, errno: 5 });
+  });
+
+  it('treats a short transfer as a failure and an unseen exit as unknown', () => {
+    const ops = decode([...head, b.pwrite(7, REGION, 4, 2n, 2), b.pwrite(7, REGION, 4, 2n, 'no-exit')]).slice(2);
+    expect(ops.map((o) => (o.op === 'v1-state-write' ? o.result.ok : 'x'))).toEqual([false, undefined]);
+  });
+
+  it('ignores accesses to other regions of the device (BARs, config space)', () => {
+    expect(decode([...head, b.pread(7, 7n << 40n, 4, 0n)]).slice(2)).toEqual([]);
+  });
+
+  it('emits reset for VFIO_DEVICE_RESET and a gap for lost events', () => {
+    const ops = decode([...head, b.ioctl(7, 0x3b6f, 0), b.lost(12)]).slice(2);
+    expect(ops.map((o) => o.op)).toEqual(['reset', 'gap']);
+  });
+
+  it('starts afresh when an fd number is reused for an ordinary file', () => {
+    const ops = decode([...head, b.open(7, '/tmp/x', 'openat'), b.pread(7, REGION, 4, 1n)]).slice(2);
+    expect(ops.map((o) => o.op)).toEqual(['close']);
+  });
+});

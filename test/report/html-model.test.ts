@@ -1,0 +1,220 @@
+// Node-side tests of the HTML report: data embedding and escaping, the CSP, the model's
+// encoding (decoded back with the page's own decoder), the summary, and the timeline's
+// bucketing. The browser tests (html-browser.test.ts) check the rendered page.
+
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { buildReportModel, jsonForScript, renderHtmlReport, stateColor, summarize } from '../../src/report/html/index.js';
+import { clientScript } from '../../src/report/html/client-bundle.js';
+import { decodeModule } from '../../src/report/html/client/decode.js';
+import { formatModule } from '../../src/report/html/client/format.js';
+import { timelineDrawModule } from '../../src/report/html/client/timeline-draw.js';
+import { markersModule } from '../../src/report/html/client/markers.js';
+import { domModule } from '../../src/report/html/client/dom.js';
+import { recordViewModule } from '../../src/report/html/client/record-view.js';
+import { encodeDelta } from '../../src/report/html/delta-column.js';
+import { cleanSave, errorReset, failedPrecopy, HOSTILE_DEVICE, HOSTILE_MESSAGE, HOSTILE_TITLE, hostile, RULES, SCENARIOS, T, twoDevices } from './fixtures.js';
+
+const fmt = formatModule();
+const draw = timelineDrawModule(fmt);
+
+describe('jsonForScript', () => {
+  it('escapes everything that could end or confuse a script element, and round-trips', () => {
+    const value = { a: HOSTILE_MESSAGE, b: '</SCRIPT >', c: '<!--', d: 'x\u2028y\u2029z', e: 'a & b > c' };
+    const out = jsonForScript(value);
+    expect(out).not.toMatch(/[<>&\u2028\u2029]/);
+    expect(JSON.parse(out)).toEqual(value);
+  });
+
+  it('leaves plain JSON alone', () => {
+    expect(jsonForScript({ a: 1, b: 'text' })).toBe('{"a":1,"b":"text"}');
+  });
+});
+
+describe('renderHtmlReport output', () => {
+  const html = renderHtmlReport(hostile(), { title: HOSTILE_TITLE, rules: RULES });
+
+  it('never writes hostile trace text into the markup raw', () => {
+    for (const tag of ['<script>window', '<img', '<svg', '<iframe', '<b onmouseover', '"><script>']) expect(html).not.toContain(tag);
+    // ...the JSON holds it escaped, and decodes back to the original.
+    const m = /<script type="application\/json" id="report-data">([^]*?)<\/script>/.exec(html);
+    expect(m).not.toBeNull();
+    const model: unknown = JSON.parse(m?.[1] ?? '');
+    expect(JSON.stringify(model)).toContain(JSON.stringify(HOSTILE_DEVICE).slice(1, -1));
+    expect(JSON.stringify(model)).toContain(JSON.stringify(HOSTILE_MESSAGE).slice(1, -1));
+  });
+
+  it('escapes the title in <title> and <h1>', () => {
+    expect(html).toContain('<title>&lt;/title&gt;&lt;script&gt;window.__pwned=6&lt;/script&gt;</title>');
+    expect(html).toContain('<h1 id="title">&lt;/title&gt;&lt;script&gt;window.__pwned=6&lt;/script&gt;</h1>');
+  });
+
+  it('pins every inline script and style by hash in a CSP that forbids all loads', () => {
+    const csp = (/<meta http-equiv="Content-Security-Policy" content="([^"]*)">/.exec(html)?.[1] ?? '').replace(/&#39;/g, "'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).toContain("img-src 'none'");
+    const scripts = [...html.matchAll(/<script>([^]*?)<\/script>/g)].map((x) => x[1] ?? '');
+    const styles = [...html.matchAll(/<style>([^]*?)<\/style>/g)].map((x) => x[1] ?? '');
+    expect(scripts).toHaveLength(2);
+    expect(styles).toHaveLength(2);
+    const hash = (s: string): string => `'sha256-${createHash('sha256').update(s, 'utf8').digest('base64')}'`;
+    for (const s of scripts) expect(csp).toContain(hash(s));
+    for (const s of styles) expect(csp).toContain(hash(s));
+    expect(csp).not.toContain('unsafe-inline');
+    expect(csp).not.toContain('unsafe-eval');
+    // No URL anywhere the browser would fetch.
+    expect(html).not.toMatch(/\b(src|href)="(?!#)/i);
+    expect(html).not.toMatch(/sourceMappingURL/);
+  });
+
+  it('inlines uPlot (no reference to node_modules or a CDN)', () => {
+    const html = renderHtmlReport(twoDevices());
+    expect(html).toContain('uPlot');
+    expect(html).not.toContain('node_modules');
+    expect(html).not.toMatch(/https?:\/\/(?!github\.com\/leeoniya)/);
+  });
+});
+
+describe('page script', () => {
+  it('never parses data as HTML or evaluates strings', () => {
+    const js = clientScript();
+    for (const bad of ['innerHTML', 'outerHTML', 'insertAdjacentHTML', 'document.write', 'eval(', 'new Function', "setAttribute('style'", 'setAttribute("style"']) {
+      expect(js, bad).not.toContain(bad);
+    }
+  });
+
+  it('is syntactically valid JavaScript', () => {
+    // Parsing without running: a factory that is not self-contained would fail later, in the browser tests.
+    expect(() => new Function('uPlot', clientScript())).not.toThrow();
+  });
+});
+
+describe('model encoding', () => {
+  it('decodes (with the page decoder) to the analysis values', () => {
+    for (const [name, make] of Object.entries(SCENARIOS)) {
+      const a = make();
+      const model = buildReportModel(a, { rules: RULES });
+      const d = decodeModule().decode(JSON.parse(JSON.stringify(model)));
+      expect(d.lanes.map((l) => l.model.id), name).toEqual(a.devices.map((x) => x.id));
+      a.devices.forEach((dev, li) => {
+        const L = d.lanes[li];
+        if (L === undefined) throw new Error('lane');
+        dev.timeline.forEach((iv, i) => {
+          expect(fmt.stateName(d, L.iv.state[i] ?? -1)).toBe(iv.state);
+          expect(fmt.absNs(d, L.iv.start[i] ?? NaN)).toBe(iv.startNs?.toString() ?? '');
+          expect(fmt.absNs(d, L.iv.end[i] ?? NaN)).toBe(iv.endNs?.toString() ?? '');
+          expect(L.iv.raw[i]).toBe(iv.raw ?? -1);
+          expect(L.iv.bytes[i]).toBe(iv.bytes);
+        });
+        dev.stateWrites.forEach((w, i) => {
+          expect(fmt.absNs(d, L.w.ts[i] ?? NaN)).toBe(w.tsNs?.toString() ?? '');
+          expect(fmt.src(d, L.w.src, i)).toBe(w.src.line !== undefined ? `${w.src.file}:${w.src.line}` : `${w.src.file}@${w.src.byteOffset}`);
+        });
+        dev.sessions.forEach((s, i) => {
+          const pts: string[] = [];
+          for (let k = L.ss.pendingOff[i] ?? 0; k < (L.ss.pendingOff[i + 1] ?? 0); k++) pts.push(`${fmt.absNs(d, L.ss.pendingTs[k] ?? NaN)}=${L.ss.pendingBytes[k]}`);
+          expect(pts).toEqual(s.pending.map((p) => `${p.tsNs}=${p.bytes}`));
+        });
+      });
+      a.findings.forEach((f, i) => {
+        expect(d.model.strings[d.model.findings.rule[i] ?? -1]).toBe(f.rule);
+        expect(fmt.absNs(d, d.findings.ts[i] ?? NaN)).toBe(f.tsNs?.toString() ?? '');
+        expect((d.findings.evidenceOff[i + 1] ?? 0) - (d.findings.evidenceOff[i] ?? 0)).toBe(f.evidence.length);
+      });
+    }
+  });
+
+  it('delta-codes with gaps for unknown values', () => {
+    const col = encodeDelta([10, undefined, 15, 12, undefined]);
+    expect(col).toEqual([10, null, 5, -3, null]);
+    expect(Array.from(decodeModule().decodeDelta(col))).toEqual([10, NaN, 15, 12, NaN]);
+  });
+
+  it('places open and unknown interval ends for drawing', () => {
+    const d = decodeModule().decode(buildReportModel(cleanSave()));
+    const L = d.lanes[0];
+    // The last interval (STOP) is open: drawn to the end of the trace.
+    expect(Number.isNaN(L?.iv.end[3] ?? 0)).toBe(true);
+    expect(L?.iv.drawB[3]).toBe(d.span);
+  });
+
+  it('keeps absolute times exact past 2^53 ns', () => {
+    const a = cleanSave();
+    const big = 10n ** 19n; // ~317 years of uptime, far past a double's exact range
+    const shifted = {
+      ...a,
+      devices: a.devices.map((dv) => ({ ...dv, stateWrites: dv.stateWrites.map((w) => ({ ...w, tsNs: (w.tsNs ?? 0n) - T + big + 1n })), timeline: [], sessions: [] })),
+    };
+    const d = decodeModule().decode(buildReportModel(shifted));
+    expect(fmt.absNs(d, d.lanes[0]?.w.ts[1] ?? NaN)).toBe((big + 1n + 400_000_000n).toString());
+  });
+});
+
+describe('summary', () => {
+  it('counts sessions, outcomes, bytes, not-running time and findings by severity and blame', () => {
+    const s = summarize(failedPrecopy());
+    expect(s.sessions).toEqual({ save: 1, resume: 0 });
+    expect(s.outcomes).toEqual({ completed: 0, failed: 1, cancelled: 0, incomplete: 0 });
+    expect(s.findings.error).toEqual({ vmm: 1, driver: 0 });
+    expect(s.findings.warning).toEqual({ vmm: 0, driver: 2 });
+    expect(s.findings.uncertain).toBe(1);
+    expect(s.failedWrites).toBe(1);
+    expect(s.verdict).toBe('failed');
+    const e = summarize(errorReset());
+    expect(e.notRunningNs).toBe((120n * 1_000_000n).toString());
+    expect(e.resets).toBe(1);
+    expect(summarize(cleanSave()).verdict).toBe('clean');
+    expect(summarize(twoDevices()).verdict).toBe('warnings');
+  });
+});
+
+describe('palette', () => {
+  it('gives v1 and v2 names of the same state the same colour, and reserved values their own', () => {
+    expect(stateColor('SAVING')).toBe(stateColor('STOP_COPY'));
+    expect(stateColor('PRE_COPY')).not.toBe(stateColor('RUNNING'));
+    expect(stateColor('INVALID_101')).toBe(stateColor('INVALID_9'));
+    expect(stateColor('INVALID_101')).not.toBe(stateColor('ERROR'));
+  });
+});
+
+describe('timeline bucketing', () => {
+  // 1,000 intervals of 1 ns each alternating RUNNING (0) / PRE_COPY (1), one ERROR (2) among them.
+  const n = 1000;
+  const drawA = new Float64Array(n);
+  const drawB = new Float64Array(n);
+  const state = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    drawA[i] = i;
+    drawB[i] = i + 1;
+    state[i] = i === 500 ? 2 : i % 2;
+  }
+  const iv = { n, drawA, drawB, maxB: drawB, state };
+
+  it('aggregates sub-pixel intervals per column, keeping rare states', () => {
+    const b = draw.bucketIntervals(iv, { v0: 0, v1: 1000 }, 100, 3);
+    expect(b.wide).toHaveLength(0);
+    let total = 0;
+    for (const v of b.cols) total += v;
+    expect(total).toBeCloseTo(100, 6); // every pixel of the view is accounted for
+    expect(b.cols[50 * 3 + 2]).toBeGreaterThan(0); // the ERROR interval's column holds it
+    expect(b.cols[49 * 3 + 2]).toBe(0);
+  });
+
+  it('draws intervals directly once they are a pixel or wider', () => {
+    const b = draw.bucketIntervals(iv, { v0: 100, v1: 110 }, 100, 3);
+    expect(b.wide.length / 3).toBe(10);
+    expect(b.wide[0]).toBe(100);
+    expect(b.used.every((u) => u === 0)).toBe(true);
+  });
+
+  it('groups markers closer than the bucket width, never more than one per bucket width', () => {
+    const m = markersModule(domModule(), fmt, draw, recordViewModule(fmt));
+    const ts = Float64Array.from({ length: 1000 }, (_, i) => i);
+    const pairs = m.bucketMarkers(ts, { v0: 0, v1: 1000 }, 100, 10);
+    expect(pairs.length / 2).toBe(10);
+    expect(pairs[0]).toBe(0);
+    expect(pairs[pairs.length - 1]).toBe(1000);
+    const fine = m.bucketMarkers(ts, { v0: 0, v1: 10 }, 1000, 10);
+    expect(fine.length / 2).toBe(11); // 0..10 inclusive, each alone
+  });
+});
