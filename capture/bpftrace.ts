@@ -174,7 +174,13 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
 
   const flags = o.readWrite ? 1 : 0;
   // 128: the longest string (path, device name) that keeps migscope.bt within the 512-byte BPF stack
-  const env = { ...process.env, BPFTRACE_STRLEN: '128' };
+  // 1024 pages (4 MiB) of perf ring buffer per CPU instead of 64: a VMM's 8-byte data-section
+  // syscalls come in bursts of thousands, and a lost record is a hole in the protocol.
+  const env = {
+    ...process.env,
+    BPFTRACE_STRLEN: '128',
+    BPFTRACE_PERF_RB_PAGES: process.env['BPFTRACE_PERF_RB_PAGES'] ?? '1024',
+  };
   // Own process group: a terminal Ctrl-C reaches us, and we stop bpftrace exactly once.
   const bt = spawn('bpftrace', ['-f', o.format, bpftraceProgramPath(), String(pid), String(flags)], {
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -18,6 +18,8 @@
 
 import type { LineParser, ParserSink } from '../src/record/types.js';
 import { PREFIX_BAD, PREFIX_NONE, PREFIX_OK, commOf, newPrefixScan, scanEventPrefix } from './text/event-prefix.js';
+import { captureHeaderClock } from './text/clock-sync-marker.js';
+import { createInterner, detach } from './text/detach.js';
 import { parseLostLine } from './text/lost-events.js';
 import { parseProbeBody } from './text/probe-args.js';
 import { createSyscallAssembler, syscallAt, type EventCtx } from './text/syscall-assembler.js';
@@ -26,9 +28,10 @@ import { hasFraction, parseTraceTimestamp } from './text/timestamp.js';
 
 export interface FtraceTextOptions {
   /**
-   * The trace_clock the capture used (`cat trace_clock`). The text does not name it; the
-   * default is the kernel's default, "local", or "counter" when the timestamps are raw
-   * integers (counter, uptime and x86-tsc print integers; spec §2.4).
+   * The trace_clock the capture used (`cat trace_clock`). The text does not name it
+   * (except in the header comment `migscope capture` writes); the default is the kernel's
+   * default, "local", or "counter" when the timestamps are raw integers (counter, uptime
+   * and x86-tsc print integers; spec §2.4).
    */
   readonly clock?: string;
 }
@@ -45,9 +48,12 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
   const asm = createSyscallAssembler(file, sink);
   const scan = newPrefixScan();
   const args = newSyscallArgs();
+  const intern = createInterner();
   let clockReported = false;
   let latency = false;
   let lastTs: bigint | undefined;
+  /** The clock a migscope capture names in its header comment. */
+  let headerClock: string | undefined;
   /** The previous line was a print event: a prefix-less line is the rest of its text. */
   let afterPrint = false;
 
@@ -74,6 +80,7 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
       return;
     }
     if (/^# \S+ latency trace v/.test(text) || text.startsWith('#  cmd     pid')) latency = true;
+    headerClock = captureHeaderClock(text) ?? headerClock;
   }
 
   /** Parse the line's timestamp into lastTs; false (and reported) when malformed. */
@@ -85,7 +92,7 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
     }
     if (!clockReported) {
       clockReported = true;
-      sink.clock(options.clock ?? (hasFraction(text, scan.tsStart, scan.tsEnd) ? 'local' : 'counter'));
+      sink.clock(options.clock ?? headerClock ?? (hasFraction(text, scan.tsStart, scan.tsEnd) ? 'local' : 'counter'));
     }
     lastTs = tsNs;
     return true;
@@ -93,7 +100,7 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
 
   function ctxOf(text: string, lineNo: number): EventCtx | undefined {
     if (!stamp(text, lineNo)) return undefined;
-    return { tsNs: lastTs, pid: scan.tgid >= 0 ? scan.tgid : undefined, tid: scan.tid, comm: commOf(text, scan), cpu: scan.cpu, line: lineNo };
+    return { tsNs: lastTs, pid: scan.tgid >= 0 ? scan.tgid : undefined, tid: scan.tid, comm: commOf(text, scan, intern), cpu: scan.cpu, line: lineNo };
   }
 
   function syscall(text: string, lineNo: number, b: number): void {
@@ -143,7 +150,7 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
     if (c === 116 && text.startsWith(MARK_PREFIX, b)) {
       afterPrint = true;
       const ctx = ctxOf(text, lineNo);
-      if (ctx !== undefined) asm.marker(ctx, text.slice(b + MARK_PREFIX.length));
+      if (ctx !== undefined) asm.marker(ctx, detach(text.slice(b + MARK_PREFIX.length)));
       return;
     }
     // A uprobe/kprobe: "EVENT: (" … (spec §3.3). Anything else is an event of no interest.

@@ -15,6 +15,7 @@
 // without the prefix have no time.
 
 import type { LineParser, MarkerRecord, ParserSink } from '../src/record/types.js';
+import { detach } from './text/detach.js';
 import { isDigit, parseSmallDec } from './text/numbers.js';
 import { parseTraceTimestamp } from './text/timestamp.js';
 
@@ -59,7 +60,7 @@ export function createQemuLogParser(file: string, sink: ParserSink): LineParser 
       comm: undefined,
       cpu: undefined,
       src: { file, line: lineNo },
-      text: i === 0 ? text : text.slice(i),
+      text: detach(i === 0 ? text : text.slice(i)),
     };
     sink.record(r);
   }

@@ -16,6 +16,7 @@
 
 import type { LineParser, ParserSink } from '../src/record/types.js';
 import { PREFIX_BAD, PREFIX_OK, commOf, newPrefixScan, scanEventPrefix } from './text/event-prefix.js';
+import { createInterner, detach } from './text/detach.js';
 import { parseLostLine } from './text/lost-events.js';
 import { parseProbeBody } from './text/probe-args.js';
 import { createSyscallAssembler, syscallAt, type EventCtx, type SyscallName } from './text/syscall-assembler.js';
@@ -37,6 +38,7 @@ export function createTraceCmdReportParser(file: string, sink: ParserSink, optio
   const asm = createSyscallAssembler(file, sink);
   const scan = newPrefixScan();
   const args = newSyscallArgs();
+  const intern = createInterner();
   let clockReported = false;
   let lastTs: bigint | undefined;
   /** Comm of a `report -l` line (scan positions do not apply to it). */
@@ -63,7 +65,7 @@ export function createTraceCmdReportParser(file: string, sink: ParserSink, optio
 
   function ctxOf(text: string, lineNo: number): EventCtx | undefined {
     if (!stamp(text, lineNo)) return undefined;
-    const comm = latencyComm ?? commOf(text, scan);
+    const comm = latencyComm ?? commOf(text, scan, intern);
     return { tsNs: lastTs, pid: undefined, tid: scan.tid, comm, cpu: scan.cpu, line: lineNo };
   }
 
@@ -127,7 +129,7 @@ export function createTraceCmdReportParser(file: string, sink: ParserSink, optio
       textStart = colon + 2;
     }
     const ctx = ctxOf(text, lineNo);
-    if (ctx !== undefined) asm.marker(ctx, text.slice(textStart));
+    if (ctx !== undefined) asm.marker(ctx, detach(text.slice(textStart)));
   }
 
   function event(text: string, lineNo: number): void {
@@ -188,7 +190,7 @@ export function createTraceCmdReportParser(file: string, sink: ParserSink, optio
     scan.tsEnd = all.length - 2;
     scan.tsStart = scan.tsEnd - ts.length;
     scan.bodyStart = all.length;
-    latencyComm = comm.trim();
+    latencyComm = intern(comm.trim());
     return true;
   }
 

@@ -201,7 +201,7 @@ export function createWorld(o: WorldOptions): World {
     const pid = 20497 + i * 100;
     const devices: Device[] = [];
     for (let d = 0; d < o.devicesPerVm; d++) {
-      devices.push({ fd: 27 + d, name: `0000:${(0x65 + i * o.devicesPerVm + d).toString(16).padStart(2, '0')}:00.0` });
+      devices.push({ fd: 27 + i * o.devicesPerVm + d, name: `0000:${(0x65 + i * o.devicesPerVm + d).toString(16).padStart(2, '0')}:00.0` });
     }
     vms.push({ pid, main: task('qemu-system-x86', pid, pid, i % o.cpus), migration: task('live_migration', pid + 41, pid, i % o.cpus), devices });
   }

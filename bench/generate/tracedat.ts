@@ -100,7 +100,6 @@ function createPageWriter(fd: number, startPos: number): PageWriter {
   let open = false;
   const flush = (): void => {
     if (!open) return;
-    PAGE_HEADER_64.encodeInto?.(page, 0, {});
     page.writeBigUInt64LE(BigInt(p - PAGE_HEADER), 8);
     page.fill(0, p);
     writeSync(fd, page, 0, PAGE_SIZE, pos);
@@ -271,7 +270,6 @@ export function generateTraceDat(path: string, targetBytes: number, world: World
     const rec = Buffer.alloc(128);
     let records = 0;
     let written = 0;
-    const perPageBudget = PAGE_SIZE;
     while (written < targetBytes) {
       const e = w.next();
       const len = encodeRecord(e, ids, rec);
@@ -279,7 +277,7 @@ export function generateTraceDat(path: string, targetBytes: number, world: World
       const cpu = e.task.cpu;
       writers[cpu]?.add(e.ts, rec, len);
       records++;
-      written += 4 + len + (records % 64 === 0 ? perPageBudget * 0 : 0);
+      written += 4 + len;
     }
     const sizes = writers.map((wr) => wr.finish());
     const cpuOffsets: number[] = [];

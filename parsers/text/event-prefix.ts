@@ -112,10 +112,13 @@ function finish(line: string, i: number, colon: number, bodyStart: number, out: 
   return PREFIX_OK;
 }
 
-/** The comm of the scanned line; undefined for "<...>" (the pid→comm cache did not know it). */
-export function commOf(line: string, scan: PrefixScan): string | undefined {
+/**
+ * The comm of the scanned line, through `intern` (parsers/text/detach.ts); undefined for
+ * "<...>" (the pid→comm cache did not know the task).
+ */
+export function commOf(line: string, scan: PrefixScan, intern: (s: string) => string): string | undefined {
   let c = 0;
   while (c < scan.commEnd && line.charCodeAt(c) === SPACE) c++;
   const comm = line.slice(c, scan.commEnd);
-  return comm === '<...>' ? undefined : comm;
+  return comm === '<...>' ? undefined : intern(comm);
 }

@@ -16,6 +16,7 @@
 
 import { hexDigit, parseHexBig, parseHexNum, regToFd, u64ToSigned } from './numbers.js';
 import type { EnterInfo, SyscallName } from './syscall-assembler.js';
+import { detach } from './detach.js';
 
 export interface SyscallArgs {
   fd: number | undefined;
@@ -233,7 +234,7 @@ function scanString(s: string, i: number, paren: boolean, a: SyscallArgs, id: nu
       a.pathTruncated = true;
       path = path.slice(0, -3);
     }
-    a.path = path;
+    a.path = detach(path);
   }
   return q + 1;
 }
@@ -252,7 +253,7 @@ export function scanRawArgs(s: string, start: number, a: SyscallArgs): boolean {
     const id = argId(s, i, eq);
     if (id === A_FILENAME_VAL) {
       // The dynamic string is the last field of the format: the rest of the line.
-      a.path = s.slice(eq + 1);
+      a.path = detach(s.slice(eq + 1));
       return true;
     }
     let v = eq + 1;

@@ -27,6 +27,7 @@
 import type { AccessRecord, FdCloseRecord, FdOpenRecord, IoctlRecord, LostEventsRecord, MarkerRecord, ParserSink } from '../../src/record/types.js';
 import type { ProbeArg } from './probe-args.js';
 import { probeNum } from './probe-args.js';
+import { clockSyncOrMarker } from './clock-sync-marker.js';
 import { regToFd } from './numbers.js';
 
 export type SyscallName = 'pread64' | 'pwrite64' | 'read' | 'write' | 'ioctl' | 'openat' | 'close';
@@ -367,7 +368,8 @@ export function createSyscallAssembler(file: string, sink: ParserSink): SyscallA
 
     marker(ctx, text) {
       const r: MarkerRecord = { kind: 'marker', tsNs: ctx.tsNs, pid: ctx.pid, tid: ctx.tid, comm: ctx.comm, cpu: ctx.cpu, src: src(ctx.line), text };
-      sink.record(r);
+      // `migscope capture` pairs trace time with wall time in a marker (DESIGN.md "Time").
+      sink.record(clockSyncOrMarker(r));
     },
 
     lost(tsNs, cpu, count, line) {

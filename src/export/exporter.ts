@@ -219,7 +219,9 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
       standalone++;
       const dev = devices.get(`${input.host ?? ''}\0${f.device}`);
       const time: HrTime = nsToHrTime(toWallNs(f.tsNs ?? 0n, wall));
-      const attributes = { ...findingAttributes(f, f.tsNs !== undefined), [ATTR.clockSource]: wall.source, ...(input.host !== undefined ? { [ATTR.host]: input.host } : {}) };
+      const attributes = findingAttributes(f, f.tsNs !== undefined);
+      attributes[ATTR.clockSource] = wall.source;
+      if (input.host !== undefined) attributes[ATTR.host] = input.host;
       const plan: SpanPlan = {
         name: SPAN.finding,
         start: time,

@@ -40,14 +40,20 @@ export function createInstruments(meter: Meter): Instruments {
 
   return {
     recordSession(host, device, session, states): void {
-      const dev: Attributes = { [LABEL.host]: hostOf(host), [LABEL.device]: device.id, [LABEL.protocol]: device.protocol };
-      const withKind: Attributes = { ...dev, [LABEL.kind]: session.kind };
-      const withOutcome: Attributes = { ...withKind, [LABEL.outcome]: session.outcome };
+      // Fresh objects per call, built by assignment (no spread: see session-plan.ts).
+      const h = hostOf(host);
+      const withKind = (): Attributes => ({ [LABEL.host]: h, [LABEL.device]: device.id, [LABEL.protocol]: device.protocol, [LABEL.kind]: session.kind });
+      const withOutcome = withKind();
+      withOutcome[LABEL.outcome] = session.outcome;
       migrations.add(1, withOutcome);
       notRunning.record(nsToSeconds(session.notRunningNs), withOutcome);
       // add(0) still creates the series, so a device that moved no data shows 0, not nothing.
-      if (session.bytes >= 0) transferred.add(session.bytes, withKind);
-      for (const st of states) stateDuration.record(nsToSeconds(st.durationNs), { ...withKind, [LABEL.state]: st.state });
+      if (session.bytes >= 0) transferred.add(session.bytes, withKind());
+      for (const st of states) {
+        const a = withKind();
+        a[LABEL.state] = st.state;
+        stateDuration.record(nsToSeconds(st.durationNs), a);
+      }
     },
     recordFinding(host, f): void {
       findings.add(1, {

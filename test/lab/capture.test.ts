@@ -144,7 +144,9 @@ describe.skipIf(!avail.ok)('lab scenarios captured with bpftrace', () => {
   it('QEMU-style 8-byte data-section syscalls are captured one by one', async () => {
     const out = join(tmp, 'qemu-io.trace');
     const cap = await captureScenario('resume', out, { qemuIo: true });
-    const { records } = parse(out);
+    const { records, malformed } = parse(out);
+    expect(malformed).toEqual([]);
+    expect(records.filter((r) => r.kind === 'lost-events')).toEqual([]);
     assertJournalInTrace(cap, records);
     const dataWrites = records.filter((r) => r.kind === 'access' && r.op === 'pwrite' && r.offset !== undefined && r.offset >= REGION + 0x1000n);
     expect(dataWrites).toHaveLength((0x2000 + 0x1800) / 8);

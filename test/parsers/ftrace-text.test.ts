@@ -343,6 +343,20 @@ describe('ftrace text fixtures', () => {
     expect(out.malformed.map((m) => m.src.line)).toEqual([4]);
   });
 
+  it("migscope capture's header names the clock; its clock-sync marker becomes a clock-sync record", () => {
+    const text = [
+      '# migscope-ftrace-capture v1 clock=mono',
+      '# tracer: nop',
+      '  node-77      [000] ...1.  1177.238015: tracing_mark_write: migscope-clocksync clock=mono trace_ns=1177238010123 wall_ns=1764110000123000000 uncertainty_ns=150 source=runner at=start',
+      '  node-77      [000] ...1.  1177.238020: tracing_mark_write: migscope-clocksync clock=mono trace_ns=oops',
+    ].join('\n');
+    const out = parseText(text, ftrace);
+    expect(out.clocks).toEqual(['mono']);
+    expect(out.records[0]).toMatchObject({ kind: 'clock-sync', clock: 'mono', traceNs: 1177238010123n, wallNs: 1764110000123000000n, tsNs: 1177_238015_000n, src: { line: 3 } });
+    // Not a valid pair: kept as the marker it is.
+    expect(out.records[1]).toMatchObject({ kind: 'marker', text: 'migscope-clocksync clock=mono trace_ns=oops' });
+  });
+
   it('detects trace and trace_pipe text, not trace-cmd report or QEMU logs', () => {
     expect(detectFtraceText(['# tracer: nop', '#'])).toBe(true);
     expect(detectFtraceText([' qemu-system-x86-19794   [001] .....  1868.003137: sys_ioctl(fd: 4, cmd: 0x3b6b, arg: 0x7ffd67f3c4f0)'])).toBe(true);

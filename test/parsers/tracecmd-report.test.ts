@@ -172,6 +172,12 @@ describe('trace-cmd report edge cases', () => {
     expect(out.skipped).toBe(2);
   });
 
+  it("migscope's clock-sync marker becomes a clock-sync record", () => {
+    const text = ['cpus=1', '            node-77    [000]  1177.238015: print:                tracing_mark_write: migscope-clocksync clock=mono trace_ns=1177238010123 wall_ns=1764110000123000000'].join('\n');
+    const out = parseText(text, report);
+    expect(out.records).toEqual([expect.objectContaining({ kind: 'clock-sync', clock: 'mono', traceNs: 1177238010123n, wallNs: 1764110000123000000n, comm: 'node', tid: 77 })]);
+  });
+
   it('broken lines are counted with line numbers; neighbours are kept', () => {
     const text = [
       'cpus=2',

@@ -30,6 +30,144 @@ const ns = (t: bigint | undefined): string => (t === undefined ? '' : t.toString
 type Rows = Record<string, string>[];
 const rows = (page: Page, sel: string): Promise<Rows> => page.$$eval(sel, (trs) => trs.map((tr) => ({ ...(tr as HTMLElement).dataset }) as Record<string, string>));
 
+/** The page's lanes, tables, markers, findings, summary and canvas against the analysis. */
+async function checkAgainstAnalysis(page: Page, a: Analysis): Promise<void> {
+  // One lane per device, in order.
+  expect(await page.$$eval('.tl-label[data-device]', (els) => els.map((e) => (e as HTMLElement).dataset['device']))).toEqual(a.devices.map((d) => d.id));
+
+  for (const [li, dev] of a.devices.entries()) {
+    const base = `section.device[data-lane="${li}"]`;
+    expect(await rows(page, `${base} table[data-table="intervals"] tbody tr[data-row]`)).toEqual(
+      dev.timeline.map((iv, i) => ({
+        row: String(i),
+        state: iv.state,
+        raw: String(iv.raw ?? -1),
+        startNs: ns(iv.startNs),
+        endNs: ns(iv.endNs),
+        certainty: iv.certainty,
+        bytes: String(iv.bytes),
+        src: where(iv.src),
+      })),
+    );
+    expect(await rows(page, `${base} table[data-table="writes"] tbody tr[data-row]`)).toEqual(
+      dev.stateWrites.map((w, i) => ({
+        row: String(i),
+        tsNs: ns(w.tsNs),
+        from: w.from,
+        to: w.to,
+        fromRaw: String(w.fromRaw ?? -1),
+        toRaw: String(w.toRaw ?? -1),
+        result: w.result,
+        errno: String(w.errno ?? 0),
+        readBack: String(w.readBackRaw ?? -1),
+        src: where(w.src),
+      })),
+    );
+    expect(await rows(page, `${base} table[data-table="sessions"] tbody tr[data-row]`)).toEqual(
+      dev.sessions.map((s, i) => ({
+        row: String(i),
+        kind: s.kind,
+        outcome: s.outcome,
+        startNs: ns(s.startNs),
+        endNs: ns(s.endNs),
+        states: s.states.join(','),
+        iterations: String(s.iterations),
+        bytes: String(s.bytes),
+      })),
+    );
+
+    // Markers at the whole-trace view: every write and finding is in exactly one marker.
+    const lane = `.tl-lane-markers[data-lane="${li}"]`;
+    const wm = await rows(page, `${lane} button[data-kind="write"]`);
+    expect(wm.reduce((n, m) => n + Number(m['count']), 0)).toBe(dev.stateWrites.filter((w) => w.tsNs !== undefined).length);
+    expect(wm.reduce((n, m) => n + Number(m['failed']), 0)).toBe(dev.stateWrites.filter((w) => w.result === 'failed').length);
+    for (const m of wm.filter((x) => x['count'] === '1')) {
+      const w = dev.stateWrites[Number(m['index'])];
+      expect(m['firstNs']).toBe(ns(w?.tsNs));
+      expect(m['result']).toBe(w?.result);
+    }
+    const fm = await rows(page, `${lane} button[data-kind="finding"]`);
+    const devFindings = a.findings.filter((f) => f.device === dev.id && f.tsNs !== undefined);
+    expect(fm.reduce((n, m) => n + Number(m['count']), 0)).toBe(devFindings.length);
+    for (const m of fm.filter((x) => x['count'] === '1')) {
+      const f = a.findings[Number(m['index'])];
+      expect(m['rule']).toBe(f?.rule);
+      expect(m['firstNs']).toBe(ns(f?.tsNs));
+    }
+    // Every marker has an accessible name.
+    expect(await page.$$eval(`${lane} button`, (bs) => bs.every((b) => (b.getAttribute('aria-label') ?? '').length > 10))).toBe(true);
+  }
+  const gm = await rows(page, '.tl-lane-markers[data-lane="-1"] button[data-kind="gap"]');
+  expect(gm.reduce((n, m) => n + Number(m['count']), 0)).toBe(a.input.gaps.filter((g) => g.tsNs !== undefined).length);
+
+  // Findings table.
+  expect(await rows(page, 'table[data-table="findings"] tbody tr.finding')).toEqual(
+    a.findings.map((f, i) => ({
+      row: String(i),
+      rule: f.rule,
+      severity: f.severity,
+      blame: f.blame,
+      certainty: f.certainty,
+      device: f.device,
+      tsNs: ns(f.tsNs),
+    })),
+  );
+
+  // Summary numbers.
+  const s = summarize(a);
+  const stats = Object.fromEntries(
+    await page.$$eval('[data-stat]', (els) => els.map((e) => [(e as HTMLElement).dataset['stat'] ?? '', (e as HTMLElement).dataset['value'] ?? ''] as const)),
+  );
+  expect(stats).toMatchObject({
+    devices: String(a.devices.length),
+    'sessions-save': String(s.sessions.save),
+    'sessions-resume': String(s.sessions.resume),
+    'outcome-failed': String(s.outcomes.failed),
+    'outcome-completed': String(s.outcomes.completed),
+    'not-running': s.notRunningNs,
+    'bytes-save': String(s.bytes.save),
+    'error-vmm': String(s.findings.error.vmm),
+    'error-driver': String(s.findings.error.driver),
+    'warning-vmm': String(s.findings.warning.vmm),
+    'warning-driver': String(s.findings.warning.driver),
+    records: String(a.input.records),
+    malformed: String(a.input.malformed),
+    'lost-events': String(a.input.lostEvents),
+    'clock-source': a.clock.source,
+  });
+  expect(await page.getAttribute('.verdict', 'data-verdict')).toBe(s.verdict);
+
+  // The canvas: the middle of every known interval wide enough to see is drawn in its state's colour.
+  let sampled = 0;
+  for (const [li, dev] of a.devices.entries()) {
+    for (const iv of dev.timeline) {
+      if (iv.certainty !== 'known' || iv.startNs === undefined || iv.endNs === undefined) continue;
+      const px = await page.evaluate(
+        ({ start, end, y }) => {
+          const tl = document.querySelector<HTMLElement>('.tl');
+          const canvas = document.querySelector<HTMLCanvasElement>('.tl-plot canvas');
+          if (tl === null || canvas === null) return undefined;
+          const v0 = BigInt(tl.dataset['viewStartNs'] ?? '0');
+          const v1 = BigInt(tl.dataset['viewEndNs'] ?? '0');
+          const w = canvas.clientWidth;
+          const X = (t: bigint): number => (Number(t - v0) / Number(v1 - v0)) * w;
+          const x0 = X(BigInt(start));
+          const x1 = X(BigInt(end));
+          if (x1 - x0 < 8) return undefined;
+          const dpr = canvas.width / w;
+          const d = canvas.getContext('2d')?.getImageData(Math.round(((x0 + x1) / 2) * dpr), Math.round(y * dpr), 1, 1).data;
+          return d === undefined ? undefined : `#${[d[0], d[1], d[2]].map((c) => (c ?? 0).toString(16).padStart(2, '0')).join('')}`;
+        },
+        { start: iv.startNs.toString(), end: iv.endNs.toString(), y: LAYOUT.axisH + LAYOUT.inputH + li * LAYOUT.laneH + LAYOUT.barY + LAYOUT.barH / 2 },
+      );
+      if (px === undefined) continue;
+      expect(px, `${dev.id} ${iv.state}`).toBe(stateColor(iv.state));
+      sampled++;
+    }
+  }
+  expect(sampled).toBeGreaterThan(0);
+}
+
 describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
   let browser: Browser;
   beforeAll(async () => {
@@ -53,143 +191,27 @@ describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
         expect(errors).toEqual([]);
         expect(requests).toEqual([]);
 
-        // One lane per device, in order.
-        expect(await page.$$eval('.tl-label[data-device]', (els) => els.map((e) => (e as HTMLElement).dataset['device']))).toEqual(a.devices.map((d) => d.id));
-
-        for (const [li, dev] of a.devices.entries()) {
-          const base = `section.device[data-lane="${li}"]`;
-          expect(await rows(page, `${base} table[data-table="intervals"] tbody tr[data-row]`)).toEqual(
-            dev.timeline.map((iv, i) => ({
-              row: String(i),
-              state: iv.state,
-              raw: String(iv.raw ?? -1),
-              startNs: ns(iv.startNs),
-              endNs: ns(iv.endNs),
-              certainty: iv.certainty,
-              bytes: String(iv.bytes),
-              src: where(iv.src),
-            })),
-          );
-          expect(await rows(page, `${base} table[data-table="writes"] tbody tr[data-row]`)).toEqual(
-            dev.stateWrites.map((w, i) => ({
-              row: String(i),
-              tsNs: ns(w.tsNs),
-              from: w.from,
-              to: w.to,
-              fromRaw: String(w.fromRaw ?? -1),
-              toRaw: String(w.toRaw ?? -1),
-              result: w.result,
-              errno: String(w.errno ?? 0),
-              readBack: String(w.readBackRaw ?? -1),
-              src: where(w.src),
-            })),
-          );
-          expect(await rows(page, `${base} table[data-table="sessions"] tbody tr[data-row]`)).toEqual(
-            dev.sessions.map((s, i) => ({
-              row: String(i),
-              kind: s.kind,
-              outcome: s.outcome,
-              startNs: ns(s.startNs),
-              endNs: ns(s.endNs),
-              states: s.states.join(','),
-              iterations: String(s.iterations),
-              bytes: String(s.bytes),
-            })),
-          );
-
-          // Markers at the whole-trace view: every write and finding is in exactly one marker.
-          const lane = `.tl-lane-markers[data-lane="${li}"]`;
-          const wm = await rows(page, `${lane} button[data-kind="write"]`);
-          expect(wm.reduce((n, m) => n + Number(m['count']), 0)).toBe(dev.stateWrites.filter((w) => w.tsNs !== undefined).length);
-          expect(wm.reduce((n, m) => n + Number(m['failed']), 0)).toBe(dev.stateWrites.filter((w) => w.result === 'failed').length);
-          for (const m of wm.filter((x) => x['count'] === '1')) {
-            const w = dev.stateWrites[Number(m['index'])];
-            expect(m['firstNs']).toBe(ns(w?.tsNs));
-            expect(m['result']).toBe(w?.result);
-          }
-          const fm = await rows(page, `${lane} button[data-kind="finding"]`);
-          const devFindings = a.findings.filter((f) => f.device === dev.id && f.tsNs !== undefined);
-          expect(fm.reduce((n, m) => n + Number(m['count']), 0)).toBe(devFindings.length);
-          for (const m of fm.filter((x) => x['count'] === '1')) {
-            const f = a.findings[Number(m['index'])];
-            expect(m['rule']).toBe(f?.rule);
-            expect(m['firstNs']).toBe(ns(f?.tsNs));
-          }
-          // Every marker has an accessible name.
-          expect(await page.$$eval(`${lane} button`, (bs) => bs.every((b) => (b.getAttribute('aria-label') ?? '').length > 10))).toBe(true);
-        }
-        const gm = await rows(page, '.tl-lane-markers[data-lane="-1"] button[data-kind="gap"]');
-        expect(gm.reduce((n, m) => n + Number(m['count']), 0)).toBe(a.input.gaps.filter((g) => g.tsNs !== undefined).length);
-
-        // Findings table.
-        expect(await rows(page, 'table[data-table="findings"] tbody tr.finding')).toEqual(
-          a.findings.map((f, i) => ({
-            row: String(i),
-            rule: f.rule,
-            severity: f.severity,
-            blame: f.blame,
-            certainty: f.certainty,
-            device: f.device,
-            tsNs: ns(f.tsNs),
-          })),
-        );
-
-        // Summary numbers.
-        const s = summarize(a);
-        const stats = Object.fromEntries(
-          await page.$$eval('[data-stat]', (els) => els.map((e) => [(e as HTMLElement).dataset['stat'] ?? '', (e as HTMLElement).dataset['value'] ?? ''] as const)),
-        );
-        expect(stats).toMatchObject({
-          devices: String(a.devices.length),
-          'sessions-save': String(s.sessions.save),
-          'sessions-resume': String(s.sessions.resume),
-          'outcome-failed': String(s.outcomes.failed),
-          'outcome-completed': String(s.outcomes.completed),
-          'not-running': s.notRunningNs,
-          'bytes-save': String(s.bytes.save),
-          'error-vmm': String(s.findings.error.vmm),
-          'error-driver': String(s.findings.error.driver),
-          'warning-vmm': String(s.findings.warning.vmm),
-          'warning-driver': String(s.findings.warning.driver),
-          records: String(a.input.records),
-          malformed: String(a.input.malformed),
-          'lost-events': String(a.input.lostEvents),
-          'clock-source': a.clock.source,
-        });
-        expect(await page.getAttribute('.verdict', 'data-verdict')).toBe(s.verdict);
-
-        // The canvas: the middle of every known interval wide enough to see is drawn in its state's colour.
-        for (const [li, dev] of a.devices.entries()) {
-          for (const iv of dev.timeline) {
-            if (iv.certainty !== 'known' || iv.startNs === undefined || iv.endNs === undefined) continue;
-            const px = await page.evaluate(
-              ({ start, end, y }) => {
-                const tl = document.querySelector<HTMLElement>('.tl');
-                const canvas = document.querySelector<HTMLCanvasElement>('.tl-plot canvas');
-                if (tl === null || canvas === null) return undefined;
-                const v0 = BigInt(tl.dataset['viewStartNs'] ?? '0');
-                const v1 = BigInt(tl.dataset['viewEndNs'] ?? '0');
-                const w = canvas.clientWidth;
-                const X = (t: bigint): number => (Number(t - v0) / Number(v1 - v0)) * w;
-                const x0 = X(BigInt(start));
-                const x1 = X(BigInt(end));
-                if (x1 - x0 < 8) return undefined;
-                const dpr = canvas.width / w;
-                const d = canvas.getContext('2d')?.getImageData(Math.round(((x0 + x1) / 2) * dpr), Math.round(y * dpr), 1, 1).data;
-                return d === undefined ? undefined : `#${[d[0], d[1], d[2]].map((c) => (c ?? 0).toString(16).padStart(2, '0')).join('')}`;
-              },
-              { start: iv.startNs.toString(), end: iv.endNs.toString(), y: LAYOUT.axisH + LAYOUT.inputH + li * LAYOUT.laneH + LAYOUT.barY + LAYOUT.barH / 2 },
-            );
-            if (px !== undefined) expect(px, `${dev.id} ${iv.state}`).toBe(stateColor(iv.state));
-          }
-        }
-
+        await checkAgainstAnalysis(page, a);
         await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
       } finally {
         await page.close();
       }
     });
   }
+
+  it('gzip-embedded data (used for big reports) shows the same page', async () => {
+    const a = failedPrecopy();
+    const html = renderHtmlReport(a, { rules: RULES, dataEncoding: 'gzip' });
+    expect(html).toContain('data-encoding="gzip-base64"');
+    const { page, errors, requests } = await openReport(browser, writeTemp('gzip.html', html));
+    try {
+      expect(errors).toEqual([]);
+      expect(requests).toEqual([]);
+      await checkAgainstAnalysis(page, a);
+    } finally {
+      await page.close();
+    }
+  });
 
   it('keyboard: Tab reaches a lane, arrows walk its markers, focus shows the record, + zooms and keeps focus', async () => {
     const a = failedPrecopy();

@@ -12,7 +12,7 @@ import { timelineDrawModule } from '../../src/report/html/client/timeline-draw.j
 import { markersModule } from '../../src/report/html/client/markers.js';
 import { domModule } from '../../src/report/html/client/dom.js';
 import { recordViewModule } from '../../src/report/html/client/record-view.js';
-import { encodeDelta } from '../../src/report/html/delta-column.js';
+import { column, delta, spans } from '../../src/report/html/column-codec.js';
 import { cleanSave, errorReset, failedPrecopy, HOSTILE_DEVICE, HOSTILE_MESSAGE, HOSTILE_TITLE, hostile, RULES, SCENARIOS, T, twoDevices } from './fixtures.js';
 
 const fmt = formatModule();
@@ -37,7 +37,7 @@ describe('renderHtmlReport output', () => {
   it('never writes hostile trace text into the markup raw', () => {
     for (const tag of ['<script>window', '<img', '<svg', '<iframe', '<b onmouseover', '"><script>']) expect(html).not.toContain(tag);
     // ...the JSON holds it escaped, and decodes back to the original.
-    const m = /<script type="application\/json" id="report-data">([^]*?)<\/script>/.exec(html);
+    const m = /<script type="application\/json" id="report-data" data-encoding="json">([^]*?)<\/script>/.exec(html);
     expect(m).not.toBeNull();
     const model: unknown = JSON.parse(m?.[1] ?? '');
     expect(JSON.stringify(model)).toContain(JSON.stringify(HOSTILE_DEVICE).slice(1, -1));
@@ -117,7 +117,9 @@ describe('model encoding', () => {
         });
       });
       a.findings.forEach((f, i) => {
-        expect(d.model.strings[d.model.findings.rule[i] ?? -1]).toBe(f.rule);
+        expect(d.model.strings[d.findings.rule[i] ?? -1]).toBe(f.rule);
+        expect(d.findings.severity[i]).toBe(f.severity === 'error' ? 0 : 1);
+        expect(d.findings.lane[i]).toBe(a.devices.findIndex((x) => x.id === f.device));
         expect(fmt.absNs(d, d.findings.ts[i] ?? NaN)).toBe(f.tsNs?.toString() ?? '');
         expect((d.findings.evidenceOff[i + 1] ?? 0) - (d.findings.evidenceOff[i] ?? 0)).toBe(f.evidence.length);
       });
@@ -125,15 +127,42 @@ describe('model encoding', () => {
   });
 
   it('delta-codes with gaps for unknown values', () => {
-    const col = encodeDelta([10, undefined, 15, 12, undefined]);
+    const col = delta([10, undefined, 15, 12, undefined]);
     expect(col).toEqual([10, null, 5, -3, null]);
     expect(Array.from(decodeModule().decodeDelta(col))).toEqual([10, NaN, 15, 12, NaN]);
   });
 
+  it('run-length codes repetitive columns only, and expands them back', () => {
+    const rep = [0, 0, 0, 0, 0, 0, 0, 0, 22, 0, 0, 0, 0, 0, 0, null, null, null, null, null];
+    const c = column(rep);
+    expect(c).toEqual({ rle: [0, 8, 22, 1, 0, 6, null, 5] });
+    expect(Array.from(decodeModule().expand(c))).toEqual(rep.map((v) => (v === null ? NaN : v)));
+    const varied = [1, 3, 2, 0, 1, 3, 2, 0];
+    expect(column(varied)).toEqual(varied);
+  });
+
+  it('span-codes contiguous intervals as zero starts and durations, with unknown ends and starts', () => {
+    const starts = [100, 150, undefined, 400, 500];
+    const ends = [150, 300, 400, undefined, 520];
+    const c = spans(starts, ends);
+    expect(c.start).toEqual([100, 0, null, 0, 500 - 400]);
+    expect(c.end).toEqual([50, 150, 100, null, 20]);
+    const back = decodeModule().decodeSpans(c.start, c.end);
+    expect(Array.from(back.start)).toEqual([100, 150, NaN, 400, 500]);
+    expect(Array.from(back.end)).toEqual([150, 300, 400, NaN, 520]);
+  });
+
   it('places open and unknown interval ends for drawing', () => {
-    const d = decodeModule().decode(buildReportModel(cleanSave()));
+    const a = cleanSave();
+    const dev = a.devices[0];
+    if (dev === undefined) throw new Error('fixture');
+    // The clean save's STOP is open at the end of the trace.
+    const d1 = decodeModule().decode(buildReportModel(a));
+    expect(Array.from(d1.lanes[0]?.iv.openAtEnd ?? [])).toEqual([0, 0, 0, 1]);
+    // Without an end at all it is drawn to the end of the trace.
+    const open = { ...a, devices: [{ ...dev, timeline: dev.timeline.map((iv, i) => (i === 3 ? { ...iv, endNs: undefined } : iv)) }] };
+    const d = decodeModule().decode(buildReportModel(open));
     const L = d.lanes[0];
-    // The last interval (STOP) is open: drawn to the end of the trace.
     expect(Number.isNaN(L?.iv.end[3] ?? 0)).toBe(true);
     expect(L?.iv.drawB[3]).toBe(d.span);
   });
@@ -154,7 +183,7 @@ describe('summary', () => {
   it('counts sessions, outcomes, bytes, not-running time and findings by severity and blame', () => {
     const s = summarize(failedPrecopy());
     expect(s.sessions).toEqual({ save: 1, resume: 0 });
-    expect(s.outcomes).toEqual({ completed: 0, failed: 1, cancelled: 0, incomplete: 0 });
+    expect(s.outcomes).toEqual({ completed: 0, failed: 1, cancelled: 0, incomplete: 0, unknown: 0 });
     expect(s.findings.error).toEqual({ vmm: 1, driver: 0 });
     expect(s.findings.warning).toEqual({ vmm: 0, driver: 2 });
     expect(s.findings.uncertain).toBe(1);

@@ -13,4 +13,13 @@ export interface HtmlReportOptions {
   readonly title?: string;
   /** Rule texts for the findings table; a finding whose rule is missing shows its specRef only. */
   readonly rules?: readonly ReportRule[];
+  /**
+   * How the page data is embedded. json: plain (escaped) JSON. gzip: the same JSON
+   * gzip-compressed and base64-encoded inside a JSON string (the page inflates it with
+   * the browser's DecompressionStream). auto (default): gzip once the JSON passes
+   * GZIP_THRESHOLD_BYTES, so a 100,000-session report stays small enough to attach.
+   */
+  readonly dataEncoding?: 'auto' | 'json' | 'gzip';
 }
+
+export const GZIP_THRESHOLD_BYTES = 2_000_000;

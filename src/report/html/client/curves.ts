@@ -147,7 +147,7 @@ export function curvesModule(dom: DomModule, fmt: FormatModule, UPlot: typeof uP
           height: 240,
           scales: { x: { time: false } },
           axes: [
-            { values: (_u, vals) => vals.map((v) => fmt.dur(v)), size: 40 },
+            { values: (_u, vals, _axis, _space, incr) => vals.map((v) => fmt.tick(v, incr)), size: 40, space: 70 },
             { values: (_u, vals) => vals.map((v) => fmt.bytes(v)), size: 80 },
           ],
           series: [

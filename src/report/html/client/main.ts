@@ -34,7 +34,7 @@ export interface ClientFactories {
   readonly deviceTablesModule: typeof deviceTablesModule;
 }
 
-export function mainModule(f: ClientFactories, UPlot: typeof uPlot): void {
+export async function mainModule(f: ClientFactories, UPlot: typeof uPlot): Promise<void> {
   const root = document.documentElement;
   try {
     const fmt = f.formatModule();
@@ -45,12 +45,23 @@ export function mainModule(f: ClientFactories, UPlot: typeof uPlot): void {
     const markers = f.markersModule(dom, fmt, draw, records);
 
     const dataEl = document.getElementById('report-data');
-    const parsed: unknown = JSON.parse(dataEl?.textContent ?? 'null');
+    let text = dataEl?.textContent ?? 'null';
+    if (dataEl?.dataset['encoding'] === 'gzip-base64') {
+      // Big reports carry their JSON gzip-compressed (render.ts); inflate it locally.
+      const b64: unknown = JSON.parse(text);
+      if (typeof b64 !== 'string') throw new Error('compressed report data is not a string');
+      if (typeof DecompressionStream === 'undefined') throw new Error('this browser cannot decompress the report data (needs DecompressionStream)');
+      const bin = atob(b64);
+      const bytes = new Uint8Array(bin.length);
+      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+      text = await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text();
+    }
+    const parsed: unknown = JSON.parse(text);
     if (typeof parsed !== 'object' || parsed === null || !('format' in parsed) || parsed.format !== 'migscope-report-1') {
       throw new Error('report data missing or of an unknown format');
     }
     // The data was written by this report's own renderer (model.ts) in the same file.
-    const model: ReportModel = JSON.parse(dataEl?.textContent ?? 'null');
+    const model: ReportModel = JSON.parse(text);
     const d = f.decodeModule().decode(model);
 
     dom.byId('title', HTMLElement).textContent = model.title;

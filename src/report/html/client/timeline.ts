@@ -90,7 +90,7 @@ export function timelineModule(dom: DomModule, fmt: FormatModule, draw: Timeline
       const lab = dom.el('div', { class: 'tl-label', data: { lane: String(lane.index), device: m.id }, title: m.id }, [
         dom.el('strong', { class: 'tl-dev', text: m.id }),
         dom.el('span', { class: 'tl-who', text: who }),
-        dom.el('span', { class: 'tl-counts', text: `${fmt.count(lane.iv.n)} intervals · ${fmt.count(lane.w.n)} writes · ${fmt.count(lane.ss.n)} sessions` }),
+        dom.el('span', { class: 'tl-counts', text: `${fmt.count(lane.iv.n)} intervals${m.intervalsDropped > 0 ? ` (+${fmt.count(m.intervalsDropped)} not kept)` : ''} · ${fmt.count(lane.w.n)} writes · ${fmt.count(lane.ss.n)} sessions` }),
       ]);
       labels.appendChild(lab);
       mkToolbar(lane.index, `Markers of device ${m.id}: state writes above the bar, findings below`, draw.laneTop(lane.index), L.laneH);

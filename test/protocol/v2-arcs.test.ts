@@ -1,0 +1,82 @@
+// Walks every (current, requested) pair for every combination of migration flags and
+// compares, arc by arc, with the effective-path tables (a)–(d) of spec §5.5, read from
+// the spec file itself so a transcription error cannot hide in both places.
+
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { v2Walk, v2Supported } from '../../src/protocol/v2-arcs.js';
+import { MIG_FLAG_P2P, MIG_FLAG_PRE_COPY, MIG_FLAG_STOP_COPY, V2_STATES, type V2StateName } from '../../src/protocol/v2.js';
+
+const specPath = resolve(import.meta.dirname, '../../../shared/spec/vfio-migration.md');
+
+interface SpecTable {
+  readonly flags: number;
+  readonly cells: ReadonlyMap<string, string>; // "CUR>REQ" → cell text
+  readonly states: readonly string[];
+}
+
+function specTables(): SpecTable[] {
+  const text = readFileSync(specPath, 'utf8');
+  const out: SpecTable[] = [];
+  const re = /^\(([a-d])\) flags = ([A-Z0-9_ |]+)\n\n((?:\|.*\|\n)+)/gm;
+  for (const m of text.matchAll(re)) {
+    const flagWords = (m[2] ?? '').split('|').map((w) => w.trim());
+    let flags = 0;
+    for (const w of flagWords) flags |= w === 'STOP_COPY' ? MIG_FLAG_STOP_COPY : w === 'P2P' ? MIG_FLAG_P2P : w === 'PRE_COPY' ? MIG_FLAG_PRE_COPY : 0;
+    const rows = (m[3] ?? '').trim().split('\n').map((l) => l.split('|').slice(1, -1).map((c) => c.trim()));
+    const header = (rows[0] ?? []).slice(1);
+    const cells = new Map<string, string>();
+    for (const row of rows.slice(2)) {
+      const cur = row[0] ?? '';
+      header.forEach((req, i) => cells.set(`${cur}>${req}`, row[i + 1] ?? ''));
+    }
+    out.push({ flags, cells, states: header });
+  }
+  return out;
+}
+
+describe.skipIf(!existsSync(specPath))('v2 arcs agree with the kernel table in the spec', () => {
+  const tables = specTables();
+
+  it('finds the four effective-path tables (a)–(d) in the spec', () => {
+    expect(tables.map((t) => t.flags)).toEqual([
+      MIG_FLAG_STOP_COPY,
+      MIG_FLAG_STOP_COPY | MIG_FLAG_P2P,
+      MIG_FLAG_STOP_COPY | MIG_FLAG_PRE_COPY,
+      MIG_FLAG_STOP_COPY | MIG_FLAG_P2P | MIG_FLAG_PRE_COPY,
+    ]);
+  });
+
+  for (const t of specTables()) {
+    it(`flags 0x${t.flags.toString(16)}: every (current, requested) pair, arc by arc`, () => {
+      let compared = 0;
+      for (const cur of V2_STATES) {
+        for (let req = 0; req < 9; req++) {
+          const walk = v2Walk(cur, req, t.flags);
+          const reqName = V2_STATES[req];
+          const cell = reqName !== undefined ? t.cells.get(`${cur}>${reqName}`) : undefined;
+          if (cell === undefined) {
+            // Not in the table: current or requested state unsupported (or ERROR, or ≥ 8) → EINVAL.
+            const curOk = v2Supported(cur, t.flags);
+            const reqOk = reqName !== undefined && v2Supported(reqName, t.flags);
+            expect(curOk && reqOk, `${cur}→${reqName ?? req} should be outside the table`).toBe(false);
+            expect(walk.kind).toBe('einval');
+            continue;
+          }
+          compared++;
+          if (cell === '—') expect(walk).toEqual({ kind: 'path', states: [] });
+          else if (cell.includes('EINVAL')) expect(walk.kind, `${cur}→${reqName}`).toBe('blocked');
+          else expect(walk, `${cur}→${reqName}`).toEqual({ kind: 'path', states: cell.split('›').map((s) => s.trim()) as V2StateName[] });
+        }
+      }
+      expect(compared).toBe(t.states.length * t.states.length);
+    });
+  }
+
+  it('the comparison can fail: a wrong expectation is caught', () => {
+    const w = v2Walk('RUNNING', 3, MIG_FLAG_STOP_COPY);
+    expect(w).not.toEqual({ kind: 'path', states: ['STOP_COPY'] });
+    expect(w).toEqual({ kind: 'path', states: ['STOP', 'STOP_COPY'] });
+  });
+});
