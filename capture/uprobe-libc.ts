@@ -64,9 +64,9 @@ function readWhole(path: string): Buffer {
  */
 export function elfDynamicFunctions(path: string, wanted: readonly string[]): Map<string, ElfSymbol> {
   const b = readWhole(path);
-  const fail = (at: number, what: string): never => {
+  function fail(at: number, what: string): never {
     throw new ElfError(`${path}: byte ${at}: ${what}`);
-  };
+  }
   const need = (at: number, len: number, what: string): void => {
     if (at < 0 || len < 0 || at + len > b.length) fail(at, `${what} (${len} bytes) lies outside the ${b.length}-byte file`);
   };
@@ -111,12 +111,12 @@ export function elfDynamicFunctions(path: string, wanted: readonly string[]): Ma
     }
   }
   if (dynsym === undefined) fail(shoff, 'no .dynsym section (a static or stripped-of-sections binary)');
-  const ds = dynsym as NonNullable<typeof dynsym>;
+  const ds = dynsym;
   if (ds.entsize < 24) fail(ds.at, `.dynsym entry size ${ds.entsize} < 24`);
   need(ds.off, ds.size, '.dynsym');
   const strtab = sections[ds.link];
   if (strtab === undefined) fail(ds.at, `.dynsym links to section ${ds.link}, which does not exist`);
-  const st = strtab as NonNullable<typeof strtab>;
+  const st = strtab;
   need(st.off, st.size, '.dynstr');
 
   const want = new Set(wanted);
@@ -142,7 +142,7 @@ export function elfDynamicFunctions(path: string, wanted: readonly string[]): Ma
     }
     const seg = loads.find((l) => value >= l.vaddr && value < l.vaddr + l.filesz);
     if (seg === undefined) fail(p, `${name} at 0x${value.toString(16)} is in no PT_LOAD segment`);
-    const s = seg as NonNullable<typeof seg>;
+    const s = seg;
     const off = value - s.vaddr + s.offset;
     if (off >= BigInt(b.length)) fail(p, `${name} file offset 0x${off.toString(16)} is past the end of the file`);
     out.set(name, { name, vaddr: value, fileOffset: Number(off), size });

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { UnusableInputError, type InputFormat } from '../../parsers/format.js';
 import { feedLines } from '../../parsers/lines.js';
 import type { InputProblem, ParserSink, TraceRecord } from '../record/types.js';
-import { createDecoder } from '../decode/decoder.js';
+import { createDecoder, DEFAULT_MAX_FDS } from '../decode/decoder.js';
 import type { ProtocolOp } from '../decode/ops.js';
 import { createTracker } from '../track/tracker.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
@@ -47,7 +47,24 @@ export class InputError extends Error {}
 const MAX_PROBLEMS_KEPT = 200;
 const HEAD_BYTES = 64 * 1024;
 
-export async function analyzeInputs(inputs: readonly InputSpec[], opts: PipelineOptions): Promise<Analysis> {
+export type SessionOptions = Omit<PipelineOptions, 'formats' | 'onProgress' | 'stdin'>;
+
+export interface AnalysisSession {
+  /** Start an input; returns the sink its parser writes to. Inputs are analysed one after another. */
+  beginInput(file: string): ParserSink;
+  /** The input ended (its parser's end() has run). */
+  endInput(format: string): void;
+  /** End of all inputs: close what is open and assemble the result. */
+  finish(): Analysis;
+  /** Counts so far (live mode). */
+  counts(): { readonly records: number; readonly malformed: number; readonly lostEvents: number };
+}
+
+/**
+ * One analysis over one or more inputs: parser sink → decoder → tracker + checker. Used by
+ * `analyze` over files and by `watch` over a live stream.
+ */
+export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   let records = 0;
   let malformed = 0;
   let lostEvents = 0;
@@ -70,99 +87,124 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
   const trackers: ReturnType<typeof createTracker>[] = [];
   const renames = new Map<string, string>();
   const usedIds = new Map<string, string>(); // device id → file that first used it
+  let current: { file: string; clock: string | undefined; decoder: ReturnType<typeof createDecoder>; renamed: Map<string, string> } | undefined;
 
+  return {
+    beginInput(file: string): ParserSink {
+      const tracker = createTracker({ onSessionEnd: opts.onSessionEnd, onStateChange: opts.onStateChange });
+      trackers.push(tracker);
+      const renamed = new Map<string, string>();
+      const onOp = (op: ProtocolOp): void => {
+        if (op.op !== 'gap') {
+          // The same device name in two inputs (source and destination hosts) is two devices.
+          const owner = usedIds.get(op.device.id);
+          if (owner === undefined) usedIds.set(op.device.id, file);
+          else if (owner !== file) {
+            let id = renamed.get(op.device.id);
+            if (id === undefined) {
+              id = `${op.device.id}@${basename(file)}`;
+              renamed.set(op.device.id, id);
+            }
+            op = { ...op, device: { ...op.device, id } };
+          }
+        }
+        tracker.op(op);
+        checker.op(op);
+      };
+      const decoder = createDecoder({ deviceNames: opts.deviceNames, regionOffsets: opts.regionOffsets, onOp });
+      const cur = { file, clock: undefined as string | undefined, decoder, renamed };
+      current = cur;
+      return {
+        record(r: TraceRecord): void {
+          records++;
+          if (r.tsNs !== undefined) {
+            if (firstTs === undefined || r.tsNs < firstTs) firstTs = r.tsNs;
+            if (lastTs === undefined || r.tsNs > lastTs) lastTs = r.tsNs;
+          }
+          if (r.kind === 'clock-sync') {
+            if (sync === undefined) sync = { clock: r.clock, offsetNs: r.wallNs - r.traceNs };
+          } else if (r.kind === 'lost-events') {
+            lostEvents += r.count ?? 0;
+            if (gaps.length < 10_000) gaps.push({ tsNs: r.tsNs, count: r.count, file: r.src.file, line: r.src.line, byteOffset: r.src.byteOffset });
+          }
+          decoder.record(r);
+        },
+        skipped(count = 1): void {
+          records += count;
+        },
+        malformed(p: InputProblem): void {
+          malformed++;
+          if (problems.length < MAX_PROBLEMS_KEPT) problems.push(p);
+          else problemsDropped++;
+        },
+        clock(name: string): void {
+          cur.clock = name;
+        },
+      };
+    },
+    endInput(format: string): void {
+      const cur = current;
+      if (cur === undefined) return;
+      current = undefined;
+      cur.decoder.end();
+      const overflowed = cur.decoder.overflowed();
+      if (overflowed > 0) {
+        malformed++;
+        if (problems.length < MAX_PROBLEMS_KEPT)
+          problems.push({ src: { file: cur.file }, message: `${overflowed} records ignored: more than ${DEFAULT_MAX_FDS} distinct file descriptors (limit against hostile input)` });
+      }
+      for (const [id, name] of cur.decoder.aliases()) renames.set(cur.renamed.get(id) ?? id, name);
+      files.push({ path: cur.file, format, clock: cur.clock });
+    },
+    counts: () => ({ records, malformed, lostEvents }),
+    finish(): Analysis {
+      for (const t of trackers) t.end();
+      checker.end();
+      const clockMap: ClockMapping =
+        sync !== undefined
+          ? { source: 'sync', clock: sync.clock, offsetNs: sync.offsetNs }
+          : opts.clockOffsetNs !== undefined
+            ? { source: 'offset', clock: files[0]?.clock, offsetNs: opts.clockOffsetNs }
+            : { source: 'relative', clock: files[0]?.clock, offsetNs: undefined };
+      const input: InputSummary = {
+        files,
+        records,
+        malformed,
+        lostEvents,
+        gaps,
+        problems,
+        problemsDropped,
+        firstTsNs: firstTs,
+        lastTsNs: lastTs,
+      };
+      findings.sort((a, b) => (a.tsNs === undefined ? 1 : b.tsNs === undefined ? -1 : a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+      // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
+      // unless another device already has it.
+      const devices = trackers.flatMap((t) => t.devices());
+      const taken = new Set(devices.map((d) => d.id));
+      for (const [id, name] of renames) if (taken.has(name)) renames.delete(id);
+      const rename = (id: string): string => renames.get(id) ?? id;
+      return {
+        tool: { name: 'migscope', version: VERSION },
+        host: hostname(),
+        input,
+        clock: clockMap,
+        devices: renames.size === 0 ? devices : devices.map((d) => ({ ...d, id: rename(d.id), naming: renames.has(d.id) ? 'qemu' : d.naming })),
+        findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
+      };
+    },
+  };
+}
+
+export async function analyzeInputs(inputs: readonly InputSpec[], opts: PipelineOptions): Promise<Analysis> {
+  const session = createAnalysisSession(opts);
   for (const input of inputs) {
     const file = input.path === '-' ? '<stdin>' : input.path;
-    let clock: string | undefined;
-    const tracker = createTracker({ onSessionEnd: opts.onSessionEnd, onStateChange: opts.onStateChange });
-    trackers.push(tracker);
-    const renamed = new Map<string, string>();
-    const onOp = (op: ProtocolOp): void => {
-      if (op.op !== 'gap') {
-        // The same device name in two inputs (source and destination hosts) is two devices.
-        const owner = usedIds.get(op.device.id);
-        if (owner === undefined) usedIds.set(op.device.id, file);
-        else if (owner !== file) {
-          let id = renamed.get(op.device.id);
-          if (id === undefined) {
-            id = `${op.device.id}@${basename(file)}`;
-            renamed.set(op.device.id, id);
-          }
-          op = { ...op, device: { ...op.device, id } };
-        }
-      }
-      tracker.op(op);
-      checker.op(op);
-    };
-    const decoder = createDecoder({ deviceNames: opts.deviceNames, regionOffsets: opts.regionOffsets, onOp });
-    const sink: ParserSink = {
-      record(r: TraceRecord): void {
-        records++;
-        if (r.tsNs !== undefined) {
-          if (firstTs === undefined || r.tsNs < firstTs) firstTs = r.tsNs;
-          if (lastTs === undefined || r.tsNs > lastTs) lastTs = r.tsNs;
-        }
-        if (r.kind === 'clock-sync') {
-          if (sync === undefined) sync = { clock: r.clock, offsetNs: r.wallNs - r.traceNs };
-        } else if (r.kind === 'lost-events') {
-          lostEvents += r.count ?? 0;
-          if (gaps.length < 10_000) gaps.push({ tsNs: r.tsNs, count: r.count, file: r.src.file, line: r.src.line, byteOffset: r.src.byteOffset });
-        }
-        decoder.record(r);
-      },
-      skipped(count = 1): void {
-        records += count;
-      },
-      malformed(p: InputProblem): void {
-        malformed++;
-        if (problems.length < MAX_PROBLEMS_KEPT) problems.push(p);
-        else problemsDropped++;
-      },
-      clock(name: string): void {
-        clock = name;
-      },
-    };
+    const sink = session.beginInput(file);
     const format = await parseOne(input, file, sink, opts);
-    decoder.end();
-    for (const [id, name] of decoder.aliases()) renames.set(renamed.get(id) ?? id, name);
-    files.push({ path: file, format, clock });
+    session.endInput(format);
   }
-  for (const t of trackers) t.end();
-  checker.end();
-
-  const clockMap: ClockMapping =
-    sync !== undefined
-      ? { source: 'sync', clock: sync.clock, offsetNs: sync.offsetNs }
-      : opts.clockOffsetNs !== undefined
-        ? { source: 'offset', clock: files[0]?.clock, offsetNs: opts.clockOffsetNs }
-        : { source: 'relative', clock: files[0]?.clock, offsetNs: undefined };
-
-  const input: InputSummary = {
-    files,
-    records,
-    malformed,
-    lostEvents,
-    gaps,
-    problems,
-    problemsDropped,
-    firstTsNs: firstTs,
-    lastTsNs: lastTs,
-  };
-  findings.sort((a, b) => (a.tsNs === undefined ? 1 : b.tsNs === undefined ? -1 : a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
-  // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
-  // unless another device already has it.
-  const devices = trackers.flatMap((t) => t.devices());
-  const taken = new Set(devices.map((d) => d.id));
-  for (const [id, name] of renames) if (taken.has(name)) renames.delete(id);
-  const rename = (id: string): string => renames.get(id) ?? id;
-  return {
-    tool: { name: 'migscope', version: VERSION },
-    host: hostname(),
-    input,
-    clock: clockMap,
-    devices: renames.size === 0 ? devices : devices.map((d) => ({ ...d, id: rename(d.id), naming: renames.has(d.id) ? 'qemu' : d.naming })),
-    findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
-  };
+  return session.finish();
 }
 
 /** Detects the format, runs its parser, returns the format's name. */

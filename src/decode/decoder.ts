@@ -3,6 +3,13 @@
 // device's migration region is (GET_REGION_INFO replies, --region flags, else inference
 // from the access pattern, with the evidence), and which field each access touches.
 // It knows VFIO encodings, not states or rules.
+//
+// Protocol v2 (spec §5): an fd becomes a v2 device with a VFIO_DEVICE_FEATURE call of a
+// migration feature (v2-feature.ts decodes the struct from the words read at exit); the
+// data_fd a MIG_DEVICE_STATE SET returns is tracked until close(), and read()/write()/
+// PRECOPY_INFO on it become ops of the device that returned it, tagged with the data
+// session's serial. Without argument words (ftrace, trace-cmd) no data_fd can be known:
+// the FEATURE calls become generic v2-feature ops and data traffic stays invisible.
 
 import type { AccessRecord, IoctlRecord, Source, TraceRecord } from '../record/types.js';
 import type { DeviceRef, OpResult, ProtocolOp } from './ops.js';
@@ -13,8 +20,10 @@ import {
   VFIO_DEVICE_GET_INFO,
   VFIO_DEVICE_GET_REGION_INFO,
   VFIO_DEVICE_RESET,
+  VFIO_MIG_GET_PRECOPY_INFO,
   isVfioIoctl,
 } from '../protocol/ioctl.js';
+import { decodeFeature, decodePrecopyInfo, featureCall, featureIndex, isMigrationFeature, looksLikeDeviceFeature } from './v2-feature.js';
 import { V1_HEADER_SIZE, v1FieldAt, v1FieldsOverlapping } from '../protocol/v1.js';
 import { createFdTable, kindOfPath, pidFdKey, type FdEntry, type MigrationRegion } from './fd-table.js';
 import { assertNever } from '../protocol/assert-never.js';
@@ -130,6 +139,13 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   const aliases = new Map<string, string>();
   const MAX_TIDS = 100_000;
 
+  /** Device fds ("pid:fd") known to speak protocol v2: no v1 region is inferred for them. */
+  const v2Devices = new Set<string>();
+  /** Open migration data fds ("pid:fd") → the device whose SET returned them (spec §5.2). */
+  const dataFds = new Map<string, { readonly device: DeviceRef; readonly dataFd: number; readonly session: number }>();
+  /** Data sessions handed out per device ("pid:fd" of the device), for V2DataFdRef.session. */
+  const sessionSerials = new Map<string, number>();
+
   function noteVfioFd(tid: number | undefined, pid: number | undefined, fd: number): void {
     if (tid === undefined) return;
     if (!lastVfioFdByTid.has(tid) && lastVfioFdByTid.size >= MAX_TIDS) return;
@@ -187,9 +203,29 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   }
 
   function onAccess(r: AccessRecord): void {
-    if (r.op === 'read' || r.op === 'write' || r.offset === undefined) return; // v2 data_fd traffic: protocol v2 decoding
+    if (r.op === 'read' || r.op === 'write' || r.offset === undefined) {
+      onDataAccess(r);
+      return;
+    }
     if (r.offset >> INDEX_SHIFT >= 1n) noteVfioFd(r.tid, r.pid, r.fd);
     let e = fds.get(r.pid, r.fd);
+    if (e?.kind === 'device' && e.device !== undefined && e.region === undefined && v2Devices.has(pidFdKey(r.pid, r.fd))) {
+      // A v2 device's BARs or config space (V2-STOPPED-ACCESS); v2 has no migration region.
+      emit({
+        op: 'v2-device-access',
+        device: e.device,
+        tsNs: r.tsNs,
+        tid: r.tid,
+        comm: r.comm,
+        src: r.src,
+        write: r.op === 'pwrite',
+        offset: r.offset,
+        regionIndex: Number(r.offset >> INDEX_SHIFT),
+        size: r.size,
+        result: accessResult(r),
+      });
+      return;
+    }
     if (e === undefined) {
       // An fd never seen opening: it may be a device whose open preceded the capture.
       // Named by a flag, it is one; otherwise the access pattern decides (below).
@@ -289,21 +325,87 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   }
 
   function onIoctl(r: IoctlRecord): void {
+    if (r.cmd === VFIO_MIG_GET_PRECOPY_INFO) {
+      const d = dataFds.get(pidFdKey(r.pid, r.fd));
+      if (d !== undefined) {
+        // (on other fds 0x3b79 is VFIO_EEH_PE_OP, spec §1.1)
+        const result = ioctlResult(r.ret);
+        emit({ op: 'v2-precopy-info', device: d.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, dataFd: d.dataFd, session: d.session, ...decodePrecopyInfo(r.argWords, result), result });
+        return;
+      }
+    }
     if (isVfioIoctl(r.cmd)) noteVfioFd(r.tid, r.pid, r.fd);
-    const e = fds.get(r.pid, r.fd);
+    let e = fds.get(r.pid, r.fd);
     const deviceCmd = r.cmd === VFIO_DEVICE_RESET || r.cmd === VFIO_DEVICE_GET_REGION_INFO || r.cmd === VFIO_DEVICE_GET_INFO || r.cmd === VFIO_DEVICE_FEATURE;
     if (e === undefined || e.kind === 'unknown') {
-      // A VFIO device ioctl that succeeded on an fd we never saw open: that fd is a device.
+      // A VFIO device ioctl that succeeded on an fd we never saw open: that fd is a device
+      // (unless 0x3b75's struct shows a container's VFIO_IOMMU_DIRTY_PAGES, spec §1.1).
       if (!deviceCmd || r.ret === undefined || r.ret < 0) return;
+      if (r.cmd === VFIO_DEVICE_FEATURE && looksLikeDeviceFeature(featureCall(r.argWords)) === false) return;
       const ne = fds.ensure(r.pid, r.fd);
       if (ne === undefined) return void overflow++;
       promote(ne, r, r.fd);
-      settleHeld(r.pid, r.fd, ne);
-      if (r.cmd === VFIO_DEVICE_RESET) emitReset(ne, r);
-      return;
+      if (r.cmd !== VFIO_DEVICE_FEATURE) settleHeld(r.pid, r.fd, ne);
+      e = ne;
     }
     if (e.kind !== 'device') return;
     if (r.cmd === VFIO_DEVICE_RESET) emitReset(e, r);
+    else if (r.cmd === VFIO_DEVICE_FEATURE) onFeature(e, r);
+  }
+
+  /** VFIO_DEVICE_FEATURE on a device fd (spec §5.2). */
+  function onFeature(e: FdEntry, r: IoctlRecord): void {
+    const device = e.device;
+    if (device === undefined) return;
+    const key = pidFdKey(r.pid, r.fd);
+    const call = featureCall(r.argWords);
+    const feature = featureIndex(call);
+    if (feature !== undefined && isMigrationFeature(feature) && !v2Devices.has(key) && e.region === undefined) {
+      // A migration feature call: a v2 device. Accesses held for v1 region inference were
+      // not a v1 header (a v2 device has none); they are dropped before this op.
+      v2Devices.add(key);
+      settleHeld(r.pid, r.fd, e);
+    }
+    const result = ioctlResult(r.ret);
+    const base = { device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, call, result };
+    const d = decodeFeature(call, r.argWords, result);
+    switch (d.kind) {
+      case 'feature':
+        emit({ ...base, op: 'v2-feature' });
+        return;
+      case 'mig-flags':
+        emit({ ...base, op: 'v2-mig-flags', migFlags: d.migFlags });
+        return;
+      case 'get-state':
+        emit({ ...base, op: 'v2-get-state', state: d.state, dataFd: d.dataFd });
+        return;
+      case 'data-size':
+        emit({ ...base, op: 'v2-data-size', stopCopyLength: d.stopCopyLength });
+        return;
+      case 'set-state': {
+        let session: number | undefined;
+        if (result.ok === true && d.dataFd !== undefined && d.dataFd >= 0) {
+          session = (sessionSerials.get(key) ?? 0) + 1;
+          sessionSerials.set(key, session);
+          const dk = pidFdKey(r.pid, d.dataFd);
+          if (dataFds.has(dk) || dataFds.size < (opts.maxFds ?? DEFAULT_MAX_FDS)) dataFds.set(dk, { device, dataFd: d.dataFd, session });
+          else overflow++;
+        }
+        emit({ ...base, op: 'v2-set-state', requested: d.requested, dataFd: d.dataFd, session });
+        return;
+      }
+      default:
+        assertNever(d);
+    }
+  }
+
+  /** read()/write() on a migration data fd (spec §5.4); other fds' traffic is not ours. */
+  function onDataAccess(r: AccessRecord): void {
+    if (r.op !== 'read' && r.op !== 'write') return;
+    const d = dataFds.get(pidFdKey(r.pid, r.fd));
+    if (d === undefined) return;
+    const result: OpResult = r.ret === undefined ? { ok: undefined, ret: undefined, errno: undefined } : r.ret < 0 ? { ok: false, ret: r.ret, errno: -r.ret } : { ok: true, ret: r.ret, errno: undefined };
+    emit({ op: 'v2-data', device: d.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, dataFd: d.dataFd, session: d.session, write: r.op === 'write', size: r.size, result });
   }
 
   function emitReset(e: FdEntry, r: IoctlRecord): void {
@@ -322,6 +424,9 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       case 'fd-open': {
         if (r.fd < 0) return; // the open failed
         settleHeld(r.pid, r.fd, undefined);
+        // A data fd or v2 device whose close was not seen: the number is something else now.
+        dataFds.delete(pidFdKey(r.pid, r.fd));
+        v2Devices.delete(pidFdKey(r.pid, r.fd));
         const kind = r.via === 'group-get-device-fd' ? 'device' : kindOfPath(r.name);
         // A reused fd number starts afresh.
         const old = fds.get(r.pid, r.fd);
@@ -340,12 +445,22 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         return;
       }
       case 'fd-close': {
+        const dk = pidFdKey(r.pid, r.fd);
+        const d = dataFds.get(dk);
+        if (d !== undefined && (r.ret === undefined || r.ret >= 0)) {
+          dataFds.delete(dk);
+          emit({ op: 'v2-data-close', device: d.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, dataFd: d.dataFd, session: d.session });
+          return;
+        }
         const e = fds.get(r.pid, r.fd);
         settleHeld(r.pid, r.fd, e);
         if (e?.device !== undefined && (r.ret === undefined || r.ret >= 0)) {
           emit({ op: 'close', device: e.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });
         }
-        if (r.ret === undefined || r.ret >= 0) fds.delete(r.pid, r.fd);
+        if (r.ret === undefined || r.ret >= 0) {
+          fds.delete(r.pid, r.fd);
+          v2Devices.delete(dk);
+        }
         return;
       }
       case 'region-info': {

@@ -146,5 +146,134 @@ export type DeviceOp =
   | CloseOp
   | QemuEventOp;
 
+// ---- Protocol v2 (spec §5): VFIO_DEVICE_FEATURE, the data_fd, PRECOPY_INFO -------------
+//
+// Decoded from the argument words a tracer read at ioctl exit (IoctlRecord.argWords).
+// Without them (ftrace, trace-cmd) the struct is invisible: the ioctl becomes a
+// `v2-feature` op with undefined fields, never a guess. QEMU's own events (spec §4.3)
+// arrive as `qemu` ops and are read by the tracker and checker.
+
+/** The struct vfio_device_feature header of one VFIO_DEVICE_FEATURE ioctl (spec §5.2). */
+export interface V2FeatureCall {
+  /** argsz @0; undefined when the tracer did not read the struct. */
+  readonly argsz: number | undefined;
+  /** flags @4: feature index in bits 0–15, GET 1<<16, SET 1<<17, PROBE 1<<18. */
+  readonly flags: number | undefined;
+}
+
+/**
+ * A VFIO_DEVICE_FEATURE ioctl that is not one of the migration calls decoded below: the
+ * struct was not seen, a PROBE, another feature (DMA logging, low power, …), or a
+ * malformed call (V2-FEATURE-ARGS).
+ */
+export interface V2FeatureOp extends OpBase {
+  readonly op: 'v2-feature';
+  readonly call: V2FeatureCall;
+  readonly result: OpResult;
+}
+
+/** MIGRATION (1) GET: the device's migration flags (STOP_COPY, P2P, PRE_COPY). */
+export interface V2MigFlagsOp extends OpBase {
+  readonly op: 'v2-mig-flags';
+  readonly call: V2FeatureCall;
+  /** vfio_device_feature_migration.flags from the reply; undefined when the call failed. */
+  readonly migFlags: number | undefined;
+  readonly result: OpResult;
+}
+
+/** MIG_DEVICE_STATE (2) SET: a requested state, and the data_fd the kernel returned. */
+export interface V2SetStateOp extends OpBase {
+  readonly op: 'v2-set-state';
+  readonly call: V2FeatureCall;
+  /** device_state @8 as the caller set it (raw enum vfio_device_mig_state value). */
+  readonly requested: number;
+  /** data_fd @12 as read at exit (−1: none); undefined when the word was not read. */
+  readonly dataFd: number | undefined;
+  /** When dataFd ≥ 0 on success: the decoder's serial of the new data session for this device. */
+  readonly session: number | undefined;
+  readonly result: OpResult;
+}
+
+/** MIG_DEVICE_STATE (2) GET: the current state. */
+export interface V2GetStateOp extends OpBase {
+  readonly op: 'v2-get-state';
+  readonly call: V2FeatureCall;
+  /** undefined when the call failed. */
+  readonly state: number | undefined;
+  readonly dataFd: number | undefined;
+  readonly result: OpResult;
+}
+
+/** MIG_DATA_SIZE (9) GET: the driver's estimate of the STOP_COPY data size. */
+export interface V2DataSizeOp extends OpBase {
+  readonly op: 'v2-data-size';
+  readonly call: V2FeatureCall;
+  readonly stopCopyLength: bigint | undefined;
+  readonly result: OpResult;
+}
+
+/** What ties a data_fd op to its session: the fd and the decoder's serial for it. */
+export interface V2DataFdRef {
+  readonly dataFd: number;
+  /** 1, 2, … per device, in the order the SETs returned data fds. */
+  readonly session: number;
+}
+
+/** VFIO_MIG_GET_PRECOPY_INFO (0x3b79) on a data_fd (spec §5.4). */
+export interface V2PrecopyInfoOp extends OpBase, V2DataFdRef {
+  readonly op: 'v2-precopy-info';
+  readonly argsz: number | undefined;
+  readonly flags: number | undefined;
+  /** undefined when the call failed or the struct was not read. */
+  readonly initialBytes: bigint | undefined;
+  readonly dirtyBytes: bigint | undefined;
+  readonly result: OpResult;
+}
+
+/** read() (saving) or write() (resuming) on a data_fd. */
+export interface V2DataOp extends OpBase, V2DataFdRef {
+  readonly op: 'v2-data';
+  readonly write: boolean;
+  /** Requested byte count. */
+  readonly size: number;
+  /** ret = bytes moved (0 on a read: end of stream), or −errno. */
+  readonly result: OpResult;
+}
+
+/** close() of a data_fd. */
+export interface V2DataCloseOp extends OpBase, V2DataFdRef {
+  readonly op: 'v2-data-close';
+}
+
+/** pread/pwrite on a v2 device's fd (BARs, config space; spec §6.2 V2-STOPPED-ACCESS). */
+export interface V2DeviceAccessOp extends OpBase {
+  readonly op: 'v2-device-access';
+  readonly write: boolean;
+  readonly offset: bigint;
+  /** vfio-pci region index (offset >> 40, spec §1.4): BARs 0–5, ROM 6, config 7, VGA 8. */
+  readonly regionIndex: number;
+  readonly size: number;
+  readonly result: OpResult;
+}
+
+/** Ops that only a protocol-v2 device produces. Kept apart from DeviceOp so v1 rules never see them. */
+export type V2Op =
+  | V2FeatureOp
+  | V2MigFlagsOp
+  | V2SetStateOp
+  | V2GetStateOp
+  | V2DataSizeOp
+  | V2PrecopyInfoOp
+  | V2DataOp
+  | V2DataCloseOp
+  | V2DeviceAccessOp;
+
+/** Every op that concerns one device. */
+export type AnyDeviceOp = DeviceOp | V2Op;
+
+export function isV2Op(o: AnyDeviceOp): o is V2Op {
+  return o.op.startsWith('v2-');
+}
+
 /** What the decoder emits: per-device ops, and gaps that concern every device. */
-export type ProtocolOp = DeviceOp | GapOp;
+export type ProtocolOp = DeviceOp | V2Op | GapOp;

@@ -5,8 +5,9 @@
 //
 // Backpressure: the batch processor drops every span that arrives while its queue holds
 // maxQueueSize (2048 by default) and only logs it. The pipeline knows how many spans were
-// ended and how many each exporter has finished with; before another span ends it waits
-// until fewer than maxQueueSize are outstanding, kicking the processor to flush. So the
+// ended and how many each exporter has finished with; before more spans end it waits until
+// they fit in maxQueueSize together with the outstanding ones, kicking the processor to
+// flush. (Outstanding ⊇ the processor's queue, so the queue never reaches its limit.) So the
 // processor's queue never overflows and memory stays bounded by the queue size, whatever the
 // number of sessions.
 
@@ -99,9 +100,9 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
     return ended - t.exported - t.failed;
   }
 
-  async function waitForRoom(): Promise<void> {
+  async function waitForRoom(n: number): Promise<void> {
     for (const p of pipes) {
-      while (outstanding(p) >= opts.maxQueueSize) {
+      while (outstanding(p) + n > opts.maxQueueSize) {
         p.bsp.forceFlush().catch(() => undefined);
         await p.counting.nextCompletion(REKICK_MS);
       }
@@ -111,8 +112,9 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
   const emitter: Emitter = {
     tracer,
     ids,
-    room(): Promise<void> | undefined {
-      for (const p of pipes) if (outstanding(p) >= opts.maxQueueSize) return waitForRoom();
+    capacity: opts.maxQueueSize,
+    room(n: number): Promise<void> | undefined {
+      for (const p of pipes) if (outstanding(p) + n > opts.maxQueueSize) return waitForRoom(n);
       return undefined;
     },
     ended(): void {

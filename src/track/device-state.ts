@@ -166,6 +166,13 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       if (certainty === 'known') cur.certainty = 'known';
       return;
     }
+    if (raw !== undefined && cur.raw !== undefined && cur.certainty === 'inferred' && certainty === 'known' && low(raw) === low(cur.raw)) {
+      // The assumed default (001b after open or reset) was right about the state but not
+      // about reserved bits 3–31: the read corrects the value, it is not a transition.
+      cur.raw = raw;
+      cur.certainty = 'known';
+      return;
+    }
     if (raw === undefined && cur.raw === undefined && cur.certainty === 'unknown' && cur.src !== undefined) return;
     accrueNotRunning(ts);
     closeCurrent(ts, false);

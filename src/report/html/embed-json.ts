@@ -7,7 +7,12 @@
 // JSON.parse of the element's textContent returns exactly the original value.
 
 export function jsonForScript(value: unknown): string {
-  return JSON.stringify(value)
+  return escapeJsonText(JSON.stringify(value));
+}
+
+/** The same escaping, for JSON text already serialised. */
+export function escapeJsonText(json: string): string {
+  return json
     .replace(/</g, '\\u003c')
     .replace(/>/g, '\\u003e')
     .replace(/&/g, '\\u0026')

@@ -8,7 +8,7 @@ import type { Analysis } from '../../analysis/types.js';
 import { vendorAssets } from './assets.js';
 import { clientScript } from './client-bundle.js';
 import { contentSecurityPolicy } from './csp.js';
-import { jsonForScript } from './embed-json.js';
+import { escapeJsonText } from './embed-json.js';
 import { escapeHtml } from './html-escape.js';
 import { buildReportModel } from './model.js';
 import { gzipSync } from 'node:zlib';
@@ -31,13 +31,18 @@ export function renderHtmlReport(analysis: Analysis, opts: HtmlReportOptions = {
   const csp = contentSecurityPolicy([uplotJs, appJs], [uplotCss, appCss]);
   const title = escapeHtml(model.title);
   const version = escapeHtml(`${analysis.tool.name} ${analysis.tool.version}`);
-  let data = jsonForScript(model);
-  let encoding = 'json';
+  const json = JSON.stringify(model);
+  let data: string;
+  let encoding: 'json' | 'gzip-base64';
   const mode = opts.dataEncoding ?? 'auto';
-  if (mode === 'gzip' || (mode === 'auto' && data.length > GZIP_THRESHOLD_BYTES)) {
+  if (mode === 'gzip' || (mode === 'auto' && json.length > GZIP_THRESHOLD_BYTES)) {
     // Still a JSON document (a string), and base64 has no character that needs escaping.
-    data = JSON.stringify(gzipSync(JSON.stringify(model), { level: 9 }).toString('base64'));
+    // Level 6: level 9 took 2.6× as long here for 1% less.
+    data = JSON.stringify(gzipSync(json, { level: 6 }).toString('base64'));
     encoding = 'gzip-base64';
+  } else {
+    data = escapeJsonText(json);
+    encoding = 'json';
   }
 
   return `<!doctype html>
