@@ -84,19 +84,28 @@ export async function runReportBench(sessions = 100_000): Promise<readonly Repor
       loads.push(performance.now() - t);
       const err = await page.evaluate(() => document.documentElement.dataset['error']);
       if (err !== undefined) throw new Error(`report failed to open: ${err}`);
-      // A zoom: click "Zoom in" until the redraw is done (render() runs synchronously in the click).
-      const before = Number(await page.getAttribute('.tl', 'data-renders'));
-      t = performance.now();
-      await page.click('button[aria-label="Zoom in"]');
-      await page.waitForFunction((r) => Number(document.querySelector<HTMLElement>('.tl')?.dataset['renders']) > r, before);
-      zooms.push(performance.now() - t);
+      // A zoom: the "Zoom in" button redraws synchronously in its click handler (timeline.ts),
+      // so time the click inside the page: canvas bucketing plus marker rebuild.
+      const z = await page.evaluate(() => {
+        const zin = document.querySelector<HTMLButtonElement>('button[aria-label="Zoom in"]');
+        const zout = document.querySelector<HTMLButtonElement>('button[aria-label="Zoom out"]');
+        const out: number[] = [];
+        for (let k = 0; k < 5; k++) {
+          zout?.click();
+          const t0 = performance.now();
+          zin?.click();
+          out.push(performance.now() - t0);
+        }
+        return out.sort((x, y) => x - y)[2] ?? NaN;
+      });
+      zooms.push(z);
       const heap = await page.evaluate(() => (performance as unknown as { memory?: { usedJSHeapSize: number } }).memory?.usedJSHeapSize ?? NaN);
       heaps.push(heap);
       await page.close();
     }
     rows.push(
       { metric: `load until ready in Chromium (median of ${RUNS})`, report: ms(median(loads)), baseline: `${ms(median(baseLoads))} (plain HTML, same size, until load)` },
-      { metric: 'zoom in at whole-trace view (click → redraw)', report: ms(median(zooms)), baseline: '' },
+      { metric: 'zoom in from the whole-trace view (click → redrawn, in page)', report: ms(median(zooms)), baseline: '' },
       { metric: 'JS heap after load', report: Number.isNaN(median(heaps)) ? 'n/a' : `${(median(heaps) / 1e6).toFixed(0)} MB`, baseline: '' },
     );
   } finally {

@@ -23,6 +23,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, createWriteStream, existsSync, openSync, readFileSync, readSync, type WriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import { readClockPair, type ClockPair } from './clock.js';
 import { packageRoot } from './package-root.js';
 import { processAlive } from './bpftrace.js';
@@ -381,6 +382,7 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
   }
   session.cleanup.add('close trace_pipe', () => closeSync(fd));
   const buf = Buffer.alloc(256 * 1024);
+  const utf8 = new StringDecoder('utf8'); // a read may end inside a multi-byte character
   let rest = '';
   let readError: string | undefined;
   const drain = (): void => {
@@ -394,7 +396,7 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
         return;
       }
       if (n <= 0) return;
-      const parts = (rest + buf.toString('utf8', 0, n)).split('\n');
+      const parts = (rest + utf8.write(buf.subarray(0, n))).split('\n');
       rest = parts.pop() ?? '';
       for (const p of parts) emit(p);
     }

@@ -247,13 +247,18 @@ function run(cmd: string, args: readonly string[], cwd: string): Promise<{ code:
 }
 
 /** The instance's ring buffer into `output` as a trace.dat; which way it was done. */
-export async function extractInstance(s: Session, output: string, log: (m: string) => void): Promise<'namespace' | 'buffer-option'> {
+export async function extractInstance(
+  s: Session,
+  output: string,
+  log: (m: string) => void,
+  opts: { readonly namespace?: boolean } = {},
+): Promise<'namespace' | 'buffer-option'> {
   const out = resolve(output);
   const cwd = dirname(out);
   // The mount the instance path goes through must be covered LAST: once it is, the
   // instance is no longer reachable under its old path for the remaining binds.
   const mounts = tracefsMounts().sort((a, b) => Number(s.inst.dir.startsWith(`${a}/`)) - Number(s.inst.dir.startsWith(`${b}/`)));
-  if (mounts.length > 0 && spawnSync('unshare', ['--version']).error === undefined) {
+  if (opts.namespace !== false && mounts.length > 0 && spawnSync('unshare', ['--version']).error === undefined) {
     // sh: bind the instance over every tracefs mount, then exec trace-cmd (private namespace:
     // nothing of this is visible outside, and it ends with the process)
     const script = 'inst=$1; out=$2; shift 2; for m in "$@"; do mount --bind "$inst" "$m" || exit 97; done; exec trace-cmd extract -o "$out"';

@@ -3,12 +3,13 @@
 // State is per device (device-context.ts) and per rule instance; nothing grows with the
 // length of the trace. Closed devices are forgotten.
 
-import type { DeviceOp, ProtocolOp } from '../decode/ops.js';
+import { isV2Op, type AnyDeviceOp, type ProtocolOp } from '../decode/ops.js';
 import type { Source } from '../record/types.js';
 import { applyOp, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter } from './device-context.js';
 import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-context.js';
 import type { FinishReason, RuleDef, RuleEnv, RuleHooks, RuleInfo, RuleOptions } from './rule.js';
-import { V1_RULES } from './rules/index.js';
+import { ALL_RULES } from './rules/index.js';
+import { applyV2, newV2Context } from './rules/v2-context.js';
 import type { Finding } from './types.js';
 
 export interface CheckerOptions {
@@ -20,6 +21,8 @@ export interface CheckerOptions {
   readonly segmentsKept?: number;
   /** The rules to run (default: every rule of the registry). */
   readonly rules?: readonly RuleDef[];
+  /** V2-BLOCKED-ARC: seconds after which an ioctl whose exit is not seen counts as hung (default 10). */
+  readonly v2HangSeconds?: number;
 }
 
 export interface Checker {
@@ -35,13 +38,15 @@ interface Device {
 
 export const DEFAULT_EAGAIN_LIMIT = 3;
 export const DEFAULT_SEGMENTS_KEPT = 4096;
+export const DEFAULT_V2_HANG_SECONDS = 10;
 
 export function createChecker(opts: CheckerOptions): Checker {
   const options: RuleOptions = {
     eagainLimit: opts.eagainLimit ?? DEFAULT_EAGAIN_LIMIT,
     segmentsKept: opts.segmentsKept ?? DEFAULT_SEGMENTS_KEPT,
+    v2HangNs: BigInt(Math.round((opts.v2HangSeconds ?? DEFAULT_V2_HANG_SECONDS) * 1e9)),
   };
-  const rules = opts.rules ?? V1_RULES;
+  const rules = opts.rules ?? ALL_RULES;
   const gaps: GapCounter = { count: 0 };
   const devices = new Map<string, Device>();
   let ended = false;
@@ -67,7 +72,7 @@ export function createChecker(opts: CheckerOptions): Checker {
   const globals = rules.flatMap((r) => (r.scope === 'global' ? [r.create(envFor(r))] : []));
   const deviceEnvs = deviceRules.map((r) => ({ rule: r, env: envFor(r) }));
 
-  const deviceFor = (o: DeviceOp): Device => {
+  const deviceFor = (o: AnyDeviceOp): Device => {
     const key = deviceKey(o);
     const found = devices.get(key);
     if (found !== undefined) return found;
@@ -81,6 +86,7 @@ export function createChecker(opts: CheckerOptions): Checker {
       stateUncertain: gaps.count > 0,
       gaps,
       migration: newMigrationState(),
+      v2: newV2Context(),
     };
     const hooks = [...deviceEnvs.map(({ rule, env }) => (rule.scope === 'device' ? rule.create(env) : {})), ...globals];
     const d = { ctx, hooks };
@@ -109,6 +115,12 @@ export function createChecker(opts: CheckerOptions): Checker {
         return;
       }
       const d = deviceFor(o);
+      if (isV2Op(o)) {
+        // v1 rules never see v2 ops; the v1 context does not concern them.
+        for (const h of d.hooks) h.v2Op?.(o, d.ctx);
+        applyV2(d.ctx.v2, o, gaps.count);
+        return;
+      }
       migrationEnded(d, settleBefore(d.ctx.migration, o));
       for (const h of d.hooks) h.op?.(o, d.ctx);
       if (o.op === 'close') {
@@ -117,6 +129,7 @@ export function createChecker(opts: CheckerOptions): Checker {
       }
       const prev = d.ctx.state;
       applyOp(d.ctx, o);
+      applyV2(d.ctx.v2, o, gaps.count);
       migrationEnded(d, updateAfter(d.ctx, o, prev));
     },
     end(): void {

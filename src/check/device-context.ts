@@ -5,7 +5,8 @@
 // has seen the op. Bounded: a fixed number of fields per device.
 
 import { assertNever } from '../protocol/assert-never.js';
-import type { DeviceOp, DeviceRef } from '../decode/ops.js';
+import type { AnyDeviceOp, DeviceOp, DeviceRef } from '../decode/ops.js';
+import type { V2ContextFields } from './rules/v2-context.js';
 import { V1_RUNNING } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import type { MigrationState } from './migration-context.js';
@@ -61,10 +62,12 @@ export interface DeviceContextFields {
   stateUncertain: boolean;
   readonly gaps: Readonly<GapCounter>;
   migration: MigrationState;
+  /** Protocol v2: state, flags and data sessions (rules/v2-context.ts). */
+  readonly v2: V2ContextFields;
 }
 
 /** What rules see: read-only. */
-export type DeviceContext = Readonly<DeviceContextFields>;
+export type DeviceContext = Readonly<Omit<DeviceContextFields, 'v2'>> & { readonly v2: Readonly<V2ContextFields> };
 
 export function stateEvidence(k: KnownState, note?: string): Evidence {
   return { src: k.src, what: note === undefined ? k.what : `${k.what} (${note})` };
@@ -80,7 +83,7 @@ export function gapSince(ctx: DeviceContext, serial: number): boolean {
  * of a migration traced on two hosts share it, so the pid is part of the key; without a
  * pid (ftrace text without tgid) the file is, so two hosts' files never merge.
  */
-export function deviceKey(o: DeviceOp): string {
+export function deviceKey(o: AnyDeviceOp): string {
   return o.device.pid !== undefined ? `${o.device.id}\u0000${o.device.pid}` : `${o.device.id}\u0000file:${o.src.file}`;
 }
 

@@ -2,7 +2,7 @@
 // human reads in the report) and the handler that watches ops. The checker (checker.ts)
 // drives handlers; rules never see raw trace lines (DESIGN.md "Data flow").
 
-import type { DeviceOp } from '../decode/ops.js';
+import type { DeviceOp, V2Op } from '../decode/ops.js';
 import type { Source } from '../record/types.js';
 import type { DeviceContext } from './device-context.js';
 import type { MigrationEnd } from './migration-context.js';
@@ -45,6 +45,11 @@ export interface RuleOptions {
   readonly eagainLimit: number;
   /** V1-SEGMENTS: how many data_size values per session are kept for comparison. */
   readonly segmentsKept: number;
+  /**
+   * V2-BLOCKED-ARC: a VFIO_DEVICE_FEATURE ioctl whose exit the trace does not show, entered
+   * at least this long before the trace's last event, did not return (ns).
+   */
+  readonly v2HangNs: bigint;
 }
 
 export interface RuleEnv {
@@ -62,7 +67,10 @@ export type FinishReason = 'close' | 'end-of-trace';
  * with what was known.
  */
 export interface RuleHooks {
+  /** Ops of both protocols' common kinds and of v1 (v1 rules never see v2 ops). */
   op?(o: DeviceOp, ctx: DeviceContext): void;
+  /** Protocol-v2 ops (decode/ops.ts V2Op); only v2 rules implement this. */
+  v2Op?(o: V2Op, ctx: DeviceContext): void;
   /** The device's migration ended (migration-context.ts says when). */
   migrationEnd?(end: MigrationEnd, ctx: DeviceContext): void;
   /** The device was closed or the trace ended; the context is dropped afterwards. */

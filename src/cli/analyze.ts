@@ -9,12 +9,17 @@ import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parseSeco
 import { renderTerminal } from '../report/terminal.js';
 import { renderJson } from '../report/json.js';
 import type { Analysis } from '../analysis/types.js';
-import { EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { exportAnalysis, exportOptionsFromFlags, ExportUsageError, formatSummary, registerExportOptions, type ExportFlags } from '../export/index.js';
+import { openMetricsChunks, OpenMetricsError } from '../export/openmetrics.js';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 
 export type FailOn = 'error' | 'warning' | 'never';
 
-export interface AnalyzeFlags {
+export interface AnalyzeFlags extends ExportFlags {
   readonly json?: boolean;
+  readonly openmetrics?: string;
   readonly failOn: FailOn;
   readonly device?: string[];
   readonly region?: string[];
@@ -96,8 +101,10 @@ export function registerAnalyzeCommand(program: Command): void {
     .argument('<trace...>', 'trace files (bpftrace text/JSON, ftrace text, trace-cmd report, trace.dat, QEMU log), or - for stdin')
     .option('--json', 'print the analysis as JSON (schema: docs/json-schema.md)')
     .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(['error', 'warning', 'never']).default('error'))
-    .option('--no-color', 'no ANSI colours in terminal output');
+    .option('--no-color', 'no ANSI colours in terminal output')
+    .option('--openmetrics <file>', 'also write timestamped OpenMetrics for `promtool tsdb create-blocks-from openmetrics` (needs wall-clock times)');
   addAnalysisOptions(cmd);
+  registerExportOptions(cmd);
   cmd.addHelpText(
     'after',
     `
@@ -107,8 +114,11 @@ Examples:
   migscope analyze src.trace dst.trace           both ends of a migration
   bpftrace capture/migscope.bt ... | migscope analyze -
   migscope analyze late.trace --device 4242:27=0000:65:00.0 --region 4242:27=0x90000000000
+  OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 migscope analyze mig.trace --export otlp --migration-id mig-42
+  migscope analyze mig.trace --openmetrics mig.om && promtool tsdb create-blocks-from openmetrics mig.om ./data
 
-Exit status: 0 no finding at or above --fail-on, 1 findings, 2 unusable input or usage error.`,
+Exit status: 0 no finding at or above --fail-on, 1 findings, 2 unusable input or usage error,
+3 the export lost spans or metric points.`,
   );
   cmd.action(async (files: string[], flags: AnalyzeFlags) => {
     process.exitCode = await analyzeAction(files, flags);
@@ -117,10 +127,12 @@ Exit status: 0 no finding at or above --fail-on, 1 findings, 2 unusable input or
 
 export async function analyzeAction(files: readonly string[], flags: AnalyzeFlags): Promise<number> {
   let analysis: Analysis;
+  let exportOpts;
   try {
+    exportOpts = exportOptionsFromFlags(flags);
     analysis = await runAnalysis(files, flags);
   } catch (e) {
-    if (e instanceof InputError || e instanceof UsageError) {
+    if (e instanceof InputError || e instanceof UsageError || e instanceof ExportUsageError) {
       process.stderr.write(`migscope: ${e.message}\n`);
       return EXIT_USAGE;
     }
@@ -128,5 +140,35 @@ export async function analyzeAction(files: readonly string[], flags: AnalyzeFlag
   }
   if (flags.json === true) process.stdout.write(renderJson(analysis) + '\n');
   else process.stdout.write(renderTerminal(analysis, { color: flags.color !== false && process.stdout.isTTY === true }));
-  return exitStatusFor(analysis, flags.failOn);
+  let status = exitStatusFor(analysis, flags.failOn);
+  if (flags.openmetrics !== undefined) {
+    const written = await writeOpenMetrics(analysis, flags.openmetrics);
+    if (written !== undefined) {
+      process.stderr.write(`migscope: ${written}\n`);
+      return EXIT_USAGE;
+    }
+  }
+  if (exportOpts !== undefined) {
+    const summary = await exportAnalysis(analysis, exportOpts);
+    process.stderr.write(formatSummary(summary));
+    if (!summary.ok) status = EXIT_EXPORT_FAILED;
+  }
+  return status;
+}
+
+/** Streams the OpenMetrics text to `path`; returns an error message, or undefined when written. */
+async function writeOpenMetrics(analysis: Analysis, path: string): Promise<string | undefined> {
+  let chunks: Generator<string>;
+  try {
+    chunks = openMetricsChunks(analysis);
+    const out = createWriteStream(path);
+    for (const c of chunks) if (!out.write(c)) await once(out, 'drain');
+    out.end();
+    await once(out, 'finish');
+    return undefined;
+  } catch (e) {
+    if (e instanceof OpenMetricsError) return `--openmetrics: ${e.message}`;
+    if (e instanceof Error && 'code' in e) return `--openmetrics ${path}: ${e.message}`;
+    throw e;
+  }
 }

@@ -5,6 +5,13 @@ import { Command } from 'commander';
 import { VERSION } from './version.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerCaptureCommand } from './capture.js';
+import { registerWatchCommand } from './watch.js';
+
+// `migscope analyze … | head`: a closed stdout is the reader's choice, not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 
 const program = new Command();
 program
@@ -28,6 +35,7 @@ Docs: README.md, docs/capture-format.md, docs/json-schema.md, docs/telemetry.md`
 
 registerCaptureCommand(program);
 registerAnalyzeCommand(program);
+registerWatchCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`migscope: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

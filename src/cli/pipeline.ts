@@ -37,6 +37,9 @@ export interface PipelineOptions {
   readonly onStateChange?: (deviceId: string, raw: number | undefined, state: string, protocol: string) => void;
   /** Progress over all inputs, in bytes. total is undefined for stdin. */
   readonly onProgress?: (done: number, total: number | undefined) => void;
+  /** Caps for long-running use (watch): timeline intervals kept per device, findings kept. */
+  readonly maxIntervalsPerDevice?: number;
+  readonly maxFindingsKept?: number;
   /** Read standard input from here (tests); defaults to process.stdin. */
   readonly stdin?: AsyncIterable<Buffer | string>;
 }
@@ -80,6 +83,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   const checker = createChecker({
     eagainLimit: opts.eagainLimit,
     onFinding: (f: Finding) => {
+      // Watch mode keeps the latest findings only (they were printed and exported already).
+      if (opts.maxFindingsKept !== undefined && findings.length >= opts.maxFindingsKept) findings.shift();
       findings.push(f);
       opts.onFinding?.(f);
     },
@@ -91,7 +96,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
 
   return {
     beginInput(file: string): ParserSink {
-      const tracker = createTracker({ onSessionEnd: opts.onSessionEnd, onStateChange: opts.onStateChange });
+      const tracker = createTracker({ onSessionEnd: opts.onSessionEnd, onStateChange: opts.onStateChange, maxIntervalsPerDevice: opts.maxIntervalsPerDevice });
       trackers.push(tracker);
       const renamed = new Map<string, string>();
       const onOp = (op: ProtocolOp): void => {

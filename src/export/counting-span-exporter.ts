@@ -4,9 +4,11 @@
 //   - retries gRPC failures (grpc-retry.ts);
 //   - bounds concurrent exports (the OTLP exporters refuse more than their concurrency
 //     limit with "Concurrent export limit reached", which would be another silent loss);
-//   - after a batch fails for good, fails the following batches at once for a cool-down
-//     instead of letting each wait out its own retry window, so a dead collector costs one
-//     timeout, not one per batch; one batch per cool-down probes whether it is back;
+//   - after a batch fails for good having used most of its retry window (the collector is
+//     down or keeps refusing), fails the following batches at once for a cool-down instead
+//     of letting each wait out its own window, so a dead collector costs one timeout, not
+//     one per batch (100,000 sessions are 800 batches); one batch per cool-down probes
+//     whether it is back;
 //   - signals each completion, which the span pipeline's backpressure waits on.
 
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
@@ -90,6 +92,7 @@ export function createCountingSpanExporter(inner: SpanExporter, opts: CountingSp
     }
     const isProbe = coolUntil !== undefined;
     if (isProbe) probing = true;
+    const started = Date.now();
     const r = await deliver((cb) => inner.export(job.spans, cb), {
       retry: opts.retry,
       timeoutMs: opts.timeoutMs,
@@ -101,7 +104,11 @@ export function createCountingSpanExporter(inner: SpanExporter, opts: CountingSp
       coolUntil = undefined;
       job.done({ code: ExportResultCode.SUCCESS });
     } else {
-      coolUntil = Date.now() + opts.coolDownMs;
+      // Only a batch that spent most of its retry window trips the cool-down (the collector
+      // is unreachable or keeps refusing); a quick non-retryable answer (e.g. 400 for one
+      // bad batch) does not stop the batches after it.
+      if (Date.now() - started >= opts.timeoutMs / 2) coolUntil = Date.now() + opts.coolDownMs;
+      else if (isProbe) coolUntil = Date.now() + opts.coolDownMs;
       fail(job, describeError(r.error));
     }
   }

@@ -49,7 +49,10 @@ export function createInstruments(meter: Meter): Instruments {
       notRunning.record(nsToSeconds(session.notRunningNs), withOutcome);
       // add(0) still creates the series, so a device that moved no data shows 0, not nothing.
       if (session.bytes >= 0) transferred.add(session.bytes, withKind());
+      // Whole intervals only: a clipped one (the state the session ends in, still going)
+      // has no duration yet, and its part inside the session would skew the histogram.
       for (const st of states) {
+        if (st.clipped) continue;
         const a = withKind();
         a[LABEL.state] = st.state;
         stateDuration.record(nsToSeconds(st.durationNs), a);

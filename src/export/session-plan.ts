@@ -44,8 +44,10 @@ export interface SpanPlan {
 
 export interface StatePlan extends SpanPlan {
   readonly state: string;
-  /** Exact duration inside the session, for the state-duration histogram. */
+  /** Exact duration inside the session. */
   readonly durationNs: bigint;
+  /** The interval went on before or after the session: durationNs is only the part inside. */
+  readonly clipped: boolean;
 }
 
 export interface SessionPlan {
@@ -176,7 +178,7 @@ export function planSession(input: SessionInput, ctx: PlanContext): SessionPlan 
         start: zero,
         end: zero,
         attributes: rootAttrs,
-        events: input.findings.map((f) => ({ name: EVENT.finding, time: zero, attributes: findingAttributes(f, false) })),
+        events: input.findings.map((f) => ({ name: EVENT.finding, time: f.tsNs !== undefined ? hr(f.tsNs) : zero, attributes: findingAttributes(f, f.tsNs !== undefined) })),
         error,
       },
     };
@@ -233,6 +235,7 @@ export function planSession(input: SessionInput, ctx: PlanContext): SessionPlan 
       start: hr(c.from),
       end: hr(c.to),
       durationNs: c.to - c.from,
+      clipped,
       attributes: a,
       events: c.events,
       // spec §7: the span status is ERROR if the device reached its error state.

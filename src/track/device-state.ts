@@ -299,6 +299,10 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   }
 
   return {
+    /** v1 once a v1 op was seen; 'unknown' while only open/close/reset/QEMU events were (tracker.ts dispatches v2 devices). */
+    protocol(): Protocol {
+      return protocol;
+    },
     current(): { raw: number | undefined; certainty: Certainty } {
       return { raw: cur.raw, certainty: cur.certainty };
     },

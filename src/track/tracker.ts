@@ -1,12 +1,32 @@
 // The tracker: per device, the state timeline, the state writes, and the migration
 // sessions, rebuilt from ProtocolOps. It knows states (src/protocol), not encodings.
 // What the trace does not show stays unknown (DESIGN.md "Knowing versus guessing").
+//
+// Protocol dispatch: a device starts on the v1 state machine (device-state.ts). While its
+// protocol is still unknown (only open, reset, close, QEMU events seen), its ops are kept
+// (bounded); the first v2 op (or a QEMU event with a v2 state name) moves it to the v2
+// state machine (v2-device-state.ts), which replays them. A device already shown to be
+// v1 keeps the v1 machine: its v2 ops are not tracked (the checker still sees them).
 
-import type { DeviceOp, ProtocolOp } from '../decode/ops.js';
+import { isV2Op, type AnyDeviceOp, type DeviceOp, type ProtocolOp } from '../decode/ops.js';
+import { isV2QemuEvent } from '../decode/v2-qemu.js';
 import { assertNever } from '../protocol/assert-never.js';
 import type { Source } from '../record/types.js';
 import type { DeviceTimeline, MigrationSession, Protocol } from './types.js';
-import { createDeviceState, type DeviceState } from './device-state.js';
+import { createDeviceState, type DeviceState, type DeviceStateOptions } from './device-state.js';
+import { createV2DeviceState, type V2DeviceState } from './v2-device-state.js';
+
+/** Ops kept per device while its protocol is unknown, for the v2 machine to replay. */
+const MAX_UNDECIDED_OPS = 1000;
+
+type Undecided = { readonly kind: 'op'; readonly op: DeviceOp } | { readonly kind: 'gap'; readonly ts: bigint | undefined; readonly src: Source };
+
+interface Entry {
+  readonly v1: DeviceState;
+  v2: V2DeviceState | undefined;
+  /** Ops seen while the protocol is unknown; undefined once decided (or past the bound). */
+  undecided: Undecided[] | undefined;
+}
 
 export interface TrackerOptions {
   /** Called when a session ends (watch mode exports sessions as they end). */
@@ -29,25 +49,79 @@ export interface Tracker {
 }
 
 export function createTracker(opts: TrackerOptions = {}): Tracker {
-  const devices = new Map<string, DeviceState>();
+  const devices = new Map<string, Entry>();
   let lastTs: bigint | undefined;
+  const stateOpts: DeviceStateOptions = {
+    maxPendingSamples: opts.maxPendingSamples ?? 10_000,
+    maxIntervals: opts.maxIntervalsPerDevice ?? 100_000,
+    onSessionEnd: opts.onSessionEnd,
+    onStateChange: opts.onStateChange,
+  };
 
-  function device(o: DeviceOp): DeviceState {
-    let d = devices.get(o.device.id);
-    if (d === undefined) {
-      d = createDeviceState(o.device, {
-        maxPendingSamples: opts.maxPendingSamples ?? 10_000,
-        maxIntervals: opts.maxIntervalsPerDevice ?? 100_000,
-        onSessionEnd: opts.onSessionEnd,
-        onStateChange: opts.onStateChange,
-      });
-      devices.set(o.device.id, d);
+  function entry(o: AnyDeviceOp): Entry {
+    let e = devices.get(o.device.id);
+    if (e === undefined) {
+      e = { v1: createDeviceState(o.device, stateOpts), v2: undefined, undecided: [] };
+      devices.set(o.device.id, e);
     }
-    return d;
+    return e;
   }
 
   function gap(ts: bigint | undefined, src: Source): void {
-    for (const d of devices.values()) d.gap(ts, src);
+    for (const e of devices.values()) {
+      if (e.v2 !== undefined) e.v2.gap(ts, src);
+      else {
+        e.v1.gap(ts, src);
+        keep(e, { kind: 'gap', ts, src });
+      }
+    }
+  }
+
+  function keep(e: Entry, u: Undecided): void {
+    if (e.undecided === undefined) return;
+    if (e.v1.protocol() !== 'unknown' || e.undecided.length >= MAX_UNDECIDED_OPS) e.undecided = undefined;
+    else e.undecided.push(u);
+  }
+
+  /** Move a device whose protocol was unknown to the v2 machine; false if it is a v1 device. */
+  function toV2(e: Entry, o: AnyDeviceOp): V2DeviceState | undefined {
+    if (e.v2 !== undefined) return e.v2;
+    if (e.v1.protocol() !== 'unknown') return undefined;
+    const v2 = createV2DeviceState(o.device, stateOpts);
+    for (const u of e.undecided ?? []) {
+      if (u.kind === 'gap') v2.gap(u.ts, u.src);
+      else v2Common(v2, u.op);
+    }
+    e.v2 = v2;
+    e.undecided = undefined;
+    return v2;
+  }
+
+  /** The ops both protocols share, on the v2 machine; v1-only ops do not concern it. */
+  function v2Common(d: V2DeviceState, o: DeviceOp): void {
+    switch (o.op) {
+      case 'open':
+        d.open(o);
+        return;
+      case 'close':
+        d.close(o);
+        return;
+      case 'reset':
+        d.reset(o);
+        return;
+      case 'qemu':
+        d.qemu(o);
+        return;
+      case 'region':
+      case 'v1-state-write':
+      case 'v1-state-read':
+      case 'v1-field':
+      case 'v1-bad-access':
+      case 'v1-data':
+        return;
+      default:
+        assertNever(o);
+    }
   }
 
   return {
@@ -57,7 +131,18 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         gap(o.tsNs, o.src);
         return;
       }
-      const d = device(o);
+      const e = entry(o);
+      if (isV2Op(o)) {
+        toV2(e, o)?.v2(o);
+        return;
+      }
+      const v2 = e.v2 ?? (o.op === 'qemu' && isV2QemuEvent(o) ? toV2(e, o) : undefined);
+      if (v2 !== undefined) {
+        v2Common(v2, o);
+        return;
+      }
+      keep(e, { kind: 'op', op: o });
+      const d = e.v1;
       switch (o.op) {
         case 'open':
           d.open(o);
@@ -94,13 +179,14 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       }
     },
     end(): void {
-      for (const d of devices.values()) d.end(lastTs);
+      for (const e of devices.values()) (e.v2 ?? e.v1).end(lastTs);
     },
     devices(): DeviceTimeline[] {
-      return [...devices.values()].map((d) => d.snapshot());
+      return [...devices.values()].map((e) => (e.v2 ?? e.v1).snapshot());
     },
     stateOf(id: string) {
-      return devices.get(id)?.current();
+      const e = devices.get(id);
+      return (e?.v2 ?? e?.v1)?.current();
     },
   };
 }

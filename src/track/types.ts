@@ -42,11 +42,32 @@ export interface StateWrite {
   /** The state read back after a failed write, when the trace shows one. */
   readonly readBackRaw: number | undefined;
   readonly src: Source;
+  /**
+   * v2 only: the states the kernel stepped through for this SET (spec §5.5), in order,
+   * ending with `to`; a single entry is a direct arc, empty means "already there". The
+   * intermediate states last no time the trace can see (they happen inside the ioctl), so
+   * they are listed here and in the session's `states`, not given timeline intervals.
+   * Undefined when the path cannot be computed (state before the SET unknown).
+   */
+  readonly path?: readonly string[];
+  /** v2 only: which flags the path was computed with (see DeviceTimeline.v2FlagsSource). */
+  readonly pathFlags?: 'feature' | 'inferred';
+  /** v2 only: the data_fd the SET returned (−1 for none), when seen. */
+  readonly dataFd?: number;
+  /** v2 only: where the requested state came from: the ioctl's struct, or QEMU's trace events. */
+  readonly valueSource?: 'ioctl' | 'qemu';
 }
 
 export interface PendingSample {
   readonly tsNs: bigint | undefined;
   readonly bytes: bigint;
+}
+
+/** A VFIO_MIG_GET_PRECOPY_INFO reply (v2, spec §5.4). */
+export interface PrecopySample {
+  readonly tsNs: bigint | undefined;
+  readonly initialBytes: bigint;
+  readonly dirtyBytes: bigint;
 }
 
 export type SessionKind = 'save' | 'resume';
@@ -77,6 +98,15 @@ export interface MigrationSession {
   /** Time the device spent not running inside this session, ns. */
   readonly notRunningNs: bigint;
   readonly src: Source | undefined;
+  /**
+   * v2 only: PRECOPY_INFO replies in order (capped like `pending`, whose samples for v2 are
+   * initial_bytes + dirty_bytes of these replies).
+   */
+  readonly precopy?: readonly PrecopySample[];
+  /** v2 only: the last MIG_DATA_SIZE estimate of the STOP_COPY size seen in the session. */
+  readonly stopCopyLength?: bigint;
+  /** v2 only: the data_fd of the session, when the SET's reply was seen. */
+  readonly dataFd?: number;
 }
 
 export interface DeviceRegion {
@@ -102,4 +132,11 @@ export interface DeviceTimeline {
   readonly resets: number;
   /** Intervals not kept because the per-device cap was reached (counted, not silently lost). */
   readonly intervalsDropped: number;
+  /**
+   * v2 only: the device's migration flags (STOP_COPY 1, P2P 2, PRE_COPY 4; spec §5.2).
+   * 'feature': learned from a MIGRATION GET reply. 'inferred': the least set that enables
+   * every state the trace showed (the device may support more).
+   */
+  readonly v2Flags?: number;
+  readonly v2FlagsSource?: 'feature' | 'inferred';
 }

@@ -37,6 +37,8 @@ describe.skipIf(!avail.ok)('lab scenarios captured with ftrace', () => {
       expect(lines[0]).toBe('# tracer: nop');
       expect(lines[1]).toMatch(/^# migscope-ftrace-capture v1 version=\S+ tracer=ftrace clock=mono target=pid:\d+ instance=migscope-\d+-[0-9a-f]{6} uprobe=migscope_\d+_[0-9a-f]{6} /);
       const got = parse(out);
+      // the header comment names the clock (ftrace text does not say it otherwise)
+      expect(got.clocks).toEqual(['mono']);
       assertScenario(sc, cap, got);
       // the TGID column: every syscall record is the workload's (its threads, no one else)
       const sys = got.records.filter((r) => r.kind === 'access' || r.kind === 'ioctl' || r.kind === 'fd-close');

@@ -5,7 +5,7 @@
 // trace-cmd cannot run.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,17 @@ if (!avail.ok) console.warn(`SKIPPED test/capture/tracecmd-lab.test.ts: ${avail.
 
 const tmp = mkdtempSync(join(tmpdir(), 'migscope-tracecmd-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** Writing ftrace_enabled's own value back fails here with EPERM (LAB-NOTES); harmless where it works. */
+function ftraceEnabledRefused(): boolean {
+  const f = '/proc/sys/kernel/ftrace_enabled';
+  try {
+    writeFileSync(f, readFileSync(f, 'utf8').trim());
+    return false;
+  } catch (e) {
+    return e instanceof Error && 'code' in e && (e.code === 'EPERM' || e.code === 'EACCES' || e.code === 'EROFS');
+  }
+}
 
 async function parse(file: string): Promise<ReturnType<typeof collector>['got']> {
   const { sink, got } = collector();
@@ -55,10 +66,13 @@ describe.skipIf(!avail.ok)('lab scenarios captured with trace-cmd', () => {
     await h.attached;
     const res = await h.done;
     expect(res.commandExitCode).toBe(0);
-    const record = spawnSync('trace-cmd', ['record', '-h'], { encoding: 'utf8' });
-    expect(record.error).toBeUndefined();
-    // on a host where record works there is no fallback message; here there is
-    if (log.some((l) => l.includes('falling back'))) expect(log.join('\n')).toMatch(/trace-cmd record cannot run here \(.*(Operation not permitted|Permission denied)/);
+    // trace-cmd record writes ftrace_enabled; where the kernel refuses that (this machine),
+    // the capture must say so and fall back; elsewhere it must not claim a fallback
+    if (ftraceEnabledRefused()) {
+      expect(log.join('\n')).toMatch(/trace-cmd record cannot run here \(trace-cmd: Operation not permitted .*\); falling back/);
+    } else {
+      expect(log.join('\n')).not.toMatch(/falling back/);
+    }
     assertNoTracingLeft(h.pid);
     expect(existsSync(out)).toBe(true);
     const got = await parse(out);

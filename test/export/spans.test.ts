@@ -122,6 +122,8 @@ describe('clean v1 save over OTLP/HTTP protobuf', () => {
     expect(nr.unit).toBe('s');
     const sd = point(METRICS.stateDuration.name, { ...base, kind: 'save', state: 'PRE_COPY' });
     expect(sd.sum).toBeCloseTo(Number(SAVE.saving - SAVE.preCopy) / 1e9, 9);
+    // The state the session ends in is still going: no duration to observe.
+    expect(r.points.filter((p) => p.metric === METRICS.stateDuration.name).map((p) => p.attributes['state']).sort()).toEqual(['PRE_COPY', 'SAVING']);
     const gauge = point(METRICS.deviceState.name, base);
     expect([gauge.type, gauge.value]).toEqual(['gauge', 0]); // ends in STOP
     expect(point(METRICS.records.name, { host: 'src-host' }).value).toBe(1234);

@@ -68,7 +68,8 @@ export function corpus(): Seed[] {
       }
     }
   }
-  const fixtures = resolve(import.meta.dirname, '../fixtures/text');
+  // Source tree (vitest) or dist/test/fuzz (the compiled runner): the fixtures are not compiled.
+  const fixtures = [resolve(import.meta.dirname, '../fixtures/text'), resolve(import.meta.dirname, '../../../test/fixtures/text')].find((d) => existsSync(join(d, 'qemu-log.txt'))) ?? '';
   const qemu = join(fixtures, 'qemu-log.txt');
   if (existsSync(qemu)) out.push({ name: 'fixtures/qemu-log.txt', format: 'qemu-log', bytes: readFileSync(qemu) });
   for (const f of ['ftrace-malformed.txt', 'ftrace-newer-kernel-user-data.txt', 'ftrace-old-kernel-bare-hex.txt', 'ftrace-syscalls-with-uprobe.txt']) {
@@ -318,8 +319,13 @@ export function budgetFor(bytes: number): number {
 }
 
 /** Run one format's parser over bytes, checking everything; throws FuzzFailure or any escaped exception. */
-export async function runFormat(format: InputFormat, bytes: Buffer, cuts: readonly number[] = []): Promise<RunResult> {
-  const { sink, result } = checkingSink(budgetFor(bytes.length));
+/** The input of the case being run, kept so a failing case can be saved as a regression fixture. */
+export const lastInput: { format: string; bytes: Buffer } = { format: '', bytes: Buffer.alloc(0) };
+
+export async function runFormat(format: InputFormat, bytes: Buffer, cuts: readonly number[] = [], keepProblems = 64): Promise<RunResult> {
+  lastInput.format = format.name;
+  lastInput.bytes = bytes;
+  const { sink, result } = checkingSink(budgetFor(bytes.length), keepProblems);
   if (format.kind === 'lines') {
     const parser = format.create('fuzz', sink);
     await feedLines(chunks(bytes, cuts), parser, { file: 'fuzz', sink });

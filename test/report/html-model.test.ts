@@ -197,6 +197,18 @@ describe('summary', () => {
   });
 });
 
+describe('page formatting', () => {
+  it('writes counts, exact relative times, bytes and errnos', () => {
+    expect([fmt.count(0), fmt.count(999), fmt.count(1234567), fmt.count(-1000)]).toEqual(['0', '999', '1,234,567', '-1,000']);
+    expect(fmt.relExact(1_500_000_001)).toBe('+1.500000001 s');
+    expect(fmt.relExact(NaN)).toBe('unknown');
+    expect(fmt.bytes(16384)).toBe('16.00 KiB');
+    expect(fmt.errno(22)).toBe('EINVAL (22)');
+    expect(fmt.errno(-11)).toBe('EAGAIN (11)');
+    expect(fmt.tick(250_000_000, 50_000_000)).toBe('+250 ms');
+  });
+});
+
 describe('palette', () => {
   it('gives v1 and v2 names of the same state the same colour, and reserved values their own', () => {
     expect(stateColor('SAVING')).toBe(stateColor('STOP_COPY'));

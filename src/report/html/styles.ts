@@ -120,7 +120,7 @@ footer { margin-top: 30px; color: var(--muted); font-size: 12px; border-top: 1px
   @page { margin: 12mm; }
   html { font-size: 11px; }
   body { max-width: none; padding: 0; }
-  .no-print, .tl-toolbar, .help, .pager button, .filters, .skip, .tl-tip, button.expand, .curve-picker { display: none !important; }
+  .no-print, .tl-toolbar, .help, .pager button, .filters, .skip, .tl-tip, button.expand, .curve-picker, .selected { display: none !important; }
   .collapsed { display: block !important; }
   tr.collapsed { display: table-row !important; }
   .tl { grid-template-columns: 150px 1fr; break-inside: avoid; }

@@ -57,8 +57,11 @@ export function formatModule() {
     return `${(n / 1024 ** 3).toFixed(2)} GiB`;
   }
 
+  /** 1234567 → "1,234,567". (toLocaleString costs ~100× more, and markers call this a lot.) */
   function count(n: number): string {
-    return n.toLocaleString('en-US');
+    if (!Number.isFinite(n)) return String(n);
+    const s = String(Math.abs(Math.trunc(n))).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+    return n < 0 ? `-${s}` : s;
   }
 
   function errno(e: number): string {

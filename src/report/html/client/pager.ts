@@ -40,10 +40,10 @@ export function pagerModule(dom: DomModule, fmt: FormatModule) {
       return b;
     };
     const pages = (): number => Math.max(1, Math.ceil(rows.length / PAGE));
-    const first = btn('⏮', 'First page', () => 0);
+    const first = btn('« First', 'First page', () => 0);
     const prev = btn('◀', 'Previous page', () => page - 1);
     const next = btn('▶', 'Next page', () => page + 1);
-    const last = btn('⏭', 'Last page', () => pages() - 1);
+    const last = btn('Last »', 'Last page', () => pages() - 1);
     const nav = dom.el('div', { class: 'pager', attrs: { role: 'group', 'aria-label': `Pages of ${opts.caption}` } }, [first, prev, status, next, last]);
     const root = dom.el('div', { class: 'paged' }, [dom.el('div', { class: 'table-wrap' }, [table]), nav]);
 

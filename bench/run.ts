@@ -1,0 +1,298 @@
+// `npm run bench`: migscope end to end (the CLI `analyze --json`, i.e. parse → decode →
+// track → check, plus JSON output of the result; no export) on generated inputs
+// (bench/generate/), beside a baseline measured in the same run on the same file —
+// `wc -l` for text, `trace-cmd report > /dev/null` for trace.dat — alternating the two,
+// N repetitions, medians. Peak RSS from /usr/bin/time (the child's maxrss). Prints the
+// table and writes it into bench/RESULTS.md between the bench markers (the hand-written
+// analysis around them is kept).
+//
+//   node dist/bench/run.js [--reps N] [--sizes 32,64,128,256] [--main-size MB]
+//                          [--skip-2gb] [--no-report-html] [--no-write]
+//   MIGSCOPE_BENCH_SKIP_2GB=1 also skips the 2 GB case (quick runs).
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, freemem, loadavg, totalmem } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureInput, type BenchInput, type InputKind } from './generate/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const ROOT = resolve(here, '..', '..');
+const CLI = resolve(ROOT, 'dist', 'src', 'cli', 'main.js');
+const RESULTS = resolve(ROOT, 'bench', 'RESULTS.md');
+const TIME = '/usr/bin/time';
+
+interface Opts {
+  reps: number;
+  sizes: number[];
+  mainSize: number;
+  skip2gb: boolean;
+  reportHtml: boolean;
+  write: boolean;
+}
+
+function parseOpts(argv: readonly string[]): Opts {
+  const o: Opts = { reps: 3, sizes: [32, 64, 128, 256], mainSize: 256, skip2gb: process.env['MIGSCOPE_BENCH_SKIP_2GB'] === '1', reportHtml: true, write: true };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = argv[i + 1];
+    if (a === '--reps') {
+      o.reps = Math.max(1, Number(v));
+      i++;
+    } else if (a === '--sizes') {
+      o.sizes = (v ?? '').split(',').map(Number).filter((n) => n > 0);
+      i++;
+    } else if (a === '--main-size') {
+      o.mainSize = Number(v);
+      i++;
+    } else if (a === '--skip-2gb') o.skip2gb = true;
+    else if (a === '--no-report-html') o.reportHtml = false;
+    else if (a === '--no-write') o.write = false;
+    else throw new Error(`unknown argument ${a ?? ''}`);
+  }
+  return o;
+}
+
+interface Sample {
+  readonly wallS: number;
+  readonly cpuS: number;
+  readonly rssMb: number;
+}
+
+/** Run a command under /usr/bin/time, stdout to /dev/null; wall, user+sys, maxrss. */
+function measure(cmd: string, args: readonly string[]): Sample {
+  const r = spawnSync(TIME, ['-f', 'BENCHTIME %e %U %S %M', cmd, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8', maxBuffer: 1 << 26 });
+  const m = /BENCHTIME (\S+) (\S+) (\S+) (\d+)/.exec(r.stderr ?? '');
+  if (m === null) throw new Error(`${cmd} ${args.join(' ')}: no timing (${(r.stderr ?? '').slice(-300)})`);
+  // migscope exits 1 when it has findings: fine. Anything else is a failed run.
+  if (r.status !== 0 && !(cmd === process.execPath && r.status === 1)) {
+    throw new Error(`${cmd} ${args.join(' ')} exited ${r.status ?? 'by signal'}: ${(r.stderr ?? '').slice(-500)}`);
+  }
+  return { wallS: Number(m[1]), cpuS: Number(m[2]) + Number(m[3]), rssMb: Number(m[4]) / 1024 };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  if (n === 0) return NaN;
+  return n % 2 === 1 ? (s[(n - 1) / 2] ?? NaN) : ((s[n / 2 - 1] ?? 0) + (s[n / 2] ?? 0)) / 2;
+}
+
+interface Row {
+  readonly input: BenchInput;
+  readonly ours: Sample;
+  readonly base: Sample;
+  readonly baseName: string;
+  readonly reps: number;
+  /** migscope's own record count (input.records of the analysis). */
+  readonly analyzed: number | undefined;
+}
+
+function migscopeArgs(path: string): string[] {
+  return ['--max-old-space-size=4096', CLI, 'analyze', path, '--json', '--quiet', '--fail-on', 'never'];
+}
+
+function baselineOf(i: BenchInput): { name: string; cmd: string; args: string[] } {
+  if (i.path.endsWith('.dat')) return { name: 'trace-cmd report', cmd: '/bin/sh', args: ['-c', 'exec trace-cmd report "$1" > /dev/null 2>&1', 'sh', i.path] };
+  return { name: 'wc -l', cmd: 'wc', args: ['-l', i.path] };
+}
+
+function recordsOf(path: string): number | undefined {
+  const r = spawnSync(process.execPath, migscopeArgs(path), { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
+  const m = /"records": (\d+)/.exec(r.stdout ?? '');
+  return m === null ? undefined : Number(m[1]);
+}
+
+function runCase(i: BenchInput, reps: number, log: (s: string) => void): Row {
+  const b = baselineOf(i);
+  const ours: Sample[] = [];
+  const base: Sample[] = [];
+  // Warm the page cache, then alternate (which one goes first alternates too).
+  measure(b.cmd, b.args);
+  for (let k = 0; k < reps; k++) {
+    if (k % 2 === 0) {
+      base.push(measure(b.cmd, b.args));
+      ours.push(measure(process.execPath, migscopeArgs(i.path)));
+    } else {
+      ours.push(measure(process.execPath, migscopeArgs(i.path)));
+      base.push(measure(b.cmd, b.args));
+    }
+    log(`  ${i.kind} ${mb(i.bytes)} MB rep ${k + 1}/${reps}: migscope ${ours[k]?.wallS}s (cpu ${ours[k]?.cpuS.toFixed(2)}s, ${ours[k]?.rssMb.toFixed(0)} MB), ${b.name} ${base[k]?.wallS}s`);
+  }
+  const med = (xs: Sample[]): Sample => ({ wallS: median(xs.map((x) => x.wallS)), cpuS: median(xs.map((x) => x.cpuS)), rssMb: Math.max(...xs.map((x) => x.rssMb)) });
+  return { input: i, ours: med(ours), base: med(base), baseName: b.name, reps, analyzed: i.bytes < 600e6 ? recordsOf(i.path) : undefined };
+}
+
+const mb = (bytes: number): string => (bytes / 1e6).toFixed(0);
+const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : 'n/a');
+const f2 = (x: number): string => (Number.isFinite(x) ? x.toFixed(2) : 'n/a');
+const f3 = (x: number): string => (Number.isFinite(x) ? x.toFixed(3) : 'n/a');
+/** Timers resolve 10 ms: a faster baseline is "≥" its measured throughput. */
+const thru = (bytes: number, s: number): number => bytes / 1e6 / Math.max(s, 0.01);
+
+interface Target {
+  readonly kind: InputKind;
+  readonly ratio: number;
+  readonly label: string;
+}
+const TARGETS: readonly Target[] = [
+  { kind: 'ftrace-dense', ratio: 0.1, label: 'dense ftrace text ≥ 0.10 × wc -l' },
+  { kind: 'ftrace-sparse', ratio: 0.3, label: 'sparse ftrace text ≥ 0.30 × wc -l' },
+  { kind: 'tracedat-dense', ratio: 1.0, label: 'trace.dat (v7) ≥ 1.0 × trace-cmd report' },
+  { kind: 'tracedat-sparse', ratio: 1.0, label: 'trace.dat (v7, sparse) ≥ 1.0 × trace-cmd report' },
+  { kind: 'tracedat-v6-dense', ratio: 1.0, label: 'trace.dat (v6) ≥ 1.0 × trace-cmd report' },
+  { kind: 'tracedat-zstd-dense', ratio: 1.0, label: 'trace.dat (v7 zstd) ≥ 1.0 × trace-cmd report' },
+];
+
+function table(rows: readonly Row[]): string {
+  const head =
+    '| input | MB | events | migscope s (cpu s) | MB/s | events/s | peak RSS MB | baseline | baseline s | baseline MB/s | ratio wall (cpu) | target |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |';
+  const lines = rows.map((r) => {
+    const ours = thru(r.input.bytes, r.ours.wallS);
+    const base = thru(r.input.bytes, r.base.wallS);
+    const ratio = ours / base;
+    const ratioCpu = thru(r.input.bytes, r.ours.cpuS) / thru(r.input.bytes, r.base.cpuS);
+    const t = TARGETS.find((x) => x.kind === r.input.kind);
+    const verdict = t === undefined ? '' : ratio >= t.ratio ? `≥ ${t.ratio}: **met**` : `≥ ${t.ratio}: **missed** (${f2(ratio / t.ratio)} of it)`;
+    return `| ${r.input.kind} | ${mb(r.input.bytes)} | ${r.input.records.toLocaleString('en')} | ${f2(r.ours.wallS)} (${f2(r.ours.cpuS)}) | ${f1(ours)} | ${Math.round(r.input.records / r.ours.wallS).toLocaleString('en')} | ${f1(r.ours.rssMb)} | ${r.baseName} | ${f3(r.base.wallS)} | ${f1(base)} | ${f3(ratio)} (${f3(ratioCpu)}) | ${verdict} |`;
+  });
+  return [head, ...lines].join('\n');
+}
+
+function linearity(rows: readonly Row[]): string {
+  const per = rows.map((r) => r.ours.cpuS / (r.input.bytes / 1e9));
+  const mean = per.reduce((a, b) => a + b, 0) / per.length;
+  const worst = Math.max(...per.map((p) => Math.abs(p - mean) / mean));
+  const lines = rows.map((r, k) => `| ${r.input.kind} | ${mb(r.input.bytes)} | ${f2(r.ours.wallS)} | ${f2(r.ours.cpuS)} | ${f2(per[k] ?? NaN)} | ${f1(r.ours.rssMb)} |`);
+  return [
+    '| input | MB | wall s | cpu s | cpu s per GB | peak RSS MB |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...lines,
+    '',
+    `Cost per GB varies by at most ${(worst * 100).toFixed(1)} % from its mean over these sizes (${worst <= 0.15 ? 'linear' : 'NOT linear'} within 15 %; CPU time, which the other jobs on this machine disturb less than wall time).`,
+  ].join('\n');
+}
+
+function machine(): string {
+  const cpu = (() => {
+    try {
+      return /model name\s*:\s*(.*)/.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? cpus()[0]?.model ?? '?';
+    } catch {
+      return cpus()[0]?.model ?? '?';
+    }
+  })();
+  const kernel = (() => {
+    try {
+      return readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
+    } catch {
+      return '?';
+    }
+  })();
+  const tc = spawnSync('trace-cmd', ['--version'], { encoding: 'utf8' });
+  const tcv = /version (\S+)/.exec(`${tc.stdout ?? ''}${tc.stderr ?? ''}`)?.[1] ?? 'not found';
+  return [
+    `- CPUs: ${cpus().length} × ${cpu}`,
+    `- memory: ${(totalmem() / 2 ** 30).toFixed(1)} GiB (${(freemem() / 2 ** 30).toFixed(1)} GiB free at start)`,
+    `- Node.js ${process.version}, Linux ${kernel}, trace-cmd ${tcv}`,
+    `- load average at start: ${loadavg().map((x) => x.toFixed(2)).join(' ')} (the machine is shared: other jobs run beside the benchmark)`,
+  ].join('\n');
+}
+
+async function main(): Promise<void> {
+  const o = parseOpts(process.argv.slice(2));
+  if (!existsSync(CLI)) throw new Error(`${CLI} missing: run "npm run build" first`);
+  const log = (s: string): void => {
+    process.stderr.write(`${s}\n`);
+  };
+  const startLoad = machine();
+  const t0 = Date.now();
+
+  // Main table: every input kind at the main size (bpftrace: 10,000 migrations).
+  const main: Row[] = [];
+  const kinds: InputKind[] = ['ftrace-dense', 'ftrace-sparse', 'tracedat-dense', 'tracedat-sparse', 'tracedat-v6-dense', 'tracedat-zstd-dense', 'bpftrace-10k'];
+  for (const k of kinds) main.push(runCase(ensureInput(k, o.mainSize, log), o.reps, log));
+
+  // Linearity: dense ftrace text and dense trace.dat at four sizes.
+  const lin: Row[] = [];
+  for (const k of ['ftrace-dense', 'tracedat-dense'] as const) {
+    for (const s of o.sizes) {
+      const same = main.find((r) => r.input.kind === k && s === o.mainSize);
+      lin.push(same ?? runCase(ensureInput(k, s, log), o.reps, log));
+    }
+  }
+
+  // Peak RSS on ~2 GB inputs (one repetition each: minutes per run).
+  const big: Row[] = [];
+  if (!o.skip2gb) {
+    for (const k of ['ftrace-sparse', 'ftrace-dense', 'tracedat-dense'] as const) big.push(runCase(ensureInput(k, 2048, log), 1, log));
+  }
+
+  let html = '';
+  if (o.reportHtml) {
+    try {
+      const { runReportBench, formatReportBench } = await import('./report-html.js');
+      html = formatReportBench(await runReportBench());
+    } catch (e) {
+      html = `(HTML report bench not run: ${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+
+  const verdicts = TARGETS.map((t) => {
+    const r = main.find((x) => x.input.kind === t.kind);
+    if (r === undefined) return `- ${t.label}: not measured`;
+    const ratio = thru(r.input.bytes, r.ours.wallS) / thru(r.input.bytes, r.base.wallS);
+    return `- ${t.label}: ${f3(ratio)} → ${ratio >= t.ratio ? 'met' : `missed by a factor of ${f1(t.ratio / ratio)}`}`;
+  });
+  for (const r of big) {
+    verdicts.push(`- peak RSS < 150 MB on ${mb(r.input.bytes)} MB of ${r.input.kind}: ${f1(r.ours.rssMb)} MB → ${r.ours.rssMb < 150 ? 'met' : 'missed'}`);
+  }
+  if (big.length === 0) verdicts.push('- peak RSS on a 2 GB input: not measured in this run (--skip-2gb)');
+
+  const out = [
+    '<!-- bench:begin (written by `npm run bench`; edit outside these markers) -->',
+    `Run of ${new Date().toISOString()} (${((Date.now() - t0) / 60000).toFixed(1)} min), \`node dist/bench/run.js ${process.argv.slice(2).join(' ')}\`, ${o.reps} repetitions (alternating with the baseline), medians; peak RSS is the maximum.`,
+    '',
+    startLoad,
+    `- load average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+    '',
+    '### Throughput against the baselines (same file, same run)',
+    '',
+    'events = lines of text / ring-buffer entries of trace.dat; migscope\'s own record count pairs syscall entry and exit into one record.',
+    '',
+    table(main),
+    '',
+    '### Targets',
+    '',
+    ...verdicts,
+    '',
+    '### Linearity (four sizes)',
+    '',
+    linearity(lin.filter((r) => r.input.kind === 'ftrace-dense')),
+    '',
+    linearity(lin.filter((r) => r.input.kind === 'tracedat-dense')),
+    '',
+    '### ~2 GB inputs (peak RSS)',
+    '',
+    big.length > 0 ? table(big) : '(skipped in this run)',
+    '',
+    '### HTML report',
+    '',
+    html === '' ? '(not run)' : '```\n' + html + '\n```',
+    '<!-- bench:end -->',
+  ].join('\n');
+  process.stdout.write(`${out}\n`);
+  if (o.write) {
+    const prev = existsSync(RESULTS) ? readFileSync(RESULTS, 'utf8') : '# Benchmark results\n\n<!-- bench:begin -->\n<!-- bench:end -->\n';
+    const b = prev.indexOf('<!-- bench:begin');
+    const e = prev.indexOf('<!-- bench:end -->');
+    const next = b >= 0 && e > b ? prev.slice(0, b) + out + prev.slice(e + '<!-- bench:end -->'.length) : `${prev}\n${out}\n`;
+    writeFileSync(RESULTS, next);
+    log(`wrote ${RESULTS}`);
+  }
+}
+
+main().catch((e: unknown) => {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

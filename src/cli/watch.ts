@@ -1,0 +1,307 @@
+// `migscope watch`: capture and analyse live. Findings are printed as they are found,
+// sessions are exported as spans when they end, and Prometheus metrics are served on
+// 127.0.0.1:9464/metrics by default. Ctrl-C (or SIGTERM) stops the tracer, flushes and
+// exits; the tracer's own cleanup runs in its runner (capture/).
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Command, Option } from 'commander';
+import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { TRACERS, DEFAULT_TRACER } from '../../capture/tracers.js';
+import { CaptureSetupError, type CaptureHandle, type CaptureTarget } from '../../capture/tracer.js';
+import { FORMATS } from '../../parsers/index.js';
+import type { LineParser } from '../record/types.js';
+import type { Finding } from '../check/types.js';
+import type { DeviceTimeline, MigrationSession } from '../track/types.js';
+import { createAnalysisSession } from './pipeline.js';
+import { addAnalysisOptions, type AnalyzeFlags, type FailOn } from './analyze.js';
+import { parseOffset, parsePidFdAssignment, parsePositiveInt, parseSecondsToNs, UsageError } from './flags.js';
+import { createExporter, exportOptionsFromFlags, ExportUsageError, formatSummary, registerExportOptions, type MigscopeExporter } from '../export/index.js';
+import { formatSource, formatDuration, formatBytes } from '../report/terminal.js';
+import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_USAGE } from './exit-codes.js';
+import type { ClockMapping } from '../analysis/types.js';
+import { hostname } from 'node:os';
+import { JSON_SCHEMA_ID } from '../report/json.js';
+
+interface WatchFlags extends Omit<AnalyzeFlags, 'json' | 'openmetrics' | 'failOn'> {
+  readonly failOn: FailOn;
+  readonly pid?: string;
+  readonly tracer: string;
+  readonly save?: string;
+  readonly metrics: boolean;
+  readonly metricsAddress: string;
+  readonly jsonLines?: boolean;
+}
+
+/** Bounds that keep a watch of hours flat in memory (DESIGN: bounded by devices and open sessions). */
+const WATCH_LIMITS = { maxIntervalsPerDevice: 2_000, maxFindingsKept: 1_000 } as const;
+
+export function registerWatchCommand(program: Command): void {
+  const cmd = program
+    .command('watch')
+    .description('capture and analyse live: findings as they happen, spans as sessions end, Prometheus /metrics')
+    .argument('[command...]', 'a command to start and trace (after --), or - to read a live trace from stdin')
+    .option('-p, --pid <pid>', 'trace this running process (the VMM)')
+    .option('-t, --tracer <name>', `tracer to run (${[...TRACERS.keys()].join(', ')})`, DEFAULT_TRACER)
+    .option('--save <file>', 'also keep the raw capture in this file (for a later `migscope analyze` or a bug report)')
+    .option('--no-metrics', 'do not serve Prometheus metrics')
+    .option('--metrics-address <host:port>', 'where to serve /metrics (use 0.0.0.0:PORT to listen on all interfaces)', '127.0.0.1:9464')
+    .option('--json-lines', 'print each finding and session as one JSON object per line (for scripts)')
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding at or above this severity was seen').choices(['error', 'warning', 'never']).default('error'))
+    .option('--no-color', 'no ANSI colours');
+  addAnalysisOptions(cmd);
+  registerExportOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  sudo migscope watch --pid $(pidof qemu-system-x86_64)            live findings; metrics on 127.0.0.1:9464/metrics
+  sudo migscope watch --export otlp --migration-id mig-42 -- qemu-system-x86_64 ...
+  bpftrace capture/migscope.bt ... | migscope watch -              analyse a live stream from another tracer run
+
+Ctrl-C stops tracing, flushes the export, and prints the summary.`,
+  );
+  cmd.action(async (command: string[], flags: WatchFlags) => {
+    process.exitCode = await watchAction(command, flags);
+  });
+}
+
+function parseAddress(text: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
+  if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--metrics-address expects HOST:PORT (e.g. 127.0.0.1:9464), got "${text}"`);
+  return { host: (m[1] as string).replace(/^\[|\]$/g, ''), port: Number(m[2]) };
+}
+
+export async function watchAction(command: readonly string[], flags: WatchFlags): Promise<number> {
+  let target: CaptureTarget | 'stdin';
+  let exportOpts;
+  let address: { host: string; port: number } | undefined;
+  const deviceNames = new Map<string, string>();
+  const regionOffsets = new Map<string, bigint>();
+  let clockOffsetNs: bigint | undefined;
+  let eagainLimit: number | undefined;
+  try {
+    if (command.length === 1 && command[0] === '-') {
+      if (flags.pid !== undefined) throw new UsageError('give either --pid or - (stdin), not both');
+      target = 'stdin';
+    } else if (command.length > 0) {
+      if (flags.pid !== undefined) throw new UsageError('give either --pid or a command after --, not both');
+      target = { kind: 'command', argv: command };
+    } else if (flags.pid !== undefined) {
+      target = { kind: 'pid', pid: parsePositiveInt('--pid', flags.pid) };
+    } else {
+      throw new UsageError('what to watch? --pid PID, -- COMMAND ARGS..., or - for a live trace on stdin');
+    }
+    exportOpts = exportOptionsFromFlags(flags);
+    address = flags.metrics ? parseAddress(flags.metricsAddress) : undefined;
+    for (const d of flags.device ?? []) {
+      const { key, value } = parsePidFdAssignment('--device', d);
+      deviceNames.set(key, value);
+    }
+    for (const r of flags.region ?? []) {
+      const { key, value } = parsePidFdAssignment('--region', r);
+      regionOffsets.set(key, parseOffset('--region', value));
+    }
+    if (flags.clockOffset !== undefined) clockOffsetNs = parseSecondsToNs('--clock-offset', flags.clockOffset);
+    if (flags.eagainLimit !== undefined) eagainLimit = parsePositiveInt('--eagain-limit', flags.eagainLimit);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof ExportUsageError) {
+      process.stderr.write(`migscope watch: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+
+  const host = hostname();
+  const color = flags.color !== false && process.stdout.isTTY === true;
+  const prometheus = address !== undefined ? new PrometheusExporter({ host: address.host, port: address.port }) : undefined;
+  const exporter: MigscopeExporter = createExporter({
+    ...(exportOpts ?? { traces: ['none'], metrics: ['none'] }),
+    metricReaders: prometheus !== undefined ? [prometheus] : [],
+  });
+  if (address !== undefined) process.stderr.write(`migscope watch: metrics on http://${address.host}:${address.port}/metrics\n`);
+
+  let clock: ClockMapping = { source: 'relative', clock: undefined, offsetNs: undefined };
+  // Findings wait per device until a session of that device ends (then they become its
+  // span events) or until the end (then spans of their own). Bounded per device.
+  const waiting = new Map<string, Finding[]>();
+  const seen = { error: 0, warning: 0 };
+  const exports: Promise<void>[] = [];
+
+  const printFinding = (f: Finding): void => {
+    if (flags.jsonLines === true) {
+      process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'finding', ...f }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      return;
+    }
+    const sev = f.severity === 'error' ? (color ? '\x1b[31;1mERROR\x1b[0m  ' : 'ERROR  ') : color ? '\x1b[33mWARNING\x1b[0m' : 'WARNING';
+    const ev = f.evidence.map((e) => formatSource(e.src)).join(', ');
+    process.stdout.write(`${new Date().toISOString().slice(11, 23)} ${sev} ${f.rule} blame ${f.blame} ${f.device}${f.certainty === 'uncertain' ? ' (uncertain)' : ''}: ${f.message} [${ev}]\n`);
+  };
+
+  const session = createAnalysisSession({
+    deviceNames,
+    regionOffsets,
+    clockOffsetNs,
+    eagainLimit,
+    maxIntervalsPerDevice: WATCH_LIMITS.maxIntervalsPerDevice,
+    maxFindingsKept: WATCH_LIMITS.maxFindingsKept,
+    onFinding: (f) => {
+      printFinding(f);
+      seen[f.severity]++;
+      const list = waiting.get(f.device) ?? [];
+      if (list.length < WATCH_LIMITS.maxFindingsKept) list.push(f);
+      waiting.set(f.device, list);
+    },
+    onStateChange: (id, raw, _state, protocol) => {
+      exporter.deviceState(host, { id, protocol: protocol === 'v1' || protocol === 'v2' ? protocol : 'unknown' }, raw);
+    },
+    onSessionEnd: (device: DeviceTimeline, s: MigrationSession) => {
+      const list = waiting.get(device.id) ?? [];
+      const end = s.endNs;
+      const mine = list.filter((f) => f.tsNs === undefined || end === undefined || f.tsNs <= end);
+      waiting.set(device.id, list.filter((f) => !mine.includes(f)));
+      const inWindow = mine.filter((f) => s.startNs === undefined || f.tsNs === undefined || f.tsNs >= s.startNs);
+      const before = mine.filter((f) => !inWindow.includes(f));
+      for (const f of before) exports.push(exporter.finding({ host, clock, finding: f }));
+      exports.push(exporter.session({ host, clock, device, session: s, findings: inWindow }));
+      if (flags.jsonLines === true) {
+        process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'session', device: device.id, ...s }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      } else {
+        const dur = s.startNs !== undefined && s.endNs !== undefined ? formatDuration(s.endNs - s.startNs) : '?';
+        process.stdout.write(
+          `${new Date().toISOString().slice(11, 23)} session ${s.kind} ${s.outcome} ${device.id}: ${s.states.join(' → ')} in ${dur}, ${formatBytes(s.bytes)}, not running ${formatDuration(s.notRunningNs)}\n`,
+        );
+      }
+    },
+  });
+
+  let lastCounts = { records: 0, malformed: 0, lostEvents: 0 };
+  const pushCounts = (): void => {
+    const c = session.counts();
+    exporter.input(host, { records: c.records - lastCounts.records, malformed: c.malformed - lastCounts.malformed, lostEvents: c.lostEvents - lastCounts.lostEvents });
+    lastCounts = c;
+  };
+  const countsTimer = setInterval(pushCounts, 1000);
+
+  const file = target === 'stdin' ? '<stdin>' : (flags.save ?? '<live>');
+  const sink = session.beginInput(file);
+  // The sink learns the clock mapping from the capture's clock-sync record; spans need it
+  // as soon as sessions end, so keep a live copy.
+  const liveSink = {
+    ...sink,
+    record: (r: Parameters<typeof sink.record>[0]) => {
+      if (r.kind === 'clock-sync' && clock.source === 'relative') clock = { source: 'sync', clock: r.clock, offsetNs: r.wallNs - r.traceNs };
+      sink.record(r);
+    },
+  };
+  if (clockOffsetNs !== undefined) clock = { source: 'offset', clock: undefined, offsetNs: clockOffsetNs };
+
+  let parser: LineParser | undefined;
+  let formatName = 'bpftrace';
+  const pendingLines: string[] = [];
+  let lineNo = 0;
+  const feed = (line: string): void => {
+    lineNo++;
+    if (parser === undefined) {
+      pendingLines.push(line);
+      const format = FORMATS.find((f) => f.kind === 'lines' && f.detect(Buffer.from(pendingLines.join('\n')), pendingLines));
+      if (format === undefined || format.kind !== 'lines') {
+        if (pendingLines.length > 40) {
+          process.stderr.write(`migscope watch: ${file}: unrecognised trace format in the first 40 lines\n`);
+          pendingLines.length = 0;
+        }
+        return;
+      }
+      formatName = format.name;
+      parser = format.create(file, liveSink);
+      const first = lineNo - pendingLines.length + 1;
+      pendingLines.forEach((l, i) => parser?.line(l, first + i));
+      pendingLines.length = 0;
+      return;
+    }
+    parser.line(line, lineNo);
+  };
+
+  let handle: CaptureHandle | undefined;
+  let tmpDir: string | undefined;
+  let stopRequested = false;
+  const onSignal = (): void => {
+    if (stopRequested) return;
+    stopRequested = true;
+    process.stderr.write('\nmigscope watch: stopping…\n');
+    handle?.stop();
+    if (target === 'stdin') process.stdin.destroy();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let status = 0;
+  try {
+    if (target === 'stdin') {
+      const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      try {
+        for await (const line of rl) feed(line);
+      } catch {
+        // stdin destroyed by Ctrl-C: fall through to the summary
+      }
+    } else {
+      const tracer = TRACERS.get(flags.tracer);
+      if (tracer === undefined) throw new UsageError(`unknown tracer "${flags.tracer}"; known: ${[...TRACERS.keys()].join(', ')}`);
+      const avail = await tracer.available();
+      if (!avail.ok) throw new CaptureSetupError(avail.reason ?? `${tracer.name} is not available`);
+      let output = flags.save;
+      if (output === undefined) {
+        tmpDir = mkdtempSync(join(tmpdir(), 'migscope-watch-'));
+        output = join(tmpDir, 'live.trace');
+      }
+      handle = await tracer.start({
+        target,
+        output,
+        format: 'text',
+        readWrite: true,
+        log: (m) => process.stderr.write(`migscope watch: ${m}\n`),
+        onLine: feed,
+      });
+      if (stopRequested) handle.stop();
+      await handle.attached.catch(() => undefined);
+      process.stderr.write(`migscope watch: tracing pid ${handle.pid} with ${tracer.name}; Ctrl-C to stop\n`);
+      await handle.done;
+    }
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof CaptureSetupError) {
+      process.stderr.write(`migscope watch: ${e.message}\n`);
+      status = EXIT_USAGE;
+    } else {
+      throw e;
+    }
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    clearInterval(countsTimer);
+  }
+
+  parser?.end();
+  session.endInput(formatName);
+  const analysis = session.finish();
+  pushCounts();
+  for (const list of waiting.values()) for (const f of list) exports.push(exporter.finding({ host, clock, finding: f }));
+  await Promise.allSettled(exports);
+  const summary = await exporter.shutdown();
+  await prometheus?.shutdown().catch(() => undefined);
+  if (tmpDir !== undefined) rmSync(tmpDir, { recursive: true, force: true });
+
+  const c = analysis.input;
+  process.stderr.write(
+    `migscope watch: ${analysis.devices.length} device(s), ${analysis.devices.reduce((n, d) => n + d.sessions.length, 0)} session(s), ` +
+      `${analysis.findings.length} finding(s); input ${c.records} records, ${c.malformed} malformed, ${c.lostEvents} lost events\n`,
+  );
+  if (exportOpts !== undefined) process.stderr.write(formatSummary(summary));
+  if (status !== 0) return status;
+  if (exportOpts !== undefined && !summary.ok) return EXIT_EXPORT_FAILED;
+  const failOn: FailOn = flags.failOn;
+  // Counted as they came: the analysis keeps only the latest findings in watch mode.
+  if (failOn === 'never') return 0;
+  return seen.error > 0 || (failOn === 'warning' && seen.warning > 0) ? EXIT_FINDINGS : 0;
+}

@@ -1,0 +1,493 @@
+// One protocol-v2 device's state machine as the trace shows it (spec §5): the same
+// DeviceTimeline / MigrationSession shapes as v1 (device-state.ts), so reports and
+// exports treat both protocols alike.
+//
+// Decisions (spec §5.5):
+// - A successful SET of a combination walks several arcs inside one ioctl. The trace
+//   cannot time them, so the timeline gets one interval (the final state, from the SET's
+//   time); the arcs are listed on the state write (`path`) and in the session's `states`.
+// - A failed SET leaves the device in the original state, any state on the path, or ERROR
+//   (§5.2): the state is unknown until a GET or QEMU's event shows it, unless the core
+//   must have rejected the request before any arc (predictSet().rejectCertain).
+// - The flags come from a MIGRATION GET reply when traced, else the least set the states
+//   seen need (v2FlagsSource 'inferred'); paths computed with inferred flags say so.
+// - Sessions follow the data transfer session of §5.3: a save starts at RUNNING→PRE_COPY,
+//   RUNNING_P2P→PRE_COPY_P2P or STOP→STOP_COPY and ends at STOP_COPY→STOP (completed when
+//   a read() returned 0 in STOP_COPY: end of stream), PRE_COPY(_P2P)→RUNNING(_P2P)
+//   (cancelled); a resume starts at STOP→RESUMING and ends at RESUMING→STOP (completed:
+//   the driver accepted the data). The rest of the ending SET's path is part of the
+//   session (so a resume reads RESUMING, STOP, RUNNING_P2P, RUNNING). ERROR or a reset
+//   fails it; close or the end of the trace leave it incomplete. iterations count data
+//   batches: read() (save) or write() (resume) calls that moved bytes.
+// - Without argument words (ftrace) a successful FEATURE call may have been a SET: the
+//   state becomes unknown unless QEMU's events (v2-qemu.ts) say what happened.
+
+import type { CloseOp, DeviceRef, OpBase, OpenOp, QemuEventOp, ResetOp, V2Op, V2SetStateOp } from '../decode/ops.js';
+import { assertNever } from '../protocol/assert-never.js';
+import { v2ArcEndsSession, v2ArcStartsSession } from '../protocol/v2-arcs.js';
+import type { V2StateName } from '../protocol/v2.js';
+import { v2QemuFact } from '../decode/v2-qemu.js';
+import type { Source } from '../record/types.js';
+import type { DeviceStateOptions } from './device-state.js';
+import type { DeviceTimeline, MigrationSession, PendingSample, PrecopySample, SessionKind, SessionOutcome, StateInterval, StateWrite } from './types.js';
+import { V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, flagsFor, flagsShownBy, predictSet, v2InSavingGroup, v2Name, v2NotRunning } from './v2-model.js';
+import { V2_STATES } from '../protocol/v2.js';
+
+type Certainty = StateInterval['certainty'];
+
+interface Current {
+  raw: number | undefined;
+  certainty: Certainty;
+  startNs: bigint | undefined;
+  src: Source | undefined;
+  bytes: number;
+}
+
+interface WriteEntry {
+  tsNs: bigint | undefined;
+  fromRaw: number | undefined;
+  toRaw: number | undefined;
+  result: StateWrite['result'];
+  errno: number | undefined;
+  readBackRaw: number | undefined;
+  src: Source;
+  path: string[] | undefined;
+  pathFlags: 'feature' | 'inferred' | undefined;
+  dataFd: number | undefined;
+  valueSource: 'ioctl' | 'qemu';
+}
+
+interface SessionBuilder {
+  kind: SessionKind;
+  startNs: bigint | undefined;
+  states: string[];
+  iterations: number;
+  bytes: number;
+  pending: PendingSample[];
+  precopy: PrecopySample[];
+  pendingDropped: number;
+  notRunningNs: bigint;
+  failed: boolean;
+  /** The decoder's serial of the session's data fd, when the SET's reply was seen. */
+  serial: number | undefined;
+  dataFd: number | undefined;
+  /** Any data op of this session was seen (else the tracer did not record data traffic). */
+  dataSeen: boolean;
+  /** read() returned 0 in STOP_COPY: the end of the stream (spec §5.4). */
+  eof: boolean;
+  stopCopyLength: bigint | undefined;
+  src: Source | undefined;
+  firstInterval: number;
+  firstWrite: number;
+}
+
+export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
+  let comm: string | undefined;
+  let resets = 0;
+  const intervals: StateInterval[] = [];
+  let intervalsDropped = 0;
+  const writes: WriteEntry[] = [];
+  const sessions: MigrationSession[] = [];
+  let session: SessionBuilder | undefined;
+  let learnedFlags: number | undefined;
+  let shownFlags = 0;
+  let cur: Current = { raw: undefined, certainty: 'unknown', startNs: undefined, src: undefined, bytes: 0 };
+  let ended = false;
+  /** QEMU ~9.x announced a SET before issuing it (v2-qemu.ts 'request'). */
+  let announced: { newState: number; recoverState: number | undefined; next: 'new' | 'recover' } | undefined;
+  /**
+   * A successful FEATURE call whose struct was not seen, waiting one op: QEMU 8.0 traces
+   * set_state right after a successful SET, so if the next op is that event the call was
+   * that SET; otherwise the state is unknown from the call on.
+   */
+  let unexplained: OpBase | undefined;
+  /** The last failed SET, waiting for the GET that shows where it left the device. */
+  let lastFailed: WriteEntry | undefined;
+
+  const flags = () => flagsFor(learnedFlags, shownFlags);
+
+  function note(o: OpBase): void {
+    if (comm === undefined && o.comm !== undefined) comm = o.comm;
+  }
+
+  function closeCurrent(ts: bigint | undefined, openAtEnd: boolean): void {
+    if (cur.startNs === undefined && cur.raw === undefined && cur.src === undefined) return;
+    if (intervals.length >= opts.maxIntervals) {
+      intervalsDropped++;
+      return;
+    }
+    intervals.push({
+      state: v2Name(cur.raw),
+      raw: cur.raw,
+      startNs: cur.startNs,
+      endNs: ts,
+      certainty: cur.certainty,
+      bytes: cur.bytes,
+      src: cur.src,
+      ...(openAtEnd ? { openAtEnd: true } : {}),
+    });
+  }
+
+  function accrueNotRunning(ts: bigint | undefined): void {
+    if (session === undefined || ts === undefined || cur.raw === undefined || !v2NotRunning(cur.raw)) return;
+    const from = cur.startNs === undefined ? session.startNs : session.startNs === undefined || cur.startNs > session.startNs ? cur.startNs : session.startNs;
+    if (from !== undefined && ts > from) session.notRunningNs += ts - from;
+  }
+
+  /** Change the current state (one interval per change; no session bookkeeping here). */
+  function setState(raw: number | undefined, certainty: Certainty, ts: bigint | undefined, src: Source): void {
+    if (raw !== undefined) shownFlags |= flagsShownBy(raw);
+    if (raw === cur.raw && raw !== undefined) {
+      if (certainty === 'known') cur.certainty = 'known';
+      return;
+    }
+    if (raw === undefined && cur.raw === undefined && cur.certainty === 'unknown' && cur.src !== undefined) return;
+    accrueNotRunning(ts);
+    closeCurrent(ts, false);
+    cur = { raw, certainty, startNs: ts, src, bytes: 0 };
+    opts.onStateChange?.(ref.id, raw, v2Name(raw), 'v2');
+  }
+
+  function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, first: string, serial: number | undefined, dataFd: number | undefined): void {
+    session = {
+      kind,
+      startNs: ts,
+      states: [first],
+      iterations: 0,
+      bytes: 0,
+      pending: [],
+      precopy: [],
+      pendingDropped: 0,
+      notRunningNs: 0n,
+      failed: false,
+      serial,
+      dataFd,
+      dataSeen: false,
+      eof: false,
+      stopCopyLength: undefined,
+      src,
+      firstInterval: intervals.length,
+      firstWrite: Math.max(0, writes.length - 1),
+    };
+  }
+
+  function finishSession(s: SessionBuilder, outcome: SessionOutcome, ts: bigint | undefined): void {
+    if (session === s) session = undefined;
+    const done: MigrationSession = {
+      kind: s.kind,
+      startNs: s.startNs,
+      endNs: ts,
+      outcome,
+      states: s.states,
+      iterations: s.iterations,
+      bytes: s.bytes,
+      pending: s.pending,
+      pendingDropped: s.pendingDropped,
+      notRunningNs: s.notRunningNs,
+      src: s.src,
+      ...(s.precopy.length > 0 ? { precopy: s.precopy } : {}),
+      ...(s.stopCopyLength !== undefined ? { stopCopyLength: s.stopCopyLength } : {}),
+      ...(s.dataFd !== undefined ? { dataFd: s.dataFd } : {}),
+    };
+    sessions.push(done);
+    opts.onSessionEnd?.(snapshotWith(intervals.slice(s.firstInterval), writes.slice(s.firstWrite), [done]), done);
+  }
+
+  /** How a session ends at the arc `from` → `to` that ends it (spec §5.3). */
+  function outcomeAt(s: SessionBuilder, from: V2StateName): SessionOutcome {
+    if (s.failed) return 'failed';
+    if (s.kind === 'resume') return 'completed'; // RESUMING→STOP succeeded: the driver accepted the data
+    if (from !== 'STOP_COPY') return 'cancelled'; // PRE_COPY(_P2P) → RUNNING(_P2P)
+    if (s.eof) return 'completed';
+    return s.dataSeen ? 'failed' : 'unknown'; // not drained; or data traffic not traced
+  }
+
+  /**
+   * Session bookkeeping for the arcs of one successful SET (or QEMU-reported change) from
+   * `from` along `path`. The state change itself is done by the caller.
+   */
+  function walkSessions(from: V2StateName, path: readonly V2StateName[], ts: bigint | undefined, src: Source, serial: number | undefined, dataFd: number | undefined): void {
+    let prev = from;
+    let closing: { s: SessionBuilder; outcome: SessionOutcome } | undefined;
+    for (const next of path) {
+      const starts = v2ArcStartsSession(prev, next);
+      if (session !== undefined && v2ArcEndsSession(prev, next)) {
+        closing = { s: session, outcome: outcomeAt(session, prev) };
+        session = undefined;
+        closing.s.states.push(next);
+      } else if (starts !== undefined) {
+        if (closing !== undefined) finishSession(closing.s, closing.outcome, ts);
+        closing = undefined;
+        if (session !== undefined) finishSession(session, session.failed ? 'failed' : 'unknown', ts);
+        startSession(starts, ts, src, next, serial, dataFd);
+      } else if (session !== undefined) session.states.push(next);
+      else if (closing !== undefined) closing.s.states.push(next);
+      prev = next;
+    }
+    if (closing !== undefined) finishSession(closing.s, closing.outcome, ts);
+  }
+
+  /** A change to `to` whose arcs are unknown (state before unknown): settle sessions by what `to` is. */
+  function jumpSessions(to: number, ts: bigint | undefined, src: Source, serial: number | undefined, dataFd: number | undefined): void {
+    const name = v2Name(to);
+    if (session !== undefined) {
+      const stays = session.kind === 'save' ? v2InSavingGroup(to) : to === V2_RESUMING;
+      if (stays && serial === undefined) {
+        session.states.push(name);
+        return;
+      }
+      session.states.push(name);
+      finishSession(session, session.failed || to === V2_ERROR ? 'failed' : 'unknown', ts);
+    }
+    if (serial !== undefined) startSession(to === V2_RESUMING ? 'resume' : 'save', ts, src, name, serial, dataFd);
+  }
+
+  function pushWrite(e: WriteEntry): void {
+    if (writes.length < opts.maxIntervals) writes.push(e);
+  }
+
+  /** A SET whose requested state is known (from the struct or from QEMU's announcement). */
+  function applySet(o: OpBase, requested: number, result: V2SetStateOp['result'], dataFd: number | undefined, serial: number | undefined, valueSource: 'ioctl' | 'qemu'): void {
+    const certainty: Certainty = valueSource === 'ioctl' ? 'known' : 'inferred';
+    const from = cur.raw;
+    const fl = flags();
+    const pred = from === undefined ? undefined : predictSet(from, requested, fl);
+    const path = pred?.walk.kind === 'path' ? pred.walk.states : undefined;
+    const entry: WriteEntry = {
+      tsNs: o.tsNs,
+      fromRaw: from,
+      toRaw: requested,
+      result: result.ok === undefined ? 'unknown' : result.ok ? 'ok' : 'failed',
+      errno: result.errno,
+      readBackRaw: undefined,
+      src: o.src,
+      path: path === undefined ? undefined : [...path],
+      pathFlags: path === undefined ? undefined : fl.source,
+      dataFd,
+      valueSource,
+    };
+    pushWrite(entry);
+    if (result.ok === true) {
+      if (requested >= 0 && requested < V2_STATES.length) shownFlags |= flagsShownBy(requested);
+      const fromName = from === undefined ? undefined : V2_STATES[from];
+      if (fromName !== undefined && path !== undefined) walkSessions(fromName, path, o.tsNs, o.src, serial, dataFd);
+      else jumpSessions(requested, o.tsNs, o.src, serial, dataFd);
+      setState(requested, certainty, o.tsNs, o.src);
+      return;
+    }
+    if (result.ok === false) {
+      if (pred?.rejectCertain === true) return; // rejected by the core: nothing changed
+      if (session !== undefined) session.failed = true;
+      lastFailed = entry;
+      session?.states.push('UNKNOWN');
+    }
+    // Failed (state anywhere on the path or ERROR) or exit not seen: unknown until shown.
+    setState(undefined, 'unknown', o.tsNs, o.src);
+  }
+
+  /** A state shown by a GET or by QEMU, with no SET of ours to explain it. */
+  function shown(raw: number, certainty: Certainty, o: OpBase): void {
+    if (lastFailed !== undefined) {
+      lastFailed.readBackRaw = raw;
+      lastFailed = undefined;
+    }
+    if (raw === cur.raw) {
+      setState(raw, certainty, o.tsNs, o.src);
+      return;
+    }
+    jumpSessions(raw, o.tsNs, o.src, undefined, undefined);
+    setState(raw, certainty, o.tsNs, o.src);
+  }
+
+  /** Returns true when `q` was consumed as the explanation of the unseen call. */
+  function settleUnexplained(q: QemuEventOp | undefined): boolean {
+    const u = unexplained;
+    if (u === undefined) return false;
+    unexplained = undefined;
+    const fact = q === undefined ? undefined : v2QemuFact(q);
+    if (fact?.kind === 'now') {
+      applySet(u, fact.state, { ok: true, ret: 0, errno: undefined }, undefined, undefined, 'qemu');
+      return true;
+    }
+    setState(undefined, 'unknown', u.tsNs, u.src);
+    return false;
+  }
+
+  function snapshotWith(tl: readonly StateInterval[], ws: readonly WriteEntry[], ss: readonly MigrationSession[]): DeviceTimeline {
+    const fl = flags();
+    return {
+      id: ref.id,
+      pid: ref.pid,
+      comm,
+      fd: ref.fd,
+      naming: ref.naming,
+      protocol: 'v2',
+      region: undefined,
+      timeline: tl,
+      stateWrites: ws.map((w) => ({
+        tsNs: w.tsNs,
+        fromRaw: w.fromRaw,
+        from: v2Name(w.fromRaw),
+        toRaw: w.toRaw,
+        to: v2Name(w.toRaw),
+        result: w.result,
+        errno: w.errno,
+        readBackRaw: w.readBackRaw,
+        src: w.src,
+        ...(w.path !== undefined ? { path: w.path } : {}),
+        ...(w.pathFlags !== undefined ? { pathFlags: w.pathFlags } : {}),
+        ...(w.dataFd !== undefined ? { dataFd: w.dataFd } : {}),
+        valueSource: w.valueSource,
+      })),
+      sessions: ss,
+      resets,
+      intervalsDropped,
+      v2Flags: fl.value,
+      v2FlagsSource: fl.source,
+    };
+  }
+
+  function v2(o: V2Op): void {
+    switch (o.op) {
+      case 'v2-feature': {
+        if (o.call.flags !== undefined) return; // a PROBE, another feature, or a malformed call
+        // The struct was not seen: it may have been a SET.
+        if (announced !== undefined) {
+          const requested = announced.next === 'new' ? announced.newState : announced.recoverState;
+          if (o.result.ok === false && announced.next === 'new' && announced.recoverState !== undefined && announced.recoverState !== V2_ERROR) announced.next = 'recover';
+          else announced = undefined;
+          if (requested !== undefined) {
+            applySet(o, requested, o.result, undefined, undefined, 'qemu');
+            return;
+          }
+        }
+        if (o.result.ok === true) unexplained = o;
+        return;
+      }
+      case 'v2-mig-flags':
+        if (o.result.ok === true && o.migFlags !== undefined) learnedFlags = o.migFlags;
+        return;
+      case 'v2-set-state':
+        announced = undefined;
+        applySet(o, o.requested, o.result, o.dataFd, o.session, 'ioctl');
+        return;
+      case 'v2-get-state':
+        if (o.result.ok === true && o.state !== undefined) shown(o.state, 'known', o);
+        return;
+      case 'v2-data-size':
+        if (session !== undefined && o.result.ok === true && o.stopCopyLength !== undefined) session.stopCopyLength = o.stopCopyLength;
+        return;
+      case 'v2-precopy-info': {
+        const s = session;
+        if (s === undefined || s.serial !== o.session || o.result.ok !== true || o.initialBytes === undefined || o.dirtyBytes === undefined) return;
+        if (s.pending.length < opts.maxPendingSamples) {
+          s.pending.push({ tsNs: o.tsNs, bytes: o.initialBytes + o.dirtyBytes });
+          s.precopy.push({ tsNs: o.tsNs, initialBytes: o.initialBytes, dirtyBytes: o.dirtyBytes });
+        } else s.pendingDropped++;
+        return;
+      }
+      case 'v2-data': {
+        if (o.result.ok !== true || o.result.ret === undefined) {
+          if (session !== undefined && session.serial === o.session) session.dataSeen = true;
+          return;
+        }
+        const n = o.result.ret;
+        cur.bytes += n;
+        const s = session;
+        if (s === undefined || s.serial !== o.session) return;
+        s.dataSeen = true;
+        if (n > 0) {
+          s.bytes += n;
+          s.iterations++;
+        } else if (!o.write && cur.raw === V2_STOP_COPY) s.eof = true;
+        return;
+      }
+      case 'v2-data-close':
+      case 'v2-device-access':
+        return;
+      default:
+        assertNever(o);
+    }
+  }
+
+  return {
+    current(): { raw: number | undefined; certainty: Certainty } {
+      return { raw: cur.raw, certainty: cur.certainty };
+    },
+    v2(o: V2Op): void {
+      settleUnexplained(undefined);
+      note(o);
+      v2(o);
+    },
+    open(o: OpenOp): void {
+      settleUnexplained(undefined);
+      note(o);
+      // A freshly opened device is RUNNING (spec §5.3: default state; §7). Inferred.
+      setState(V2_RUNNING, 'inferred', o.tsNs, o.src);
+    },
+    close(o: CloseOp): void {
+      settleUnexplained(undefined);
+      note(o);
+      accrueNotRunning(o.tsNs);
+      if (session !== undefined) finishSession(session, 'incomplete', o.tsNs);
+      closeCurrent(o.tsNs, false);
+      cur = { raw: undefined, certainty: 'unknown', startNs: undefined, src: undefined, bytes: 0 };
+      ended = true;
+    },
+    reset(o: ResetOp): void {
+      settleUnexplained(undefined);
+      note(o);
+      announced = undefined;
+      if (o.result.ok !== true) {
+        if (o.result.ok === undefined) setState(undefined, 'unknown', o.tsNs, o.src);
+        return;
+      }
+      resets++;
+      lastFailed = undefined;
+      if (session !== undefined) {
+        session.states.push('RUNNING');
+        finishSession(session, 'failed', o.tsNs);
+      }
+      // Reset returns the device to RUNNING (spec §5.3); inferred until a GET shows it.
+      if (cur.raw === V2_RUNNING) setState(undefined, 'unknown', o.tsNs, o.src);
+      setState(V2_RUNNING, 'inferred', o.tsNs, o.src);
+    },
+    qemu(o: QemuEventOp): void {
+      const consumed = settleUnexplained(o);
+      note(o);
+      if (consumed) return;
+      const fact = v2QemuFact(o);
+      if (fact === undefined) return;
+      if (fact.kind === 'request') {
+        announced = { newState: fact.newState, recoverState: fact.recoverState, next: 'new' };
+        return;
+      }
+      announced = undefined;
+      if (cur.raw === fact.state) {
+        if (cur.certainty === 'unknown') setState(fact.state, 'inferred', o.tsNs, o.src);
+        return;
+      }
+      shown(fact.state, 'inferred', o);
+    },
+    gap(ts: bigint | undefined, src: Source): void {
+      settleUnexplained(undefined);
+      if (ended || (cur.raw === undefined && cur.src === undefined)) return;
+      setState(undefined, 'unknown', ts, src);
+    },
+    end(lastTs: bigint | undefined): void {
+      settleUnexplained(undefined);
+      if (ended) return;
+      if (session !== undefined) {
+        accrueNotRunning(lastTs);
+        finishSession(session, 'incomplete', lastTs);
+      }
+      closeCurrent(lastTs, true);
+      ended = true;
+    },
+    snapshot(): DeviceTimeline {
+      return snapshotWith(intervals, writes, sessions);
+    },
+  };
+}
+
+export type V2DeviceState = ReturnType<typeof createV2DeviceState>;
