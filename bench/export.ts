@@ -156,7 +156,7 @@ export async function runExportBench(sessions = 100_000): Promise<ExportBenchRes
   lines.push(`  baseline  JSON.stringify(Analysis) ${fmt(json.seconds, 2)} s (cpu ${fmt(json.cpuSeconds, 2)} s), ${fmt(json.value / 1e6, 1)} MB of JSON`);
   for (const r of rows) {
     lines.push(
-      `  export    ${r.name}: ${fmt(r.seconds, 2)} s (cpu ${fmt(r.cpuSeconds, 2)} s), ${fmt(r.spansPerSecond)} spans/s, ${r.dropped} dropped, heap peak +${fmt(r.peakHeapMB)} MB, ` +
+      `  export    ${r.name}: ${fmt(r.seconds, 2)} s (cpu ${fmt(r.cpuSeconds, 2)} s), ${fmt(r.spansPerSecond)} spans/s (${fmt(spans / r.cpuSeconds)} per CPU-second), ${r.dropped} dropped, heap peak +${fmt(r.peakHeapMB)} MB, ` +
         `${fmt(r.cpuSeconds / json.cpuSeconds, 1)}× the CPU of JSON.stringify, ${fmt(r.cpuSeconds / build.cpuSeconds, 1)}× building the Analysis`,
     );
   }

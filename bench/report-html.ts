@@ -5,10 +5,10 @@
 // runs it alone. Needs /usr/bin/chromium (or MIGSCOPE_CHROMIUM); without it, it says so and
 // measures only render time and size.
 
-import { statSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { renderHtmlReport } from '../src/report/html/index.js';
-import { chromiumAvailable, chromiumSkipReason, launchChromium, writeTemp } from '../test/report/fixtures-browser.js';
+import { chromiumAvailable, chromiumSkipReason, cleanupTemp, launchChromium, writeTemp } from '../test/report/fixtures-browser.js';
 import { largeAnalysis } from '../test/report/fixtures-large.js';
 
 export interface ReportBenchRow {
@@ -51,7 +51,6 @@ export async function runReportBench(sessions = 100_000): Promise<readonly Repor
   const reportPath = writeTemp('report.html', html);
   const size = statSync(reportPath).size;
   const basePath = writeTemp('baseline.html', plainHtml(size));
-  writeFileSync(basePath, plainHtml(size));
   const rows: ReportBenchRow[] = [
     { metric: `analysis generated (${sessions.toLocaleString('en-US')} sessions, 4 devices)`, report: ms(tGen), baseline: '' },
     { metric: 'renderHtmlReport (node, median of 3)', report: ms(median(renders)), baseline: '' },
@@ -60,6 +59,7 @@ export async function runReportBench(sessions = 100_000): Promise<readonly Repor
   if (!chromiumAvailable) {
     console.warn(chromiumSkipReason);
     rows.push({ metric: 'load in Chromium', report: 'skipped: no Chromium', baseline: '' });
+    cleanupTemp();
     return rows;
   }
   const browser = await launchChromium();
@@ -110,6 +110,7 @@ export async function runReportBench(sessions = 100_000): Promise<readonly Repor
     );
   } finally {
     await browser.close();
+    cleanupTemp();
   }
   return rows;
 }

@@ -2,6 +2,7 @@
 // provisioning loads) and the list of their queries (dashboards/queries.json).
 //   npm run build && npm run dashboards          write them
 //   npm run build && npm run dashboards -- --check   exit 1 when a committed file differs
+// Either way it exits 1 when dashboards/validate.ts finds a problem in a dashboard.
 // test/dashboards/generated.test.ts runs the same check.
 
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -9,6 +10,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DASHBOARDS, buildDashboard, dashboardJson } from './index.js';
 import { queriesOf } from './queries.js';
+import { validateDashboard } from './validate.js';
 
 /** Every generated file, by path relative to dashboards/. */
 export function generatedFiles(): ReadonlyMap<string, string> {
@@ -36,6 +38,12 @@ function main(argv: readonly string[]): number {
   const check = argv.includes('--check');
   const root = dashboardsDir();
   let stale = 0;
+  for (const d of DASHBOARDS) {
+    for (const p of validateDashboard(buildDashboard(d))) {
+      process.stderr.write(`${d.file}: ${p}\n`);
+      stale++;
+    }
+  }
   for (const [rel, text] of generatedFiles()) {
     const path = join(root, rel);
     const old = existsSync(path) ? readFileSync(path, 'utf8') : undefined;

@@ -1,8 +1,16 @@
 // Splits a byte stream into lines for a LineParser without holding the input: one chunk
 // and one partial line in memory. Over-long lines (hostile input) are cut off and
 // reported, not buffered without bound.
+//
+// Speed (bench/RESULTS.md): every byte of a multi-GB trace passes through here. Each
+// chunk is decoded once into one flat string (latin1 when the chunk is pure ASCII, the
+// common case, checked natively by isAscii; UTF-8 otherwise, with an incomplete trailing
+// sequence carried to the next chunk), and lines are slices of it. Only the one line that
+// straddles two chunks is built by concatenation: concatenating every chunk onto the
+// previous partial line (a cons string) made every later slice and scan of that chunk
+// slower.
 
-import { StringDecoder } from 'node:string_decoder';
+import { isAscii } from 'node:buffer';
 import type { LineParser, ParserSink } from '../src/record/types.js';
 
 /** Lines longer than this are reported as malformed and skipped (no trace format comes near it). */
@@ -14,38 +22,91 @@ export interface FeedOptions {
   readonly onBytes?: (n: number) => void;
 }
 
+/** Length of `b` without an incomplete UTF-8 sequence at its end (that tail waits for the next chunk). */
+function completeUtf8(b: Buffer): number {
+  const n = b.length;
+  for (let i = n - 1; i >= 0 && i >= n - 4; i--) {
+    const c = b[i] ?? 0;
+    if (c < 0x80) return n; // ASCII: nothing pending
+    if (c >= 0xc0) {
+      const need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2;
+      return n - i < need ? i : n;
+    }
+    // a continuation byte: keep looking for its lead byte
+  }
+  return n;
+}
+
 export async function feedLines(input: AsyncIterable<Buffer | string>, parser: LineParser, opts: FeedOptions): Promise<void> {
-  const decoder = new StringDecoder('utf8');
   let rest = '';
+  let carry: Buffer | undefined; // bytes of a UTF-8 sequence cut by the chunk boundary
   let lineNo = 0;
   let skippingLong = false;
+
+  const tooLong = (): void => {
+    if (!skippingLong) {
+      opts.sink.malformed({ src: { file: opts.file, line: lineNo + 1 }, message: `line longer than ${MAX_LINE_BYTES} bytes; skipped` });
+    }
+    skippingLong = true;
+    rest = '';
+  };
+
+  const emit = (line: string): void => {
+    lineNo++;
+    if (skippingLong) {
+      skippingLong = false; // the tail of an over-long line
+      return;
+    }
+    parser.line(line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line, lineNo);
+  };
+
   for await (const chunk of input) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
+    let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     opts.onBytes?.(buf.length);
-    const text = rest + decoder.write(buf);
+    if (carry !== undefined) {
+      buf = Buffer.concat([carry, buf]);
+      carry = undefined;
+    }
+    let text: string;
+    if (isAscii(buf)) text = buf.toString('latin1');
+    else {
+      const end = completeUtf8(buf);
+      if (end < buf.length) carry = Buffer.from(buf.subarray(end));
+      text = buf.toString('utf8', 0, end);
+    }
     let start = 0;
+    if (rest.length > 0 || skippingLong) {
+      const nl = text.indexOf('\n');
+      if (nl < 0) {
+        if (!skippingLong) rest += text;
+        if (rest.length > MAX_LINE_BYTES) tooLong();
+        continue;
+      }
+      const line = rest + text.slice(0, nl);
+      rest = '';
+      if (line.length > MAX_LINE_BYTES) {
+        tooLong();
+        lineNo++;
+        skippingLong = false;
+      } else emit(line);
+      start = nl + 1;
+    }
     for (;;) {
       const nl = text.indexOf('\n', start);
       if (nl < 0) break;
-      lineNo++;
-      if (skippingLong) {
+      if (nl - start > MAX_LINE_BYTES) {
+        tooLong();
+        lineNo++;
         skippingLong = false;
-      } else {
-        const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
-        parser.line(text.slice(start, end), lineNo);
-      }
+      } else emit(text.slice(start, nl));
       start = nl + 1;
     }
-    rest = start === 0 ? text : text.slice(start);
-    if (rest.length > MAX_LINE_BYTES) {
-      if (!skippingLong) {
-        opts.sink.malformed({ src: { file: opts.file, line: lineNo + 1 }, message: `line longer than ${MAX_LINE_BYTES} bytes; skipped` });
-      }
-      skippingLong = true;
-      rest = '';
+    if (start < text.length) {
+      rest = text.slice(start);
+      if (rest.length > MAX_LINE_BYTES) tooLong();
     }
   }
-  rest += decoder.end();
+  if (carry !== undefined) rest += carry.toString('utf8'); // a cut sequence at the very end: U+FFFD
   if (rest.length > 0 && !skippingLong) {
     lineNo++;
     parser.line(rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNo);

@@ -9,6 +9,7 @@
 //   of a 4-byte buffer returns garbage). Without syscall events in the trace the uprobe
 //   pair itself becomes the record (ret only when >= 0: libc returns -1 and keeps errno).
 // - lost-event pages -> LostEventsRecord; everything else -> sink.skipped().
+import { clockSyncOrMarker } from '../text/clock-sync-marker.js';
 import type { ParserSink, Source } from '../../src/record/types.js';
 import { type EventFormat, type FieldFormat } from './event-format.js';
 import { type EventVisitor } from './events.js';
@@ -352,7 +353,8 @@ export function createRecordMapper(meta: TraceDatMeta, sink: ParserSink, file: s
           const nul = b.indexOf(0, from);
           let text = b.toString('utf8', from, nul >= 0 && nul < to ? nul : to);
           if (text.endsWith('\n')) text = text.slice(0, -1);
-          sink.record({ kind: 'marker', text, tsNs: bigTs(c), pid: undefined, tid, comm: comm(tid), cpu: c.cpu, src: srcOf(c) });
+          // migscope's own clock-sync marker (capture/ftrace.ts) becomes a clock-sync record.
+          sink.record(clockSyncOrMarker({ kind: 'marker', text, tsNs: bigTs(c), pid: undefined, tid, comm: comm(tid), cpu: c.cpu, src: srcOf(c) }));
           return;
         }
         case 'enter': {

@@ -5,8 +5,8 @@
 import { Command, Option } from 'commander';
 import { DEFAULT_TRACER, TRACERS } from '../../capture/tracers.js';
 import { CaptureSetupError, type CaptureTarget } from '../../capture/tracer.js';
-import { createBpftraceParser } from '../../parsers/bpftrace.js';
-import type { ParserSink, TraceRecordKind } from '../record/types.js';
+import { FORMATS } from '../../parsers/index.js';
+import { analyzeInputs, InputError } from './pipeline.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 interface CaptureFlags {
@@ -17,43 +17,23 @@ interface CaptureFlags {
   readonly readWrite: boolean;
 }
 
-/** Counts what the capture holds, by running the parser over each line as it is written. */
-function recordCounter(file: string): {
-  onLine: (line: string) => void;
-  summary: () => string;
-} {
-  const byKind = new Map<TraceRecordKind, number>();
-  let lost = 0;
-  let malformed = 0;
-  let lineNo = 0;
-  const sink: ParserSink = {
-    record(r) {
-      byKind.set(r.kind, (byKind.get(r.kind) ?? 0) + 1);
-      if (r.kind === 'lost-events') lost += r.count ?? 0;
-    },
-    skipped() {
-      // not counted in the summary
-    },
-    malformed() {
-      malformed++;
-    },
-    clock() {
-      // the file says
-    },
-  };
-  const parser = createBpftraceParser(file, sink);
-  return {
-    onLine: (line) => parser.line(line, ++lineNo),
-    summary: () => {
-      const total = [...byKind.values()].reduce((a, b) => a + b, 0);
-      const parts = [...byKind.entries()].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ${n}`);
-      return (
-        `${total} records${parts.length > 0 ? ` (${parts.join(', ')})` : ''}` +
-        `${lost > 0 ? `, ${lost} events LOST (the tracer's buffer overflowed)` : ', no lost events'}` +
-        `${malformed > 0 ? `, ${malformed} unreadable lines` : ''}`
-      );
-    },
-  };
+/**
+ * What the finished capture holds, read back with the same parsers `analyze` uses (so the
+ * summary is right for every tracer's format): records, devices, findings.
+ */
+async function captureSummary(file: string): Promise<string> {
+  try {
+    const a = await analyzeInputs([{ path: file }], { formats: FORMATS });
+    const i = a.input;
+    const devices = a.devices.map((d) => d.id).join(', ');
+    return (
+      `${i.records} records (${i.files[0]?.format ?? '?'}${i.malformed > 0 ? `, ${i.malformed} unreadable` : ''}${i.lostEvents > 0 ? `, ${i.lostEvents} LOST events` : ''}); ` +
+      `${a.devices.length} VFIO device(s)${devices !== '' ? `: ${devices}` : ''}; ${a.findings.length} finding(s) — run \`migscope analyze ${file}\``
+    );
+  } catch (e) {
+    if (e instanceof InputError) return `a file migscope cannot read back (${e.message})`;
+    throw e;
+  }
 }
 
 function parsePid(text: string): number {
@@ -86,7 +66,10 @@ Examples:
   sudo migscope capture --format json -o mig.json --pid 4242                bpftrace's JSON output instead of text
   migscope analyze mig.trace                                               then: timeline and findings
 
-Needs: root, bpftrace (Debian/Ubuntu package "bpftrace"), tracefs (mounted on demand).
+Tracers: bpftrace (default; sees every value), ftrace (syscall events plus a libc uprobe for
+values written; values read are invisible), trace-cmd (the same into a trace.dat). What each can
+show: docs/tracers.md.
+Needs: root, the tracer (Debian/Ubuntu packages "bpftrace", "trace-cmd"), tracefs (mounted on demand).
 Only the given process is traced, not its children. Values are read from user memory, so
 accesses through mmap are invisible (docs/capture-format.md, "What the tracer cannot see").
 Exit status: 0 captured, 2 could not capture (tracer missing, not root, no such process, bad usage).`,
@@ -112,14 +95,12 @@ export async function runCapture(command: readonly string[], flags: CaptureFlags
     const avail = await tracer.available();
     if (!avail.ok) throw new CaptureSetupError(avail.reason ?? `${tracer.name} is not usable here`);
 
-    const counter = recordCounter(flags.output);
     const handle = await tracer.start({
       target,
       output: flags.output,
       format: flags.format,
       readWrite: flags.readWrite,
       log: err,
-      onLine: counter.onLine,
     });
     let interrupted = 0;
     const onSignal = (sig: NodeJS.Signals): void => {
@@ -141,7 +122,7 @@ export async function runCapture(command: readonly string[], flags: CaptureFlags
           : res.stoppedBy === 'stop-requested'
             ? 'stopped'
             : `${tracer.name} exited (status ${String(res.tracerExitCode)})`;
-      err(`${why}; captured ${counter.summary()} in ${flags.output}`);
+      err(`${why}; ${flags.output}: ${await captureSummary(flags.output)}`);
       return EXIT_OK;
     } finally {
       process.off('SIGINT', onSignal);

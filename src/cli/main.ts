@@ -6,6 +6,7 @@ import { VERSION } from './version.js';
 import { registerAnalyzeCommand } from './analyze.js';
 import { registerCaptureCommand } from './capture.js';
 import { registerWatchCommand } from './watch.js';
+import { registerReportCommand } from './report.js';
 
 // `migscope analyze … | head`: a closed stdout is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -36,6 +37,7 @@ Docs: README.md, docs/capture-format.md, docs/json-schema.md, docs/telemetry.md`
 registerCaptureCommand(program);
 registerAnalyzeCommand(program);
 registerWatchCommand(program);
+registerReportCommand(program);
 
 program.parseAsync(process.argv).catch((e: unknown) => {
   process.stderr.write(`migscope: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

@@ -249,6 +249,8 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     } else {
       const tracer = TRACERS.get(flags.tracer);
       if (tracer === undefined) throw new UsageError(`unknown tracer "${flags.tracer}"; known: ${[...TRACERS.keys()].join(', ')}`);
+      // trace-cmd writes its trace.dat only when the capture ends: nothing to watch live.
+      if (tracer.name === 'trace-cmd') throw new UsageError('trace-cmd writes its file at the end of the capture; watch with --tracer bpftrace or ftrace (or capture with trace-cmd and analyze)');
       const avail = await tracer.available();
       if (!avail.ok) throw new CaptureSetupError(avail.reason ?? `${tracer.name} is not available`);
       let output = flags.save;

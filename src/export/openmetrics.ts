@@ -47,11 +47,15 @@ export interface OpenMetricsOptions {
    * (outside any retention) or, worse, at a plausible but wrong date.
    */
   readonly clockOffsetNs?: bigint | undefined;
-  /** Grid of repeated samples, ms; default 60 s (any value under Prometheus' 5 min lookback keeps series visible). */
+  /**
+   * Grid of repeated samples, ms; default 15 s, like a scrape interval: Grafana's
+   * $__rate_interval (4 x the data source's 15 s scrape interval) then always holds several
+   * samples, and anything under Prometheus' 5 min lookback keeps series visible.
+   */
   readonly sampleIntervalMs?: number | undefined;
 }
 
-export const DEFAULT_SAMPLE_INTERVAL_MS = 60_000;
+export const DEFAULT_SAMPLE_INTERVAL_MS = 15_000;
 
 const NS_PER_MS = 1_000_000n;
 
@@ -80,7 +84,7 @@ interface HistState {
 interface SeriesBuild<T> {
   readonly labels: Labels;
   readonly changes: Change<T>[];
-  /** Gauge only: where the series stops (device closed); undefined: the trace end. */
+  /** Gauge only: where the series stops (device closed); Infinity or undefined: the trace end. */
   endMs: number | undefined;
 }
 
@@ -317,9 +321,14 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
       if (iv.startNs === undefined) continue;
       gauge = setGauge(deviceState, labelsFor(deviceState.spec, dev), wallMs(iv.startNs), gaugeValue(d, iv.raw));
     }
-    // A device closed before the trace ended stops reporting at the close.
+    // A device closed before the trace ended stops reporting at the close. Several timelines
+    // of one device id (closed and opened again) share the series: it lasts as long as the
+    // last of them, and to the end of the trace if one is still open.
     const lastIv = d.timeline[d.timeline.length - 1];
-    if (gauge !== undefined && lastIv?.endNs !== undefined && lastIv.openAtEnd !== true) gauge.endMs = wallMs(lastIv.endNs);
+    if (gauge !== undefined) {
+      const closedMs = lastIv?.endNs !== undefined && lastIv.openAtEnd !== true ? wallMs(lastIv.endNs) : Infinity;
+      gauge.endMs = Math.max(gauge.endMs ?? -Infinity, closedMs);
+    }
   }
   for (const f of a.findings) {
     const labels = labelsFor(findings.spec, {

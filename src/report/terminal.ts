@@ -56,7 +56,7 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
       : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
   out.push(paint(o.color, '1', `device ${d.id}`) + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
   if (d.region?.source === 'inferred') out.push(`  ${d.region.evidence}`);
-  out.push(`  ${'STATE'.padEnd(14)}${'START'.padEnd(16)}${'DURATION'.padEnd(14)}${'BYTES'.padEnd(12)}`);
+  out.push(`  ${'STATE'.padEnd(18)}${'START'.padEnd(16)}${'DURATION'.padEnd(14)}${'BYTES'.padEnd(12)}`);
   const rows = d.timeline;
   const max = o.maxRows ?? 60;
   const show = rows.length <= max ? rows : [...rows.slice(0, max / 2), undefined, ...rows.slice(rows.length - max / 2)];
@@ -68,7 +68,7 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
     const dur = iv.startNs !== undefined && iv.endNs !== undefined ? formatDuration(iv.endNs - iv.startNs) + (iv.openAtEnd === true ? '+' : '') : '?';
     const name = iv.raw !== undefined ? `${iv.state} (${iv.raw.toString(2).padStart(3, '0')}b)` : iv.state;
     const mark = iv.certainty === 'known' ? '' : ` [${iv.certainty}]`;
-    out.push(`  ${name.padEnd(14)}${rel(iv.startNs, origin).padEnd(16)}${dur.padEnd(14)}${formatBytes(iv.bytes).padEnd(12)}${mark}`);
+    out.push(`  ${name.padEnd(18)}${rel(iv.startNs, origin).padEnd(16)}${dur.padEnd(14)}${formatBytes(iv.bytes).padEnd(12)}${mark}`);
   }
   if (d.intervalsDropped > 0) out.push(`  (${d.intervalsDropped} intervals past the per-device limit were not kept)`);
   const failed = d.stateWrites.filter((w) => w.result === 'failed');

@@ -67,6 +67,8 @@ interface SessionBuilder {
   precopy: PrecopySample[];
   pendingDropped: number;
   notRunningNs: bigint;
+  /** Not-running time is counted up to here (so no stretch is counted twice). */
+  accruedTo: bigint | undefined;
   failed: boolean;
   /** The decoder's serial of the session's data fd, when the SET's reply was seen. */
   serial: number | undefined;
@@ -128,10 +130,15 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     });
   }
 
-  function accrueNotRunning(ts: bigint | undefined): void {
-    if (session === undefined || ts === undefined || cur.raw === undefined || !v2NotRunning(cur.raw)) return;
-    const from = cur.startNs === undefined ? session.startNs : session.startNs === undefined || cur.startNs > session.startNs ? cur.startNs : session.startNs;
-    if (from !== undefined && ts > from) session.notRunningNs += ts - from;
+  /** Time in the current (not running) state inside session `s`, up to `ts`. */
+  function accrueNotRunning(ts: bigint | undefined, s: SessionBuilder | undefined = session): void {
+    if (s === undefined || ts === undefined || cur.raw === undefined || !v2NotRunning(cur.raw)) return;
+    let from = cur.startNs;
+    for (const t of [s.startNs, s.accruedTo]) if (t !== undefined && (from === undefined || t > from)) from = t;
+    if (from !== undefined && ts > from) {
+      s.notRunningNs += ts - from;
+      s.accruedTo = ts;
+    }
   }
 
   /** Change the current state (one interval per change; no session bookkeeping here). */
@@ -159,6 +166,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       precopy: [],
       pendingDropped: 0,
       notRunningNs: 0n,
+      accruedTo: undefined,
       failed: false,
       serial,
       dataFd,
@@ -172,6 +180,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   }
 
   function finishSession(s: SessionBuilder, outcome: SessionOutcome, ts: bigint | undefined): void {
+    accrueNotRunning(ts, s);
     if (session === s) session = undefined;
     const done: MigrationSession = {
       kind: s.kind,
@@ -250,6 +259,8 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   function applySet(o: OpBase, requested: number, result: V2SetStateOp['result'], dataFd: number | undefined, serial: number | undefined, valueSource: 'ioctl' | 'qemu'): void {
     const certainty: Certainty = valueSource === 'ioctl' ? 'known' : 'inferred';
     const from = cur.raw;
+    // A successful SET proves the device supports the requested state (inferred flags' lower bound).
+    if (result.ok === true && requested >= 0 && requested < V2_STATES.length) shownFlags |= flagsShownBy(requested);
     const fl = flags();
     const pred = from === undefined ? undefined : predictSet(from, requested, fl);
     const path = pred?.walk.kind === 'path' ? pred.walk.states : undefined;
@@ -268,7 +279,6 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     };
     pushWrite(entry);
     if (result.ok === true) {
-      if (requested >= 0 && requested < V2_STATES.length) shownFlags |= flagsShownBy(requested);
       const fromName = from === undefined ? undefined : V2_STATES[from];
       if (fromName !== undefined && path !== undefined) walkSessions(fromName, path, o.tsNs, o.src, serial, dataFd);
       else jumpSessions(requested, o.tsNs, o.src, serial, dataFd);

@@ -119,6 +119,20 @@ describe('backpressure', () => {
     expect(calls).toBeLessThan(25);
   });
 
+  it('the streaming exporter sends each session when asked (flush), before shutdown', async () => {
+    const got = slowExporter(1);
+    const exp = createExporter({ spanExporters: [{ name: 'mem', exporter: got }], metrics: [], env: { OTEL_NODE_RESOURCE_DETECTORS: 'none' } });
+    const a = manySessionsAnalysis(2, 1);
+    const d = a.devices[0]!;
+    await exp.session({ host: a.host, clock: a.clock, device: d, session: d.sessions[0]!, findings: [] });
+    await exp.flush();
+    expect(got.got.map((x) => x.name).sort()).toEqual(['vfio.migration.save', 'vfio.state.PRE_COPY', 'vfio.state.SAVING', 'vfio.state.STOP']);
+    await exp.session({ host: a.host, clock: a.clock, device: d, session: d.sessions[1]!, findings: [] });
+    const s = await exp.shutdown();
+    expect(got.got).toHaveLength(8);
+    expect(s).toMatchObject({ sessions: 2, spansExported: 8, spansFailed: 0, ok: true });
+  });
+
   it('the streaming exporter refuses work after shutdown instead of losing it quietly', async () => {
     const exp = createExporter({ traces: [], metrics: [], env: { OTEL_NODE_RESOURCE_DETECTORS: 'none' } });
     await exp.shutdown();

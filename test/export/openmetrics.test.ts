@@ -223,11 +223,20 @@ describe('renderOpenMetrics: values', () => {
     expect(d[d.length - 1]).toMatchObject({ ms: wallMs(45), value: 1 });
   });
 
+  it('keeps the gauge of a device closed and opened again going while the second opening lasts', () => {
+    const a = labAnalysis(clock);
+    const d = a.devices.find((x) => x.id === DEV.v2Save)!;
+    const again = { ...d, fd: 31, sessions: [], timeline: [{ ...d.timeline[0]!, startNs: at(50), endNs: at(TRACE_S), openAtEnd: true }] };
+    const s = series(parse(renderOpenMetrics({ ...a, devices: [d, again] }, { sampleIntervalMs: 10_000 })).samples, 'migscope_device_state', {});
+    expect(s[s.length - 1]).toMatchObject({ ms: endMs, value: 2 });
+    expect(s.find((x) => x.ms === wallMs(50))?.value).toBe(2);
+  });
+
   it('repeats values on the sample grid so series stay visible between changes', () => {
     const s = series(samples, 'migscope_migrations_total', { device: DEV.v2Save });
     const grid = s.filter((x) => x.ms % 10_000 === 0).map((x) => x.ms);
     const expected: number[] = [];
-    for (let t = Math.ceil(START_MS / 10_000) * 10_000; t < endMs; t += 10_000) expected.push(t);
+    for (let t = Math.ceil(START_MS / 10_000) * 10_000; t <= endMs; t += 10_000) expected.push(t);
     expect(grid).toEqual(expected);
     // No gap longer than the grid step anywhere.
     for (let i = 1; i < s.length; i++) expect(s[i]!.ms - s[i - 1]!.ms).toBeLessThanOrEqual(10_000);

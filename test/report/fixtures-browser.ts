@@ -1,7 +1,7 @@
 // Headless Debian Chromium driven by playwright-core, for the report's browser tests and
 // bench (flags from the machine notes: no background networking on a closed network).
 
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -26,8 +26,16 @@ export function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }
 
+const tempDirs: string[] = [];
+
+/** Remove every directory writeTemp made in this process. */
+export function cleanupTemp(): void {
+  for (const d of tempDirs.splice(0)) rmSync(d, { recursive: true, force: true });
+}
+
 export function writeTemp(name: string, html: string): string {
   const dir = mkdtempSync(join(tmpdir(), 'migscope-report-'));
+  tempDirs.push(dir);
   const path = join(dir, name);
   writeFileSync(path, html);
   return path;

@@ -14,7 +14,7 @@ import { formatModule } from '../../src/report/html/client/format.js';
 import { timelineDrawModule } from '../../src/report/html/client/timeline-draw.js';
 import { renderHtmlReport, stateColor, summarize } from '../../src/report/html/index.js';
 import type { Source } from '../../src/record/types.js';
-import { chromiumAvailable, chromiumSkipReason, launchChromium, openReport, writeTemp, type Opened } from './fixtures-browser.js';
+import { chromiumAvailable, chromiumSkipReason, cleanupTemp, launchChromium, openReport, writeTemp, type Opened } from './fixtures-browser.js';
 import { largeAnalysis } from './fixtures-large.js';
 import { failedPrecopy, HOSTILE_DEVICE, HOSTILE_MESSAGE, HOSTILE_TITLE, hostile, RULES, SCENARIOS } from './fixtures.js';
 
@@ -176,6 +176,7 @@ describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
   });
   afterAll(async () => {
     await browser?.close();
+    cleanupTemp();
   });
 
   async function open(a: Analysis, name: string, title?: string): Promise<Opened> {

@@ -1,5 +1,5 @@
-// The v1 rule catalogue, in the order of spec/vfio-migration.md §6.1, then migscope's
-// own V1-GROUP-RECOVER. Docs and the HTML report list rules from here.
+// The rule catalogue: v1 in the order of spec/vfio-migration.md §6.1, then migscope's
+// own V1-GROUP-RECOVER; v2 in the order of §6.2. Docs and the HTML report list rules from here.
 
 import type { RuleDef } from '../rule.js';
 import { v1Async } from './v1-async.js';
@@ -27,6 +27,26 @@ import { v1Segments } from './v1-segments.js';
 import { v1StateScope } from './v1-state-scope.js';
 import { v1UserReadback } from './v1-user-readback.js';
 import { v1Width } from './v1-width.js';
+import { v2Arc } from './v2-arc.js';
+import { v2Async } from './v2-async.js';
+import { v2BlockedArc } from './v2-blocked-arc.js';
+import { v2DataFd } from './v2-datafd.js';
+import { v2Enomsg } from './v2-enomsg.js';
+import { v2ErrorExit } from './v2-error-exit.js';
+import { v2FailRecover } from './v2-fail-recover.js';
+import { v2FailState } from './v2-fail-state.js';
+import { v2FdDirection } from './v2-fd-direction.js';
+import { v2FeatureArgs } from './v2-feature-args.js';
+import { v2MigCaps } from './v2-mig-caps.js';
+import { v2P2pOrder } from './v2-p2p-order.js';
+import { v2PrecopyInfo } from './v2-precopy-info.js';
+import { v2ResumeAbort } from './v2-resume-abort.js';
+import { v2SaveDrain } from './v2-save-drain.js';
+import { v2SessionEnd } from './v2-session-end.js';
+import { v2StateRange } from './v2-state-range.js';
+import { v2StoppedAccess } from './v2-stopped-access.js';
+import { v2StreamBytes } from './v2-stream-bytes.js';
+import { v2Unsupported } from './v2-unsupported.js';
 
 export const V1_RULES: readonly RuleDef[] = [
   v1RegionId,
@@ -55,3 +75,28 @@ export const V1_RULES: readonly RuleDef[] = [
   v1Segments,
   v1GroupRecover,
 ];
+
+export const V2_RULES: readonly RuleDef[] = [
+  v2FeatureArgs,
+  v2MigCaps,
+  v2StateRange,
+  v2Unsupported,
+  v2BlockedArc,
+  v2Arc,
+  v2FailState,
+  v2ErrorExit,
+  v2Async,
+  v2DataFd,
+  v2SessionEnd,
+  v2FdDirection,
+  v2Enomsg,
+  v2SaveDrain,
+  v2PrecopyInfo,
+  v2ResumeAbort,
+  v2FailRecover,
+  v2P2pOrder,
+  v2StoppedAccess,
+  v2StreamBytes,
+];
+
+export const ALL_RULES: readonly RuleDef[] = [...V1_RULES, ...V2_RULES];

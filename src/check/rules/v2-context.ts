@@ -34,6 +34,8 @@ export interface V2Session {
   readonly gapSerialAtStart: number;
   /** What ended it: a session-ending arc, a reset, ERROR, or a new session (spec §5.3). */
   ended: Evidence | undefined;
+  /** It ended by a successful SET (its session-ending arc or a change out of its group), not a reset or ERROR. */
+  endedBySet: boolean;
   /** read() returned 0 in STOP_COPY: end of stream. */
   eof: boolean;
   /** Any data op of the session was seen (the tracer recorded data traffic). */
@@ -125,9 +127,10 @@ function addSession(v: V2ContextFields, s: V2Session): void {
   if (v.sessions.length > MAX_SESSIONS) v.sessions.shift();
 }
 
-function endSession(v: V2ContextFields, why: Evidence): void {
+function endSession(v: V2ContextFields, why: Evidence, bySet = false): void {
   if (v.session === undefined) return;
   v.session.ended = why;
+  v.session.endedBySet = bySet;
   v.session = undefined;
 }
 
@@ -148,7 +151,7 @@ function applySet(v: V2ContextFields, o: AnyDeviceOp, requested: number, result:
     const ev = { src: o.src, what: v2OpText(o) };
     if (v.session !== undefined) {
       const stays = v.session.kind === 'save' ? v2InSavingGroup(requested) : requested === V2_RESUMING;
-      if (ends || !stays || serial !== undefined) endSession(v, ev);
+      if (ends || !stays || serial !== undefined) endSession(v, ev, requested !== V2_ERROR);
     }
     if (serial !== undefined) {
       addSession(v, {
@@ -158,6 +161,7 @@ function applySet(v: V2ContextFields, o: AnyDeviceOp, requested: number, result:
         start: ev,
         gapSerialAtStart: gaps,
         ended: undefined,
+        endedBySet: false,
         eof: false,
         dataSeen: false,
         inexact: false,
@@ -168,7 +172,7 @@ function applySet(v: V2ContextFields, o: AnyDeviceOp, requested: number, result:
     } else if (from !== undefined && v.session === undefined && paths.length > 0 && paths.every((p) => pathStartsSession(from, p) !== undefined)) {
       // A session started but its fd was not seen (values invisible): still a session.
       const kind = pathStartsSession(from, paths[0] ?? []) ?? 'save';
-      addSession(v, { serial: undefined, kind, dataFd: undefined, start: ev, gapSerialAtStart: gaps, ended: undefined, eof: false, dataSeen: false, inexact: true, readBytes: 0n, writeBytes: 0n, failed: false });
+      addSession(v, { serial: undefined, kind, dataFd: undefined, start: ev, gapSerialAtStart: gaps, ended: undefined, endedBySet: false, eof: false, dataSeen: false, inexact: true, readBytes: 0n, writeBytes: 0n, failed: false });
     }
     v.state = known(o, requested, how, gaps);
     if (requested === V2_ERROR) endSession(v, ev);

@@ -1,0 +1,72 @@
+// V2-STREAM-BYTES (spec §6.2; §5.4 [L518]): with both ends traced, the bytes written to
+// the destination's resuming data_fd must equal the bytes read from the source's saving
+// data_fd (segment boundaries may differ: v2 does not keep them).
+//
+// Global: the two ends are devices with the same name in different processes or files
+// (the pipeline suffixes a repeated name with "@<file>"; that suffix is ignored here,
+// device names never contain "@"). A save counts when its stream was read to the end
+// (read() = 0) and every read's result was seen; a resume when it ended by a successful
+// SET (the driver accepted the data) and every write's result was seen. Pairs are
+// compared when the second of them is known complete (its device closed, or the trace ended).
+
+import type { GlobalRuleDef } from '../rule.js';
+import type { DeviceContext } from '../device-context.js';
+import type { V2Session } from './v2-context.js';
+
+interface Done {
+  readonly ctx: DeviceContext;
+  readonly s: V2Session;
+}
+
+export const v2StreamBytes: GlobalRuleDef = {
+  scope: 'global',
+  id: 'V2-STREAM-BYTES',
+  title: 'Destination received a different number of bytes than the source sent',
+  severities: ['warning'],
+  blames: ['vmm'],
+  specRef: 'spec §6.2 V2-STREAM-BYTES; §5.4 [L518]',
+  description:
+    'When both ends of a migration are traced (v2 devices with the same name in two processes or files), the total bytes written to the destination\'s resuming data_fd must equal the total read from the source\'s saving data_fd: the stream is opaque and must be delivered whole, though the chunk boundaries may differ. A difference is a VMM warning. Needs the data fds\' read()/write() results on both ends; devices named only by pid:fd are not paired.',
+  uncertainWhen: 'Events were lost during either session.',
+  create(env) {
+    const saves = new Map<string, Done>();
+    const resumes = new Map<string, Done>();
+    const nameOf = (ctx: DeviceContext): string => {
+      const at = ctx.device.id.indexOf('@');
+      return at > 0 ? ctx.device.id.slice(0, at) : ctx.device.id;
+    };
+    const compare = (src: Done, dst: Done): void => {
+      if (src.s.readBytes === dst.s.writeBytes) return;
+      env.report(dst.ctx, {
+        severity: 'warning',
+        blame: 'vmm',
+        tsNs: undefined,
+        message: `The source (${src.ctx.device.id}${src.ctx.device.pid === undefined ? '' : `, pid ${src.ctx.device.pid}`}) read ${src.s.readBytes} bytes from its saving data_fd; the destination (${dst.ctx.device.id}${dst.ctx.device.pid === undefined ? '' : `, pid ${dst.ctx.device.pid}`}) wrote ${dst.s.writeBytes} bytes to its resuming data_fd. The whole stream must be delivered.`,
+        evidence: [src.s.start, dst.s.start],
+        uncertain: src.ctx.gaps.count !== src.s.gapSerialAtStart || dst.ctx.gaps.count !== dst.s.gapSerialAtStart,
+      });
+    };
+    return {
+      finish(_reason, _at, ctx) {
+        if (!ctx.v2.isV2 || ctx.device.naming === 'pid-fd') return;
+        const name = nameOf(ctx);
+        for (const s of ctx.v2.sessions) {
+          if (s.serial === undefined || s.inexact || !s.dataSeen) continue;
+          if (s.kind === 'save' && s.eof) {
+            const other = resumes.get(name);
+            if (other !== undefined && other.ctx.key !== ctx.key) {
+              resumes.delete(name);
+              compare({ ctx, s }, other);
+            } else saves.set(name, { ctx, s });
+          } else if (s.kind === 'resume' && s.endedBySet && !s.failed) {
+            const other = saves.get(name);
+            if (other !== undefined && other.ctx.key !== ctx.key) {
+              saves.delete(name);
+              compare(other, { ctx, s });
+            } else resumes.set(name, { ctx, s });
+          }
+        }
+      },
+    };
+  },
+};

@@ -1,0 +1,64 @@
+// `migscope report`: the analysis as one self-contained HTML file for a post-mortem
+// (src/report/html; docs/report.md).
+
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { addAnalysisOptions, runAnalysis, type AnalyzeFlags } from './analyze.js';
+import { InputError } from './pipeline.js';
+import { UsageError } from './flags.js';
+import { renderHtmlReport } from '../report/html/render.js';
+import { ruleCatalogue } from '../check/index.js';
+import { summarize } from '../analysis/summary.js';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+
+interface ReportFlags extends Omit<AnalyzeFlags, 'failOn'> {
+  readonly output: string;
+  readonly title?: string;
+}
+
+export function registerReportCommand(program: Command): void {
+  const cmd = program
+    .command('report')
+    .description('write a self-contained HTML post-mortem report (timeline, findings with evidence) to attach to a bug')
+    .argument('<trace...>', 'trace files, as for analyze')
+    .requiredOption('-o, --output <file>', 'HTML file to write')
+    .option('--title <text>', 'report title (default: the trace file names)');
+  addAnalysisOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+Examples:
+  migscope report mig.trace -o report.html
+  migscope report src-host.trace dst-host.trace -o mig-42.html --title "migration 42, hv-17 → hv-18"
+
+The file loads nothing from the network: it opens from disk or as an e-mail attachment.`,
+  );
+  cmd.action(async (files: string[], flags: ReportFlags) => {
+    process.exitCode = await reportAction(files, flags);
+  });
+}
+
+export async function reportAction(files: readonly string[], flags: ReportFlags): Promise<number> {
+  try {
+    const analysis = await runAnalysis(files, { ...flags, failOn: 'never' });
+    const rules = ruleCatalogue().map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef }));
+    const html = renderHtmlReport(analysis, { title: flags.title ?? `migscope: ${files.join(', ')}`, rules });
+    await writeFile(flags.output, html);
+    const s = summarize(analysis);
+    process.stderr.write(
+      `migscope report: ${flags.output} (${(html.length / 1e6).toFixed(1)} MB): ${s.devices} device(s), ${s.sessions} session(s), ` +
+        `${s.bySeverity.error} error(s), ${s.bySeverity.warning} warning(s)\n`,
+    );
+    return EXIT_OK;
+  } catch (e) {
+    if (e instanceof InputError || e instanceof UsageError) {
+      process.stderr.write(`migscope report: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (e instanceof Error && 'code' in e && typeof e.code === 'string') {
+      process.stderr.write(`migscope report: cannot write ${flags.output}: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+}
