@@ -4,6 +4,7 @@ import type * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import { deviceDashboard } from './device.js';
 import { fleetDashboard } from './fleet.js';
 import { tracesDashboard } from './traces.js';
+import { queriesOf, type DashboardQuery } from './queries.js';
 
 export interface DashboardSource {
   /** File name under dashboards/json/. */
@@ -35,6 +36,11 @@ export function buildDashboard(source: DashboardSource): dashboard.Dashboard {
 /** The exact text of a generated dashboard file (2-space JSON, trailing newline). */
 export function dashboardJson(source: DashboardSource): string {
   return `${JSON.stringify(buildDashboard(source), null, 2)}\n`;
+}
+
+/** Every query of every dashboard (PromQL, TraceQL, label_values), as in dashboards/queries.json. */
+export function allDashboardQueries(): DashboardQuery[] {
+  return DASHBOARDS.flatMap((d) => queriesOf(buildDashboard(d)));
 }
 
 export { fleetDashboard, deviceDashboard, tracesDashboard };

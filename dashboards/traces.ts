@@ -14,9 +14,17 @@ import { dashboardLinks } from './links.js';
 
 export const TRACE_ID_VAR = 'trace_id';
 
+// Multi-value variables in TraceQL: Grafana's default format for them is the Graphite glob
+// `{a,b}`, which TraceQL reads as no match (grafana/grafana#69841, #72735); `:pipe` gives
+// `a|b`. Not `:regex`: its backslash escapes are invalid inside a TraceQL "string". The
+// custom all value `.*` is passed through unformatted. A dot of a PCI address then matches
+// any character, which cannot select a wrong device in practice.
+const DEVICE = '${device:pipe}';
+const HOST = '${host:pipe}';
+
 /** Filters of a session root span for the host and device variables. */
 function sessionFilter(...conditions: string[]): string {
-  return `{ ${[...conditions, `span.${ATTR.deviceId} =~ "$device"`, `span.${ATTR.host} =~ "$host"`].join(' && ')} }`;
+  return `{ ${[...conditions, `span.${ATTR.deviceId} =~ "${DEVICE}"`, `span.${ATTR.host} =~ "${HOST}"`].join(' && ')} }`;
 }
 
 /** TraceQL searches of the dashboard, by panel (exported for tests and docs). */
@@ -24,8 +32,8 @@ export const TRACEQL = {
   // vfio.migration.outcome is set on session root spans only.
   failed: sessionFilter(`span.${ATTR.outcome} = "failed"`),
   withFindings: sessionFilter(`span.${ATTR.findingsCount} > 0`),
-  deviceErrorState: `{ name = "${SPAN.state('ERROR')}" && span.${ATTR.deviceId} =~ "$device" }`,
-  outsideSessions: `{ name = "${SPAN.finding}" && span.${ATTR.deviceId} =~ "$device" }`,
+  deviceErrorState: `{ name = "${SPAN.state('ERROR')}" && span.${ATTR.deviceId} =~ "${DEVICE}" }`,
+  outsideSessions: `{ name = "${SPAN.finding}" && span.${ATTR.deviceId} =~ "${DEVICE}" }`,
 } as const;
 
 /** A link from a trace id cell to the trace panel of this dashboard, keeping time and data source. */

@@ -154,8 +154,10 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
       return;
     }
     // A uprobe/kprobe: "EVENT: (" … (spec §3.3). Anything else is an event of no interest.
-    const colon = text.indexOf(': (', b);
-    if (colon < 0 || !isEventName(text, b, colon)) {
+    // The name is word characters, so the only possible ": (" is right after them: look
+    // there instead of searching the whole body (most lines of a busy trace end here).
+    const colon = eventNameEnd(text, b);
+    if (colon < 0 || text.charCodeAt(colon) !== 58 || text.charCodeAt(colon + 1) !== 32 || text.charCodeAt(colon + 2) !== 40 || !isEventName(text, b, colon)) {
       sink.skipped();
       return;
     }
@@ -215,6 +217,17 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
   }
 
   return { line, end: () => asm.end() };
+}
+
+/** End of the run of word characters starting at `start` (at most 65 of them), or -1 when longer. */
+function eventNameEnd(s: string, start: number): number {
+  const limit = Math.min(s.length, start + 65);
+  for (let i = start; i < limit; i++) {
+    const c = s.charCodeAt(i);
+    const word = (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+    if (!word) return i;
+  }
+  return limit < s.length ? -1 : limit;
 }
 
 /** An event name: word characters only (rejects bodies that merely contain ": ("). */

@@ -12,7 +12,11 @@ Files served (see README.md):
                        offset and size, and the daemon's value or errno goes back to the caller
 
 The "vendor driver" side of protocol v1 (spec/vfio-migration.md §2) is emulated here and
-scripted by the scenario's "driver" block in scenarios.json.  ioctls get real replies:
+scripted by the scenario's "driver" block in scenarios.json.  A device whose driver block
+says "protocol": "v2" is a protocol-v2 device instead (spec §5, class DeviceV2): the kernel
+core's VFIO_DEVICE_FEATURE checks, vfio_mig_get_next_state() (with the 2026 fix: the
+blocked STOP_COPY -> PRE_COPY arc fails with EINVAL instead of looping), and a data_fd per
+data session, served as DIR/<name>.data<K> files the workload pre-opened (README.md).  ioctls get real replies:
 the daemon reads and writes the caller's argument struct with process_vm_readv/writev,
 using the full argument pointer from /proc/<tid>/syscall (the caller is blocked inside
 ioctl() while we answer, so that file shows its live arguments), so bpftrace sees at
@@ -40,6 +44,7 @@ VFIO_DEVICE_GET_INFO = 0x3B6B
 VFIO_DEVICE_GET_REGION_INFO = 0x3B6C
 VFIO_DEVICE_RESET = 0x3B6F
 VFIO_DEVICE_FEATURE = 0x3B75
+VFIO_MIG_GET_PRECOPY_INFO = 0x3B79
 
 # v1 migration region (spec §2.1)
 OFF_DEVICE_STATE, OFF_RESERVED, OFF_PENDING, OFF_DATA_OFFSET, OFF_DATA_SIZE = 0, 4, 8, 16, 24
@@ -49,6 +54,14 @@ RUNNING, SAVING, RESUMING, MASK = 1, 2, 4, 7
 REGION_READ, REGION_WRITE, REGION_MMAP, REGION_CAPS = 1, 2, 4, 8
 CAP_SPARSE_MMAP, CAP_TYPE = 1, 2
 
+
+# protocol v2 (spec §5.2, §5.3)
+V2_ERROR, V2_STOP, V2_RUNNING, V2_STOP_COPY, V2_RESUMING, V2_RUNNING_P2P, V2_PRE_COPY, V2_PRE_COPY_P2P = range(8)
+V2_NAMES = ["ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P"]
+MIG_STOP_COPY, MIG_P2P, MIG_PRE_COPY = 1, 2, 4
+FEATURE_MASK, FEATURE_GET, FEATURE_SET, FEATURE_PROBE = 0xFFFF, 1 << 16, 1 << 17, 1 << 18
+FEATURE_MIGRATION, FEATURE_MIG_DEVICE_STATE, FEATURE_MIG_DATA_SIZE = 1, 2, 9
+DATA_FILES_PER_DEVICE = 4  # DIR/<name>.data0 .. .data3: one per data session
 
 # ---- caller memory -------------------------------------------------------------------
 
@@ -271,6 +284,183 @@ class Device:
         return body, len(body)
 
 
+# ---- the emulated vendor driver (protocol v2) ------------------------------------------
+
+E, S, R, SC, RS, RP, PC, PP = range(8)
+# vfio_from_fsm_table[cur][requested] (spec §5.5), rows and columns in enum order
+FSM = {
+    E: [E, E, E, E, E, E, E, E],
+    S: [E, S, RP, SC, RS, RP, RP, RP],
+    R: [E, RP, R, RP, RP, RP, PC, RP],
+    SC: [E, S, S, SC, S, S, E, E],
+    RS: [E, S, S, S, RS, S, S, S],
+    RP: [E, S, R, S, S, RP, R, PP],
+    PC: [E, R, R, PP, R, R, PC, PP],
+    PP: [E, RP, RP, SC, RP, RP, PC, PP],
+}
+NEEDS = {E: None, S: MIG_STOP_COPY, R: MIG_STOP_COPY, SC: MIG_STOP_COPY, RS: MIG_STOP_COPY,
+         RP: MIG_STOP_COPY | MIG_P2P, PC: MIG_STOP_COPY | MIG_PRE_COPY, PP: MIG_STOP_COPY | MIG_P2P | MIG_PRE_COPY}
+SESSION_START = {(R, PC): "save", (RP, PP): "save", (S, SC): "save", (S, RS): "resume"}
+SESSION_END = {(SC, S), (PC, R), (PP, RP), (RS, S)}
+
+
+class Session:
+    """One data transfer session and its data_fd (spec §5.3, §5.4)."""
+
+    def __init__(self, kind, initial, stop):
+        self.kind = kind
+        self.active = True
+        self.initial_left = initial  # PRE_COPY data (initial_bytes)
+        self.stop_left = stop  # what only STOP_COPY delivers
+        self.resume_bytes = 0
+
+
+class DeviceV2:
+    """A protocol-v2 device: the kernel core's checks plus a vendor driver's arcs."""
+
+    def __init__(self, name, cfg, log):
+        self.name = name
+        self.log = log
+        self.flags = cfg.get("migration_flags", MIG_STOP_COPY)
+        self.chunk = cfg.get("chunk", 0x2000)
+        self.precopy_bytes = cfg.get("precopy_bytes", 0x6000)
+        self.stopcopy_bytes = cfg.get("stopcopy_bytes", 0x3000)
+        # fail: [{"from": state, "to": state, "errno": n, "to_error": bool, "times": n}] for single arcs
+        self.rules = [dict(r, used=0) for r in cfg.get("fail", [])]
+        self.state = V2_RUNNING
+        self.session = None
+
+    def supported(self, st):
+        need = NEEDS.get(st)
+        return need is not None and (self.flags & need) == need
+
+    def next_state(self, cur, req):
+        """vfio_mig_get_next_state() (spec §5.5), as fixed in 2026: the skip loop ends on ERROR."""
+        if not self.supported(cur):
+            raise fusepy.FuseOSError(errno.EINVAL)  # the kernel WARN_ONs here (ERROR as current state)
+        if req >= 8 or req < 0 or not self.supported(req):
+            raise fusepy.FuseOSError(errno.EINVAL)
+        nxt = FSM[cur][req]
+        while not self.supported(nxt):
+            if nxt == E:
+                break
+            nxt = FSM[nxt][req]
+        if nxt == E:
+            raise fusepy.FuseOSError(errno.EINVAL)
+        return nxt
+
+    def set_state(self, req, hand_data_fd):
+        """MIG_DEVICE_STATE SET: walk arc by arc; returns the new data_fd or -1."""
+        new_fd = -1
+        while self.state != req:
+            nxt = self.next_state(self.state, req)
+            self.arc(self.state, nxt)
+            kind = SESSION_START.get((self.state, nxt))
+            if kind is not None:
+                if self.session is not None:
+                    self.session.active = False
+                self.session = Session(kind, self.precopy_bytes, self.stopcopy_bytes)
+                new_fd = hand_data_fd(self.session)
+            self.log("%s: %s -> %s" % (self.name, V2_NAMES[self.state], V2_NAMES[nxt]))
+            self.state = nxt
+        return new_fd
+
+    def arc(self, cur, nxt):
+        for r in self.rules:
+            if r["used"] >= r.get("times", 1) or r.get("from", cur) != cur or r.get("to", nxt) != nxt:
+                continue
+            r["used"] += 1
+            if r.get("to_error"):
+                self.state = V2_ERROR
+                if self.session is not None:
+                    self.session.active = False
+            self.log("%s: arc %s -> %s refused by script: errno %d, state %s"
+                     % (self.name, V2_NAMES[cur], V2_NAMES[nxt], r["errno"], V2_NAMES[self.state]))
+            raise fusepy.FuseOSError(r["errno"])
+        if (cur, nxt) in SESSION_END and self.session is not None:
+            self.session.active = False
+
+    def reset(self):
+        self.state = V2_RUNNING
+        if self.session is not None:
+            self.session.active = False
+
+    # -- the data_fd (spec §5.4; ENODEV once disabled, as mlx5 does) ----------------
+    def data_read(self, sess, size):
+        if not sess.active:
+            raise fusepy.FuseOSError(errno.ENODEV)
+        if sess.kind != "save":
+            raise fusepy.FuseOSError(errno.EINVAL)
+        if self.state in (V2_PRE_COPY, V2_PRE_COPY_P2P):
+            if sess.initial_left == 0:
+                raise fusepy.FuseOSError(errno.ENOMSG)  # temporary end of data
+            n = min(size, self.chunk, sess.initial_left)
+            sess.initial_left -= n
+        elif self.state == V2_STOP_COPY:
+            n = min(size, self.chunk, sess.initial_left + sess.stop_left)
+            take = min(n, sess.initial_left)
+            sess.initial_left -= take
+            sess.stop_left -= n - take
+        else:
+            raise fusepy.FuseOSError(errno.EINVAL)
+        return (b"VFIOMIG2" * (n // 8 + 1))[:n]
+
+    def data_write(self, sess, data):
+        if not sess.active:
+            raise fusepy.FuseOSError(errno.ENODEV)
+        if sess.kind != "resume" or self.state != V2_RESUMING:
+            raise fusepy.FuseOSError(errno.EINVAL)
+        sess.resume_bytes += len(data)
+        return len(data)
+
+    def precopy_info(self, sess):
+        if not sess.active or self.state not in (V2_PRE_COPY, V2_PRE_COPY_P2P):
+            raise fusepy.FuseOSError(errno.EINVAL)
+        return sess.initial_left, 0
+
+    # -- VFIO_DEVICE_FEATURE (spec §5.2): the kernel core's checks, then the feature ------
+    def feature(self, tid, addr, hand_data_fd):
+        argsz, flags = struct.unpack("<II", mem_read(tid, addr, 8))
+        known = FEATURE_MASK | FEATURE_GET | FEATURE_SET | FEATURE_PROBE
+        get, setf, probe = flags & FEATURE_GET, flags & FEATURE_SET, flags & FEATURE_PROBE
+        if argsz < 8 or flags & ~known or (get and setf and not probe):
+            raise fusepy.FuseOSError(errno.EINVAL)
+        feat = flags & FEATURE_MASK
+        ops = {FEATURE_MIGRATION: (True, False), FEATURE_MIG_DEVICE_STATE: (True, True), FEATURE_MIG_DATA_SIZE: (True, False)}
+        if feat not in ops:
+            raise fusepy.FuseOSError(errno.ENOTTY)
+        can_get, can_set = ops[feat]
+        if (get and not can_get) or (setf and not can_set):
+            raise fusepy.FuseOSError(errno.EINVAL)
+        if probe:
+            return 0
+        if not get and not setf:
+            raise fusepy.FuseOSError(errno.EINVAL)
+        if argsz - 8 < 8:
+            raise fusepy.FuseOSError(errno.EINVAL)
+        if feat == FEATURE_MIGRATION:
+            mem_write(tid, addr + 8, struct.pack("<Q", self.flags))
+            return 0
+        if feat == FEATURE_MIG_DATA_SIZE:
+            left = self.precopy_bytes + self.stopcopy_bytes
+            if self.session is not None and self.session.active and self.session.kind == "save":
+                left = self.session.initial_left + self.session.stop_left
+            mem_write(tid, addr + 8, struct.pack("<Q", left))
+            return 0
+        if get:
+            mem_write(tid, addr + 8, struct.pack("<Ii", self.state, -1))
+            return 0
+        req = struct.unpack("<I", mem_read(tid, addr + 8, 4))[0]
+        try:
+            fd = self.set_state(req, hand_data_fd)
+        except fusepy.FuseOSError:
+            # on error the kernel still copies the struct back, data_fd = -1 (spec §5.2)
+            mem_write(tid, addr + 8, struct.pack("<Ii", req, -1))
+            raise
+        mem_write(tid, addr + 8, struct.pack("<Ii", req, fd))
+        return 0
+
+
 class LabFS(fusepy.Operations):
     def __init__(self, scenario, mount, log):
         self.mount = os.path.abspath(mount)
@@ -278,8 +468,11 @@ class LabFS(fusepy.Operations):
         self.mutex = threading.Lock()  # not "lock": that name is a FUSE operation
         self.devices = {}
         for d in scenario["devices"]:
-            self.devices[d["name"]] = Device(d["name"], d.get("driver", {}), log)
-        self.handed = set()  # (tgid, fd) already returned by GET_DEVICE_FD
+            drv = d.get("driver", {})
+            cls = DeviceV2 if drv.get("protocol") == "v2" else Device
+            self.devices[d["name"]] = cls(d["name"], drv, log)
+        self.handed = set()  # (tgid, fd) already returned by GET_DEVICE_FD or as a data_fd
+        self.sessions = {}  # data file path ("/<name>.dataK") -> (device, Session)
 
     # -- plumbing -----------------------------------------------------------------
     def _dev(self, path):
@@ -288,19 +481,30 @@ class LabFS(fusepy.Operations):
             raise fusepy.FuseOSError(errno.ENOENT)
         return d
 
+    def _data_file(self, path):
+        """(device, index) for "/<v2 device name>.data<K>", else None."""
+        name, dot, rest = path.lstrip("/").rpartition(".data")
+        if not dot or not rest.isdigit() or int(rest) >= DATA_FILES_PER_DEVICE:
+            return None
+        d = self.devices.get(name)
+        return (d, int(rest)) if isinstance(d, DeviceV2) else None
+
     def getattr(self, path, fh=None):
         if path == "/":
             return dict(st_mode=stat.S_IFDIR | 0o755, st_nlink=2)
         if path == "/group":
             return dict(st_mode=stat.S_IFREG | 0o600, st_nlink=1, st_size=0)
+        if self._data_file(path) is not None:
+            return dict(st_mode=stat.S_IFREG | 0o600, st_nlink=1, st_size=16 << VFIO_PCI_OFFSET_SHIFT)
         self._dev(path)
         return dict(st_mode=stat.S_IFREG | 0o600, st_nlink=1, st_size=16 << VFIO_PCI_OFFSET_SHIFT)
 
     def readdir(self, path, fh):
-        return [".", "..", "group"] + sorted(self.devices)
+        data = ["%s.data%d" % (n, k) for n, d in self.devices.items() if isinstance(d, DeviceV2) for k in range(DATA_FILES_PER_DEVICE)]
+        return [".", "..", "group"] + sorted(self.devices) + data
 
     def open(self, path, flags):
-        if path != "/group":
+        if path != "/group" and self._data_file(path) is None:
             self._dev(path)
         return 0
 
@@ -308,12 +512,16 @@ class LabFS(fusepy.Operations):
         raise fusepy.FuseOSError(errno.EINVAL)
 
     def read(self, path, size, offset, fh):
+        if self._data_file(path) is not None:
+            return self._data_io(path, size, None)
         with self.mutex:
             data = self._dev(path).read(offset, size)
         self.log("read %s off=0x%x size=%d -> %s" % (path, offset, size, data[:8].hex()))
         return data
 
     def write(self, path, data, offset, fh):
+        if self._data_file(path) is not None:
+            return self._data_io(path, len(data), data)
         with self.mutex:
             try:
                 n = self._dev(path).write(offset, data)
@@ -322,6 +530,20 @@ class LabFS(fusepy.Operations):
                 raise
         self.log("write %s off=0x%x size=%d val=%s -> %d" % (path, offset, len(data), data[:8].hex(), n))
         return n
+
+    def _data_io(self, path, size, data):
+        """read() (data None) or write() on a data_fd file (spec §5.4)."""
+        with self.mutex:
+            dev, sess = self.sessions.get(path, (None, None))
+            try:
+                if sess is None:
+                    raise fusepy.FuseOSError(errno.EBADF)  # never handed out as a data_fd
+                r = dev.data_read(sess, size) if data is None else dev.data_write(sess, data)
+            except fusepy.FuseOSError as e:
+                self.log("%s %s size=%d -> errno %d" % ("read" if data is None else "write", path, size, e.errno))
+                raise
+        self.log("%s %s size=%d -> %d" % ("read" if data is None else "write", path, size, len(r) if data is None else r))
+        return r
 
     def ioctl(self, path, cmd, arg, fh, flags, data):
         tid = fusepy.fuse_get_context()[2]
@@ -343,7 +565,28 @@ class LabFS(fusepy.Operations):
             if cmd in (VFIO_GROUP_GET_STATUS, VFIO_GROUP_SET_CONTAINER):
                 return 0
             raise fusepy.FuseOSError(errno.ENOTTY)
+        df = self._data_file(path)
+        if df is not None:
+            if cmd != VFIO_MIG_GET_PRECOPY_INFO:
+                raise fusepy.FuseOSError(errno.ENOTTY)
+            dev, sess = self.sessions.get(path, (None, None))
+            if sess is None:
+                raise fusepy.FuseOSError(errno.EBADF)
+            argsz = struct.unpack("<I", mem_read(tid, addr, 4))[0]
+            if argsz < 24:
+                raise fusepy.FuseOSError(errno.EINVAL)
+            initial, dirty = dev.precopy_info(sess)
+            mem_write(tid, addr + 8, struct.pack("<QQ", initial, dirty))
+            return 0
         dev = self._dev(path)
+        if isinstance(dev, DeviceV2):
+            if cmd == VFIO_DEVICE_FEATURE:
+                return dev.feature(tid, addr, lambda sess: self._hand_data_fd(tid, dev, sess))
+            if cmd == VFIO_DEVICE_RESET:
+                self.log("reset %s: %s -> RUNNING" % (dev.name, V2_NAMES[dev.state]))
+                dev.reset()
+                return 0
+            raise fusepy.FuseOSError(errno.ENOTTY)
         if cmd == VFIO_DEVICE_GET_REGION_INFO:
             argsz, _flags, index = struct.unpack("<III", mem_read(tid, addr, 12))
             if argsz < 32:
@@ -366,6 +609,20 @@ class LabFS(fusepy.Operations):
             return 0
         # VFIO_DEVICE_FEATURE and the rest: a v1-only device has no v2 migration ops
         raise fusepy.FuseOSError(errno.ENOTTY)
+
+    def _hand_data_fd(self, tid, dev, sess):
+        """A new data_fd: one the caller pre-opened on DIR/<name>.data<K> (README.md)."""
+        for k in range(DATA_FILES_PER_DEVICE):
+            path = "/%s.data%d" % (dev.name, k)
+            if path in self.sessions:
+                continue
+            try:
+                fd = self._device_fd(tid, "%s.data%d" % (dev.name, k))
+            except fusepy.FuseOSError:
+                continue
+            self.sessions[path] = (dev, sess)
+            return fd
+        raise fusepy.FuseOSError(errno.EMFILE)
 
     def _device_fd(self, tid, name):
         """The fd the caller pre-opened on DIR/<name> (README: why the workload pre-opens)."""

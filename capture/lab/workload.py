@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""migscope lab workload: a VMM's protocol-v1 sequences as REAL syscalls.
+"""migscope lab workload: a VMM's protocol-v1 and v2 sequences as REAL syscalls.
 
-It plays QEMU 5.2-7.2 (spec/vfio-migration.md §3) against the emulated devices that
-vfio_fuse.py serves, so the kernel and bpftrace see genuine pread64/pwrite64/ioctl calls
-with driver-side answers.  Every scenario is described in scenarios.md / scenarios.json.
+It plays QEMU 5.2-7.2 (spec/vfio-migration.md §3) and, for v2 devices, QEMU 8.x (spec
+§5.6) against the emulated devices that vfio_fuse.py serves, so the kernel and bpftrace
+see genuine pread64/pwrite64/ioctl/read/write calls with driver-side answers.  Every
+scenario is described in scenarios.md / scenarios.json.
 
     python3 workload.py --mount DIR --scenario NAME [--wait-go] [--journal FILE] [--qemu-io]
 
@@ -31,6 +32,14 @@ VFIO_DEVICE_GET_INFO = 0x3B6B
 VFIO_DEVICE_GET_REGION_INFO = 0x3B6C
 VFIO_DEVICE_RESET = 0x3B6F
 VFIO_DEVICE_FEATURE = 0x3B75
+VFIO_MIG_GET_PRECOPY_INFO = 0x3B79
+
+# protocol v2 (spec §5.2, §5.3)
+V2_ERROR, V2_STOP, V2_RUNNING, V2_STOP_COPY, V2_RESUMING, V2_RUNNING_P2P, V2_PRE_COPY, V2_PRE_COPY_P2P = range(8)
+FEATURE_GET, FEATURE_SET = 1 << 16, 1 << 17
+FEATURE_MIGRATION, FEATURE_MIG_DEVICE_STATE, FEATURE_MIG_DATA_SIZE = 1, 2, 9
+DATA_FILES_PER_DEVICE = 4  # must match vfio_fuse.py
+READ_SIZE = 0x10000  # QEMU reads 1 MiB; FUSE would split that, the driver answers per chunk anyway
 
 RUNNING, SAVING, RESUMING, MASK = 1, 2, 4, 7
 U32 = 0xFFFFFFFF
@@ -54,9 +63,11 @@ class Abort(Exception):
 
 
 class Dev:
-    def __init__(self, name, fd):
+    def __init__(self, name, fd, v2=False):
         self.name = name
         self.fd = fd
+        self.v2 = v2
+        self.data_fd = -1  # v2: the open data_fd (QEMU's migration->data_fd)
         self.region = None  # fd offset of the migration region (from GET_REGION_INFO)
         self.region_size = 0
 
@@ -66,6 +77,7 @@ class Vmm:
         self.journal = []
         self.qemu_io = qemu_io
         self.lock = threading.Lock()
+        self.closed = set()  # fds the scenario closed (v2 data fds)
 
     def _log(self, **e):
         with self.lock:
@@ -191,6 +203,81 @@ class Vmm:
 
     def vm_start(self, d):
         return self.set_state(d, ~MASK & U32, RUNNING)
+
+
+    # -- QEMU 8.x hw/vfio/migration.c (v2) primitives (spec §5.6) ---------------------
+    def feature(self, d, flags, payload=b"", argsz=None):
+        buf = struct.pack("<II", argsz if argsz is not None else 8 + len(payload), flags) + payload
+        return ioctl_int_ret(self, d.fd, VFIO_DEVICE_FEATURE, buf)
+
+    def v2_flags(self, d):
+        ret, raw = self.feature(d, FEATURE_GET | FEATURE_MIGRATION, bytes(8))
+        return struct.unpack_from("<Q", raw, 8)[0] if ret == 0 else None
+
+    def v2_data_size(self, d):
+        ret, raw = self.feature(d, FEATURE_GET | FEATURE_MIG_DATA_SIZE, bytes(8))
+        return struct.unpack_from("<Q", raw, 8)[0] if ret == 0 else None
+
+    def v2_get(self, d):
+        ret, raw = self.feature(d, FEATURE_GET | FEATURE_MIG_DEVICE_STATE, struct.pack("<Ii", 0, -1))
+        return struct.unpack_from("<I", raw, 8)[0] if ret == 0 else None
+
+    def v2_set(self, d, state):
+        """SET MIG_DEVICE_STATE; keeps a returned data_fd as QEMU does (or reports it out of sync)."""
+        ret, raw = self.feature(d, FEATURE_SET | FEATURE_MIG_DEVICE_STATE, struct.pack("<Ii", state, -1))
+        if ret < 0:
+            return ret
+        fd = struct.unpack_from("<i", raw, 12)[0]
+        if fd != -1:
+            if d.data_fd != -1:
+                self.close(fd)  # "data_fd out of sync"
+                return -errno.EBADF
+            d.data_fd = fd
+        return 0
+
+    def close(self, fd):
+        os.close(fd)
+        self.closed.add(fd)
+        self._log(op="close", fd=fd, ret=0)
+
+    def close_data(self, d):
+        if d.data_fd != -1:
+            self.close(d.data_fd)
+            d.data_fd = -1
+
+    def precopy_info(self, fd):
+        ret, raw = ioctl_int_ret(self, fd, VFIO_MIG_GET_PRECOPY_INFO, struct.pack("<IIQQ", 24, 0, 0, 0))
+        return struct.unpack_from("<QQ", raw, 8) if ret == 0 else None
+
+    def read(self, fd, n):
+        try:
+            b = os.read(fd, n)
+        except OSError as e:
+            self._log(op="read", fd=fd, size=n, ret=-e.errno)
+            return -e.errno
+        self._log(op="read", fd=fd, size=n, ret=len(b))
+        return len(b)
+
+    def write(self, fd, data):
+        try:
+            n = os.write(fd, data)
+        except OSError as e:
+            self._log(op="write", fd=fd, size=len(data), ret=-e.errno)
+            return -e.errno
+        self._log(op="write", fd=fd, size=len(data), ret=n)
+        return n
+
+    def save_iterate(self, d):
+        """save_live_iterate: read until ENOMSG (no data for now) or an error."""
+        while self.read(d.data_fd, READ_SIZE) > 0:
+            pass
+
+    def save_complete(self, d, drain=True):
+        """save_live_complete_precopy: read until read() returns 0 (end of stream)."""
+        while True:
+            n = self.read(d.data_fd, READ_SIZE)
+            if n <= 0 or not drain:
+                return n
 
 
 # ---- discovery (main thread) -----------------------------------------------------------
@@ -322,6 +409,97 @@ def sc_two_devices_one_fails(vmm, devs):
         vmm.recover_running(b)  # only the failing device is taken back; a stays in 010
 
 
+# ---- protocol v2 scenarios (QEMU 8.x flows, spec §5.6) ----------------------------------
+
+def sc_v2_clean_live_migration(vmm, devs):
+    d = devs[0]
+    vmm.v2_flags(d)
+    vmm.v2_data_size(d)  # save_setup sizes its buffer
+    vmm.v2_set(d, V2_PRE_COPY)  # RUNNING -> PRE_COPY returns the data_fd
+    vmm.precopy_info(d.data_fd)
+    vmm.save_iterate(d)
+    vmm.precopy_info(d.data_fd)
+    vmm.v2_set(d, V2_PRE_COPY_P2P)  # VM stop, P2P prepare step
+    vmm.v2_set(d, V2_STOP_COPY)
+    vmm.save_complete(d)
+    vmm.v2_set(d, V2_STOP)  # save_cleanup
+    vmm.close_data(d)
+
+
+def sc_v2_stop_copy(vmm, devs):
+    d = devs[0]
+    vmm.v2_flags(d)
+    vmm.v2_data_size(d)
+    vmm.v2_set(d, V2_STOP)  # VM stop (no pre-copy)
+    vmm.v2_set(d, V2_STOP_COPY)  # save_live_complete_precopy: STOP -> STOP_COPY returns the data_fd
+    vmm.save_complete(d)
+    vmm.v2_set(d, V2_STOP)
+    vmm.close_data(d)
+
+
+def sc_v2_stopcopy_not_drained(vmm, devs):
+    d = devs[0]
+    vmm.v2_flags(d)
+    vmm.v2_set(d, V2_STOP)
+    vmm.v2_set(d, V2_STOP_COPY)
+    vmm.save_complete(d, drain=False)  # one read, then gives up
+    vmm.v2_set(d, V2_STOP)
+    vmm.close_data(d)
+
+
+def sc_v2_resume(vmm, devs):
+    d = devs[0]
+    vmm.v2_flags(d)
+    vmm.v2_set(d, V2_RESUMING)  # load_setup: RUNNING › RUNNING_P2P › STOP › RESUMING
+    for n in (0x2000, 0x2000, 0x2000, 0x3000):
+        vmm.write(d.data_fd, (b"VFIOMIG2" * (n // 8 + 1))[:n])
+    vmm.v2_set(d, V2_RUNNING_P2P)  # VM start, P2P first: RESUMING › STOP › RUNNING_P2P
+    vmm.close_data(d)  # load_cleanup
+    vmm.v2_set(d, V2_RUNNING)
+
+
+def sc_v2_unsupported_state(vmm, devs):
+    d = devs[0]
+    vmm.v2_flags(d)  # STOP_COPY only
+    vmm.v2_set(d, V2_RUNNING_P2P)  # not enabled by the flags: EINVAL
+    vmm.v2_get(d)  # still RUNNING
+
+
+def sc_v2_error_reset(vmm, devs):
+    d = devs[0]
+    vmm.v2_flags(d)
+    vmm.v2_set(d, V2_STOP)
+    if vmm.v2_set(d, V2_STOP_COPY) < 0:  # the driver fails the arc and goes to ERROR
+        if vmm.v2_get(d) == V2_ERROR:
+            vmm.ioctl(d.fd, VFIO_DEVICE_RESET, 0)  # only a reset leaves ERROR
+        vmm.v2_get(d)  # RUNNING again
+
+
+def sc_v2_blocked_arc(vmm, devs):
+    d = devs[0]
+    vmm.v2_flags(d)
+    vmm.v2_set(d, V2_PRE_COPY)
+    vmm.save_iterate(d)
+    vmm.v2_set(d, V2_STOP_COPY)  # PRE_COPY › PRE_COPY_P2P › STOP_COPY, same data_fd
+    vmm.save_complete(d)
+    vmm.v2_set(d, V2_PRE_COPY)  # blocked arc: EINVAL (on a fixed kernel)
+    vmm.v2_set(d, V2_STOP)
+    vmm.close_data(d)
+
+
+def sc_v1_v2_mixed(vmm, devs):
+    v1 = next(d for d in devs if not d.v2)
+    v2 = next(d for d in devs if d.v2)
+    vmm.v2_flags(v2)
+    vmm.set_state(v1, ~RUNNING & U32, SAVING)  # v1 savevm: 001 -> 010
+    vmm.v2_set(v2, V2_STOP)
+    vmm.v2_set(v2, V2_STOP_COPY)
+    vmm.complete_precopy(v1)  # v1 drains and goes to 000
+    vmm.save_complete(v2)
+    vmm.v2_set(v2, V2_STOP)
+    vmm.close_data(v2)
+
+
 SCENARIOS = {
     "clean-live-migration": sc_clean_live_migration,
     "save-suspend": sc_save_suspend,
@@ -335,6 +513,14 @@ SCENARIOS = {
     "stopcopy-pending-left": sc_stopcopy_pending_left,
     "stopcopy-empty-iter": sc_stopcopy_empty_iter,
     "two-devices-one-fails": sc_two_devices_one_fails,
+    "v2-clean-live-migration": sc_v2_clean_live_migration,
+    "v2-stop-copy": sc_v2_stop_copy,
+    "v2-stopcopy-not-drained": sc_v2_stopcopy_not_drained,
+    "v2-resume": sc_v2_resume,
+    "v2-unsupported-state": sc_v2_unsupported_state,
+    "v2-error-reset": sc_v2_error_reset,
+    "v2-blocked-arc": sc_v2_blocked_arc,
+    "v1-v2-mixed": sc_v1_v2_mixed,
 }
 
 
@@ -352,10 +538,14 @@ def main():
     with open(args.scenarios) as f:
         spec = next(s for s in json.load(f)["scenarios"] if s["name"] == args.scenario)
     names = [d["name"] for d in spec["devices"]]
+    v2 = {d["name"] for d in spec["devices"] if d.get("driver", {}).get("protocol") == "v2"}
 
     # The device fds exist before the trace starts: the daemon hands these very fds out as
-    # the return value of VFIO_GROUP_GET_DEVICE_FD (README.md, "Device fds").
+    # the return value of VFIO_GROUP_GET_DEVICE_FD (README.md, "Device fds"). Likewise the
+    # data fds of v2 devices, handed out as the data_fd of a MIG_DEVICE_STATE SET.
     pre = [os.open(os.path.join(args.mount, n), os.O_RDWR) for n in names]
+    pre_data = [os.open(os.path.join(args.mount, "%s.data%d" % (n, k)), os.O_RDWR)
+                for n in names if n in v2 for k in range(DATA_FILES_PER_DEVICE)]
     if args.wait_go:
         sys.stdout.write("ready pid=%d\n" % os.getpid())
         sys.stdout.flush()
@@ -370,9 +560,10 @@ def main():
         vmm.journal[-1]["name"] = n
         if ret < 0:
             raise SystemExit("GET_DEVICE_FD %s: errno %d" % (n, -ret))
-        devs.append(Dev(n, ret))
+        devs.append(Dev(n, ret, v2=n in v2))
     for d in devs:
-        probe(vmm, d)
+        if not d.v2:
+            probe(vmm, d)  # v1: find the migration region; v2 devices have none
 
     failure = []
 
@@ -387,7 +578,7 @@ def main():
     t.start()
     t.join()
     os.close(group)
-    for fd in pre:
+    for fd in pre + [fd for fd in pre_data if fd not in vmm.closed]:
         os.close(fd)
     if args.journal:
         with open(args.journal, "w") as f:

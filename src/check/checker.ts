@@ -9,7 +9,7 @@ import { applyOp, deviceKey, type DeviceContext, type DeviceContextFields, type 
 import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-context.js';
 import type { FinishReason, RuleDef, RuleEnv, RuleHooks, RuleInfo, RuleOptions } from './rule.js';
 import { ALL_RULES } from './rules/index.js';
-import { applyV2, newV2Context } from './rules/v2-context.js';
+import { applyV2, newV2Context, settleV2Before } from './rules/v2-context.js';
 import type { Finding } from './types.js';
 
 export interface CheckerOptions {
@@ -115,6 +115,7 @@ export function createChecker(opts: CheckerOptions): Checker {
         return;
       }
       const d = deviceFor(o);
+      settleV2Before(d.ctx.v2, o);
       if (isV2Op(o)) {
         // v1 rules never see v2 ops; the v1 context does not concern them.
         for (const h of d.hooks) h.v2Op?.(o, d.ctx);

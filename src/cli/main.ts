@@ -39,7 +39,14 @@ registerAnalyzeCommand(program);
 registerWatchCommand(program);
 registerReportCommand(program);
 
-program.parseAsync(process.argv).catch((e: unknown) => {
+program
+  .parseAsync(process.argv)
+  .then(() => {
+    // Exporters can keep a socket or timer alive briefly after a timed-out shutdown; the
+    // command is done, so exit once stdout has drained (a piped --json must not be cut).
+    process.stdout.write('', () => process.exit(process.exitCode ?? 0));
+  })
+  .catch((e: unknown) => {
   process.stderr.write(`migscope: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.stderr.write('This is a bug in migscope; please report it with the command line and, if you can, the input.\n');
   process.exitCode = 70;

@@ -138,6 +138,8 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   const qemuNames = new Map<string, string>();
   const aliases = new Map<string, string>();
   const MAX_TIDS = 100_000;
+  /** Device fds announced by a GET_DEVICE_FD return value, not yet named by an fd-open record. */
+  const unnamedFromIoctl = new Set<string>();
 
   /** Device fds ("pid:fd") known to speak protocol v2: no v1 region is inferred for them. */
   const v2Devices = new Set<string>();
@@ -250,7 +252,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
    * pattern shows a v1 migration header (region-inference.ts), then replay them in order.
    */
   function inferRegion(known: FdEntry | undefined, r: AccessRecord): void {
-    const v = inference.observe(r);
+    const v = inference.observe(r, known?.kind === 'device');
     switch (v.kind) {
       case 'ignore':
         return;
@@ -428,6 +430,17 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         dataFds.delete(pidFdKey(r.pid, r.fd));
         v2Devices.delete(pidFdKey(r.pid, r.fd));
         const kind = r.via === 'group-get-device-fd' ? 'device' : kindOfPath(r.name);
+        // The name for a device fd that GET_DEVICE_FD's return value announced a moment ago.
+        if (r.via === 'group-get-device-fd' && unnamedFromIoctl.delete(pidFdKey(r.pid, r.fd))) {
+          const e = fds.get(r.pid, r.fd);
+          if (e !== undefined) {
+            e.kind = 'unknown';
+            e.device = undefined;
+            const ref = promote(e, r, r.fd, r.name, 'group-get-device-fd');
+            emit({ op: 'open', device: ref, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });
+            return;
+          }
+        }
         // A reused fd number starts afresh.
         const old = fds.get(r.pid, r.fd);
         if (old?.device !== undefined) emit({ op: 'close', device: old.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });

@@ -29,8 +29,13 @@ export type InferenceVerdict =
 interface Candidate {
   base: bigint | undefined;
   baseWhere: string;
+  /** A 4-byte read at `base` seen (the first half of QEMU's device_state read-modify-write). */
+  readAtBase: boolean;
   seen: number;
 }
+
+/** vfio-pci's device-specific regions start at index 9 (VFIO_PCI_NUM_REGIONS, spec §1.4). */
+const FIRST_DEVICE_REGION = 9n;
 
 function where(r: AccessRecord): string {
   return r.src.line !== undefined ? `${r.src.file}:${r.src.line}` : `${r.src.file}@${r.src.byteOffset ?? '?'}`;
@@ -46,7 +51,13 @@ export function createRegionInference() {
   }
 
   return {
-    observe(r: AccessRecord): InferenceVerdict {
+    /**
+     * `knownDevice`: the fd is already known as a VFIO device (opened as one, or a VFIO
+     * device ioctl succeeded on it); then the device_state read-modify-write alone (4-byte
+     * pread then pwrite at the region base, spec §3.3) is enough, as it is for any fd at a
+     * device-specific region index (≥ 9).
+     */
+    observe(r: AccessRecord, knownDevice = false): InferenceVerdict {
       if (r.offset === undefined) return { kind: 'ignore' };
       const key = pidFdKey(r.pid, r.fd);
       let c = candidates.get(key);
@@ -54,13 +65,26 @@ export function createRegionInference() {
         // Only an access that could be part of a header starts a candidate.
         if (rejected.has(key) || r.offset >> INDEX_SHIFT < 1n || (r.offset & OFFSET_MASK) >= 32n) return { kind: 'ignore' };
         if (candidates.size >= MAX_CANDIDATES) return { kind: 'ignore' };
-        c = { base: undefined, baseWhere: '', seen: 0 };
+        c = { base: undefined, baseWhere: '', readAtBase: false, seen: 0 };
         candidates.set(key, c);
       }
       c.seen++;
       if (r.size === 4 && plausibleBase(r.offset) && c.base !== r.offset) {
         c.base = r.offset;
         c.baseWhere = where(r);
+        c.readAtBase = false;
+      }
+      if (c.base !== undefined && r.size === 4 && r.offset === c.base) {
+        if (r.op === 'pread') c.readAtBase = true;
+        else if (r.op === 'pwrite' && c.readAtBase && (knownDevice || r.offset >> INDEX_SHIFT >= FIRST_DEVICE_REGION)) {
+          candidates.delete(key);
+          return {
+            kind: 'confirm',
+            key,
+            offset: c.base,
+            evidence: `inferred from the access pattern: a 4-byte read-modify-write of device_state at 0x${c.base.toString(16)} (${c.baseWhere}, ${where(r)})${knownDevice ? ' on a known VFIO device fd' : ', region index ≥ 9 (device-specific)'}`,
+          };
+        }
       }
       if (c.base !== undefined && r.size === 8) {
         const rel = r.offset - c.base;

@@ -27,7 +27,7 @@ import { sampleSeries, type Change } from './openmetrics/series.js';
 import { escapeOm, formatLabels, sampleLine, type Labels } from './openmetrics/text.js';
 
 /** Why an Analysis cannot become OpenMetrics; the message says what to do. */
-export type OpenMetricsProblem = 'relative-clock' | 'no-timestamps' | 'before-epoch' | 'bad-option';
+export type OpenMetricsProblem = 'relative-clock' | 'no-timestamps' | 'before-epoch' | 'out-of-range' | 'bad-option';
 
 export class OpenMetricsError extends Error {
   constructor(
@@ -286,6 +286,9 @@ export function openMetricsChunks(analysis: Analysis, opts: OpenMetricsOptions =
   // The zero samples sit 1 ms before the first record; that must still be after the epoch.
   if (wallMs(span.first) < 1) {
     throw new OpenMetricsError('before-epoch', `with clock offset ${offsetNs} ns the trace starts before 1970-01-01; check --clock-offset`);
+  }
+  if (!Number.isSafeInteger(wallMs(span.last))) {
+    throw new OpenMetricsError('out-of-range', `with clock offset ${offsetNs} ns the trace ends beyond any representable time; check --clock-offset`);
   }
   return render(analysis, { startMs: wallMs(span.first), endMs: wallMs(span.last), stepMs }, span.last, wallMs, offsetNs);
 }

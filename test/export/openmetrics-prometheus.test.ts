@@ -14,8 +14,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderOpenMetrics } from '../../src/export/openmetrics.js';
 import { NOT_RUNNING_BUCKETS } from '../../src/export/metric-names.js';
-import { DASHBOARDS, buildDashboard } from '../../dashboards/index.js';
-import { interpolatePromQL, parseLabelValues, queriesOf, type DashboardQuery, type PromVariables } from '../../dashboards/queries.js';
+import { allDashboardQueries } from '../../dashboards/index.js';
+import { interpolatePromQL, parseLabelValues, type DashboardQuery, type PromVariables } from '../../dashboards/queries.js';
 import { DEV, HOST, INPUT, TRACE_S, labAnalysis, labDevices, labFindings, syncClockAt } from './openmetrics-fixtures.js';
 
 const PROMTOOL = '/usr/bin/promtool';
@@ -248,7 +248,7 @@ function dataOf(body: unknown): { resultType: string; result: PromVector[] } {
 
 const seconds = (ms: number): string => (ms / 1000).toFixed(3);
 
-const ALL_QUERIES: readonly DashboardQuery[] = DASHBOARDS.flatMap((d) => queriesOf(buildDashboard(d)));
+const ALL_QUERIES: readonly DashboardQuery[] = allDashboardQueries();
 const PROMQL = ALL_QUERIES.filter((q) => q.language === 'promql');
 const LABEL_VALUES = ALL_QUERIES.filter((q) => q.language === 'label_values');
 

@@ -295,6 +295,7 @@ describe('renderOpenMetrics: times', () => {
 
   it('refuses an offset that puts the trace before 1970', () => {
     expect(() => renderOpenMetrics(labAnalysis(clock), { clockOffsetNs: -T0_NS })).toThrow(/before 1970/);
+    expect(() => renderOpenMetrics(labAnalysis(clock), { clockOffsetNs: 10n ** 25n })).toThrow(expect.objectContaining({ problem: 'out-of-range' }));
   });
 
   it('refuses an analysis without any timestamp', () => {

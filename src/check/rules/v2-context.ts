@@ -196,9 +196,20 @@ function applyShown(v: V2ContextFields, o: AnyDeviceOp, raw: number, how: V2How,
   v.state = known(o, raw, how, gaps);
 }
 
+/**
+ * Before rules see `o`: an unexplained FEATURE call waits exactly one op (QEMU 8.0 traces
+ * set_state right after a successful SET). Unless `o` is that event, the call may have
+ * been a SET of anything: the state is unknown from it on.
+ */
+export function settleV2Before(v: V2ContextFields, o: AnyDeviceOp): void {
+  if (v.unexplained === undefined) return;
+  if (o.op === 'qemu' && v2QemuFact(o)?.kind === 'now') return; // applyV2 takes it as that SET
+  v.unexplained = undefined;
+  v.state = undefined;
+}
+
 /** Update the v2 context after `o` (rules have already seen it). */
 export function applyV2(v: V2ContextFields, o: AnyDeviceOp, gaps: number): void {
-  // An unexplained FEATURE call waits exactly one op (QEMU 8.0 traces set_state right after).
   const u = v.unexplained;
   v.unexplained = undefined;
   if (u !== undefined) {
