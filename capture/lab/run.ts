@@ -32,8 +32,17 @@ export interface LabStateWrite {
   readonly width?: number;
 }
 
+/** A data session a v2 scenario expects (track/types.ts MigrationSession). */
+export interface LabSession {
+  readonly kind: 'save' | 'resume';
+  readonly outcome: string;
+  readonly bytes?: number;
+}
+
 export interface LabScenario {
   readonly name: string;
+  /** 'v2': the scenario has protocol-v2 devices (it may mix in v1 ones); listed by labScenarios('v2'). */
+  readonly protocol: 'v1' | 'v2';
   readonly description: string;
   readonly devices: readonly { readonly name: string }[];
   readonly expect: {
@@ -41,6 +50,10 @@ export interface LabScenario {
     readonly states: Readonly<Record<string, readonly number[]>>;
     readonly stateWrites: Readonly<Record<string, readonly LabStateWrite[]>>;
     readonly resets?: Readonly<Record<string, number>>;
+    /** v2 scenarios: the protocol of each device. */
+    readonly protocols?: Readonly<Record<string, 'v1' | 'v2'>>;
+    /** v2 scenarios: the data sessions of each v2 device, in order. */
+    readonly sessions?: Readonly<Record<string, readonly LabSession[]>>;
   };
 }
 
@@ -48,8 +61,15 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** The scenarios of capture/lab/scenarios.json, checked for the shape the tests rely on. */
-export function labScenarios(): readonly LabScenario[] {
+/**
+ * The scenarios of capture/lab/scenarios.json of one protocol (default v1: the v1 tests
+ * expect v1 devices only), checked for the shape the tests rely on.
+ */
+export function labScenarios(protocol: 'v1' | 'v2' = 'v1'): readonly LabScenario[] {
+  return allLabScenarios().filter((s) => s.protocol === protocol);
+}
+
+function allLabScenarios(): readonly LabScenario[] {
   const doc: unknown = JSON.parse(readFileSync(shippedFile('capture', 'lab', 'scenarios.json'), 'utf8'));
   if (!isObj(doc) || !Array.isArray(doc['scenarios'])) throw new Error('scenarios.json: no "scenarios" array');
   return doc['scenarios'].map((s: unknown, i: number): LabScenario => {
@@ -99,11 +119,33 @@ export function labScenarios(): readonly LabScenario[] {
     }
     const resets: Record<string, number> = {};
     if (isObj(expect['resets'])) for (const [k, v] of Object.entries(expect['resets'])) if (typeof v === 'number') resets[k] = v;
+    const protocol = s['protocol'] === undefined ? 'v1' : s['protocol'];
+    if (protocol !== 'v1' && protocol !== 'v2') throw new Error(`scenarios.json: ${String(s['name'])}: bad protocol`);
+    const protocols: Record<string, 'v1' | 'v2'> = {};
+    if (isObj(expect['protocols'])) {
+      for (const [k, v] of Object.entries(expect['protocols'])) {
+        if (v !== 'v1' && v !== 'v2') throw new Error(`scenarios.json: ${String(s['name'])}: protocols.${k}`);
+        protocols[k] = v;
+      }
+    }
+    const sessions: Record<string, readonly LabSession[]> = {};
+    if (isObj(expect['sessions'])) {
+      for (const [k, v] of Object.entries(expect['sessions'])) {
+        if (!Array.isArray(v)) throw new Error(`scenarios.json: ${String(s['name'])}: sessions.${k}`);
+        sessions[k] = v.map((x: unknown): LabSession => {
+          if (!isObj(x) || (x['kind'] !== 'save' && x['kind'] !== 'resume') || typeof x['outcome'] !== 'string') {
+            throw new Error(`scenarios.json: ${String(s['name'])}: bad session`);
+          }
+          return { kind: x['kind'], outcome: x['outcome'], ...(typeof x['bytes'] === 'number' ? { bytes: x['bytes'] } : {}) };
+        });
+      }
+    }
     return {
       name: s['name'],
+      protocol,
       description: s['description'],
       devices: names,
-      expect: { findings: f, states: st, stateWrites: sw, resets },
+      expect: { findings: f, states: st, stateWrites: sw, resets, protocols, sessions },
     };
   });
 }

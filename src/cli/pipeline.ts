@@ -32,6 +32,8 @@ export interface PipelineOptions {
   /** --clock-offset: wall = trace + offset, when the trace has no clock-sync record. */
   readonly clockOffsetNs?: bigint;
   readonly eagainLimit?: number;
+  /** V2-BLOCKED-ARC: seconds after which a FEATURE ioctl whose exit the trace lacks counts as hung (default 10). */
+  readonly v2HangSeconds?: number;
   readonly onFinding?: (f: Finding) => void;
   readonly onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void;
   readonly onStateChange?: (deviceId: string, raw: number | undefined, state: string, protocol: string) => void;
@@ -82,6 +84,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
 
   const checker = createChecker({
     eagainLimit: opts.eagainLimit,
+    v2HangSeconds: opts.v2HangSeconds,
     onFinding: (f: Finding) => {
       // Watch mode keeps the latest findings only (they were printed and exported already).
       if (opts.maxFindingsKept !== undefined && findings.length >= opts.maxFindingsKept) findings.shift();

@@ -48,12 +48,27 @@ function paint(on: boolean, code: string, s: string): string {
   return on ? `\x1b[${code}m${s}\x1b[0m` : s;
 }
 
+/** A raw state value as the protocol writes it: v1 device_state bits ("011b"), v2 the enum value. */
+function rawText(d: DeviceTimeline, raw: number): string {
+  return d.protocol === 'v2' ? String(raw) : `${raw.toString(2).padStart(3, '0')}b`;
+}
+
+/** v2 devices have no migration region: their migration flags and where they came from. */
+function v2FlagsText(d: DeviceTimeline): string {
+  const f = d.v2Flags;
+  if (f === undefined) return 'migration flags unknown';
+  const names = [f & 1 ? 'STOP_COPY' : '', f & 2 ? 'P2P' : '', f & 4 ? 'PRE_COPY' : ''].filter((x) => x !== '').join('|') || 'none';
+  return `migration flags ${names} (${d.v2FlagsSource === 'feature' ? 'from MIGRATION GET' : 'inferred from the states seen'})`;
+}
+
 function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalOptions): string[] {
   const out: string[] = [];
   const region =
-    d.region === undefined
-      ? 'migration region not found'
-      : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
+    d.protocol === 'v2'
+      ? v2FlagsText(d)
+      : d.region === undefined
+        ? 'migration region not found'
+        : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
   out.push(paint(o.color, '1', `device ${d.id}`) + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
   if (d.region?.source === 'inferred') out.push(`  ${d.region.evidence}`);
   out.push(`  ${'STATE'.padEnd(18)}${'START'.padEnd(16)}${'DURATION'.padEnd(14)}${'BYTES'.padEnd(12)}`);
@@ -66,15 +81,19 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
       continue;
     }
     const dur = iv.startNs !== undefined && iv.endNs !== undefined ? formatDuration(iv.endNs - iv.startNs) + (iv.openAtEnd === true ? '+' : '') : '?';
-    const name = iv.raw !== undefined ? `${iv.state} (${iv.raw.toString(2).padStart(3, '0')}b)` : iv.state;
+    const name = iv.raw !== undefined ? `${iv.state} (${rawText(d, iv.raw)})` : iv.state;
     const mark = iv.certainty === 'known' ? '' : ` [${iv.certainty}]`;
     out.push(`  ${name.padEnd(18)}${rel(iv.startNs, origin).padEnd(16)}${dur.padEnd(14)}${formatBytes(iv.bytes).padEnd(12)}${mark}`);
   }
   if (d.intervalsDropped > 0) out.push(`  (${d.intervalsDropped} intervals past the per-device limit were not kept)`);
   const failed = d.stateWrites.filter((w) => w.result === 'failed');
   for (const w of failed) {
-    const rb = w.readBackRaw !== undefined ? `, read back ${w.readBackRaw.toString(2).padStart(3, '0')}b` : ', no read-back';
+    const rb = w.readBackRaw !== undefined ? `, read back ${rawText(d, w.readBackRaw)}` : ', no read-back';
     out.push(`  ${paint(o.color, '31', 'failed write')} ${w.from} → ${w.to} at ${rel(w.tsNs, origin)}: errno ${w.errno ?? '?'}${rb} (${formatSource(w.src)})`);
+  }
+  // v2: a SET of a combination walks several arcs inside one ioctl (spec §5.5); list them.
+  for (const w of d.stateWrites) {
+    if (w.result === 'ok' && w.path !== undefined && w.path.length > 1) out.push(`  SET ${w.from} → ${w.to} at ${rel(w.tsNs, origin)} walked ${w.path.join(' › ')}`);
   }
   if (d.resets > 0) out.push(`  device resets: ${d.resets}`);
   for (const s of d.sessions) {

@@ -555,6 +555,27 @@ describe('V2-STREAM-BYTES', () => {
   });
 });
 
+describe('QEMU events fill a trace without argument structs (ftrace)', () => {
+  it('QEMU 8.0 set_state after each unseen SET: a clean save has no findings, and V2-ARC then works on QEMU\'s state', () => {
+    const t = v2Trace();
+    const d = opened(t, undefined);
+    for (const st of ['STOP', 'STOP_COPY', 'STOP']) {
+      d.unseen();
+      d.qemu('vfio_migration_set_state', { state: st });
+    }
+    expect(check(t.ops)).toEqual([]);
+  });
+  it('an unseen FEATURE call without QEMU\'s event makes the state unknown: no verdict from a stale state', () => {
+    const t = v2Trace();
+    const d = opened(t, F.STOP_COPY);
+    d.set(S.STOP);
+    d.unseen();
+    d.get(S.RUNNING); // would be V2-ARC against the stale STOP
+    d.set(S.PRE_COPY, { res: { errno: EINVAL } }); // V2-UNSUPPORTED still fires: it needs no state
+    expect(check(t.ops).map((f) => f.rule)).toEqual(['V2-UNSUPPORTED']);
+  });
+});
+
 describe('v1 rules ignore v2 devices; v2 rules ignore v1 devices', () => {
   it('one process with a v1 device and a v2 device, both clean', () => {
     const ops: ProtocolOp[] = [];

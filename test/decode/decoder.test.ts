@@ -55,13 +55,37 @@ describe('decoder: device identity', () => {
 
 describe('decoder: region inference from the access pattern', () => {
   it('infers the region from device_state + pending_bytes accesses, cites the lines, and replays held accesses', () => {
+    // Region index 1: not a device-specific index, so the RMW alone is not enough; the
+    // 8-byte pending_bytes read at +8 confirms the header.
     const b = recordBuilder();
-    const ops = decode([...b.rmw(5, 1, 3), b.pread(5, REGION + 8n, 8, 0x2000n)]);
+    const base = 1n << 40n;
+    const ops = decode([b.pread(5, base, 4, 1n), b.pwrite(5, base, 4, 3n), b.pread(5, base + 8n, 8, 0x2000n)]);
     expect(ops.map((o) => o.op)).toEqual(['region', 'v1-state-read', 'v1-state-write', 'v1-field']);
     const r = ops[0]!;
     expect(r.op === 'region' && r.source).toBe('inferred');
     expect(r.op === 'region' && r.evidence).toContain('t.trace:1');
     expect(r.op === 'region' && r.evidence).toContain('t.trace:3');
+  });
+
+  it('infers the region from the device_state read-modify-write at a device-specific index (9)', () => {
+    const b = recordBuilder();
+    const ops = decode([...b.rmw(5, 1, 3)]);
+    expect(ops.map((o) => o.op)).toEqual(['region', 'v1-state-read', 'v1-state-write']);
+    const r = ops[0]!;
+    expect(r.op === 'region' && r.evidence).toMatch(/read-modify-write of device_state at 0x90000000000 \(t\.trace:1, t\.trace:2\)/);
+  });
+
+  it('keeps the order of other ops while an fd is held for inference', () => {
+    const b = recordBuilder();
+    const ops = decode([b.open(7, 'named'), b.regionInfo(7), b.pread(5, REGION, 4, 1n), b.pread(7, REGION, 4, 1n), b.pwrite(5, REGION, 4, 3n)]);
+    expect(ops.map((o) => `${o.op}:${o.op === 'gap' ? '' : o.device.id}`)).toEqual([
+      'open:named',
+      'region:named',
+      'region:100:5',
+      'v1-state-read:100:5',
+      'v1-state-read:named',
+      'v1-state-write:100:5',
+    ]);
   });
 
   it('does not make an ordinary file a device', () => {
