@@ -70,6 +70,11 @@ export async function bpftraceAvailable(): Promise<Availability> {
 }
 
 /** True while `pid` exists and is not a zombie. */
+/** After the target exits: stop once bpftrace's output has been quiet this long… */
+const QUIET_MS = 300;
+/** …but never wait longer than this. */
+const MAX_DRAIN_MS = 3_000;
+
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -217,8 +222,27 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
 
   let stoppedBy: CaptureResult['stoppedBy'] = 'tracer-exited';
   let stopSent = false;
+  let targetExitSeen = false;
+  let lastOutputAt = Date.now();
+  bt.stdout?.on('data', () => {
+    lastOutputAt = Date.now();
+  });
   const stopTracer = (why: CaptureResult['stoppedBy']): void => {
     if (stopSent) return;
+    if (why === 'target-exited' && !targetExitSeen) {
+      // The target's last syscalls may still sit in bpftrace's per-CPU buffers (a loaded
+      // machine drains them late, and bpftrace does not drain them after SIGINT): wait
+      // until its output has been quiet for a moment (at most a few seconds) first.
+      targetExitSeen = true;
+      const t0 = Date.now();
+      const poll = setInterval(() => {
+        if (Date.now() - lastOutputAt >= QUIET_MS || Date.now() - t0 >= MAX_DRAIN_MS) {
+          clearInterval(poll);
+          stopTracer(why);
+        }
+      }, 50);
+      return;
+    }
     stopSent = true;
     stoppedBy = why;
     try {

@@ -1,6 +1,6 @@
 // Device view: what an on-call engineer looks at for one device (or a few): its state over
 // time, its sessions and how long it was not running, what went through its data path, and
-// the rules it broke.
+// the rules it broke, and how much migration data it still held (pending bytes).
 //
 // The state gauge carries the RAW state value (metric-names.ts deviceState: a state-name
 // label would split one device's history into several series). v1 and v2 number their
@@ -89,6 +89,23 @@ export function deviceDashboard(): dashboard.DashboardBuilder {
     .withRow(new dashboard.RowBuilder('State'))
     .withPanel(statePanel('v1', V1_STATE_MAPPINGS))
     .withPanel(statePanel('v2', V2_STATE_MAPPINGS))
+    .withPanel(
+      targets(
+        new timeseries.PanelBuilder()
+          .title('Pending bytes')
+          .description(
+            'Migration data the device still holds during a save, as the VMM read it: v1 pending_bytes (spec §2.5), v2 PRECOPY_INFO initial + dirty bytes (§5.4). ' +
+              'A completed save drains to 0; the value stays at the last sample after the session ends.',
+          )
+          .span(24)
+          .height(8)
+          .unit('bytes')
+          .min(0)
+          // A gauge set at each sample: steps, not slopes between them.
+          .lineInterpolation(common.LineInterpolation.StepAfter),
+        [{ expr: `${M.pendingBytes.prometheus}{${sel()}}`, legend: '{{host}} {{device}}' }],
+      ),
+    )
 
     .withRow(new dashboard.RowBuilder('Sessions'))
     .withPanel(

@@ -294,3 +294,65 @@ export async function captureScenario(name: string, outFile: string, opts: Captu
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+export interface RunningLab {
+  /** Where the FUSE device of the scenario is mounted (the workload's --mount). */
+  readonly mount: string;
+  /** The lab workload for this scenario, ready to spawn: [python, workload.py, --mount, DIR, --scenario, NAME]. */
+  readonly workloadArgv: readonly string[];
+  /** The FUSE daemon's pid. */
+  readonly daemonPid: number | undefined;
+  /** Unmount, stop the daemon, remove the temp dir. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Mount one scenario's emulated device (capture/lab/vfio_fuse.py) in a fresh temp dir and
+ * leave it running, for tests that run the workload under their own tracer or CLI, e.g.
+ * `migscope watch -- ...lab.workloadArgv`. Call stop() when done (also on failure).
+ */
+export async function startLab(name: string, opts: { readonly driverLog?: string } = {}): Promise<RunningLab> {
+  const dir = mkdtempSync(join(tmpdir(), 'migscope-lab-'));
+  const mount = join(dir, 'mnt');
+  const lab = (f: string): string => shippedFile('capture', 'lab', f);
+  spawnSync('mkdir', [mount]);
+  const daemonErr: string[] = [];
+  const daemon = spawn(
+    LAB_PYTHON,
+    [lab('vfio_fuse.py'), '--mount', mount, '--scenario', name, ...(opts.driverLog !== undefined ? ['--log', opts.driverLog] : [])],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  daemon.stderr?.on('data', (c: Buffer) => daemonErr.push(c.toString()));
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      if (spawnSync('fusermount', ['-u', mount]).status !== 0) spawnSync('fusermount', ['-uz', mount]);
+      if (daemon.exitCode === null && daemon.signalCode === null) {
+        const gone = exited(daemon);
+        const t = setTimeout(() => daemon.kill('SIGKILL'), 5_000);
+        await gone;
+        clearTimeout(t);
+      }
+      rmSync(dir, { recursive: true, force: true });
+    })();
+    return stopped;
+  };
+  try {
+    await waitFor(
+      () => {
+        if (daemon.exitCode !== null) throw new Error(`lab daemon exited: ${daemonErr.join('')}`);
+        try {
+          return statSync(join(mount, 'group')).isFile();
+        } catch {
+          return false;
+        }
+      },
+      10_000,
+      'the lab FUSE mount',
+    );
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { mount, workloadArgv: [LAB_PYTHON, lab('workload.py'), '--mount', mount, '--scenario', name], daemonPid: daemon.pid, stop };
+}

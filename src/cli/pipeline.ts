@@ -37,6 +37,10 @@ export interface PipelineOptions {
   readonly onFinding?: (f: Finding) => void;
   readonly onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void;
   readonly onStateChange?: (deviceId: string, raw: number | undefined, state: string, protocol: string) => void;
+  /** Each pending-bytes sample (track/tracker.ts TrackerOptions.onPending). */
+  readonly onPending?: (deviceId: string, protocol: 'v1' | 'v2', bytes: bigint, tsNs: bigint | undefined) => void;
+  /** A device's protocol became known (track/tracker.ts TrackerOptions.onProtocol). */
+  readonly onProtocol?: (deviceId: string, protocol: 'v1' | 'v2') => void;
   /** Progress over all inputs, in bytes. total is undefined for stdin. */
   readonly onProgress?: (done: number, total: number | undefined) => void;
   /** Caps for long-running use (watch): timeline intervals kept per device, findings kept. */
@@ -99,7 +103,13 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
 
   return {
     beginInput(file: string): ParserSink {
-      const tracker = createTracker({ onSessionEnd: opts.onSessionEnd, onStateChange: opts.onStateChange, maxIntervalsPerDevice: opts.maxIntervalsPerDevice });
+      const tracker = createTracker({
+        onSessionEnd: opts.onSessionEnd,
+        onStateChange: opts.onStateChange,
+        onPending: opts.onPending,
+        onProtocol: opts.onProtocol,
+        maxIntervalsPerDevice: opts.maxIntervalsPerDevice,
+      });
       trackers.push(tracker);
       const renamed = new Map<string, string>();
       const onOp = (op: ProtocolOp): void => {

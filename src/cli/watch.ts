@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Command, Option } from 'commander';
-import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
+import { PrometheusExporter, type ExporterConfig } from '@opentelemetry/exporter-prometheus';
+import { DataPointType, type CollectionResult, type MetricData } from '@opentelemetry/sdk-metrics';
 import { TRACERS, DEFAULT_TRACER } from '../../capture/tracers.js';
 import { CaptureSetupError, type CaptureHandle, type CaptureTarget } from '../../capture/tracer.js';
 import { FORMATS } from '../../parsers/index.js';
@@ -68,6 +69,62 @@ Ctrl-C stops tracing, flushes the export, and prints the summary.`,
   });
 }
 
+/**
+ * The /metrics endpoint, with one change to what the OpenTelemetry exporter serves: a
+ * counter or histogram series is shown at zero the first time it is scraped, and with its
+ * value from the next scrape on.
+ *
+ * Why: the SDK creates a series at its first increment, so a scraper first sees it at 1 (a
+ * session, a finding) and increase()/rate() — every dashboard query — cannot count that
+ * first increment: they need a sample before it. Prometheus recommends initialising series
+ * at zero; migscope cannot list its series in advance (devices, rules, outcomes appear as
+ * they happen), so the zero is shown on the series' first scrape instead. It also makes a
+ * restarted watch read as a counter reset. The cost: a new series' value appears one scrape
+ * interval late. With two scrapers, only the first sees the zero.
+ */
+class ZeroFirstPrometheusExporter extends PrometheusExporter {
+  private readonly exposed = new Set<string>();
+
+  constructor(config: ExporterConfig, callback?: (error: Error | void) => void) {
+    super(config, callback);
+  }
+
+  override async collect(options?: Parameters<PrometheusExporter['collect']>[0]): Promise<CollectionResult> {
+    const result = await super.collect(options);
+    for (const scope of result.resourceMetrics.scopeMetrics) {
+      scope.metrics = scope.metrics.map((m) => this.zeroFirst(m));
+    }
+    return result;
+  }
+
+  private zeroFirst(m: MetricData): MetricData {
+    const key = (attrs: object): string => `${m.descriptor.name}\0${JSON.stringify(Object.entries(attrs).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))}`;
+    const isNew = (attrs: object): boolean => {
+      const k = key(attrs);
+      if (this.exposed.has(k)) return false;
+      this.exposed.add(k);
+      return true;
+    };
+    switch (m.dataPointType) {
+      case DataPointType.SUM:
+        if (!m.isMonotonic) return m;
+        return { ...m, dataPoints: m.dataPoints.map((dp) => (isNew(dp.attributes) ? { ...dp, value: 0 } : dp)) };
+      case DataPointType.HISTOGRAM:
+        return {
+          ...m,
+          dataPoints: m.dataPoints.map((dp) =>
+            isNew(dp.attributes)
+              ? { ...dp, value: { buckets: { boundaries: dp.value.buckets.boundaries, counts: dp.value.buckets.counts.map(() => 0) }, sum: 0, count: 0 } }
+              : dp,
+          ),
+        };
+      case DataPointType.GAUGE:
+      case DataPointType.EXPONENTIAL_HISTOGRAM:
+        return m;
+    }
+  }
+}
+
 function parseAddress(text: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
   if (m === null || Number(m[2]) < 1 || Number(m[2]) > 65535) throw new UsageError(`--metrics-address expects HOST:PORT (e.g. 127.0.0.1:9464), got "${text}"`);
@@ -116,11 +173,28 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
 
   const host = hostname();
   const color = flags.color !== false && process.stdout.isTTY === true;
-  const prometheus = address !== undefined ? new PrometheusExporter({ host: address.host, port: address.port }) : undefined;
+  let listening: Promise<Error | undefined> = Promise.resolve(undefined);
+  let prometheus: PrometheusExporter | undefined;
+  if (address !== undefined) {
+    const at = address;
+    listening = new Promise((resolve) => {
+      prometheus = new ZeroFirstPrometheusExporter({ host: at.host, port: at.port }, (err) => resolve(err instanceof Error ? err : undefined));
+    });
+  }
   const exporter: MigscopeExporter = createExporter({
     ...(exportOpts ?? { traces: ['none'], metrics: ['none'] }),
     metricReaders: prometheus !== undefined ? [prometheus] : [],
+    // Findings are counted as they are found (onFinding below), not when their session ends.
+    countFindingsOnSight: true,
   });
+  const listenError = await listening;
+  if (listenError !== undefined && address !== undefined) {
+    // An operator who asked for metrics (the default) gets none: say so and stop, rather
+    // than watch for hours with a dashboard that stays empty.
+    process.stderr.write(`migscope watch: cannot serve metrics on ${address.host}:${address.port}: ${listenError.message} (use --metrics-address HOST:PORT or --no-metrics)\n`);
+    await exporter.shutdown();
+    return EXIT_USAGE;
+  }
   if (address !== undefined) process.stderr.write(`migscope watch: metrics on http://${address.host}:${address.port}/metrics\n`);
 
   let clock: ClockMapping = { source: 'relative', clock: undefined, offsetNs: undefined };
@@ -128,7 +202,24 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   // span events) or until the end (then spans of their own). Bounded per device.
   const waiting = new Map<string, Finding[]>();
   const seen = { error: 0, warning: 0 };
-  const exports: Promise<void>[] = [];
+  // Exports in flight; each removes itself when settled (a watch of hours must not keep them).
+  const exports = new Set<Promise<void>>();
+  const track = (p: Promise<void>): void => {
+    const t: Promise<void> = p.then(
+      () => undefined,
+      () => undefined,
+    );
+    exports.add(t);
+    void t.then(() => exports.delete(t));
+  };
+  /** End of the latest ended session per device: a finding at or before it joins no later session. */
+  const lastSessionEnd = new Map<string, bigint>();
+  // The state gauge is labelled with the protocol. A device's first states are reported
+  // before its protocol is known (RUNNING inferred at open, protocol "unknown"); exported
+  // as such they would leave a protocol="unknown" series behind that never changes again.
+  // So they wait here until onProtocol says which protocol they belong to.
+  const undecidedState = new Map<string, number | undefined>();
+  const decided = new Set<string>();
 
   const printFinding = (f: Finding): void => {
     if (flags.jsonLines === true) {
@@ -150,22 +241,46 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     onFinding: (f) => {
       printFinding(f);
       seen[f.severity]++;
+      exporter.countFinding(host, f);
+      const end = lastSessionEnd.get(f.device);
+      if (f.tsNs !== undefined && end !== undefined && f.tsNs <= end) {
+        // Found after its session ended (e.g. the drain check at the SET that ends a save):
+        // no later session can take it, so its span goes now, under that session's span.
+        track(exporter.finding({ host, clock, finding: f }));
+        return;
+      }
       const list = waiting.get(f.device) ?? [];
       if (list.length < WATCH_LIMITS.maxFindingsKept) list.push(f);
       waiting.set(f.device, list);
     },
     onStateChange: (id, raw, _state, protocol) => {
-      exporter.deviceState(host, { id, protocol: protocol === 'v1' || protocol === 'v2' ? protocol : 'unknown' }, raw);
+      if (protocol === 'v1' || protocol === 'v2') {
+        decided.add(id);
+        undecidedState.delete(id);
+        exporter.deviceState(host, { id, protocol }, raw);
+      } else if (!decided.has(id)) {
+        undecidedState.set(id, raw);
+      }
+    },
+    onProtocol: (id, protocol) => {
+      if (decided.has(id)) return;
+      decided.add(id);
+      if (undecidedState.has(id)) exporter.deviceState(host, { id, protocol }, undecidedState.get(id));
+      undecidedState.delete(id);
+    },
+    onPending: (id, protocol, bytes) => {
+      exporter.pendingBytes(host, { id, protocol }, bytes);
     },
     onSessionEnd: (device: DeviceTimeline, s: MigrationSession) => {
+      if (s.endNs !== undefined) lastSessionEnd.set(device.id, s.endNs);
       const list = waiting.get(device.id) ?? [];
       const end = s.endNs;
       const mine = list.filter((f) => f.tsNs === undefined || end === undefined || f.tsNs <= end);
       waiting.set(device.id, list.filter((f) => !mine.includes(f)));
       const inWindow = mine.filter((f) => s.startNs === undefined || f.tsNs === undefined || f.tsNs >= s.startNs);
       const before = mine.filter((f) => !inWindow.includes(f));
-      for (const f of before) exports.push(exporter.finding({ host, clock, finding: f }));
-      exports.push(exporter.session({ host, clock, device, session: s, findings: inWindow }));
+      for (const f of before) track(exporter.finding({ host, clock, finding: f }));
+      track(exporter.session({ host, clock, device, session: s, findings: inWindow }));
       if (flags.jsonLines === true) {
         process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'session', device: device.id, ...s }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       } else {
@@ -288,8 +403,8 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   session.endInput(formatName);
   const analysis = session.finish();
   pushCounts();
-  for (const list of waiting.values()) for (const f of list) exports.push(exporter.finding({ host, clock, finding: f }));
-  await Promise.allSettled(exports);
+  for (const list of waiting.values()) for (const f of list) track(exporter.finding({ host, clock, finding: f }));
+  await Promise.allSettled([...exports]);
   const summary = await exporter.shutdown();
   await prometheus?.shutdown().catch(() => undefined);
   if (tmpDir !== undefined) rmSync(tmpDir, { recursive: true, force: true });

@@ -5,6 +5,9 @@
 //   tracker onSessionEnd → await exp.session({ host, clock, device, session, findings })
 //   a finding outside every session → await exp.finding({ host, clock, finding })
 //   tracker onStateChange → exp.deviceState(host, device, raw)
+//   tracker onPending → exp.pendingBytes(host, device, bytes)
+//   live (watch): createExporter({ countFindingsOnSight: true }) and exp.countFinding(host, f)
+//     as each finding is found, so the findings counter does not wait for the session's end
 //   const summary = await exp.shutdown();   // bounded; summary.ok === false → exit non-zero
 //
 // Memory is bounded by the number of devices (a little state each) plus the span queue.
@@ -60,6 +63,13 @@ export interface ExportOptions {
   /** Use these span exporters instead of the configured ones (tests, in-memory). */
   readonly spanExporters?: readonly { readonly name: string; readonly exporter: SpanExporter; readonly grpc?: boolean }[] | undefined;
   readonly metricExporters?: readonly { readonly name: string; readonly exporter: PushMetricExporter; readonly grpc?: boolean }[] | undefined;
+  /**
+   * Watch mode: findings are counted by countFinding() the moment they are found, so the
+   * findings counter is live; session() and finding() then make only the spans (span
+   * events) for them, without counting them again. Default false: session() and finding()
+   * count the findings they carry (one-shot exports of a finished analysis).
+   */
+  readonly countFindingsOnSight?: boolean | undefined;
   /** Extra metric readers, e.g. a PrometheusExporter for watch mode's /metrics. */
   readonly metricReaders?: readonly IMetricReader[] | undefined;
   /** Environment to read OTEL_* from (default process.env; the OTLP exporters always read process.env for endpoints and headers). */
@@ -82,6 +92,10 @@ export interface MigscopeExporter {
   finding(input: FindingInput): Promise<void>;
   /** Set the device state gauge (raw value; undefined = unknown). */
   deviceState(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, raw: number | undefined): void;
+  /** Set the pending-bytes gauge to a device's latest sample (tracker onPending). */
+  pendingBytes(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, bytes: bigint): void;
+  /** Count a finding now (with countFindingsOnSight; without it session()/finding() count, and this is a no-op). */
+  countFinding(host: string | undefined, finding: Finding): void;
   /** Add input counters (records, malformed, lost events) — deltas. */
   input(host: string | undefined, counts: { readonly records: number; readonly malformed: number; readonly lostEvents: number }): void;
   /** Push everything queued now (bounded by the exporters' timeouts). */
@@ -208,14 +222,14 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
       const ctx = await emitSession(spans.emitter, plan, { parent, spanId, links });
       dev.last = { ctx, startNs: input.session.startNs };
       metrics.instruments.recordSession(input.host, input.device, input.session, plan.states);
-      for (const f of input.findings) metrics.instruments.recordFinding(input.host, f);
+      if (opts.countFindingsOnSight !== true) for (const f of input.findings) metrics.instruments.recordFinding(input.host, f);
     },
     async finding(input: FindingInput): Promise<void> {
       if (shutdownResult !== undefined) throw new Error('migscope exporter: finding() after shutdown()');
       const f = input.finding;
       const wall = wallClockOf(input.clock);
       noteClock(input.clock);
-      metrics.instruments.recordFinding(input.host, f);
+      if (opts.countFindingsOnSight !== true) metrics.instruments.recordFinding(input.host, f);
       standalone++;
       const dev = devices.get(`${input.host ?? ''}\0${f.device}`);
       const time: HrTime = nsToHrTime(toWallNs(f.tsNs ?? 0n, wall));
@@ -241,6 +255,12 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     },
     deviceState(host, device, raw): void {
       metrics.instruments.recordDeviceState(host, device, raw);
+    },
+    pendingBytes(host, device, bytes): void {
+      metrics.instruments.recordPending(host, device, bytes);
+    },
+    countFinding(host, f): void {
+      if (opts.countFindingsOnSight === true) metrics.instruments.recordFinding(host, f);
     },
     input(host, counts): void {
       metrics.instruments.recordInput(host, counts);

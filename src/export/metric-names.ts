@@ -134,6 +134,20 @@ export const METRICS = {
     description: 'Current migration state of a device as its raw value (-1 unknown); see docs/telemetry.md for the value mappings',
     labels: DEVICE_LABELS,
   },
+  /**
+   * The device's latest pending-bytes sample: v1 pending_bytes as the VMM read it (spec
+   * §2.5), v2 initial_bytes + dirty_bytes of a VFIO_MIG_GET_PRECOPY_INFO reply (§5.4). Set
+   * at each sample, so it shows how a save drains; it keeps the last value after the
+   * session ends (a save that ended with data left shows what was left).
+   */
+  pendingBytes: {
+    name: 'migscope.device.pending_bytes',
+    prometheus: 'migscope_device_pending_bytes',
+    kind: 'gauge',
+    unit: 'By',
+    description: 'Latest pending-bytes sample of a device in a save: v1 pending_bytes, v2 PRECOPY_INFO initial + dirty bytes',
+    labels: DEVICE_LABELS,
+  },
   records: {
     name: 'migscope.input.records',
     prometheus: 'migscope_input_records_total',

@@ -5,6 +5,7 @@
 import { ValueType, type Attributes, type Counter, type Gauge, type Histogram, type Meter } from '@opentelemetry/api';
 import type { Finding } from '../check/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
+import { V1_STATE_MASK } from '../protocol/v1.js';
 import { LABEL, METRICS, UNKNOWN_HOST, UNKNOWN_STATE_VALUE } from './metric-names.js';
 import type { StatePlan } from './session-plan.js';
 import { nsToSeconds } from './time.js';
@@ -13,6 +14,7 @@ export interface Instruments {
   recordSession(host: string | undefined, device: DeviceTimeline, session: MigrationSession, states: readonly StatePlan[]): void;
   recordFinding(host: string | undefined, finding: Finding): void;
   recordDeviceState(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, raw: number | undefined): void;
+  recordPending(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, bytes: bigint): void;
   recordInput(host: string | undefined, counts: { readonly records: number; readonly malformed: number; readonly lostEvents: number }): void;
 }
 
@@ -32,6 +34,7 @@ export function createInstruments(meter: Meter): Instruments {
   });
   const transferred: Counter = meter.createCounter(m.transferredBytes.name, { unit: m.transferredBytes.unit, description: m.transferredBytes.description, valueType: ValueType.INT });
   const deviceState: Gauge = meter.createGauge(m.deviceState.name, { unit: m.deviceState.unit, description: m.deviceState.description, valueType: ValueType.INT });
+  const pending: Gauge = meter.createGauge(m.pendingBytes.name, { unit: m.pendingBytes.unit, description: m.pendingBytes.description, valueType: ValueType.INT });
   const records: Counter = meter.createCounter(m.records.name, { unit: m.records.unit, description: m.records.description, valueType: ValueType.INT });
   const malformed: Counter = meter.createCounter(m.malformed.name, { unit: m.malformed.unit, description: m.malformed.description, valueType: ValueType.INT });
   const lost: Counter = meter.createCounter(m.lostEvents.name, { unit: m.lostEvents.unit, description: m.lostEvents.description, valueType: ValueType.INT });
@@ -69,7 +72,14 @@ export function createInstruments(meter: Meter): Instruments {
       });
     },
     recordDeviceState(host, device, raw): void {
-      deviceState.record(raw ?? UNKNOWN_STATE_VALUE, { [LABEL.host]: hostOf(host), [LABEL.device]: device.id, [LABEL.protocol]: device.protocol });
+      // v1: the low three bits only (metric-names.ts deviceState; reserved bits 3-31 would
+      // give values the dashboards' value mappings do not know), as openmetrics.ts writes it.
+      const value = raw === undefined ? UNKNOWN_STATE_VALUE : device.protocol === 'v1' ? raw & V1_STATE_MASK : raw;
+      deviceState.record(value, { [LABEL.host]: hostOf(host), [LABEL.device]: device.id, [LABEL.protocol]: device.protocol });
+    },
+    recordPending(host, device, bytes): void {
+      // A double holds byte counts exactly up to 2^53 (8 PiB): far beyond any device state.
+      pending.record(Number(bytes), { [LABEL.host]: hostOf(host), [LABEL.device]: device.id, [LABEL.protocol]: device.protocol });
     },
     recordInput(host, c): void {
       const a: Attributes = { [LABEL.host]: hostOf(host) };

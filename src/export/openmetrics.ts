@@ -7,7 +7,9 @@
 //   - counters: cumulative `_total` samples, 0 just before the trace starts, +1 (or +bytes) at
 //     each session end / finding time;
 //   - histograms: `_bucket`/`_count`/`_sum` after each observation (at the session end);
-//   - the device state gauge: the raw state at each state interval's start.
+//   - the device state gauge: the raw state at each state interval's start;
+//   - the pending-bytes gauge: each pending-bytes sample of a session (v1 pending_bytes,
+//     v2 PRECOPY_INFO initial + dirty) at its time, as watch mode sets it live.
 // Between changes every series repeats its value on a fixed grid (series.ts says why) up to
 // the end of the trace; the gauge of a device closed before the end stops at the close.
 //
@@ -301,6 +303,7 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
   const notRunning = family<HistState>(METRICS.notRunning);
   const transferred = family<number>(METRICS.transferredBytes);
   const deviceState = family<number>(METRICS.deviceState);
+  const pendingBytes = family<number>(METRICS.pendingBytes);
   const records = family<number>(METRICS.records);
   const malformed = family<number>(METRICS.malformed);
   const lost = family<number>(METRICS.lostEvents);
@@ -319,6 +322,13 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
       const plan = planSession({ host: a.host, clock: a.clock, device: d, session: s, findings: [] }, { wall, sessionIndex, migrationId: undefined });
       for (const st of plan.states) observe(stateDuration, labelsFor(stateDuration.spec, { ...withKind, [LABEL.state]: st.state }), ms, st.durationNs);
     });
+    let pendingGauge: SeriesBuild<number> | undefined;
+    for (const s of d.sessions) {
+      for (const p of s.pending) {
+        if (p.tsNs === undefined) continue;
+        pendingGauge = setGauge(pendingBytes, labelsFor(pendingBytes.spec, dev), wallMs(p.tsNs), Number(p.bytes));
+      }
+    }
     let gauge: SeriesBuild<number> | undefined;
     for (const iv of d.timeline) {
       if (iv.startNs === undefined) continue;
@@ -328,10 +338,9 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
     // of one device id (closed and opened again) share the series: it lasts as long as the
     // last of them, and to the end of the trace if one is still open.
     const lastIv = d.timeline[d.timeline.length - 1];
-    if (gauge !== undefined) {
-      const closedMs = lastIv?.endNs !== undefined && lastIv.openAtEnd !== true ? wallMs(lastIv.endNs) : Infinity;
-      gauge.endMs = Math.max(gauge.endMs ?? -Infinity, closedMs);
-    }
+    const closedMs = lastIv?.endNs !== undefined && lastIv.openAtEnd !== true ? wallMs(lastIv.endNs) : Infinity;
+    // The pending-bytes gauge of a device lasts as long as its state gauge.
+    for (const g of [gauge, pendingGauge]) if (g !== undefined) g.endMs = Math.max(g.endMs ?? -Infinity, closedMs);
   }
   for (const f of a.findings) {
     const labels = labelsFor(findings.spec, {
@@ -356,6 +365,7 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
   yield* histogramText(notRunning, frame);
   yield* counterText(transferred, frame);
   yield* gaugeText(deviceState, frame);
+  yield* gaugeText(pendingBytes, frame);
   yield* counterText(records, frame);
   yield* counterText(malformed, frame);
   yield* counterText(lost, frame);

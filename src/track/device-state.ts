@@ -74,6 +74,8 @@ export interface DeviceStateOptions {
   readonly maxIntervals: number;
   readonly onSessionEnd: ((device: DeviceTimeline, session: MigrationSession) => void) | undefined;
   readonly onStateChange: ((deviceId: string, raw: number | undefined, state: string, protocol: Protocol) => void) | undefined;
+  /** Each pending-bytes sample: v1 pending_bytes (§2.5), v2 PRECOPY_INFO initial + dirty (§5.4). Optional. */
+  readonly onPending?: ((deviceId: string, protocol: 'v1' | 'v2', bytes: bigint, tsNs: bigint | undefined) => void) | undefined;
 }
 
 function stateName(raw: number | undefined): string {
@@ -105,6 +107,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     if (session === undefined) return;
     if (session.pending.length < opts.maxPendingSamples) session.pending.push({ tsNs: ts, bytes });
     else session.pendingDropped++;
+    opts.onPending?.(ref.id, 'v1', bytes, ts);
     if (cur.raw !== undefined && low(cur.raw) === 2) session.lastPendingInStopCopy = bytes;
   }
 

@@ -26,6 +26,8 @@ interface Entry {
   v2: V2DeviceState | undefined;
   /** Ops seen while the protocol is unknown; undefined once decided (or past the bound). */
   undecided: Undecided[] | undefined;
+  /** The protocol last reported through onProtocol. */
+  reported: Protocol;
 }
 
 export interface TrackerOptions {
@@ -33,6 +35,18 @@ export interface TrackerOptions {
   readonly onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void;
   /** Called whenever a device's state changes (watch mode's current-state gauge). */
   readonly onStateChange?: (deviceId: string, raw: number | undefined, state: string, protocol: Protocol) => void;
+  /**
+   * Called on each pending-bytes sample: every pending_bytes value of a v1 save (spec §2.5)
+   * and every PRECOPY_INFO reply of a v2 save, initial + dirty bytes (§5.4) — the same
+   * samples MigrationSession.pending keeps (watch mode's pending-bytes gauge).
+   */
+  readonly onPending?: (deviceId: string, protocol: 'v1' | 'v2', bytes: bigint, tsNs: bigint | undefined) => void;
+  /**
+   * Called when a device's protocol becomes known (v1: its first v1 op; v2: its first v2
+   * op or v2 QEMU event). onStateChange reports states seen before that with protocol
+   * 'unknown' (e.g. RUNNING inferred at open); this says which protocol they belong to.
+   */
+  readonly onProtocol?: (deviceId: string, protocol: 'v1' | 'v2') => void;
   /** Cap on the pending_bytes samples kept per session. */
   readonly maxPendingSamples?: number;
   /** Cap on timeline intervals and state writes kept per device (older ones are counted, not kept). */
@@ -56,12 +70,13 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     maxIntervals: opts.maxIntervalsPerDevice ?? 100_000,
     onSessionEnd: opts.onSessionEnd,
     onStateChange: opts.onStateChange,
+    onPending: opts.onPending,
   };
 
   function entry(o: AnyDeviceOp): Entry {
     let e = devices.get(o.device.id);
     if (e === undefined) {
-      e = { v1: createDeviceState(o.device, stateOpts), v2: undefined, undecided: [] };
+      e = { v1: createDeviceState(o.device, stateOpts), v2: undefined, undecided: [], reported: 'unknown' };
       devices.set(o.device.id, e);
     }
     return e;
@@ -124,6 +139,64 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     }
   }
 
+  /** One device op on the device's state machine (v1, or v2 once shown). */
+  function deviceOp(e: Entry, o: AnyDeviceOp): void {
+    if (isV2Op(o)) {
+      toV2(e, o)?.v2(o);
+      return;
+    }
+    const v2 = e.v2 ?? (o.op === 'qemu' && isV2QemuEvent(o) ? toV2(e, o) : undefined);
+    if (v2 !== undefined) {
+      v2Common(v2, o);
+      return;
+    }
+    keep(e, { kind: 'op', op: o });
+    const d = e.v1;
+    switch (o.op) {
+      case 'open':
+        d.open(o);
+        return;
+      case 'close':
+        d.close(o);
+        return;
+      case 'region':
+        d.region(o);
+        return;
+      case 'v1-state-write':
+        d.v1Write(o);
+        return;
+      case 'v1-state-read':
+        d.v1Read(o);
+        return;
+      case 'v1-field':
+        d.v1Field(o);
+        return;
+      case 'v1-bad-access':
+        d.touch(o);
+        return;
+      case 'v1-data':
+        d.v1Data(o);
+        return;
+      case 'reset':
+        d.reset(o);
+        return;
+      case 'qemu':
+        d.qemu(o);
+        return;
+      default:
+        assertNever(o);
+    }
+  }
+
+  /** onProtocol, once per device, when the op just handled decided its protocol. */
+  function reportProtocol(id: string, e: Entry): void {
+    if (opts.onProtocol === undefined || e.reported !== 'unknown') return;
+    const p: Protocol = e.v2 !== undefined ? 'v2' : e.v1.protocol();
+    if (p === 'unknown') return;
+    e.reported = p;
+    opts.onProtocol(id, p);
+  }
+
   return {
     op(o: ProtocolOp): void {
       if (o.tsNs !== undefined && (lastTs === undefined || o.tsNs > lastTs)) lastTs = o.tsNs;
@@ -132,51 +205,8 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         return;
       }
       const e = entry(o);
-      if (isV2Op(o)) {
-        toV2(e, o)?.v2(o);
-        return;
-      }
-      const v2 = e.v2 ?? (o.op === 'qemu' && isV2QemuEvent(o) ? toV2(e, o) : undefined);
-      if (v2 !== undefined) {
-        v2Common(v2, o);
-        return;
-      }
-      keep(e, { kind: 'op', op: o });
-      const d = e.v1;
-      switch (o.op) {
-        case 'open':
-          d.open(o);
-          return;
-        case 'close':
-          d.close(o);
-          return;
-        case 'region':
-          d.region(o);
-          return;
-        case 'v1-state-write':
-          d.v1Write(o);
-          return;
-        case 'v1-state-read':
-          d.v1Read(o);
-          return;
-        case 'v1-field':
-          d.v1Field(o);
-          return;
-        case 'v1-bad-access':
-          d.touch(o);
-          return;
-        case 'v1-data':
-          d.v1Data(o);
-          return;
-        case 'reset':
-          d.reset(o);
-          return;
-        case 'qemu':
-          d.qemu(o);
-          return;
-        default:
-          assertNever(o);
-      }
+      deviceOp(e, o);
+      reportProtocol(o.device.id, e);
     },
     end(): void {
       for (const e of devices.values()) (e.v2 ?? e.v1).end(lastTs);

@@ -394,6 +394,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
           s.pending.push({ tsNs: o.tsNs, bytes: o.initialBytes + o.dirtyBytes });
           s.precopy.push({ tsNs: o.tsNs, initialBytes: o.initialBytes, dirtyBytes: o.dirtyBytes });
         } else s.pendingDropped++;
+        opts.onPending?.(ref.id, 'v2', o.initialBytes + o.dirtyBytes, o.tsNs);
         return;
       }
       case 'v2-data': {

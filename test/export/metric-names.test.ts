@@ -38,6 +38,7 @@ describe('metric names', () => {
       const d = a.devices[0]!;
       await exp.session({ host: a.host, clock: a.clock, device: d, session: d.sessions[0]!, findings: a.findings.filter((f) => f.rule !== 'V1-WIDTH') });
       exp.deviceState(a.host, d, d.timeline[d.timeline.length - 1]?.raw);
+      exp.pendingBytes(a.host, d, 4096n);
       exp.input(a.host, { records: 10, malformed: 1, lostEvents: 2 });
     }
     await exp.finding({ host: bad.host, clock: bad.clock, finding: bad.findings[0]! });
@@ -56,6 +57,7 @@ describe('metric names', () => {
     expect(text).toMatch(/^migscope_state_duration_seconds_bucket\{[^}]*state="PRE_COPY"[^}]*le="0\.5"\} 1/m);
     expect(text).toMatch(/^migscope_device_state\{host="src-host",device="0000:65:00\.0",protocol="v1"[^}]*\} 0/m);
     expect(text).toMatch(/^migscope_device_state\{host="src-host",device="0000:66:00\.0",protocol="v1"[^}]*\} 5/m);
+    expect(text).toMatch(/^migscope_device_pending_bytes\{host="src-host",device="0000:65:00\.0",protocol="v1"[^}]*\} 4096/m);
     expect(text).toMatch(/^migscope_input_records_total\{host="src-host"[^}]*\} 20/m);
     // Every label key used is a documented one.
     const ours = text.split('\n').filter((l) => l.startsWith('migscope_')).join('\n');

@@ -6,27 +6,20 @@
 // values the fixture implies. Expected values come from the fixture's inputs and a table
 // written by hand, never from the renderer.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { renderOpenMetrics } from '../../src/export/openmetrics.js';
 import { NOT_RUNNING_BUCKETS } from '../../src/export/metric-names.js';
+import type { Analysis } from '../../src/analysis/types.js';
 import { allDashboardQueries } from '../../dashboards/index.js';
 import { interpolatePromQL, parseLabelValues, type DashboardQuery, type PromVariables } from '../../dashboards/queries.js';
-import { DEV, HOST, INPUT, TRACE_S, labAnalysis, labDevices, labFindings, syncClockAt } from './openmetrics-fixtures.js';
+import { PROMETHEUS, PROMTOOL, bucketQuantile as quantileOf, dataOf, promApi, seconds, startPrometheus, toolAvailable, type PromVector, type RunningPrometheus } from '../helpers/prometheus.js';
+import { DEV, HOST, INPUT, TRACE_S, at, labAnalysis, labDevices, labFindings, syncClockAt } from './openmetrics-fixtures.js';
 
-const PROMTOOL = '/usr/bin/promtool';
-const PROMETHEUS = '/usr/bin/prometheus';
-
-function available(bin: string): boolean {
-  const r = spawnSync(bin, ['--version'], { encoding: 'utf8' });
-  return r.status === 0;
-}
-
-const haveTools = available(PROMTOOL) && available(PROMETHEUS);
+const haveTools = toolAvailable(PROMTOOL) && toolAvailable(PROMETHEUS);
 if (!haveTools) console.warn(`openmetrics-prometheus: skipped: ${PROMTOOL} or ${PROMETHEUS} is missing (Debian package "prometheus")`);
 
 // The trace starts on a whole minute 30 minutes ago: inside any retention, and the end of
@@ -72,6 +65,33 @@ const STATE_CHANGES: Readonly<Record<string, { readonly protocol: string; readon
   [DEV.unknown]: { protocol: 'v1', changes: [[0, -1]] },
 };
 
+/**
+ * Pending-bytes samples added to the fixture's sessions (s after the first record, bytes):
+ * a v1 save draining to 0, a failed v1 save left with data, a v2 save draining to 0.
+ */
+const PENDING: Readonly<Record<string, { readonly protocol: string; readonly samples: readonly (readonly [number, number])[] }>> = {
+  [DEV.v1Save]: { protocol: 'v1', samples: [[10, 3_145_728], [11, 1_048_576], [12.1, 0]] },
+  [DEV.v1Failed]: { protocol: 'v1', samples: [[20.5, 65_536]] },
+  [DEV.v2Save]: { protocol: 'v2', samples: [[30.5, 4_194_304], [31, 2_097_152], [32.1, 0]] },
+};
+
+function withPending(a: Analysis): Analysis {
+  return {
+    ...a,
+    devices: a.devices.map((d) => {
+      const p = PENDING[d.id];
+      if (p === undefined) return d;
+      return { ...d, sessions: d.sessions.map((s) => ({ ...s, pending: p.samples.map(([t, bytes]) => ({ tsNs: at(t), bytes: BigInt(bytes) })) })) };
+    }),
+  };
+}
+
+function pendingAt(device: string, ms: number): number | undefined {
+  let v: number | undefined;
+  for (const [s, bytes] of PENDING[device]?.samples ?? []) if (wallMs(s) <= ms) v = bytes;
+  return v;
+}
+
 function stateAt(device: string, ms: number): number | undefined {
   let v: number | undefined;
   for (const [s, raw] of STATE_CHANGES[device]?.changes ?? []) if (wallMs(s) <= ms) v = raw;
@@ -103,23 +123,8 @@ function groupSum(rows: readonly Row[], by: readonly string[], value: (r: Row) =
   return [...out.values()];
 }
 
-/** Prometheus' histogram_quantile (promql/quantile.go bucketQuantile), for classic buckets. */
 function bucketQuantile(q: number, observations: readonly number[]): { value: number; within: readonly [number, number] } {
-  const bounds = [...NOT_RUNNING_BUCKETS, Infinity];
-  const cumulative = bounds.map((b) => observations.filter((o) => o <= b).length);
-  const total = cumulative[cumulative.length - 1] ?? 0;
-  const rank = q * total;
-  let b = cumulative.findIndex((c) => c >= rank);
-  if (b < 0) b = bounds.length - 1;
-  if (b === bounds.length - 1) {
-    const last = bounds[bounds.length - 2] ?? 0;
-    return { value: last, within: [last, last] };
-  }
-  const end = bounds[b] ?? 0;
-  const start = b === 0 ? 0 : (bounds[b - 1] ?? 0);
-  const before = b === 0 ? 0 : (cumulative[b - 1] ?? 0);
-  const count = (cumulative[b] ?? 0) - before;
-  return { value: start + (end - start) * ((rank - before) / count), within: [start, end] };
+  return quantileOf(q, NOT_RUNNING_BUCKETS, observations);
 }
 
 function quantiles(q: number, rows: readonly (SessionFact & { readonly host: string })[], by: readonly (keyof SessionFact | 'host')[]): ExpectedSeries[] {
@@ -144,7 +149,7 @@ interface Selection {
   readonly devices: readonly string[] | undefined;
 }
 
-function expectedFor(q: DashboardQuery, sel: Selection): ExpectedSeries[] | 'state-timeline' {
+function expectedFor(q: DashboardQuery, sel: Selection): ExpectedSeries[] | 'state-timeline' | 'pending' {
   const inSel = (device: string): boolean => sel.devices === undefined || sel.devices.includes(device);
   const sessions = SESSIONS.filter((s) => inSel(s.device)).map((s) => ({ ...s, host: HOST }));
   const findings = labFindings()
@@ -186,6 +191,8 @@ function expectedFor(q: DashboardQuery, sel: Selection): ExpectedSeries[] | 'sta
     case 'migscope-device/Device state (protocol v1)/A':
     case 'migscope-device/Device state (protocol v2)/A':
       return 'state-timeline';
+    case 'migscope-device/Pending bytes/A':
+      return 'pending';
     case 'migscope-device/Sessions in the range/A':
       return groupSum(sessions, ['host', 'device', 'kind', 'outcome'], one);
     case 'migscope-device/Time not running per session, p95/A':
@@ -209,44 +216,10 @@ function expectedFor(q: DashboardQuery, sel: Selection): ExpectedSeries[] | 'sta
 // Prometheus
 
 let dir = '';
-let prom: ChildProcess | undefined;
+let prom: RunningPrometheus | undefined;
 let base = '';
-let promLog = '';
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      const port = typeof a === 'object' && a !== null ? a.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface PromVector {
-  readonly metric: Record<string, string>;
-  readonly value?: readonly [number, string];
-  readonly values?: readonly (readonly [number, string])[];
-}
-
-async function api(path: string, params: Record<string, string>): Promise<unknown> {
-  const res = await fetch(`${base}${path}?${new URLSearchParams(params).toString()}`);
-  const body: unknown = await res.json();
-  if (res.status !== 200) throw new Error(`${path} ${JSON.stringify(params)}: HTTP ${res.status}: ${JSON.stringify(body)}`);
-  return body;
-}
-
-function dataOf(body: unknown): { resultType: string; result: PromVector[] } {
-  const data = typeof body === 'object' && body !== null ? Reflect.get(body, 'data') : undefined;
-  const resultType = typeof data === 'object' && data !== null ? Reflect.get(data, 'resultType') : undefined;
-  const result = typeof data === 'object' && data !== null ? Reflect.get(data, 'result') : undefined;
-  if (typeof resultType !== 'string' || !Array.isArray(result)) throw new Error(`unexpected answer ${JSON.stringify(body)}`);
-  return { resultType, result: result as PromVector[] };
-}
-
-const seconds = (ms: number): string => (ms / 1000).toFixed(3);
+const api = (path: string, params: Record<string, string>): Promise<unknown> => promApi(base, path, params);
 
 const ALL_QUERIES: readonly DashboardQuery[] = allDashboardQueries();
 const PROMQL = ALL_QUERIES.filter((q) => q.language === 'promql');
@@ -262,51 +235,20 @@ describe.skipIf(!haveTools)('backfilled OpenMetrics in a real Prometheus answer 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'migscope-om-'));
     const file = join(dir, 'lab.om');
-    writeFileSync(file, renderOpenMetrics(labAnalysis(syncClockAt(START_MS)), { sampleIntervalMs: 15_000 }));
+    writeFileSync(file, renderOpenMetrics(withPending(labAnalysis(syncClockAt(START_MS))), { sampleIntervalMs: 15_000 }));
     const data = join(dir, 'data');
     const made = spawnSync(PROMTOOL, ['tsdb', 'create-blocks-from', 'openmetrics', file, data], { encoding: 'utf8' });
     if (made.status !== 0) throw new Error(`promtool refused the OpenMetrics (exit ${made.status}): ${made.stderr}${made.stdout}`);
     const config = join(dir, 'prometheus.yml');
     // No scrape targets: Prometheus only serves the backfilled blocks.
     writeFileSync(config, 'global:\n  scrape_interval: 1m\nscrape_configs: []\n');
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    prom = spawn(
-      PROMETHEUS,
-      [
-        `--config.file=${config}`,
-        `--storage.tsdb.path=${data}`,
-        // Far longer than the data's age: retention must not delete the blocks on start.
-        '--storage.tsdb.retention.time=3650d',
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--log.level=warn',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prom.stdout?.on('data', (b: Buffer) => (promLog += b.toString()));
-    prom.stderr?.on('data', (b: Buffer) => (promLog += b.toString()));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (prom.exitCode !== null) throw new Error(`prometheus exited (${prom.exitCode}): ${promLog}`);
-      const ready = await fetch(`${base}/-/ready`).then(
-        (r) => r.status === 200,
-        () => false,
-      );
-      if (ready) break;
-      if (Date.now() > deadline) throw new Error(`prometheus not ready after 60 s: ${promLog}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // Far longer than the data's age: retention must not delete the blocks on start.
+    prom = await startPrometheus({ configFile: config, dataDir: data, args: ['--storage.tsdb.retention.time=3650d'] });
+    base = prom.base;
   });
 
   afterAll(async () => {
-    const p = prom;
-    if (p !== undefined && p.exitCode === null && p.signalCode === null) {
-      const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-      p.kill('SIGTERM');
-      const timer = setTimeout(() => p.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
+    await prom?.stop();
     if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
@@ -338,6 +280,11 @@ describe.skipIf(!haveTools)('backfilled OpenMetrics in a real Prometheus answer 
         const where = `${q.dashboard} / ${q.panel} / ${q.refId}: ${expr}`;
         if (expected === 'state-timeline') {
           await checkStateTimeline(q, expr, sel, where);
+          checked++;
+          continue;
+        }
+        if (expected === 'pending') {
+          await checkPending(expr, sel, where);
           checked++;
           continue;
         }
@@ -383,6 +330,26 @@ describe.skipIf(!haveTools)('backfilled OpenMetrics in a real Prometheus answer 
       for (const [t, v] of points) {
         const ms = Math.round(t * 1000);
         expect(Number(v), `${where} ${device} at +${(ms - START_MS) / 1000}s`).toBe(stateAt(device, ms));
+      }
+    }
+  }
+
+  /** The pending-bytes panel: a range query over the trace, every step the latest sample, nothing before the first. */
+  async function checkPending(expr: string, sel: Selection, where: string): Promise<void> {
+    const stepMs = 50;
+    const { resultType, result } = dataOf(await api('/api/v1/query_range', { query: expr, start: seconds(START_MS), end: seconds(END_MS), step: String(stepMs / 1000) }));
+    expect(resultType, where).toBe('matrix');
+    const want = Object.keys(PENDING).filter((d) => sel.devices === undefined || sel.devices.includes(d)).sort();
+    expect(result.map((r) => r.metric['device']).sort(), where).toEqual(want);
+    for (const r of result) {
+      const device = r.metric['device'] ?? '';
+      expect(r.metric['protocol'], where).toBe(PENDING[device]?.protocol);
+      const first = wallMs(PENDING[device]?.samples[0]?.[0] ?? 0);
+      const points = r.values ?? [];
+      expect(points.length, `${where} ${device}`).toBe(Math.floor((END_MS - first) / stepMs) + 1);
+      for (const [t, v] of points) {
+        const ms = Math.round(t * 1000);
+        expect(Number(v), `${where} ${device} at +${(ms - START_MS) / 1000}s`).toBe(pendingAt(device, ms));
       }
     }
   }

@@ -42,7 +42,7 @@ describe.skipIf(!avail.ok)('lab scenarios, captured with bpftrace, analysed end 
       expect(got, a.findings.map((f) => `${f.rule}: ${f.message}`).join('\n')).toEqual(want);
       expect(a.findings.every((f) => f.certainty === 'certain')).toBe(true);
       expect(a.input.malformed).toBe(0);
-      expect(a.devices.map((d) => d.id).sort()).toEqual(Object.keys(s.expect.states).sort());
+      expect(a.devices.map((d) => d.id).sort(), `devices in ${trace} (${a.input.records} records, ${a.input.lostEvents} lost)`).toEqual(Object.keys(s.expect.states).sort());
       for (const [device, states] of Object.entries(s.expect.states)) {
         expect(stateSequence(a, device), `states of ${device}`).toEqual(states);
         const d = a.devices.find((x) => x.id === device);

@@ -36,8 +36,11 @@ function specTables(): SpecTable[] {
   return out;
 }
 
-describe.skipIf(!existsSync(specPath))('v2 arcs agree with the kernel table in the spec', () => {
-  const tables = specTables();
+const haveSpec = existsSync(specPath);
+if (!haveSpec) console.warn(`SKIPPED test/protocol/v2-arcs.test.ts: ${specPath} not found (shared/ must sit beside the checkout)`);
+const tables = haveSpec ? specTables() : [];
+
+describe.skipIf(!haveSpec)('v2 arcs agree with the kernel table in the spec', () => {
 
   it('finds the four effective-path tables (a)–(d) in the spec', () => {
     expect(tables.map((t) => t.flags)).toEqual([
@@ -48,7 +51,7 @@ describe.skipIf(!existsSync(specPath))('v2 arcs agree with the kernel table in t
     ]);
   });
 
-  for (const t of specTables()) {
+  for (const t of tables) {
     it(`flags 0x${t.flags.toString(16)}: every (current, requested) pair, arc by arc`, () => {
       let compared = 0;
       for (const cur of V2_STATES) {
