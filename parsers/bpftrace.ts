@@ -212,9 +212,15 @@ function toRecord(p: RecordLine, src: Source): TraceRecord | 'skip' | string {
       if (typeof off === 'string') return off;
       const isRead = p.event === 'pread64' || p.event === 'read';
       const op = p.event === 'pread64' ? 'pread' : p.event === 'pwrite64' ? 'pwrite' : p.event;
+      // Hot path: fields written out (a `...base` spread costs a third of this function).
       return {
-        ...base,
         kind: 'access',
+        tsNs: base.tsNs,
+        pid: base.pid,
+        tid: base.tid,
+        comm: base.comm,
+        cpu: base.cpu,
+        src: base.src,
         op,
         fd,
         offset: off,

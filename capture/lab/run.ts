@@ -2,6 +2,8 @@
 //
 //   const a = await labAvailable();              // { ok: false, reason } when it cannot run here
 //   const r = await captureScenario('clean-live-migration', '/tmp/x.trace');
+//   const lab = await startLab('clean-live-migration');  // mounted, left running
+//   spawn(...lab.workloadArgv) under your own tracer or `migscope watch --`; await lab.stop();
 //
 // Each call mounts its own FUSE device (capture/lab/vfio_fuse.py) in a fresh temp dir,
 // starts the workload (capture/lab/workload.py) waiting on stdin, attaches the capture to

@@ -4,8 +4,8 @@
 // csize bytes of one frame`. zstd comes from fzstd (pure JS, Node 20 has no zstd);
 // zlib (a zlib stream with header, as compress2 writes it) from node:zlib.
 import * as zlib from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
 import { defineLayout } from './layout.js';
+import { zstdDecompressGuarded } from './zstd-guard.js';
 
 /** §5.4/§5.6 header in front of every compressed frame. */
 export const COMPRESSED_BLOCK_HEADER = defineLayout([
@@ -66,7 +66,8 @@ export function decompressBlock(codec: Codec, frame: Uint8Array, usize: number):
       }
       const out = Buffer.alloc(usize);
       try {
-        zstdDecompress(frame, out);
+        // In a worker with a deadline: fzstd can loop forever on corrupt data (zstd-guard.ts).
+        zstdDecompressGuarded(frame, out);
       } catch (e) {
         throw new Error(`corrupt zstd data (${e instanceof Error ? e.message : String(e)})`);
       }

@@ -54,6 +54,8 @@ export interface PipelineOptions {
 export class InputError extends Error {}
 
 const MAX_PROBLEMS_KEPT = 200;
+export const DEFAULT_MAX_INTERVALS_PER_DEVICE = 20_000;
+const DEFAULT_MAX_PENDING_SAMPLES = 2_000;
 const HEAD_BYTES = 64 * 1024;
 
 export type SessionOptions = Omit<PipelineOptions, 'formats' | 'onProgress' | 'stdin'>;
@@ -108,7 +110,10 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         onStateChange: opts.onStateChange,
         onPending: opts.onPending,
         onProtocol: opts.onProtocol,
-        maxIntervalsPerDevice: opts.maxIntervalsPerDevice,
+        // What a device's output keeps (older items are counted, not kept): bounds memory
+        // on multi-GB traces of thousands of migrations (bench/RESULTS.md "Memory").
+        maxIntervalsPerDevice: opts.maxIntervalsPerDevice ?? DEFAULT_MAX_INTERVALS_PER_DEVICE,
+        maxPendingSamples: DEFAULT_MAX_PENDING_SAMPLES,
       });
       trackers.push(tracker);
       const renamed = new Map<string, string>();

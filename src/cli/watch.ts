@@ -1,7 +1,9 @@
 // `migscope watch`: capture and analyse live. Findings are printed as they are found,
 // sessions are exported as spans when they end, and Prometheus metrics are served on
-// 127.0.0.1:9464/metrics by default. Ctrl-C (or SIGTERM) stops the tracer, flushes and
-// exits; the tracer's own cleanup runs in its runner (capture/).
+// 127.0.0.1:9464/metrics by default (a new series shows 0 on its first scrape: see
+// ZeroFirstPrometheusExporter). Ctrl-C (or SIGTERM) stops the tracer, flushes and exits;
+// the tracer's own cleanup runs in its runner (capture/); a command watch started runs on
+// if the signal did not reach it (SIGTERM to watch alone).
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,6 +37,15 @@ interface WatchFlags extends Omit<AnalyzeFlags, 'json' | 'openmetrics' | 'failOn
   readonly metricsAddress: string;
   readonly jsonLines?: boolean;
 }
+
+/** The capture runners' closing clock-sync line (bpftrace text: `clocksync ... at=end`; ftrace: `migscope-clocksync ... at=end`). */
+const END_SYNC = /clocksync .*\bsource=runner at=end\b/;
+
+/**
+ * After a stop request, how long to wait for the tracer to finish before flushing anyway:
+ * longer than capture/bpftrace.ts takes to SIGKILL a bpftrace that ignores SIGINT (20 s).
+ */
+const STOP_GRACE_MS = 25_000;
 
 /** Bounds that keep a watch of hours flat in memory (DESIGN: bounded by devices and open sessions). */
 const WATCH_LIMITS = { maxIntervalsPerDevice: 2_000, maxFindingsKept: 1_000 } as const;
@@ -317,8 +328,14 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   let formatName = 'bpftrace';
   const pendingLines: string[] = [];
   let lineNo = 0;
+  // The capture runners write a closing clock-sync line once the tracer has stopped and
+  // its tracing state is gone (capture/bpftrace.ts after bpftrace exited; capture/ftrace.ts
+  // just before its synchronous cleanup).
+  let tracerFinished: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (tracerFinished = resolve));
   const feed = (line: string): void => {
     lineNo++;
+    if (END_SYNC.test(line)) tracerFinished();
     if (parser === undefined) {
       pendingLines.push(line);
       const format = FORMATS.find((f) => f.kind === 'lines' && f.detect(Buffer.from(pendingLines.join('\n')), pendingLines));
@@ -342,9 +359,12 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   let handle: CaptureHandle | undefined;
   let tmpDir: string | undefined;
   let stopRequested = false;
+  let stopped: () => void = () => undefined;
+  const stopSignal = new Promise<void>((resolve) => (stopped = resolve));
   const onSignal = (): void => {
     if (stopRequested) return;
     stopRequested = true;
+    stopped();
     process.stderr.write('\nmigscope watch: stopping…\n');
     handle?.stop();
     if (target === 'stdin') process.stdin.destroy();
@@ -384,7 +404,22 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       if (stopRequested) handle.stop();
       await handle.attached.catch(() => undefined);
       process.stderr.write(`migscope watch: tracing pid ${handle.pid} with ${tracer.name}; Ctrl-C to stop\n`);
-      await handle.done;
+      const h = handle;
+      // A stop (Ctrl-C, SIGTERM) ends tracing at once, but the runners resolve `done` only
+      // when a command they started has exited too, to report its status; with SIGTERM to
+      // watch alone that command (a VMM!) rightly runs on. So once the tracer is finished,
+      // watch goes on to flush and exit without waiting for the command.
+      const tracerOff = stopSignal.then(() =>
+        Promise.race([finished.then(() => new Promise<void>((r) => setImmediate(r))), new Promise<void>((r) => setTimeout(r, STOP_GRACE_MS).unref())]),
+      );
+      const ended = await Promise.race([h.done.then(() => 'done' as const), tracerOff.then(() => 'stopped' as const)]);
+      if (ended === 'stopped') {
+        h.done.catch(() => undefined);
+        // The runner completes the --save file right after its closing line, but says so
+        // only together with the command's exit: give the last write a moment.
+        if (flags.save !== undefined) await new Promise((r) => setTimeout(r, 500));
+        if (target.kind === 'command') process.stderr.write(`migscope watch: tracing stopped; the traced command (pid ${h.pid}) runs on untraced\n`);
+      }
     }
   } catch (e) {
     if (e instanceof UsageError || e instanceof CaptureSetupError) {

@@ -199,7 +199,16 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       ...(s.dataFd !== undefined ? { dataFd: s.dataFd } : {}),
     };
     sessions.push(done);
-    opts.onSessionEnd?.(snapshotWith(intervals.slice(s.firstInterval), writes.slice(s.firstWrite), [done]), done);
+    if (opts.onSessionEnd !== undefined) {
+      // A session ends before the state change that ends it is applied (walkSessions runs
+      // before setState), so the interval being left (STOP_COPY of a save, RESUMING of a
+      // resume) is still open here: hand it over closed at the session's end, as v1 does.
+      const leaving: StateInterval[] =
+        cur.startNs !== undefined && ts !== undefined && ts >= cur.startNs
+          ? [{ state: v2Name(cur.raw), raw: cur.raw, startNs: cur.startNs, endNs: ts, certainty: cur.certainty, bytes: cur.bytes, src: cur.src }]
+          : [];
+      opts.onSessionEnd(snapshotWith([...intervals.slice(s.firstInterval), ...leaving], writes.slice(s.firstWrite), [done]), done);
+    }
   }
 
   /** How a session ends at the arc `from` → `to` that ends it (spec §5.3). */

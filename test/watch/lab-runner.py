@@ -21,9 +21,9 @@ the next run starts. All device and data fds are opened before "ready" (as workl
            line) to FILE after the last run, before "finished"
 --wait-end after the last run, print "finished" and wait for a line on stdin before exiting
            (a test can query what the tracer saw while the traced process still lives)
---stamp    after every syscall of a scenario, print one JSON line on stdout:
-           {"stamp": CLOCK_REALTIME ns, "op": ..., "fd": ..., "ret": ...} (the bench's
-           "event written" time)
+--stamp    after every syscall of a scenario, print one JSON line on stdout: the journal
+           entry plus "stamp" (CLOCK_REALTIME ns) and "mono" (CLOCK_MONOTONIC ns, the
+           clock of the trace and of node's process.hrtime): the bench's "event happened"
 """
 import argparse
 import json
@@ -50,7 +50,7 @@ class LabVmm(wl.Vmm):
         super()._log(**e)
         if self.stamp:
             # right after the syscall returned: the time the event happened, as the VMM saw it
-            sys.stdout.write(json.dumps(dict(e, stamp=time.time_ns())) + "\n")
+            sys.stdout.write(json.dumps(dict(e, stamp=time.time_ns(), mono=time.monotonic_ns())) + "\n")
             sys.stdout.flush()
 
     def _saw(self, d, what, value):

@@ -4,9 +4,10 @@
 // through Prometheus' HTTP API and returns the series and values the lab scenarios imply.
 //
 // One VMM process (test/watch/lab-runner.py) runs seven lab scenarios one after another on
-// two devices (v1 0000:65:00.0, v2 0000:66:00.0), so series accumulate in one watch: three
-// saves and a resume per protocol... (see RUNS). `migscope watch --pid` follows it with
-// bpftrace. The runner holds every new state and pending-bytes value for HOLD_S seconds, so
+// two devices (v1 0000:65:00.0, v2 0000:66:00.0), so series accumulate in one watch: per
+// protocol a completed save, a failed save and a resume, findings of both blames and
+// severities, and a finding outside any session (see RUNS). `migscope watch --pid` follows
+// it with bpftrace. The runner holds every new state and pending-bytes value for HOLD_S seconds, so
 // a 1 s scrape sees each one and state durations are known multiples of HOLD_S.
 //
 // Expected values come from capture/lab/scenarios.json (findings, state sequences, v2
@@ -156,7 +157,7 @@ function groupSum(rows: readonly Row[], by: readonly string[], value: (r: Row) =
   return [...out.values()];
 }
 
-/** The bucket an observation of `holds` holds lands in (each hold takes HOLD_S to HOLD_S + SLACK_S / holds). */
+/** An observation of `holds` holds (n·HOLD_S, plus at most SLACK_S), checked to fall in one histogram bucket whatever the slack. */
 function notRunningObservation(holds: number): number {
   const lo = holds * HOLD_S;
   const hi = lo + (holds === 0 ? 0 : SLACK_S);
@@ -286,9 +287,12 @@ let journalRecords = 0;
 
 const api = (path: string, params: Record<string, string>): Promise<unknown> => promApi(prom?.base ?? '', path, params);
 
+/** Time of the latest successful scrape of watch (timestamp() of a plain selector is the sample's own time). */
 async function lastScrapeMs(): Promise<number | undefined> {
-  const { result } = dataOf(await api('/api/v1/query', { query: 'timestamp(up{job="migscope"} == 1)' }));
-  const v = result[0]?.value?.[1];
+  const { result } = dataOf(await api('/api/v1/query', { query: 'up{job="migscope"}' }));
+  if (result[0]?.value?.[1] !== '1') return undefined;
+  const { result: ts } = dataOf(await api('/api/v1/query', { query: 'timestamp(up{job="migscope"})' }));
+  const v = ts[0]?.value?.[1];
   return v === undefined ? undefined : Math.round(Number(v) * 1000);
 }
 
