@@ -7,7 +7,7 @@
 // analysis around them is kept).
 //
 //   node dist/bench/run.js [--reps N] [--sizes 16,32,64,128] [--main-size MB]
-//                          [--skip-2gb] [--no-report-html] [--no-write]
+//                          [--skip-2gb] [--no-report-html] [--no-export] [--no-watch] [--no-write]
 //   MIGSCOPE_BENCH_SKIP_2GB=1 also skips the 2 GB case (quick runs).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,11 +28,15 @@ interface Opts {
   mainSize: number;
   skip2gb: boolean;
   reportHtml: boolean;
+  /** bench/export.ts: 100,000 sessions through the OTel SDK (issue 4). */
+  exportBench: boolean;
+  /** bench/watch-latency.ts: finding latency of `migscope watch` (issue 5; needs root and bpftrace). */
+  watchBench: boolean;
   write: boolean;
 }
 
 function parseOpts(argv: readonly string[]): Opts {
-  const o: Opts = { reps: 3, sizes: [16, 32, 64, 128], mainSize: 64, skip2gb: process.env['MIGSCOPE_BENCH_SKIP_2GB'] === '1', reportHtml: true, write: true };
+  const o: Opts = { reps: 3, sizes: [16, 32, 64, 128], mainSize: 64, skip2gb: process.env['MIGSCOPE_BENCH_SKIP_2GB'] === '1', reportHtml: true, exportBench: true, watchBench: true, write: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -47,6 +51,8 @@ function parseOpts(argv: readonly string[]): Opts {
       i++;
     } else if (a === '--skip-2gb') o.skip2gb = true;
     else if (a === '--no-report-html') o.reportHtml = false;
+    else if (a === '--no-export') o.exportBench = false;
+    else if (a === '--no-watch') o.watchBench = false;
     else if (a === '--no-write') o.write = false;
     else throw new Error(`unknown argument ${a ?? ''}`);
   }
@@ -247,6 +253,23 @@ async function main(): Promise<void> {
     }
   }
 
+  let exportText = '';
+  if (o.exportBench) {
+    try {
+      exportText = (await (await import('./export.js')).runExportBench()).text;
+    } catch (e) {
+      exportText = `(export bench not run: ${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+  let watchText = '';
+  if (o.watchBench) {
+    try {
+      watchText = (await (await import('./watch-latency.js')).runWatchLatencyBench()).text;
+    } catch (e) {
+      watchText = `(watch latency bench not run: ${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+
   const verdicts = TARGETS.map((t) => {
     const r = main.find((x) => x.input.kind === t.kind);
     if (r === undefined) return `- ${t.label}: not measured`;
@@ -288,6 +311,14 @@ async function main(): Promise<void> {
     '### HTML report',
     '',
     html === '' ? '(not run)' : '```\n' + html + '\n```',
+    '',
+    '### OpenTelemetry export (100,000 sessions)',
+    '',
+    exportText === '' ? '(not run)' : '```\n' + exportText + '\n```',
+    '',
+    '### Watch: finding latency',
+    '',
+    watchText === '' ? '(not run)' : '```\n' + watchText + '\n```',
     '<!-- bench:end -->',
   ].join('\n');
   process.stdout.write(`${out}\n`);

@@ -87,7 +87,8 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
   function stamp(text: string, lineNo: number): boolean {
     const tsNs = parseTraceTimestamp(text, scan.tsStart, scan.tsEnd);
     if (tsNs === undefined) {
-      malformed(lineNo, `bad timestamp "${text.slice(scan.tsStart, scan.tsEnd)}"`);
+      // Bounded quote: the "timestamp" of a garbled line can be most of a 1 MiB line.
+      malformed(lineNo, `bad timestamp ${JSON.stringify(scan.tsEnd - scan.tsStart > 40 ? `${text.slice(scan.tsStart, scan.tsStart + 40)}…` : text.slice(scan.tsStart, scan.tsEnd))}`);
       return false;
     }
     if (!clockReported) {

@@ -67,6 +67,11 @@ export function parseFieldLine(line: string): FieldFormat | undefined {
   return { name, type, offset, size, signed, kind, isText: isChar };
 }
 
+/** Text from the file quoted in a message: bounded, whatever the (hostile) file holds. */
+function quote(s: string): string {
+  return JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}…` : s);
+}
+
 /** Parse a whole format text; returns an error message instead of throwing. */
 export function parseEventFormat(text: string, system: string): EventFormat | string {
   let name: string | undefined;
@@ -79,12 +84,12 @@ export function parseEventFormat(text: string, system: string): EventFormat | st
       if (/^\d+$/.test(v)) id = Number(v);
     } else if (line.includes('field:')) {
       const f = parseFieldLine(line);
-      if (f === undefined) return `unreadable field line "${line.trim()}"`;
+      if (f === undefined) return `unreadable field line ${quote(line.trim())}`;
       fields.push(f);
     }
   }
   if (name === undefined || name === '') return 'format without a name';
-  if (id === undefined || id > 0xffff) return `format "${name}" without a valid ID`;
+  if (id === undefined || id > 0xffff) return `format ${quote(name)} without a valid ID`;
   const byName = new Map<string, FieldFormat>();
   let minLength = 0;
   for (const f of fields) {

@@ -10,8 +10,9 @@ import { renderTerminal } from '../report/terminal.js';
 import { renderJson } from '../report/json.js';
 import type { Analysis } from '../analysis/types.js';
 import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
-import { exportAnalysis, exportOptionsFromFlags, ExportUsageError, formatSummary, registerExportOptions, type ExportFlags } from '../export/index.js';
-import { openMetricsChunks, OpenMetricsError } from '../export/openmetrics.js';
+// Only the flag parsing is loaded up front; the OpenTelemetry SDK and the OpenMetrics writer
+// load when --export / --openmetrics ask for them (start-up time of every analyze).
+import { exportOptionsFromFlags, ExportUsageError, registerExportOptions, type ExportFlags } from '../export/cli-options.js';
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 
@@ -149,6 +150,7 @@ export async function analyzeAction(files: readonly string[], flags: AnalyzeFlag
     }
   }
   if (exportOpts !== undefined) {
+    const { exportAnalysis, formatSummary } = await import('../export/index.js');
     const summary = await exportAnalysis(analysis, exportOpts);
     process.stderr.write(formatSummary(summary));
     if (!summary.ok) status = EXIT_EXPORT_FAILED;
@@ -158,6 +160,7 @@ export async function analyzeAction(files: readonly string[], flags: AnalyzeFlag
 
 /** Streams the OpenMetrics text to `path`; returns an error message, or undefined when written. */
 async function writeOpenMetrics(analysis: Analysis, path: string): Promise<string | undefined> {
+  const { openMetricsChunks, OpenMetricsError } = await import('../export/openmetrics.js');
   let chunks: Generator<string>;
   try {
     chunks = openMetricsChunks(analysis);

@@ -6,7 +6,6 @@ import type { Command } from 'commander';
 import { addAnalysisOptions, runAnalysis, type AnalyzeFlags } from './analyze.js';
 import { InputError } from './pipeline.js';
 import { UsageError } from './flags.js';
-import { renderHtmlReport } from '../report/html/render.js';
 import { ruleCatalogue } from '../check/index.js';
 import { summarize } from '../analysis/summary.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -41,6 +40,7 @@ The file loads nothing from the network: it opens from disk or as an e-mail atta
 export async function reportAction(files: readonly string[], flags: ReportFlags): Promise<number> {
   try {
     const analysis = await runAnalysis(files, { ...flags, failOn: 'never' });
+    const { renderHtmlReport } = await import('../report/html/render.js');
     const rules = ruleCatalogue().map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef }));
     const html = renderHtmlReport(analysis, { title: flags.title ?? `migscope: ${files.join(', ')}`, rules });
     await writeFile(flags.output, html);

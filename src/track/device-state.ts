@@ -18,37 +18,8 @@ import type {
 import { ERRNO } from '../protocol/ioctl.js';
 import { V1_RUNNING, v1StateName } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
-import type {
-  DeviceRegion,
-  DeviceTimeline,
-  MigrationSession,
-  PendingSample,
-  Protocol,
-  SessionKind,
-  SessionOutcome,
-  StateInterval,
-  StateWrite,
-} from './types.js';
-
-type Certainty = StateInterval['certainty'];
-
-interface Current {
-  raw: number | undefined;
-  certainty: Certainty;
-  startNs: bigint | undefined;
-  src: Source | undefined;
-  bytes: number;
-}
-
-interface WriteEntry {
-  tsNs: bigint | undefined;
-  fromRaw: number | undefined;
-  toRaw: number | undefined;
-  result: StateWrite['result'];
-  errno: number | undefined;
-  readBackRaw: number | undefined;
-  src: Source;
-}
+import { createTimelineRecorder, type Certainty, type WriteEntry } from './timeline-recorder.js';
+import type { DeviceRegion, DeviceTimeline, MigrationSession, PendingSample, Protocol, SessionKind, SessionOutcome, StateInterval } from './types.js';
 
 interface SessionBuilder {
   kind: SessionKind;
@@ -91,9 +62,8 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   let comm: string | undefined;
   let region: DeviceRegion | undefined;
   let resets = 0;
-  const intervals: StateInterval[] = [];
-  let intervalsDropped = 0;
-  const writes: WriteEntry[] = [];
+  // RUNNING is bit 0 of device_state (spec §2.2): any state without it is not running.
+  const rec = createTimelineRecorder<WriteEntry>({ maxIntervals: opts.maxIntervals, stateName, isNotRunning: (raw) => (raw & V1_RUNNING) === 0 });
   const sessions: MigrationSession[] = [];
   let session: SessionBuilder | undefined;
   let awaitingReadBack: WriteEntry | undefined;
@@ -108,7 +78,8 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     if (session.pending.length < opts.maxPendingSamples) session.pending.push({ tsNs: ts, bytes });
     else session.pendingDropped++;
     opts.onPending?.(ref.id, 'v1', bytes, ts);
-    if (cur.raw !== undefined && low(cur.raw) === 2) session.lastPendingInStopCopy = bytes;
+    const raw = rec.current().raw;
+    if (raw !== undefined && low(raw) === 2) session.lastPendingInStopCopy = bytes;
   }
 
   /**
@@ -130,57 +101,37 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     }
     setState(undefined, 'unknown', w.ts, w.src);
   }
-  let cur: Current = { raw: undefined, certainty: 'unknown', startNs: undefined, src: undefined, bytes: 0 };
   let ended = false;
 
   function note(o: OpBase): void {
     if (comm === undefined && o.comm !== undefined) comm = o.comm;
   }
 
-  function closeCurrent(ts: bigint | undefined, openAtEnd: boolean): void {
-    if (cur.startNs === undefined && cur.raw === undefined && cur.src === undefined) return; // nothing seen yet
-    if (intervals.length >= opts.maxIntervals) {
-      intervalsDropped++;
-      return;
-    }
-    const iv: StateInterval = {
-      state: stateName(cur.raw),
-      raw: cur.raw,
-      startNs: cur.startNs,
-      endNs: ts,
-      certainty: cur.certainty,
-      bytes: cur.bytes,
-      src: cur.src,
-      ...(openAtEnd ? { openAtEnd: true } : {}),
-    };
-    intervals.push(iv);
-  }
-
-  /** Time not running inside the session between the later of its start and `from`, and `ts`. */
+  /**
+   * Time not running inside the session, from the later of its start and the current
+   * interval's start, up to `ts`. Unlike v2 there is no high-water mark (v1's callers close
+   * the interval or the session right after), so an interval opened without a timestamp
+   * counts again from the session's start: kept as it was, not a decision of the recorder.
+   */
   function accrueNotRunning(ts: bigint | undefined): void {
-    if (session === undefined || ts === undefined || cur.raw === undefined || (cur.raw & V1_RUNNING) !== 0) return;
-    const from = cur.startNs === undefined ? session.startNs : session.startNs === undefined || cur.startNs > session.startNs ? cur.startNs : session.startNs;
-    if (from !== undefined && ts > from) session.notRunningNs += ts - from;
+    if (session === undefined) return;
+    session.notRunningNs += rec.notRunningUpTo(ts, [session.startNs]);
   }
 
   function setState(raw: number | undefined, certainty: Certainty, ts: bigint | undefined, src: Source): void {
-    if (raw === cur.raw && raw !== undefined) {
-      // Same state seen again: a better source upgrades certainty in place, no new interval.
-      if (certainty === 'known') cur.certainty = 'known';
-      return;
-    }
+    const cur = rec.current();
     if (raw !== undefined && cur.raw !== undefined && cur.certainty === 'inferred' && certainty === 'known' && low(raw) === low(cur.raw)) {
       // The assumed default (001b after open or reset) was right about the state but not
       // about reserved bits 3–31: the read corrects the value, it is not a transition.
-      cur.raw = raw;
-      cur.certainty = 'known';
+      // (Checked before absorbs(): when raw is the current value too, both do the same.)
+      rec.correct(raw, 'known');
       return;
     }
-    if (raw === undefined && cur.raw === undefined && cur.certainty === 'unknown' && cur.src !== undefined) return;
+    // Same state seen again (a better source upgrades certainty in place), or unknown again.
+    if (rec.absorbs(raw, certainty)) return;
     accrueNotRunning(ts);
-    closeCurrent(ts, false);
     const prev = cur.raw;
-    cur = { raw, certainty, startNs: ts, src, bytes: 0 };
+    rec.enter(raw, certainty, ts, src);
     opts.onStateChange?.(ref.id, raw, stateName(raw), protocol);
     transition(prev, raw, ts, src);
   }
@@ -199,8 +150,8 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       lastPendingInStopCopy: undefined,
       pendingUnseenInStopCopy: false,
       src,
-      firstInterval: intervals.length,
-      firstWrite: Math.max(0, writes.length - 1),
+      firstInterval: rec.intervals().length,
+      firstWrite: Math.max(0, rec.writes().length - 1),
     };
   }
 
@@ -224,7 +175,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     sessions.push(done);
     if (opts.onSessionEnd !== undefined) {
       opts.onSessionEnd(
-        snapshotWith(intervals.slice(s.firstInterval), writes.slice(s.firstWrite), [done]),
+        snapshotWith(rec.intervals().slice(s.firstInterval), rec.writes().slice(s.firstWrite), [done]),
         done,
       );
     }
@@ -275,30 +226,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   }
 
   function snapshotWith(tl: readonly StateInterval[], ws: readonly WriteEntry[], ss: readonly MigrationSession[]): DeviceTimeline {
-    return {
-      id: ref.id,
-      pid: ref.pid,
-      comm,
-      fd: ref.fd,
-      naming: ref.naming,
-      protocol,
-      region,
-      timeline: tl,
-      stateWrites: ws.map((w) => ({
-        tsNs: w.tsNs,
-        fromRaw: w.fromRaw,
-        from: stateName(w.fromRaw),
-        toRaw: w.toRaw,
-        to: stateName(w.toRaw),
-        result: w.result,
-        errno: w.errno,
-        readBackRaw: w.readBackRaw,
-        src: w.src,
-      })),
-      sessions: ss,
-      resets,
-      intervalsDropped,
-    };
+    return rec.deviceTimeline({ ref, comm, protocol, region, resets, timeline: tl, writes: ws, sessions: ss });
   }
 
   return {
@@ -307,6 +235,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       return protocol;
     },
     current(): { raw: number | undefined; certainty: Certainty } {
+      const cur = rec.current();
       return { raw: cur.raw, certainty: cur.certainty };
     },
     touch(o: OpBase): void {
@@ -326,8 +255,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       note(o);
       accrueNotRunning(o.tsNs);
       if (session !== undefined) endSession('incomplete', o.tsNs);
-      closeCurrent(o.tsNs, false);
-      cur = { raw: undefined, certainty: 'unknown', startNs: undefined, src: undefined, bytes: 0 };
+      rec.finish(o.tsNs, 'fd-closed');
       ended = true;
     },
     region(o: RegionOp): void {
@@ -342,14 +270,14 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       protocol = 'v1';
       const entry: WriteEntry = {
         tsNs: o.tsNs,
-        fromRaw: cur.raw,
+        fromRaw: rec.current().raw,
         toRaw: o.value,
         result: o.result.ok === undefined ? 'unknown' : o.result.ok ? 'ok' : 'failed',
         errno: o.result.errno,
         readBackRaw: undefined,
         src: o.src,
       };
-      if (writes.length < opts.maxIntervals) writes.push(entry);
+      rec.addWrite(entry);
       if (o.result.ok === true) {
         awaitingReadBack = undefined;
         if (o.value === undefined) unseenWrite = { entry, ts: o.tsNs, src: o.src };
@@ -387,7 +315,8 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         } else {
           // QEMU's vfio_update_pending event, if traced, follows with the value.
           awaitingPendingValue = true;
-          if (cur.raw !== undefined && low(cur.raw) === 2) session.pendingUnseenInStopCopy = true;
+          const raw = rec.current().raw;
+          if (raw !== undefined && low(raw) === 2) session.pendingUnseenInStopCopy = true;
         }
       }
       if (session.kind === 'save' && o.field === 'data_offset' && !o.write) session.iterations++;
@@ -398,7 +327,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       note(o);
       protocol = 'v1';
       if (o.result.ok !== true || o.result.ret === undefined) return;
-      cur.bytes += o.result.ret;
+      rec.addBytes(o.result.ret);
       if (session !== undefined) session.bytes += o.result.ret;
     },
     reset(o: ResetOp): void {
@@ -411,7 +340,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         session.failed = true;
       }
       // Reset returns the device to RUNNING (spec §2.6); inferred until a read shows it.
-      if (cur.raw === V1_RUNNING) setState(undefined, 'unknown', o.tsNs, o.src);
+      if (rec.current().raw === V1_RUNNING) setState(undefined, 'unknown', o.tsNs, o.src);
       setState(V1_RUNNING, 'inferred', o.tsNs, o.src);
     },
     qemu(o: QemuEventOp): void {
@@ -430,12 +359,14 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       const state = o.args['state'];
       if (o.event === 'vfio_migration_set_state' && typeof state === 'bigint') {
         protocol = 'v1';
+        const cur = rec.current();
         if (cur.raw !== Number(state) || cur.certainty === 'unknown') setState(Number(state), 'inferred', o.tsNs, o.src);
       }
     },
     gap(ts: bigint | undefined, src: Source): void {
       settleUnseenWrite(undefined);
       // Lost events may hide any transition: from here the state is unknown until seen.
+      const cur = rec.current();
       if (ended || (cur.raw === undefined && cur.src === undefined)) return;
       setState(undefined, 'unknown', ts, src);
     },
@@ -446,11 +377,11 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         accrueNotRunning(lastTs);
         endSession('incomplete', lastTs);
       }
-      closeCurrent(lastTs, true);
+      rec.finish(lastTs, 'trace-ended');
       ended = true;
     },
     snapshot(): DeviceTimeline {
-      return snapshotWith(intervals, writes, sessions);
+      return snapshotWith(rec.intervals(), rec.writes(), sessions);
     },
   };
 }

@@ -49,7 +49,7 @@ export interface TrackerOptions {
   readonly onProtocol?: (deviceId: string, protocol: 'v1' | 'v2') => void;
   /** Cap on the pending_bytes samples kept per session. */
   readonly maxPendingSamples?: number;
-  /** Cap on timeline intervals and state writes kept per device (older ones are counted, not kept). */
+  /** Cap on timeline intervals and state writes kept per device (those past it are counted, not kept). */
   readonly maxIntervalsPerDevice?: number;
 }
 

@@ -132,6 +132,8 @@ export interface DeviceTimeline {
   readonly resets: number;
   /** Intervals not kept because the per-device cap was reached (counted, not silently lost). */
   readonly intervalsDropped: number;
+  /** State writes not kept because the same per-device cap was reached; absent when none were dropped. */
+  readonly stateWritesDropped?: number;
   /**
    * v2 only: the device's migration flags (STOP_COPY 1, P2P 2, PRE_COPY 4; spec §5.2).
    * 'feature': learned from a MIGRATION GET reply. 'inferred': the least set that enables

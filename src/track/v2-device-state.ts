@@ -29,28 +29,13 @@ import type { V2StateName } from '../protocol/v2.js';
 import { v2QemuFact } from '../decode/v2-qemu.js';
 import type { Source } from '../record/types.js';
 import type { DeviceStateOptions } from './device-state.js';
-import type { DeviceTimeline, MigrationSession, PendingSample, PrecopySample, SessionKind, SessionOutcome, StateInterval, StateWrite } from './types.js';
+import { createTimelineRecorder, type Certainty, type WriteEntry } from './timeline-recorder.js';
+import type { DeviceTimeline, MigrationSession, PendingSample, PrecopySample, SessionKind, SessionOutcome, StateInterval } from './types.js';
 import { V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, flagsFor, flagsShownBy, predictSet, v2InSavingGroup, v2Name, v2NotRunning } from './v2-model.js';
 import { V2_STATES } from '../protocol/v2.js';
 
-type Certainty = StateInterval['certainty'];
-
-interface Current {
-  raw: number | undefined;
-  certainty: Certainty;
-  startNs: bigint | undefined;
-  src: Source | undefined;
-  bytes: number;
-}
-
-interface WriteEntry {
-  tsNs: bigint | undefined;
-  fromRaw: number | undefined;
-  toRaw: number | undefined;
-  result: StateWrite['result'];
-  errno: number | undefined;
-  readBackRaw: number | undefined;
-  src: Source;
+/** A SET as the recorder keeps it, with what v2 adds to a state write (types.ts StateWrite). */
+interface V2WriteEntry extends WriteEntry {
   path: string[] | undefined;
   pathFlags: 'feature' | 'inferred' | undefined;
   dataFd: number | undefined;
@@ -86,14 +71,11 @@ interface SessionBuilder {
 export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   let comm: string | undefined;
   let resets = 0;
-  const intervals: StateInterval[] = [];
-  let intervalsDropped = 0;
-  const writes: WriteEntry[] = [];
+  const rec = createTimelineRecorder<V2WriteEntry>({ maxIntervals: opts.maxIntervals, stateName: v2Name, isNotRunning: v2NotRunning });
   const sessions: MigrationSession[] = [];
   let session: SessionBuilder | undefined;
   let learnedFlags: number | undefined;
   let shownFlags = 0;
-  let cur: Current = { raw: undefined, certainty: 'unknown', startNs: undefined, src: undefined, bytes: 0 };
   let ended = false;
   /** QEMU ~9.x announced a SET before issuing it (v2-qemu.ts 'request'). */
   let announced: { newState: number; recoverState: number | undefined; next: 'new' | 'recover' } | undefined;
@@ -104,7 +86,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
    */
   let unexplained: OpBase | undefined;
   /** The last failed SET, waiting for the GET that shows where it left the device. */
-  let lastFailed: WriteEntry | undefined;
+  let lastFailed: V2WriteEntry | undefined;
 
   const flags = () => flagsFor(learnedFlags, shownFlags);
 
@@ -112,31 +94,16 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     if (comm === undefined && o.comm !== undefined) comm = o.comm;
   }
 
-  function closeCurrent(ts: bigint | undefined, openAtEnd: boolean): void {
-    if (cur.startNs === undefined && cur.raw === undefined && cur.src === undefined) return;
-    if (intervals.length >= opts.maxIntervals) {
-      intervalsDropped++;
-      return;
-    }
-    intervals.push({
-      state: v2Name(cur.raw),
-      raw: cur.raw,
-      startNs: cur.startNs,
-      endNs: ts,
-      certainty: cur.certainty,
-      bytes: cur.bytes,
-      src: cur.src,
-      ...(openAtEnd ? { openAtEnd: true } : {}),
-    });
-  }
-
-  /** Time in the current (not running) state inside session `s`, up to `ts`. */
+  /**
+   * Time in the current (not running) state inside session `s`, up to `ts`. A session can
+   * be accrued more than once before the interval closes (close/end, then finishSession),
+   * so `accruedTo` marks what is counted already.
+   */
   function accrueNotRunning(ts: bigint | undefined, s: SessionBuilder | undefined = session): void {
-    if (s === undefined || ts === undefined || cur.raw === undefined || !v2NotRunning(cur.raw)) return;
-    let from = cur.startNs;
-    for (const t of [s.startNs, s.accruedTo]) if (t !== undefined && (from === undefined || t > from)) from = t;
-    if (from !== undefined && ts > from) {
-      s.notRunningNs += ts - from;
+    if (s === undefined) return;
+    const n = rec.notRunningUpTo(ts, [s.startNs, s.accruedTo]);
+    if (n > 0n) {
+      s.notRunningNs += n;
       s.accruedTo = ts;
     }
   }
@@ -144,14 +111,10 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   /** Change the current state (one interval per change; no session bookkeeping here). */
   function setState(raw: number | undefined, certainty: Certainty, ts: bigint | undefined, src: Source): void {
     if (raw !== undefined) shownFlags |= flagsShownBy(raw);
-    if (raw === cur.raw && raw !== undefined) {
-      if (certainty === 'known') cur.certainty = 'known';
-      return;
-    }
-    if (raw === undefined && cur.raw === undefined && cur.certainty === 'unknown' && cur.src !== undefined) return;
+    // Same state seen again (a better source upgrades certainty in place), or unknown again.
+    if (rec.absorbs(raw, certainty)) return;
     accrueNotRunning(ts);
-    closeCurrent(ts, false);
-    cur = { raw, certainty, startNs: ts, src, bytes: 0 };
+    rec.enter(raw, certainty, ts, src);
     opts.onStateChange?.(ref.id, raw, v2Name(raw), 'v2');
   }
 
@@ -174,8 +137,8 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       eof: false,
       stopCopyLength: undefined,
       src,
-      firstInterval: intervals.length,
-      firstWrite: Math.max(0, writes.length - 1),
+      firstInterval: rec.intervals().length,
+      firstWrite: Math.max(0, rec.writes().length - 1),
     };
   }
 
@@ -203,11 +166,9 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       // A session ends before the state change that ends it is applied (walkSessions runs
       // before setState), so the interval being left (STOP_COPY of a save, RESUMING of a
       // resume) is still open here: hand it over closed at the session's end, as v1 does.
-      const leaving: StateInterval[] =
-        cur.startNs !== undefined && ts !== undefined && ts >= cur.startNs
-          ? [{ state: v2Name(cur.raw), raw: cur.raw, startNs: cur.startNs, endNs: ts, certainty: cur.certainty, bytes: cur.bytes, src: cur.src }]
-          : [];
-      opts.onSessionEnd(snapshotWith([...intervals.slice(s.firstInterval), ...leaving], writes.slice(s.firstWrite), [done]), done);
+      const start = rec.current().startNs;
+      const leaving: StateInterval[] = start !== undefined && ts !== undefined && ts >= start ? [rec.currentUntil(ts)] : [];
+      opts.onSessionEnd(snapshotWith([...rec.intervals().slice(s.firstInterval), ...leaving], rec.writes().slice(s.firstWrite), [done]), done);
     }
   }
 
@@ -260,20 +221,16 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     if (serial !== undefined) startSession(to === V2_RESUMING ? 'resume' : 'save', ts, src, name, serial, dataFd);
   }
 
-  function pushWrite(e: WriteEntry): void {
-    if (writes.length < opts.maxIntervals) writes.push(e);
-  }
-
   /** A SET whose requested state is known (from the struct or from QEMU's announcement). */
   function applySet(o: OpBase, requested: number, result: V2SetStateOp['result'], dataFd: number | undefined, serial: number | undefined, valueSource: 'ioctl' | 'qemu'): void {
     const certainty: Certainty = valueSource === 'ioctl' ? 'known' : 'inferred';
-    const from = cur.raw;
+    const from = rec.current().raw;
     // A successful SET proves the device supports the requested state (inferred flags' lower bound).
     if (result.ok === true && requested >= 0 && requested < V2_STATES.length) shownFlags |= flagsShownBy(requested);
     const fl = flags();
     const pred = from === undefined ? undefined : predictSet(from, requested, fl);
     const path = pred?.walk.kind === 'path' ? pred.walk.states : undefined;
-    const entry: WriteEntry = {
+    const entry: V2WriteEntry = {
       tsNs: o.tsNs,
       fromRaw: from,
       toRaw: requested,
@@ -286,7 +243,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       dataFd,
       valueSource,
     };
-    pushWrite(entry);
+    rec.addWrite(entry);
     if (result.ok === true) {
       const fromName = from === undefined ? undefined : V2_STATES[from];
       if (fromName !== undefined && path !== undefined) walkSessions(fromName, path, o.tsNs, o.src, serial, dataFd);
@@ -310,7 +267,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       lastFailed.readBackRaw = raw;
       lastFailed = undefined;
     }
-    if (raw === cur.raw) {
+    if (raw === rec.current().raw) {
       setState(raw, certainty, o.tsNs, o.src);
       return;
     }
@@ -332,38 +289,16 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     return false;
   }
 
-  function snapshotWith(tl: readonly StateInterval[], ws: readonly WriteEntry[], ss: readonly MigrationSession[]): DeviceTimeline {
+  function snapshotWith(tl: readonly StateInterval[], ws: readonly V2WriteEntry[], ss: readonly MigrationSession[]): DeviceTimeline {
     const fl = flags();
-    return {
-      id: ref.id,
-      pid: ref.pid,
-      comm,
-      fd: ref.fd,
-      naming: ref.naming,
-      protocol: 'v2',
-      region: undefined,
-      timeline: tl,
-      stateWrites: ws.map((w) => ({
-        tsNs: w.tsNs,
-        fromRaw: w.fromRaw,
-        from: v2Name(w.fromRaw),
-        toRaw: w.toRaw,
-        to: v2Name(w.toRaw),
-        result: w.result,
-        errno: w.errno,
-        readBackRaw: w.readBackRaw,
-        src: w.src,
-        ...(w.path !== undefined ? { path: w.path } : {}),
-        ...(w.pathFlags !== undefined ? { pathFlags: w.pathFlags } : {}),
-        ...(w.dataFd !== undefined ? { dataFd: w.dataFd } : {}),
-        valueSource: w.valueSource,
-      })),
-      sessions: ss,
-      resets,
-      intervalsDropped,
-      v2Flags: fl.value,
-      v2FlagsSource: fl.source,
-    };
+    const device = rec.deviceTimeline({ ref, comm, protocol: 'v2', region: undefined, resets, timeline: tl, writes: ws, sessions: ss }, (w) => ({
+      ...rec.stateWrite(w),
+      ...(w.path !== undefined ? { path: w.path } : {}),
+      ...(w.pathFlags !== undefined ? { pathFlags: w.pathFlags } : {}),
+      ...(w.dataFd !== undefined ? { dataFd: w.dataFd } : {}),
+      valueSource: w.valueSource,
+    }));
+    return { ...device, v2Flags: fl.value, v2FlagsSource: fl.source };
   }
 
   function v2(o: V2Op): void {
@@ -412,14 +347,14 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
           return;
         }
         const n = o.result.ret;
-        cur.bytes += n;
+        rec.addBytes(n);
         const s = session;
         if (s === undefined || s.serial !== o.session) return;
         s.dataSeen = true;
         if (n > 0) {
           s.bytes += n;
           s.iterations++;
-        } else if (!o.write && cur.raw === V2_STOP_COPY) s.eof = true;
+        } else if (!o.write && rec.current().raw === V2_STOP_COPY) s.eof = true;
         return;
       }
       case 'v2-data-close':
@@ -432,6 +367,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   return {
     current(): { raw: number | undefined; certainty: Certainty } {
+      const cur = rec.current();
       return { raw: cur.raw, certainty: cur.certainty };
     },
     v2(o: V2Op): void {
@@ -450,8 +386,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       note(o);
       accrueNotRunning(o.tsNs);
       if (session !== undefined) finishSession(session, 'incomplete', o.tsNs);
-      closeCurrent(o.tsNs, false);
-      cur = { raw: undefined, certainty: 'unknown', startNs: undefined, src: undefined, bytes: 0 };
+      rec.finish(o.tsNs, 'fd-closed');
       ended = true;
     },
     reset(o: ResetOp): void {
@@ -469,7 +404,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         finishSession(session, 'failed', o.tsNs);
       }
       // Reset returns the device to RUNNING (spec §5.3); inferred until a GET shows it.
-      if (cur.raw === V2_RUNNING) setState(undefined, 'unknown', o.tsNs, o.src);
+      if (rec.current().raw === V2_RUNNING) setState(undefined, 'unknown', o.tsNs, o.src);
       setState(V2_RUNNING, 'inferred', o.tsNs, o.src);
     },
     qemu(o: QemuEventOp): void {
@@ -483,6 +418,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         return;
       }
       announced = undefined;
+      const cur = rec.current();
       if (cur.raw === fact.state) {
         if (cur.certainty === 'unknown') setState(fact.state, 'inferred', o.tsNs, o.src);
         return;
@@ -491,6 +427,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     },
     gap(ts: bigint | undefined, src: Source): void {
       settleUnexplained(undefined);
+      const cur = rec.current();
       if (ended || (cur.raw === undefined && cur.src === undefined)) return;
       setState(undefined, 'unknown', ts, src);
     },
@@ -501,11 +438,11 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         accrueNotRunning(lastTs);
         finishSession(session, 'incomplete', lastTs);
       }
-      closeCurrent(lastTs, true);
+      rec.finish(lastTs, 'trace-ended');
       ended = true;
     },
     snapshot(): DeviceTimeline {
-      return snapshotWith(intervals, writes, sessions);
+      return snapshotWith(rec.intervals(), rec.writes(), sessions);
     },
   };
 }
