@@ -174,7 +174,10 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       if (overflowed > 0) {
         malformed++;
         if (problems.length < MAX_PROBLEMS_KEPT)
-          problems.push({ src: { file: cur.file }, message: `${overflowed} records ignored: more than ${DEFAULT_MAX_FDS} distinct file descriptors (limit against hostile input)` });
+          problems.push({
+            src: cur.decoder.firstOverflow() ?? { file: cur.file },
+            message: `${overflowed} records ignored from here on: more than ${DEFAULT_MAX_FDS} distinct file descriptors (a limit against hostile input)`,
+          });
       }
       for (const [id, name] of cur.decoder.aliases()) renames.set(cur.renamed.get(id) ?? id, name);
       files.push({ path: cur.file, format, clock: cur.clock });

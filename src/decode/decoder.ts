@@ -53,6 +53,8 @@ export interface Decoder {
   aliases(): ReadonlyMap<string, string>;
   /** Records dropped because the fd limit was reached. */
   overflowed(): number;
+  /** Where the first of them is (for the problem report). */
+  firstOverflow(): Source | undefined;
 }
 
 export const DEFAULT_MAX_FDS = 100_000;
@@ -64,6 +66,12 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   const fds = createFdTable({ maxEntries: opts.maxFds ?? DEFAULT_MAX_FDS });
   const inference: RegionInference = createRegionInference();
   let overflow = 0;
+  let firstOverflow: Source | undefined;
+  /** A record ignored because the fd limit was reached: counted, and the first one cited. */
+  function overflowAt(src: Source): void {
+    overflow++;
+    if (firstOverflow === undefined) firstOverflow = src;
+  }
 
   // Output stays in input order even while accesses of a candidate fd are held for region
   // inference: everything after the first held access queues behind it until the
@@ -237,7 +245,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         return;
       }
       e = fds.ensure(r.pid, r.fd);
-      if (e === undefined) return void overflow++;
+      if (e === undefined) return void overflowAt(r.src);
       promote(e, r, r.fd);
     }
     if (e.kind !== 'device') return; // container, group
@@ -266,7 +274,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       case 'confirm': {
         const e = known ?? fds.ensure(r.pid, r.fd);
         if (e === undefined) {
-          overflow++;
+          overflowAt(r.src);
           resolve(v.key, 'drop', undefined, undefined);
           return;
         }
@@ -356,7 +364,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       if (!deviceCmd || r.ret === undefined || r.ret < 0) return;
       if (r.cmd === VFIO_DEVICE_FEATURE && looksLikeDeviceFeature(featureCall(r.argWords)) === false) return;
       const ne = fds.ensure(r.pid, r.fd);
-      if (ne === undefined) return void overflow++;
+      if (ne === undefined) return void overflowAt(r.src);
       promote(ne, r, r.fd);
       if (r.cmd !== VFIO_DEVICE_FEATURE) settleHeld(r.pid, r.fd, ne);
       e = ne;
@@ -402,7 +410,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
           sessionSerials.set(key, session);
           const dk = pidFdKey(r.pid, d.dataFd);
           if (dataFds.has(dk) || dataFds.size < (opts.maxFds ?? DEFAULT_MAX_FDS)) dataFds.set(dk, { device, dataFd: d.dataFd, session });
-          else overflow++;
+          else overflowAt(r.src);
         }
         emit({ ...base, op: 'v2-set-state', requested: d.requested, dataFd: d.dataFd, session });
         return;
@@ -458,7 +466,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         fds.delete(r.pid, r.fd);
         if (kind === 'other') return; // ordinary files are not tracked (bounded memory)
         const e = fds.ensure(r.pid, r.fd);
-        if (e === undefined) return void overflow++;
+        if (e === undefined) return void overflowAt(r.src);
         e.kind = kind;
         if (kind === 'device') {
           const name = r.via === 'group-get-device-fd' ? r.name : r.name.slice(r.name.lastIndexOf('/') + 1);
@@ -492,7 +500,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         let e = fds.get(r.pid, r.fd);
         if (e === undefined || e.kind === 'unknown') {
           e = fds.ensure(r.pid, r.fd);
-          if (e === undefined) return void overflow++;
+          if (e === undefined) return void overflowAt(r.src);
           promote(e, r, r.fd);
         }
         if (e.kind !== 'device') return;
@@ -553,6 +561,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       drain();
     },
     overflowed: () => overflow,
+    firstOverflow: () => firstOverflow,
   };
 }
 

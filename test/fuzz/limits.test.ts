@@ -51,6 +51,8 @@ describe('limits: millions of distinct fds', () => {
     const overflow = a.input.problems.find((p) => /distinct file descriptors/.test(p.message));
     expect(overflow, JSON.stringify(a.input.problems.slice(0, 3))).toBeDefined();
     expect(overflow?.message).toContain(String(DISTINCT_FDS - DEFAULT_MAX_FDS));
+    // It cites where the ignored records start: the first record past the limit.
+    expect(overflow?.src.line).toBeGreaterThan(DEFAULT_MAX_FDS);
     // Retained memory is bounded by the cap, not by the 2,000,000 fds of the input
     // (measured: ~57 MB for 100,000 devices; one kept record per fd would be far more).
     expect(heapAfter - heapBefore).toBeLessThan(256 * 1024 * 1024);

@@ -135,3 +135,31 @@ describe('tracker: v1 timeline and sessions', () => {
     expect(devices[0]!.sessions[0]!.outcome).toBe('incomplete');
   });
 });
+
+describe('tracker: per-device caps are counted, not silent', () => {
+  it('keeps at most maxIntervalsPerDevice intervals and state writes and counts the rest', () => {
+    const b = recordBuilder();
+    const fd = 7;
+    const recs: TraceRecord[] = [b.open(fd, 'd'), b.regionInfo(fd)];
+    // 10 state changes: 1→3→1→3… (each a read-modify-write).
+    for (let i = 0; i < 10; i++) recs.push(...b.rmw(fd, i % 2 === 0 ? 1 : 3, i % 2 === 0 ? 3 : 1));
+    const t = createTracker({ maxIntervalsPerDevice: 4 });
+    const d = createDecoder({ onOp: (o) => t.op(o) });
+    for (const r of recs) d.record(r);
+    d.end();
+    t.end();
+    const dev = t.devices()[0]!;
+    expect(dev.timeline).toHaveLength(4);
+    expect(dev.intervalsDropped).toBe(11 - 4);
+    expect(dev.stateWrites).toHaveLength(4);
+    expect(dev.stateWritesDropped).toBe(10 - 4);
+    // Within the cap nothing is reported as dropped.
+    const t2 = createTracker({ maxIntervalsPerDevice: 100 });
+    const d2 = createDecoder({ onOp: (o) => t2.op(o) });
+    for (const r of recs) d2.record(r);
+    d2.end();
+    t2.end();
+    expect(t2.devices()[0]!.stateWritesDropped).toBeUndefined();
+    expect(t2.devices()[0]!.intervalsDropped).toBe(0);
+  });
+});
