@@ -72,10 +72,18 @@ export function createChecker(opts: CheckerOptions): Checker {
   const globals = rules.flatMap((r) => (r.scope === 'global' ? [r.create(envFor(r))] : []));
   const deviceEnvs = deviceRules.map((r) => ({ rule: r, env: envFor(r) }));
 
+  // The decoder hands every op of one device the same DeviceRef object (and one input's
+  // refs never change file), so the key string is built once per ref, not once per op.
+  const byRef = new WeakMap<AnyDeviceOp['device'], Device>();
   const deviceFor = (o: AnyDeviceOp): Device => {
+    const cached = byRef.get(o.device);
+    if (cached !== undefined) return cached;
     const key = deviceKey(o);
     const found = devices.get(key);
-    if (found !== undefined) return found;
+    if (found !== undefined) {
+      byRef.set(o.device, found);
+      return found;
+    }
     const ctx: DeviceContextFields = {
       key,
       device: o.device,
@@ -104,6 +112,7 @@ export function createChecker(opts: CheckerOptions): Checker {
     migrationEnded(d, finishMigration(d.ctx.migration, why, at, tsNs));
     for (const h of d.hooks) h.finish?.(reason, at, d.ctx);
     devices.delete(d.ctx.key);
+    byRef.delete(d.ctx.device); // a later op of the same name starts a fresh context, as before
   };
 
   return {

@@ -10,7 +10,7 @@ import { UnusableInputError, type InputFormat } from '../../parsers/format.js';
 import { feedLines } from '../../parsers/lines.js';
 import type { InputProblem, ParserSink, TraceRecord } from '../record/types.js';
 import { createDecoder, DEFAULT_MAX_FDS } from '../decode/decoder.js';
-import type { ProtocolOp } from '../decode/ops.js';
+import type { DeviceRef, ProtocolOp } from '../decode/ops.js';
 import { createTracker } from '../track/tracker.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createChecker } from '../check/index.js';
@@ -117,19 +117,31 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       });
       trackers.push(tracker);
       const renamed = new Map<string, string>();
+      // The same device name in two inputs (source and destination hosts) is two devices:
+      // the second input's ref gets an "@file" id. Decided once per DeviceRef object (the
+      // decoder reuses one per device), not once per op.
+      const effective = new WeakMap<DeviceRef, DeviceRef>();
+      const effectiveRef = (ref: DeviceRef): DeviceRef => {
+        let eff = effective.get(ref);
+        if (eff !== undefined) return eff;
+        const owner = usedIds.get(ref.id);
+        if (owner === undefined) usedIds.set(ref.id, file);
+        if (owner === undefined || owner === file) eff = ref;
+        else {
+          let id = renamed.get(ref.id);
+          if (id === undefined) {
+            id = `${ref.id}@${basename(file)}`;
+            renamed.set(ref.id, id);
+          }
+          eff = { ...ref, id };
+        }
+        effective.set(ref, eff);
+        return eff;
+      };
       const onOp = (op: ProtocolOp): void => {
         if (op.op !== 'gap') {
-          // The same device name in two inputs (source and destination hosts) is two devices.
-          const owner = usedIds.get(op.device.id);
-          if (owner === undefined) usedIds.set(op.device.id, file);
-          else if (owner !== file) {
-            let id = renamed.get(op.device.id);
-            if (id === undefined) {
-              id = `${op.device.id}@${basename(file)}`;
-              renamed.set(op.device.id, id);
-            }
-            op = { ...op, device: { ...op.device, id } };
-          }
+          const eff = effectiveRef(op.device);
+          if (eff !== op.device) op = { ...op, device: eff };
         }
         tracker.op(op);
         checker.op(op);
