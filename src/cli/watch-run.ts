@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { TRACERS, DEFAULT_TRACER } from '../../capture/tracers.js';
+import { TRACERS } from '../../capture/tracers.js';
 import { CaptureSetupError, type CaptureHandle, type CaptureTarget } from '../../capture/tracer.js';
 import { FORMATS } from '../../parsers/index.js';
 import type { LineParser } from '../record/types.js';

@@ -2,6 +2,7 @@
 // state and how sure we are of it, the closed intervals, the state writes with their
 // read-backs, and the migration session in progress.
 
+import { newSessionCore, sessionResult, type SessionCore } from './session-core.js';
 import type {
   CloseOp,
   DeviceRef,
@@ -19,25 +20,13 @@ import { ERRNO } from '../protocol/ioctl.js';
 import { V1_RUNNING, v1StateName } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import { createTimelineRecorder, type Certainty, type WriteEntry } from './timeline-recorder.js';
-import type { DeviceRegion, DeviceTimeline, MigrationSession, PendingSample, Protocol, SessionKind, SessionOutcome, StateInterval } from './types.js';
+import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionKind, SessionOutcome, StateInterval } from './types.js';
 
-interface SessionBuilder {
-  kind: SessionKind;
-  startNs: bigint | undefined;
-  states: string[];
-  iterations: number;
-  bytes: number;
-  pending: PendingSample[];
-  pendingDropped: number;
-  notRunningNs: bigint;
-  failed: boolean;
+interface SessionBuilder extends SessionCore {
   /** Last pending_bytes read while in stop-and-copy (010b); undefined if none. */
   lastPendingInStopCopy: bigint | undefined;
   /** A pending_bytes read in stop-and-copy whose value the tracer could not see (and nothing filled it). */
   pendingUnseenInStopCopy: boolean;
-  src: Source | undefined;
-  firstInterval: number;
-  firstWrite: number;
 }
 
 export interface DeviceStateOptions {
@@ -138,20 +127,9 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, raw: number): void {
     session = {
-      kind,
-      startNs: ts,
-      states: [stateName(raw)],
-      iterations: 0,
-      bytes: 0,
-      pending: [],
-      pendingDropped: 0,
-      notRunningNs: 0n,
-      failed: false,
+      ...newSessionCore(kind, ts, stateName(raw), src, rec.intervals().length, rec.writes().length),
       lastPendingInStopCopy: undefined,
       pendingUnseenInStopCopy: false,
-      src,
-      firstInterval: rec.intervals().length,
-      firstWrite: Math.max(0, rec.writes().length - 1),
     };
   }
 
@@ -159,19 +137,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     const s = session;
     if (s === undefined) return;
     session = undefined;
-    const done: MigrationSession = {
-      kind: s.kind,
-      startNs: s.startNs,
-      endNs: ts,
-      outcome,
-      states: s.states,
-      iterations: s.iterations,
-      bytes: s.bytes,
-      pending: s.pending,
-      pendingDropped: s.pendingDropped,
-      notRunningNs: s.notRunningNs,
-      src: s.src,
-    };
+    const done = sessionResult(s, outcome, ts);
     sessions.push(done);
     if (opts.onSessionEnd !== undefined) {
       opts.onSessionEnd(

@@ -22,6 +22,7 @@
 // - Without argument words (ftrace) a successful FEATURE call may have been a SET: the
 //   state becomes unknown unless QEMU's events (v2-qemu.ts) say what happened.
 
+import { newSessionCore, sessionResult, type SessionCore } from './session-core.js';
 import type { CloseOp, DeviceRef, OpBase, OpenOp, QemuEventOp, ResetOp, V2Op, V2SetStateOp } from '../decode/ops.js';
 import { assertNever } from '../protocol/assert-never.js';
 import { v2ArcEndsSession, v2ArcStartsSession } from '../protocol/v2-arcs.js';
@@ -30,7 +31,7 @@ import { v2QemuFact } from '../decode/v2-qemu.js';
 import type { Source } from '../record/types.js';
 import type { DeviceStateOptions } from './device-state.js';
 import { createTimelineRecorder, type Certainty, type WriteEntry } from './timeline-recorder.js';
-import type { DeviceTimeline, MigrationSession, PendingSample, PrecopySample, SessionKind, SessionOutcome, StateInterval } from './types.js';
+import type { DeviceTimeline, MigrationSession, PrecopySample, SessionKind, SessionOutcome, StateInterval } from './types.js';
 import { V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, flagsFor, flagsShownBy, predictSet, v2InSavingGroup, v2Name, v2NotRunning } from './v2-model.js';
 import { V2_STATES } from '../protocol/v2.js';
 
@@ -42,19 +43,10 @@ interface V2WriteEntry extends WriteEntry {
   valueSource: 'ioctl' | 'qemu';
 }
 
-interface SessionBuilder {
-  kind: SessionKind;
-  startNs: bigint | undefined;
-  states: string[];
-  iterations: number;
-  bytes: number;
-  pending: PendingSample[];
+interface SessionBuilder extends SessionCore {
   precopy: PrecopySample[];
-  pendingDropped: number;
-  notRunningNs: bigint;
   /** Not-running time is counted up to here (so no stretch is counted twice). */
   accruedTo: bigint | undefined;
-  failed: boolean;
   /** The decoder's serial of the session's data fd, when the SET's reply was seen. */
   serial: number | undefined;
   dataFd: number | undefined;
@@ -63,9 +55,6 @@ interface SessionBuilder {
   /** read() returned 0 in STOP_COPY: the end of the stream (spec §5.4). */
   eof: boolean;
   stopCopyLength: bigint | undefined;
-  src: Source | undefined;
-  firstInterval: number;
-  firstWrite: number;
 }
 
 export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
@@ -120,25 +109,14 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, first: string, serial: number | undefined, dataFd: number | undefined): void {
     session = {
-      kind,
-      startNs: ts,
-      states: [first],
-      iterations: 0,
-      bytes: 0,
-      pending: [],
+      ...newSessionCore(kind, ts, first, src, rec.intervals().length, rec.writes().length),
       precopy: [],
-      pendingDropped: 0,
-      notRunningNs: 0n,
       accruedTo: undefined,
-      failed: false,
       serial,
       dataFd,
       dataSeen: false,
       eof: false,
       stopCopyLength: undefined,
-      src,
-      firstInterval: rec.intervals().length,
-      firstWrite: Math.max(0, rec.writes().length - 1),
     };
   }
 
@@ -146,17 +124,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     accrueNotRunning(ts, s);
     if (session === s) session = undefined;
     const done: MigrationSession = {
-      kind: s.kind,
-      startNs: s.startNs,
-      endNs: ts,
-      outcome,
-      states: s.states,
-      iterations: s.iterations,
-      bytes: s.bytes,
-      pending: s.pending,
-      pendingDropped: s.pendingDropped,
-      notRunningNs: s.notRunningNs,
-      src: s.src,
+      ...sessionResult(s, outcome, ts),
       ...(s.precopy.length > 0 ? { precopy: s.precopy } : {}),
       ...(s.stopCopyLength !== undefined ? { stopCopyLength: s.stopCopyLength } : {}),
       ...(s.dataFd !== undefined ? { dataFd: s.dataFd } : {}),
