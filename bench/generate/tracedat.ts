@@ -21,7 +21,7 @@ import { EVENT_FORMAT_TEXTS } from './event-formats.js';
 import type { GenResult } from './ftrace-text.js';
 import { EV_ENTER, EV_EXIT, EV_SWITCH, EV_WAKEUP, SYSCALL_NR, createWorld, type Ev, type WorldOptions } from './model.js';
 
-export const SAMPLE_V7 = '/work/shared/samples/trace-cmd/vfio-mig-v7-nocompress.dat';
+export const SAMPLE_V7 = new URL('../../../test/fixtures/samples/trace-cmd/vfio-mig-v7-nocompress.dat', import.meta.url).pathname;
 
 const PAGE_SIZE = 4096;
 const PAGE_HEADER = 16;

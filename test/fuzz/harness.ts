@@ -23,13 +23,10 @@ import type { InputProblem, ParserSink, Source, TraceRecord } from '../../src/re
 
 // ---------------------------------------------------------------- corpus
 
-/** $MIGSCOPE_SAMPLES, or shared/samples beside or above the checkout; undefined if absent. */
+/** The in-repo copy of the recorded samples (test/fixtures/samples), or $MIGSCOPE_SAMPLES. */
 export function samplesDir(): string | undefined {
-  const env = process.env['MIGSCOPE_SAMPLES'];
-  const here = import.meta.dirname;
-  const candidates = [env, '/work/shared/samples', resolve(here, '../../../shared/samples'), resolve(here, '../../../../shared/samples')];
-  for (const c of candidates) if (c !== undefined && existsSync(join(c, 'README.md'))) return c;
-  return undefined;
+  const c = process.env['MIGSCOPE_SAMPLES'] ?? resolve(import.meta.dirname, '../fixtures/samples');
+  return existsSync(join(c, 'README.md')) ? c : undefined;
 }
 
 export interface Seed {

@@ -8,7 +8,7 @@ import { bufferSource, TraceDatError } from '../../parsers/tracedat/byte-source.
 import { parseTraceDatSource } from '../../parsers/tracedat/index.js';
 import { collector, splitV7, writeV7 } from './tracedat-helpers.js';
 
-const S = '/work/shared/samples/trace-cmd/';
+const S = new URL('../fixtures/samples/trace-cmd/', import.meta.url).pathname;
 const V6 = fs.readFileSync(`${S}vfio-mig-v6.dat`);
 const V7 = fs.readFileSync(`${S}vfio-mig-v7-nocompress.dat`);
 const ZSTD = fs.readFileSync(`${S}vfio-mig-default-v7-zstd.dat`);

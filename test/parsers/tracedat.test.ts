@@ -9,7 +9,7 @@ import type { TraceRecord } from '../../src/record/types.js';
 import { detectTraceDat, parseTraceDat } from '../../parsers/tracedat/index.js';
 import { buildPage, collector, compareWithReport, decodeAll, haveTraceCmd, recordBytes, splitV7, traceCmdReport, writeV7 } from './tracedat-helpers.js';
 
-const S = '/work/shared/samples/';
+const S = path.resolve(import.meta.dirname, '../fixtures/samples') + '/';
 const SAMPLES = [
   'trace-cmd/vfio-mig-v6.dat',
   'trace-cmd/vfio-mig-v7-nocompress.dat',

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { v2Walk, v2Supported } from '../../src/protocol/v2-arcs.js';
 import { MIG_FLAG_P2P, MIG_FLAG_PRE_COPY, MIG_FLAG_STOP_COPY, V2_STATES, type V2StateName } from '../../src/protocol/v2.js';
 
-const specPath = resolve(import.meta.dirname, '../../../shared/spec/vfio-migration.md');
+const specPath = resolve(import.meta.dirname, '../fixtures/spec/vfio-migration.md');
 
 interface SpecTable {
   readonly flags: number;
