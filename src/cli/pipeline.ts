@@ -116,6 +116,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         // on multi-GB traces of thousands of migrations (bench/RESULTS.md "Memory").
         maxIntervalsPerDevice: opts.maxIntervalsPerDevice ?? DEFAULT_MAX_INTERVALS_PER_DEVICE,
         maxPendingSamples: DEFAULT_MAX_PENDING_SAMPLES,
+        // The checker reads this tracker's model of each device: ops and facts in order.
+        observer: checker.observer,
       });
       trackers.push(tracker);
       const renamed = new Map<string, string>();
@@ -146,7 +148,6 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           if (eff !== op.device) op = { ...op, device: eff };
         }
         tracker.op(op);
-        checker.op(op);
       };
       const decoder = createDecoder({ deviceNames: opts.deviceNames, regionOffsets: opts.regionOffsets, onOp });
       const cur = { file, clock: undefined as string | undefined, decoder, renamed };
