@@ -18,6 +18,8 @@
 import type { LineParser, ParserSink, Source, TraceRecord } from '../src/record/types.js';
 import { parseBig, parseNum, splitRecordLine, type RecordLine } from './bpftrace/fields.js';
 import { parseJsonLine } from './bpftrace/json.js';
+import { createStreamOrder } from './stream-order.js';
+import { cutShort } from './text/cut-line.js';
 
 /** Highest "migscope-capture vN" this parser understands. */
 export const BPFTRACE_CAPTURE_VERSION = 1;
@@ -63,7 +65,16 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
     }
   };
 
-  const bad = (lineNo: number, message: string): void => sink.malformed({ src: { file, line: lineNo }, message });
+  /** Time of the last record read: where a problem after it sits on the trace's clock. */
+  let lastTs: bigint | undefined;
+  /** Line number of a last line the input ended without a newline after (else -1). */
+  let cutLine = -1;
+  // A thread's records are in time order (its next syscall enters after the previous
+  // returned); two threads' records need not be (capture/reorder.ts).
+  const order = createStreamOrder(file, 'thread', (p) => sink.malformed(p));
+
+  const bad = (lineNo: number, message: string): void =>
+    sink.malformed(lineNo === cutLine ? cutShort(file, lineNo, message, lastTs) : { src: { file, line: lineNo }, message, ...(lastTs !== undefined ? { tsNs: lastTs } : {}) });
 
   function textLine(line: string, lineNo: number, fromJson: boolean): void {
     if (!fromJson && warningContext > 0) {
@@ -85,7 +96,7 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
     if (ATTACHING.test(line)) return;
     const lost = LOST.exec(line);
     if (lost !== null) {
-      sink.record({ ...noTask(file, lineNo), kind: 'lost-events', count: Number(lost[1]) });
+      sink.record({ ...noTask(file, lineNo, lastTs), kind: 'lost-events', count: Number(lost[1]) });
       return;
     }
     if (!fromJson && HELPER_WARNING.test(line)) {
@@ -122,7 +133,16 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
     const r = toRecord(parts, { file, line: lineNo });
     if (r === 'skip') sink.skipped();
     else if (typeof r === 'string') bad(lineNo, `${parts.event}: ${r}`);
-    else sink.record(r);
+    else if (r.tid === undefined || r.tsNs === undefined) {
+      lastTs = r.tsNs ?? lastTs;
+      sink.record(r);
+    } else {
+      const ts = order.check(r.tid, r.tsNs, line, lineNo);
+      if (ts === undefined) return; // a duplicate: reported, dropped
+      lastTs = ts;
+      // Held at the thread's latest time after a backwards step (parsers/stream-order.ts).
+      sink.record(ts === r.tsNs ? r : { ...r, tsNs: ts });
+    }
   }
 
   function jsonLine(line: string, lineNo: number): void {
@@ -140,7 +160,7 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
         return;
       }
       case 'lost_events':
-        sink.record({ ...noTask(file, lineNo), kind: 'lost-events', count: j.events });
+        sink.record({ ...noTask(file, lineNo, lastTs), kind: 'lost-events', count: j.events });
         return;
       case 'other':
         // attached_probes is bookkeeping; maps, hist, stats, time, helper_error, …: skipped
@@ -150,7 +170,8 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
   }
 
   return {
-    line(text: string, lineNo: number): void {
+    line(text: string, lineNo: number, unterminated?: boolean): void {
+      if (unterminated === true) cutLine = lineNo;
       try {
         const line = text.endsWith('\r') ? text.slice(0, -1) : text;
         if (line.startsWith('{')) jsonLine(line, lineNo);
@@ -170,8 +191,8 @@ function truncate(s: string): string {
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
-function noTask(file: string, line: number): { tsNs: undefined; pid: undefined; tid: undefined; comm: undefined; cpu: undefined; src: Source } {
-  return { tsNs: undefined, pid: undefined, tid: undefined, comm: undefined, cpu: undefined, src: { file, line } };
+function noTask(file: string, line: number, tsNs: bigint | undefined): { tsNs: bigint | undefined; pid: undefined; tid: undefined; comm: undefined; cpu: undefined; src: Source } {
+  return { tsNs, pid: undefined, tid: undefined, comm: undefined, cpu: undefined, src: { file, line } };
 }
 
 /** The record for a line, 'skip' for well-formed lines of no interest, or what is wrong. */

@@ -17,6 +17,7 @@ import { createChecker } from '../check/index.js';
 import type { Finding } from '../check/types.js';
 import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
 import { VERSION } from './version.js';
+import { assertNever } from '../protocol/assert-never.js';
 
 export interface InputSpec {
   /** A path, or "-" for standard input. */
@@ -78,6 +79,8 @@ export interface AnalysisSession {
 export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   let records = 0;
   let malformed = 0;
+  let duplicates = 0;
+  let timeBackwards = 0;
   let lostEvents = 0;
   const problems: InputProblem[] = [];
   let problemsDropped = 0;
@@ -168,7 +171,21 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           records += count;
         },
         malformed(p: InputProblem): void {
-          malformed++;
+          switch (p.kind) {
+            case 'duplicate':
+              duplicates++;
+              break;
+            case 'time-backwards':
+              timeBackwards++;
+              break;
+            case undefined:
+            case 'malformed':
+            case 'truncated':
+              malformed++;
+              break;
+            default:
+              assertNever(p.kind);
+          }
           if (problems.length < MAX_PROBLEMS_KEPT) problems.push(p);
           else problemsDropped++;
         },
@@ -208,6 +225,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         files,
         records,
         malformed,
+        duplicates,
+        timeBackwards,
         lostEvents,
         gaps,
         problems,
