@@ -71,6 +71,12 @@ export interface FdOpenRecord extends RecordBase {
   readonly name: string;
   /** The fd the ioctl was issued on (the group fd), for group-get-device-fd. */
   readonly parentFd: number | undefined;
+  /**
+   * For an openat of an iommufd device cdev (/dev/vfio/devices/vfioN): the PCI address the
+   * capture resolved it to through sysfs (docs/capture-format.md, `vfiodev`). Absent when
+   * the capture did not say (other tracers, devices not bound while capturing).
+   */
+  readonly resolvedName?: string;
 }
 
 /** close(fd): the fd number may be reused for an unrelated file afterwards. */
