@@ -15,7 +15,12 @@ export interface InputSummary {
   readonly files: readonly InputFile[];
   /** Every trace record read, relevant or not. */
   readonly records: number;
+  /** Lines or blocks that could not be parsed or were cut off (problem kinds malformed, truncated). */
   readonly malformed: number;
+  /** Records dropped as an exact repeat of an earlier one (problem kind duplicate). */
+  readonly duplicates: number;
+  /** Records earlier than the one before them on their CPU/thread (problem kind time-backwards). */
+  readonly timeBackwards: number;
   readonly lostEvents: number;
   /** Lost-event windows (the count may be unknown). */
   readonly gaps: readonly { readonly tsNs: bigint | undefined; readonly count: number | undefined; readonly file: string; readonly line: number | undefined; readonly byteOffset: number | undefined }[];

@@ -19,6 +19,7 @@ import type { Finding } from '../check/types.js';
 import { withInputHealth, type InputMark } from '../check/input-health.js';
 import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
 import { VERSION } from './version.js';
+import { assertNever } from '../protocol/assert-never.js';
 
 export interface InputSpec {
   /** A path, or "-" for standard input. */
@@ -82,6 +83,8 @@ export interface AnalysisSession {
 export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   let records = 0;
   let malformed = 0;
+  let duplicates = 0;
+  let timeBackwards = 0;
   let lostEvents = 0;
   const problems: InputProblem[] = [];
   let problemsDropped = 0;
@@ -184,8 +187,22 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           records += count;
         },
         malformed(p: InputProblem): void {
-          malformed++;
-          mark({ src: p.src, tsNs: undefined, what: `malformed record next to the evidence: ${p.message}` });
+          switch (p.kind) {
+            case 'duplicate':
+              duplicates++;
+              break;
+            case 'time-backwards':
+              timeBackwards++;
+              break;
+            case undefined:
+            case 'malformed':
+            case 'truncated':
+              malformed++;
+              break;
+            default:
+              assertNever(p.kind);
+          }
+          mark({ src: p.src, tsNs: p.tsNs, what: `${p.kind === 'duplicate' ? 'duplicated record' : p.kind === 'time-backwards' ? 'time went backwards' : 'malformed record'} next to the evidence: ${p.message}` });
           if (problems.length < MAX_PROBLEMS_KEPT) problems.push(p);
           else problemsDropped++;
         },
@@ -230,6 +247,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         files,
         records,
         malformed,
+        duplicates,
+        timeBackwards,
         lostEvents,
         gaps,
         problems,

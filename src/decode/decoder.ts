@@ -25,7 +25,7 @@ import {
 } from '../protocol/ioctl.js';
 import { decodeFeature, decodePrecopyInfo, featureCall, featureIndex, isMigrationFeature, looksLikeDeviceFeature } from './v2-feature.js';
 import { V1_HEADER_SIZE, v1FieldAt, v1FieldsOverlapping } from '../protocol/v1.js';
-import { createFdTable, kindOfPath, pidFdKey, type FdEntry, type MigrationRegion } from './fd-table.js';
+import { createFdTable, deviceNameOfOpen, kindOfPath, pidFdKey, type FdEntry, type MigrationRegion } from './fd-table.js';
 import { assertNever } from '../protocol/assert-never.js';
 import { createRegionInference, type RegionInference } from './region-inference.js';
 import { parseQemuEvent, type QemuEvent } from './qemu-events.js';
@@ -544,7 +544,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         if (e === undefined) return void overflowAt(r.src);
         e.kind = kind;
         if (kind === 'device') {
-          const name = r.via === 'group-get-device-fd' ? r.name : r.name.slice(r.name.lastIndexOf('/') + 1);
+          const name = deviceNameOfOpen(r);
           e.kind = 'unknown';
           const ref = promote(e, r, r.fd, name, r.via === 'group-get-device-fd' ? 'group-get-device-fd' : 'openat');
           emit({ op: 'open', device: ref, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });

@@ -154,7 +154,11 @@ export function renderTerminal(a: Analysis, o: TerminalOptions): string {
     `${sum.devices} device(s), ${sum.sessions} session(s) (${Object.entries(sum.outcomes).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}); ` +
       `${sum.bySeverity.error} error(s), ${sum.bySeverity.warning} warning(s) (vmm ${sum.byBlame.vmm}, driver ${sum.byBlame.driver}${sum.uncertain > 0 ? `, ${sum.uncertain} uncertain` : ''})`,
   );
-  lines.push(`input: ${inp.records} records, ${inp.malformed} malformed, ${inp.lostEvents} lost events${inp.gaps.length > 0 ? ` in ${inp.gaps.length} gap(s)` : ''}`);
+  lines.push(
+    `input: ${inp.records} records, ${inp.malformed} malformed, ` +
+      `${inp.duplicates > 0 ? `${inp.duplicates} duplicate(s) dropped, ` : ''}${inp.timeBackwards > 0 ? `${inp.timeBackwards} backwards time step(s), ` : ''}` +
+      `${inp.lostEvents} lost events${inp.gaps.length > 0 ? ` in ${inp.gaps.length} gap(s)` : ''}`,
+  );
   for (const p of inp.problems.slice(0, 10)) lines.push(`  ${formatSource(p.src)}: ${p.message}`);
   if (inp.problems.length > 10 || inp.problemsDropped > 0) lines.push(`  … ${inp.problems.length - 10 + inp.problemsDropped} more (see --json)`);
   return lines.join('\n') + '\n';
