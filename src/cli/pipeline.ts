@@ -14,6 +14,8 @@ import type { DeviceRef, ProtocolOp } from '../decode/ops.js';
 import { createTracker } from '../track/tracker.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createChecker } from '../check/index.js';
+import { createMigrationTracker } from '../track/migration-tracker.js';
+import { mergeMigrations } from '../track/migration-merge.js';
 import type { Finding } from '../check/types.js';
 import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
 import { VERSION } from './version.js';
@@ -99,6 +101,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
     },
   });
   const trackers: ReturnType<typeof createTracker>[] = [];
+  // The migration level (QMP, QEMU's migration events), over all inputs at once.
+  const migrationTracker = createMigrationTracker();
   const renames = new Map<string, string>();
   const usedIds = new Map<string, string>(); // device id → file that first used it
   let current: { file: string; clock: string | undefined; decoder: ReturnType<typeof createDecoder>; renamed: Map<string, string> } | undefined;
@@ -162,6 +166,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
             lostEvents += r.count ?? 0;
             if (gaps.length < 10_000) gaps.push({ tsNs: r.tsNs, count: r.count, file: r.src.file, line: r.src.line, byteOffset: r.src.byteOffset });
           }
+          if (r.kind === 'qmp' || r.kind === 'marker') migrationTracker.record(r);
           decoder.record(r);
         },
         skipped(count = 1): void {
@@ -215,6 +220,11 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         firstTsNs: firstTs,
         lastTsNs: lastTs,
       };
+      const migrations = mergeMigrations(migrationTracker.raw(), {
+        clockOf: (f) => files.find((x) => x.path === f)?.clock,
+        traceOffsetNs: clockMap.offsetNs,
+        inputOrder: files.map((x) => x.path),
+      });
       findings.sort((a, b) => (a.tsNs === undefined ? 1 : b.tsNs === undefined ? -1 : a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
       // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
       // unless another device already has it.
@@ -229,6 +239,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         clock: clockMap,
         devices: renames.size === 0 ? devices : devices.map((d) => ({ ...d, id: rename(d.id), naming: renames.has(d.id) ? 'qemu' : d.naming })),
         findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
+        migrations,
       };
     },
   };
