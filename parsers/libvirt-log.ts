@@ -40,7 +40,20 @@ function libvirtTime(m: RegExpExecArray): bigint {
 
 export function createLibvirtLogParser(file: string, sink: ParserSink): LineParser {
   let clockReported = false;
-  const qemu = createQemuLogParser(file, sink);
+  let orderOnly = false;
+  // QEMU's lines share this input's clock report: "realtime" once, "order-only" only when nothing had a time.
+  const qemu = createQemuLogParser(file, {
+    record: (r) => sink.record(r),
+    skipped: (n) => sink.skipped(n),
+    malformed: (p) => sink.malformed(p),
+    clock: (name) => {
+      if (name === 'order-only') orderOnly = true;
+      else if (!clockReported) {
+        clockReported = true;
+        sink.clock(name);
+      }
+    },
+  });
   /** The last entry was a SEND_MSG whose ` fd=N` continuation is still due. */
   let awaitingFd = false;
 
@@ -119,6 +132,7 @@ export function createLibvirtLogParser(file: string, sink: ParserSink): LinePars
     line,
     end() {
       qemu.end();
+      if (!clockReported && orderOnly) sink.clock('order-only');
     },
   };
 }

@@ -33,9 +33,9 @@ export function createQmpTranscriptParser(file: string, sink: ParserSink): LineP
   }
 
   function line(text: string, lineNo: number): void {
-    let body = text;
+    // The arrow may prefix every line of a multi-line object too; JSON never starts a line with one.
+    const body = text.replace(ARROW, '');
     if (!acc.open) {
-      body = text.replace(ARROW, '');
       if (body.length === 0) return;
       if (body.charCodeAt(0) !== 123) {
         sink.skipped();
