@@ -10,7 +10,7 @@
 // VFIO event forms are covered by fixtures built from QEMU's format strings.
 //
 // Used by test/lab/qemu-migration.test.ts and to record test/fixtures/qemu-lab
-// (`node dist/test/lab/qemu-lab.js OUTDIR [--no-timestamps]`).
+// (`node dist/capture/lab/qemu-migration.js OUTDIR [--no-timestamps]`).
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
@@ -207,7 +207,7 @@ export async function runQemuMigrationLab(dirIn: string, opts: LabOptions = {}):
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === resolve(import.meta.filename.replace(/\.ts$/, '.js'))) {
   const out = process.argv[2];
   if (out === undefined) {
-    console.error('usage: node dist/test/lab/qemu-lab.js OUTDIR [--no-timestamps]');
+    console.error('usage: node dist/capture/lab/qemu-migration.js OUTDIR [--no-timestamps]');
     process.exit(2);
   }
   const r = await runQemuMigrationLab(out, { timestamps: !process.argv.includes('--no-timestamps') });
