@@ -11,6 +11,7 @@ import { createQemuStapParser, detectQemuStap } from './qemu-stap.js';
 import { createQmpTranscriptParser, detectQmpTranscript } from './qmp.js';
 import { createLibvirtLogParser, detectLibvirtLog } from './libvirt-log.js';
 import { detectTraceDat, parseTraceDat, TraceDatError } from './tracedat/index.js';
+import { detectSimpletrace, parseSimpletrace } from './simpletrace/index.js';
 
 export const FORMATS: readonly InputFormat[] = [
   {
@@ -25,6 +26,12 @@ export const FORMATS: readonly InputFormat[] = [
         throw e;
       }
     },
+  },
+  {
+    name: 'simpletrace',
+    kind: 'file',
+    detect: (head) => detectSimpletrace(head),
+    parse: (path, sink, opts) => parseSimpletrace(path, sink, { onProgress: opts.onProgress, traceEvents: opts.traceEvents }),
   },
   { name: 'bpftrace', kind: 'lines', detect: (_h, lines) => detectBpftrace(lines) !== undefined, create: createBpftraceParser },
   { name: 'trace-cmd-report', kind: 'lines', detect: (_h, lines) => detectTraceCmdReport(lines), create: (file, sink) => createTraceCmdReportParser(file, sink) },

@@ -48,6 +48,8 @@ export interface PipelineOptions {
   /** Caps for long-running use (watch): timeline intervals kept per device, findings kept. */
   readonly maxIntervalsPerDevice?: number;
   readonly maxFindingsKept?: number;
+  /** QEMU's trace-events file for simpletrace inputs (--trace-events). */
+  readonly traceEvents?: string;
   /** Read standard input from here (tests); defaults to process.stdin. */
   readonly stdin?: AsyncIterable<Buffer | string>;
 }
@@ -60,7 +62,7 @@ export const DEFAULT_MAX_INTERVALS_PER_DEVICE = 20_000;
 const DEFAULT_MAX_PENDING_SAMPLES = 2_000;
 const HEAD_BYTES = 64 * 1024;
 
-export type SessionOptions = Omit<PipelineOptions, 'formats' | 'onProgress' | 'stdin'>;
+export type SessionOptions = Omit<PipelineOptions, 'formats' | 'onProgress' | 'stdin' | 'traceEvents'>;
 
 export interface AnalysisSession {
   /** Start an input; returns the sink its parser writes to. Inputs are analysed one after another. */
@@ -311,7 +313,7 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
   if (format.kind === 'file') {
     try {
-      await format.parse(input.path, sink, { onProgress: (d, t) => opts.onProgress?.(d, t) });
+      await format.parse(input.path, sink, { onProgress: (d, t) => opts.onProgress?.(d, t), traceEvents: opts.traceEvents });
     } catch (e) {
       if (e instanceof UnusableInputError) throw new InputError(e.message);
       throw e;
