@@ -110,6 +110,12 @@ describe('one input, each form', () => {
     expect(notes.some((n) => /multifd device-state transfer/.test(n))).toBe(true);
   });
 
+  it('multifd stop-copy without any vfio_save_block line: the device timeline is built and no rule fires', async () => {
+    const a = await analyzeInputs([{ path: q('vfio-11.1-multifd.txt') }], { formats: FORMATS });
+    expect(a.devices.map((d) => [d.id, d.timeline.map((i) => i.state)])).toEqual([['0000:65:00.0', ['STOP_COPY', 'STOP']]]);
+    expect(a.findings).toEqual([]);
+  });
+
   it('a plain size is not the sentinel: no note', async () => {
     const f = file(
       'plain-size.txt',
