@@ -231,6 +231,9 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         traceOffsetNs: clockMap.offsetNs,
         inputOrder: files.map((x) => x.path),
       });
+      const migDropped = migrationTracker.dropped();
+      if (migDropped > 0 && problems.length < MAX_PROBLEMS_KEPT)
+        problems.push({ src: { file: files[0]?.path ?? '' }, message: `${migDropped} migration status steps, device states or devices not kept (per-migration caps against hostile input)` });
       findings.sort((a, b) => (a.tsNs === undefined ? 1 : b.tsNs === undefined ? -1 : a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
       // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
       // unless another device already has it.

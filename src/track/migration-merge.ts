@@ -34,15 +34,17 @@ interface Placed {
   clock: 'wall' | 'trace' | 'none';
   /** Maps one raw's times to the output clock. */
   readonly to: Map<RawMigration, (t: bigint | undefined) => bigint | undefined>;
+  /** How an input's trace clock was put on wall-clock time (said in the migration's notes). */
+  readonly clockNotes: Map<RawMigration, string>;
   start: bigint | undefined;
   end: bigint | undefined;
 }
 
-function mapper(clock: string | undefined, offset: bigint | undefined): { clock: 'wall' | 'trace' | 'none'; to: (t: bigint | undefined) => bigint | undefined } {
+function mapper(clock: string | undefined, offset: bigint | undefined): { clock: 'wall' | 'trace' | 'none'; to: (t: bigint | undefined) => bigint | undefined; note?: string } {
   if (clock === 'realtime') return { clock: 'wall', to: (t) => t };
   if (clock === undefined || clock === 'order-only') return { clock: 'none', to: () => undefined };
-  if (offset !== undefined) return { clock: 'wall', to: (t) => (t === undefined ? undefined : t + offset) };
-  return { clock: 'trace', to: (t) => t };
+  if (offset !== undefined) return { clock: 'wall', to: (t) => (t === undefined ? undefined : t + offset), note: `trace clock "${clock}" put on wall-clock time with offset ${offset} ns (clock-sync record or --clock-offset)` };
+  return { clock: 'trace', to: (t) => t, note: `trace clock "${clock}" without a clock-sync record or --clock-offset: times are not wall-clock and this input is merged with no other` };
 }
 
 function windowOf(raw: RawMigration, to: (t: bigint | undefined) => bigint | undefined): { start: bigint | undefined; end: bigint | undefined } {
@@ -82,7 +84,7 @@ export function mergeMigrations(raws: readonly RawMigration[], c: MergeClock): M
     if (raw.steps.length === 0 && raw.devices.size === 0) continue;
     const m = mapper(c.clockOf(raw.file), c.traceOffsetNs);
     const w = windowOf(raw, m.to);
-    const p: Placed = { raws: [raw], clock: m.clock, to: new Map([[raw, m.to]]), start: w.start, end: w.end };
+    const p: Placed = { raws: [raw], clock: m.clock, to: new Map([[raw, m.to]]), clockNotes: new Map(m.note === undefined ? [] : [[raw, `${raw.file}: ${m.note}`]]), start: w.start, end: w.end };
     const side = raw.side;
     const target =
       m.clock === 'wall'
@@ -104,6 +106,7 @@ export function mergeMigrations(raws: readonly RawMigration[], c: MergeClock): M
     else {
       target.raws.push(raw);
       target.to.set(raw, m.to);
+      if (m.note !== undefined) target.clockNotes.set(raw, `${raw.file}: ${m.note}`);
       target.start = minB(target.start, w.start);
       target.end = maxB(target.end, w.end);
     }
@@ -183,6 +186,10 @@ function build(p: Placed, order: (f: string) => number): { m: Migration; order: 
   const outcomes = raws.map((r) => r.outcome).filter((o) => o !== 'unknown');
   const outcome = outcomes[0] ?? 'unknown';
   const notes = raws.flatMap((r) => r.notes);
+  for (const r of raws) {
+    const n = p.clockNotes.get(r);
+    if (n !== undefined) notes.push(n);
+  }
   if (new Set(outcomes).size > 1) notes.push(`inputs disagree on the outcome: ${raws.map((r) => `${r.file}: ${r.outcome}`).join(', ')}`);
   const dropped = raws.reduce((n, r) => n + r.stepsDropped, 0);
   if (dropped > 0) notes.push(`${dropped} status steps not kept (more than the per-migration cap)`);
