@@ -4,6 +4,7 @@
 import type { DeviceTimeline } from '../track/types.js';
 import type { Finding } from '../check/types.js';
 import type { InputProblem } from '../record/types.js';
+import type { Migration } from '../track/migration-types.js';
 
 export interface InputFile {
   readonly path: string;
@@ -52,4 +53,9 @@ export interface Analysis {
   readonly clock: ClockMapping;
   readonly devices: readonly DeviceTimeline[];
   readonly findings: readonly Finding[];
+  /**
+   * The migrations themselves, from QMP and QEMU's migration trace events (track/migration-types.ts).
+   * Always set by the pipeline; optional so that hand-built analyses (tests, exports) need not carry it.
+   */
+  readonly migrations?: readonly Migration[];
 }

@@ -29,6 +29,7 @@ import { createFdTable, deviceNameOfOpen, kindOfPath, pidFdKey, type FdEntry, ty
 import { assertNever } from '../protocol/assert-never.js';
 import { createRegionInference, type RegionInference } from './region-inference.js';
 import { parseQemuEvent, type QemuEvent } from './qemu-events.js';
+import { qmpVfioMigration } from './qmp-vfio.js';
 
 /** vfio-pci encodes the region index in bits 40+ of the fd offset (spec §1.4). */
 const INDEX_SHIFT = 40n;
@@ -617,6 +618,15 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         return;
       case 'clock-sync':
         return;
+      case 'qmp': {
+        // QMP VFIO_MIGRATION (QEMU 9.1+, migration-events=on): a device state QEMU
+        // cached after a successful SET (hw/vfio/migration.c vfio_migration_send_event).
+        const ev = qmpVfioMigration(r);
+        if (ev === undefined) return;
+        const ref = byName.get(ev.device) ?? makeRef(undefined, -1, ev.device, 'qmp');
+        emit({ op: 'qemu', device: ref, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, event: ev.event, args: ev.args });
+        return;
+      }
     }
   }
 

@@ -123,6 +123,21 @@ export interface ClockSyncRecord extends RecordBase {
   readonly wallNs: bigint;
 }
 
+/**
+ * One QEMU Monitor Protocol message (a QMP transcript, libvirt's monitor log): a command
+ * sent to QEMU, its reply, an asynchronous event, or the greeting. The object is kept as
+ * parsed JSON: QMP is a protocol shared by several file formats, and what a message means
+ * (a migration status, a VFIO device state) is read later, field by checked field.
+ */
+export interface QmpRecord extends RecordBase {
+  readonly kind: 'qmp';
+  readonly dir: 'command' | 'reply' | 'event' | 'greeting';
+  /** The JSON object as parsed (untrusted: every reader checks the fields it uses). */
+  readonly message: Readonly<Record<string, unknown>>;
+  /** The monitor it went through when the log names one (libvirt's `mon=0x…`), to pair commands with replies. */
+  readonly monitor: string | undefined;
+}
+
 export type TraceRecord =
   | AccessRecord
   | IoctlRecord
@@ -131,7 +146,8 @@ export type TraceRecord =
   | RegionInfoRecord
   | MarkerRecord
   | LostEventsRecord
-  | ClockSyncRecord;
+  | ClockSyncRecord
+  | QmpRecord;
 
 export type TraceRecordKind = TraceRecord['kind'];
 
