@@ -86,14 +86,22 @@ export function createStreamOrder(file: string, unit: StreamUnit, report: (p: In
     return seq - s <= ORDER_WINDOW;
   }
 
+  // Consecutive lines are mostly of one CPU/thread: skip the map lookup for them.
+  let lastKey = Number.NaN;
+  let lastState: StreamState | undefined;
+
   return {
     check(key, tsNs, text, lineNo) {
-      const s = streams.get(key);
+      const s = key === lastKey ? lastState : streams.get(key);
       if (s === undefined) {
         const at = store(key, tsNs, text, lineNo);
-        streams.set(key, { lastRaw: tsNs, lastLine: lineNo, maxTs: tsNs, lastSeq: at, replaying: false });
+        lastState = { lastRaw: tsNs, lastLine: lineNo, maxTs: tsNs, lastSeq: at, replaying: false };
+        lastKey = key;
+        streams.set(key, lastState);
         return tsNs;
       }
+      lastKey = key;
+      lastState = s;
       if (tsNs > s.maxTs) {
         // The common case: the stream moves forward.
         s.replaying = false;

@@ -196,20 +196,22 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         malformed(p: InputProblem): void {
           switch (p.kind) {
             case 'duplicate':
+              // An exact copy was dropped: nothing is missing, so findings near it stay as they are.
               duplicates++;
               break;
             case 'time-backwards':
               timeBackwards++;
+              mark({ src: p.src, tsNs: p.tsNs, what: `time goes backwards next to the evidence: ${p.message}` });
               break;
             case undefined:
             case 'malformed':
             case 'truncated':
               malformed++;
+              mark({ src: p.src, tsNs: p.tsNs, what: `${p.kind === 'truncated' ? 'truncated' : 'malformed'} record next to the evidence: ${p.message}` });
               break;
             default:
               assertNever(p.kind);
           }
-          mark({ src: p.src, tsNs: p.tsNs, what: `${p.kind === 'duplicate' ? 'duplicated record' : p.kind === 'time-backwards' ? 'time went backwards' : 'malformed record'} next to the evidence: ${p.message}` });
           if (problems.length < MAX_PROBLEMS_KEPT) problems.push(p);
           else problemsDropped++;
         },

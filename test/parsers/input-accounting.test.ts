@@ -214,3 +214,30 @@ describe('bpftrace JSON lost events', () => {
     expect(a.input.gaps).toHaveLength(1);
   });
 });
+
+describe('input problems and the certainty of findings next to them (check/input-health.ts)', () => {
+  // examples/failed-migration.trace: V1-REFUSE-VALID on the failed write of line 73 (evidence lines 72, 73).
+  const example = readFileSync(join(import.meta.dirname, '../../examples/failed-migration.trace'), 'utf8').split('\n');
+  async function refuseValid(after: number, extra: string) {
+    const lines = [...example.slice(0, after), extra, ...example.slice(after)];
+    async function* stdin(): AsyncIterable<Buffer> {
+      yield Buffer.from(lines.join('\n'));
+    }
+    const a = await analyzeInputs([{ path: '-', format: 'bpftrace' }], { formats: FORMATS, stdin: stdin() });
+    return { a, f: a.findings.find((x) => x.rule === 'V1-REFUSE-VALID') };
+  }
+
+  it('a backwards time step on the thread right after the evidence makes the finding uncertain and is cited', async () => {
+    const { a, f } = await refuseValid(73, '1671331900000 pread64 pid=7813 tid=7831 fd=4 off=0x90000000000 count=4 ret=4 val=0x3 lat_ns=1 comm=live_migration');
+    expect(a.input.timeBackwards).toBe(1);
+    expect(f?.certainty).toBe('uncertain');
+    expect(f?.evidence.at(-1)).toMatchObject({ src: { line: 74 }, what: expect.stringMatching(/time goes backwards next to the evidence/) });
+  });
+
+  it('an exact duplicate of the evidence is dropped and leaves the finding certain (nothing is missing)', async () => {
+    const { a, f } = await refuseValid(73, example[72] ?? '');
+    expect(a.input.duplicates).toBe(1);
+    expect(f?.certainty).toBe('certain');
+    expect(a.findings.filter((x) => x.rule === 'V1-REFUSE-VALID')).toHaveLength(1);
+  });
+});
