@@ -19,6 +19,13 @@ export interface CaptureOptions {
   readonly log?: (message: string) => void;
   /** Every complete line written to the output, in order (for live summaries). */
   readonly onLine?: (line: string) => void;
+  /**
+   * After stop(), how long `done` waits for a started command to exit so that its status
+   * can be reported (default: forever). The command is never killed by the capture once it
+   * runs: like `trace-cmd record -- CMD` it gets the terminal's Ctrl-C itself (same process
+   * group); a SIGTERM to migscope alone leaves it running, untraced (docs/capture-format.md).
+   */
+  readonly commandWaitMs?: number;
 }
 
 export interface CaptureResult {
@@ -33,6 +40,8 @@ export interface CaptureResult {
   readonly tracerExitCode: number | undefined;
   /** Why the capture stopped. */
   readonly stoppedBy: 'target-exited' | 'stop-requested' | 'tracer-exited';
+  /** A started command still ran when `done` resolved (commandWaitMs passed): it runs on, untraced. */
+  readonly commandRunning?: boolean;
 }
 
 export interface CaptureHandle {

@@ -48,7 +48,12 @@ export interface PipelineOptions {
   readonly maxFindingsKept?: number;
   /** Read standard input from here (tests); defaults to process.stdin. */
   readonly stdin?: AsyncIterable<Buffer | string>;
+  /** Resolves when reading must stop (SIGINT): what was read so far is analysed. */
+  readonly stopReading?: Promise<unknown>;
 }
+
+/** Thrown through a file parser's progress callback to end it early (stopReading). */
+class ReadingStopped extends Error {}
 
 /** An input that cannot be analysed at all (missing file, unknown format): exit status 2. */
 export class InputError extends Error {}
@@ -236,13 +241,48 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
 
 export async function analyzeInputs(inputs: readonly InputSpec[], opts: PipelineOptions): Promise<Analysis> {
   const session = createAnalysisSession(opts);
+  let stopped = false;
+  void opts.stopReading?.then(() => (stopped = true));
+  const o: PipelineOptions = {
+    ...opts,
+    onProgress: (done, total) => {
+      if (stopped) throw new ReadingStopped();
+      opts.onProgress?.(done, total);
+    },
+  };
   for (const input of inputs) {
+    if (stopped) break;
     const file = input.path === '-' ? '<stdin>' : input.path;
     const sink = session.beginInput(file);
-    const format = await parseOne(input, file, sink, opts);
+    let format = input.format ?? 'unknown';
+    try {
+      format = await parseOne(input, file, sink, o);
+    } catch (e) {
+      if (!(e instanceof ReadingStopped)) throw e;
+    }
     session.endInput(format);
   }
   return session.finish();
+}
+
+/** The chunks of `it` until `stop` resolves (a pending read is abandoned, e.g. an idle stdin). */
+async function* untilStopped(it: AsyncIterable<Buffer | string>, stop: Promise<unknown> | undefined): AsyncIterable<Buffer | string> {
+  if (stop === undefined) {
+    yield* it;
+    return;
+  }
+  const STOP = Symbol('stop');
+  const halt = stop.then(() => STOP);
+  const iter = it[Symbol.asyncIterator]();
+  for (;;) {
+    const r = await Promise.race([iter.next(), halt]);
+    if (typeof r === 'symbol') {
+      void iter.return?.();
+      return;
+    }
+    if (r.done === true) return;
+    yield r.value;
+  }
 }
 
 /** Detects the format, runs its parser, returns the format's name. */
@@ -254,7 +294,7 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   };
 
   if (input.path === '-') {
-    const stream = opts.stdin ?? process.stdin;
+    const stream = untilStopped(opts.stdin ?? process.stdin, opts.stopReading);
     const { head, rest } = await readHead(stream);
     const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
     if (format.kind === 'file') {
@@ -300,7 +340,7 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   }
   const parser = format.create(file, sink);
   let done = 0;
-  await feedLines(createReadStream(input.path, { highWaterMark: 1 << 20 }), parser, {
+  await feedLines(untilStopped(createReadStream(input.path, { highWaterMark: 1 << 20 }), opts.stopReading), parser, {
     file,
     sink,
     onBytes: (n) => {
