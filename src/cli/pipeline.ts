@@ -252,13 +252,7 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
   const session = createAnalysisSession(opts);
   let stopped = false;
   void opts.stopReading?.then(() => (stopped = true));
-  const o: PipelineOptions = {
-    ...opts,
-    onProgress: (done, total) => {
-      if (stopped) throw new ReadingStopped();
-      opts.onProgress?.(done, total);
-    },
-  };
+  const o: PipelineOptions & { readonly isStopped: () => boolean } = { ...opts, isStopped: () => stopped };
   for (const input of inputs) {
     if (stopped) break;
     const file = input.path === '-' ? '<stdin>' : input.path;
@@ -295,7 +289,7 @@ async function* untilStopped(it: AsyncIterable<Buffer | string>, stop: Promise<u
 }
 
 /** Detects the format, runs its parser, returns the format's name. */
-async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: PipelineOptions): Promise<string> {
+async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: PipelineOptions & { readonly isStopped?: () => boolean }): Promise<string> {
   const byName = (name: string): InputFormat => {
     const f = opts.formats.find((x) => x.name === name);
     if (f === undefined) throw new InputError(`unknown format "${name}"; known: ${opts.formats.map((x) => x.name).join(', ')}`);
@@ -340,7 +334,14 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
   if (format.kind === 'file') {
     try {
-      await format.parse(input.path, sink, { onProgress: (d, t) => opts.onProgress?.(d, t) });
+      // A file parser yields to the event loop between progress reports: a stop request
+      // ends it there (line inputs end through untilStopped).
+      await format.parse(input.path, sink, {
+        onProgress: (d, t) => {
+          if (opts.isStopped?.() === true) throw new ReadingStopped();
+          opts.onProgress?.(d, t);
+        },
+      });
     } catch (e) {
       if (e instanceof UnusableInputError) throw new InputError(e.message);
       throw e;
