@@ -23,7 +23,7 @@ export interface CaptureOptions {
    * After stop(), how long `done` waits for a started command to exit so that its status
    * can be reported (default: forever). The command is never killed by the capture once it
    * runs: like `trace-cmd record -- CMD` it gets the terminal's Ctrl-C itself (same process
-   * group); a SIGTERM to migscope alone leaves it running, untraced (docs/capture-format.md).
+   * group); a SIGTERM to migscope alone leaves it running, untraced (README "Exit status, signals, colours").
    */
   readonly commandWaitMs?: number;
 }

@@ -150,6 +150,14 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   const undecidedState = new Map<string, number | undefined>();
   const decided = new Set<string>();
 
+  // Sessions that ended during the record being processed: exported once the record is
+  // done, so that a finding the same record produces (the check at the SET or close that
+  // ends the session) becomes its span event, as `analyze --export` attaches it, rather
+  // than a span of its own (issue 14: watch and analyze must send the same spans).
+  const endedNow: { device: DeviceTimeline; session: MigrationSession; findings: Finding[] }[] = [];
+  const flushEnded = (): void => {
+    for (const e of endedNow.splice(0)) track(exporter.session({ host, clock, device: e.device, session: e.session, findings: e.findings }));
+  };
   const printFinding = (f: Finding): void => {
     if (flags.jsonLines === true) {
       process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'finding', ...f }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
@@ -171,6 +179,12 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       printFinding(f);
       seen[f.severity]++;
       exporter.countFinding(host, f);
+      // A session that ended in this same record waits for its findings (flushEnded).
+      const ended = endedNow.find((e) => e.device.id === f.device && f.tsNs !== undefined && (e.session.startNs === undefined || f.tsNs >= e.session.startNs) && (e.session.endNs === undefined || f.tsNs <= e.session.endNs));
+      if (ended !== undefined) {
+        ended.findings.push(f);
+        return;
+      }
       const end = lastSessionEnd.get(f.device);
       if (f.tsNs !== undefined && end !== undefined && f.tsNs <= end) {
         // Found after its session ended (e.g. the drain check at the SET that ends a save):
@@ -210,7 +224,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       const inWindow = mine.filter((f) => s.startNs === undefined || f.tsNs === undefined || f.tsNs >= s.startNs);
       const before = mine.filter((f) => !inWindow.includes(f));
       for (const f of before) track(exporter.finding({ host, clock, finding: f }));
-      track(exporter.session({ host, clock, device, session: s, findings: inWindow }));
+      endedNow.push({ device, session: s, findings: [...inWindow] });
       if (flags.jsonLines === true) {
         process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'session', device: device.id, ...s }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       } else {
@@ -239,6 +253,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     record: (r: Parameters<typeof sink.record>[0]) => {
       if (r.kind === 'clock-sync' && clock.source === 'relative') clock = { source: 'sync', clock: r.clock, offsetNs: r.wallNs - r.traceNs };
       sink.record(r);
+      if (endedNow.length > 0) flushEnded();
     },
   };
   if (clockOffsetNs !== undefined) clock = { source: 'offset', clock: undefined, offsetNs: clockOffsetNs };
@@ -359,6 +374,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   parser?.end();
   session.endInput(formatName);
   const analysis = session.finish();
+  flushEnded();
   pushCounts();
   for (const list of waiting.values()) for (const f of list) track(exporter.finding({ host, clock, finding: f }));
   await Promise.allSettled([...exports]);

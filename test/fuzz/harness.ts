@@ -25,8 +25,10 @@ import type { InputProblem, ParserSink, Source, TraceRecord } from '../../src/re
 
 /** The in-repo copy of the recorded samples (test/fixtures/samples), or $MIGSCOPE_SAMPLES. */
 export function samplesDir(): string | undefined {
-  const c = process.env['MIGSCOPE_SAMPLES'] ?? resolve(import.meta.dirname, '../fixtures/samples');
-  return existsSync(join(c, 'README.md')) ? c : undefined;
+  // From the sources (vitest) or from dist/test/fuzz (npm run fuzz): the same repo copy.
+  const env = process.env['MIGSCOPE_SAMPLES'];
+  const candidates = env !== undefined ? [env] : [resolve(import.meta.dirname, '../fixtures/samples'), resolve(import.meta.dirname, '../../../test/fixtures/samples')];
+  return candidates.find((c) => existsSync(join(c, 'README.md')));
 }
 
 export interface Seed {
