@@ -12,9 +12,11 @@ import type { InputProblem, ParserSink, TraceRecord } from '../record/types.js';
 import { createDecoder, DEFAULT_MAX_FDS } from '../decode/decoder.js';
 import type { DeviceRef, ProtocolOp } from '../decode/ops.js';
 import { createTracker } from '../track/tracker.js';
+import { settleByDestination } from '../track/stream-pairing.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createChecker } from '../check/index.js';
 import type { Finding } from '../check/types.js';
+import { withInputHealth, type InputMark } from '../check/input-health.js';
 import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
 import { VERSION } from './version.js';
 
@@ -59,6 +61,8 @@ class ReadingStopped extends Error {}
 export class InputError extends Error {}
 
 const MAX_PROBLEMS_KEPT = 200;
+/** Positions of malformed records and lost-events windows kept to judge findings next to them (input-health.ts). */
+const MAX_MARKS_KEPT = 100_000;
 export const DEFAULT_MAX_INTERVALS_PER_DEVICE = 20_000;
 const DEFAULT_MAX_PENDING_SAMPLES = 2_000;
 const HEAD_BYTES = 64 * 1024;
@@ -88,6 +92,12 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   let problemsDropped = 0;
   const gaps: { tsNs: bigint | undefined; count: number | undefined; file: string; line: number | undefined; byteOffset: number | undefined }[] = [];
   const files: InputFile[] = [];
+  const marks: InputMark[] = [];
+  let marksDropped = 0;
+  const mark = (m: InputMark): void => {
+    if (marks.length < MAX_MARKS_KEPT) marks.push(m);
+    else marksDropped++;
+  };
   const findings: Finding[] = [];
   let sync: { clock: string; offsetNs: bigint } | undefined;
   let firstTs: bigint | undefined;
@@ -169,6 +179,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           } else if (r.kind === 'lost-events') {
             lostEvents += r.count ?? 0;
             if (gaps.length < 10_000) gaps.push({ tsNs: r.tsNs, count: r.count, file: r.src.file, line: r.src.line, byteOffset: r.src.byteOffset });
+            mark({ src: r.src, tsNs: r.tsNs, what: `${r.count ?? 'an unknown number of'} events lost here` });
           }
           decoder.record(r);
         },
@@ -177,6 +188,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         },
         malformed(p: InputProblem): void {
           malformed++;
+          mark({ src: p.src, tsNs: undefined, what: `malformed record next to the evidence: ${p.message}` });
           if (problems.length < MAX_PROBLEMS_KEPT) problems.push(p);
           else problemsDropped++;
         },
@@ -224,10 +236,26 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         firstTsNs: firstTs,
         lastTsNs: lastTs,
       };
+      // A finding next to a lost-events window or a malformed record is uncertain (DESIGN.md
+      // "Knowing versus guessing"); judged here, when every mark of the input is known.
+      for (let i = 0; i < findings.length; i++) {
+        const f = findings[i];
+        if (f !== undefined) findings[i] = withInputHealth(f, marks);
+      }
+      if (marksDropped > 0) problems.push({ src: { file: files[0]?.path ?? '' }, message: `${marksDropped} malformed records or lost-events windows past ${MAX_MARKS_KEPT} were not used to judge the certainty of findings` });
       findings.sort((a, b) => (a.tsNs === undefined ? 1 : b.tsNs === undefined ? -1 : a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
       // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
       // unless another device already has it.
-      const devices = trackers.flatMap((t) => t.devices());
+      // The destination's view settles a source save whose end of stream was not traced.
+      const { devices, settled } = settleByDestination(trackers.flatMap((t) => t.devices()));
+      for (let i = 0; i < findings.length; i++) {
+        const f = findings[i];
+        if (f === undefined || f.rule !== 'V2-SAVE-DRAIN') continue;
+        const s = settled.find((x) => x.device === f.device && f.tsNs !== undefined && x.endNs !== undefined && f.tsNs <= x.endNs && (x.startNs === undefined || f.tsNs >= x.startNs));
+        if (s === undefined) continue;
+        // The read() = 0 may simply be missing from the source's trace: the destination got every byte.
+        findings[i] = { ...f, certainty: 'uncertain', evidence: [...f.evidence, ...(s.by.src !== undefined ? [{ src: s.by.src, what: `the destination ${s.by.device} accepted the whole stream` }] : [])] };
+      }
       const taken = new Set(devices.map((d) => d.id));
       for (const [id, name] of renames) if (taken.has(name)) renames.delete(id);
       const rename = (id: string): string => renames.get(id) ?? id;

@@ -162,6 +162,8 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   /** QEMU events waiting for their device name to bind to an fd (holdQemu), by name. */
   const heldQemu = new Map<string, (Queued & { kind: 'qemu' })[]>();
   let recordSerial = 0;
+  /** For a QEMU name not (yet) bound: the fd its event's thread had just used (see expireQemu). */
+  const lastFdOfName = new Map<string, { readonly pid: number | undefined; readonly fd: number; readonly tid: number | undefined }>();
   const MAX_TIDS = 100_000;
   /** Device fds announced by a GET_DEVICE_FD return value, not yet named by an fd-open record. */
   const unnamedFromIoctl = new Set<string>();
@@ -198,24 +200,41 @@ export function createDecoder(opts: DecoderOptions): Decoder {
           ? makeRef(r.pid, fd, qemuName, 'qemu')
           : makeRef(r.pid, fd, name, naming ?? 'pid-fd');
     if (e.device.naming === 'qemu' && qemuName !== undefined) {
-      joins.set(qemuName, { device: e.device, how: `QEMU's event for ${qemuName} came from the thread that had just used fd ${fd} of process ${r.pid ?? '?'}` });
+      joins.set(qemuName, { device: e.device, how: `QEMU's event for ${qemuName} came from the thread that had just used fd ${fd} of ${processText(r.pid)}` });
       releaseQemu(qemuName, e.device);
     }
     const flagRegion = opts.regionOffsets?.get(pidFdKey(r.pid, fd));
     if (flagRegion !== undefined && e.region === undefined) {
-      setRegion(e, { index: Number(flagRegion >> INDEX_SHIFT), offset: flagRegion, size: undefined, source: 'flag' }, r, `--region ${pidFdKey(r.pid, fd)}=0x${flagRegion.toString(16)}`, undefined, undefined);
+      setRegion(e, { index: Number(flagRegion >> INDEX_SHIFT), offset: flagRegion, size: undefined, source: 'flag' }, { pid: r.pid, fd, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src }, `--region ${pidFdKey(r.pid, fd)}=0x${flagRegion.toString(16)}`, undefined, undefined);
     }
     return e.device;
   }
 
-  function setRegion(e: FdEntry, region: MigrationRegion, r: { tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined): void {
+  /**
+   * GET_REGION_INFO replies whose TYPE cap is not the migration one (type 3 / subtype 1),
+   * by "pid:fd:index": if the region at that index is used as the migration region anyway
+   * (named by --region, inferred from the accesses, or by QEMU), its op carries that reply's
+   * cap so that V1-REGION-ID can judge it. Bounded like the fd table.
+   */
+  const otherCaps = new Map<string, { readonly capType: number; readonly capSubtype: number | undefined; readonly src: Source }>();
+  const capKey = (pid: number | undefined, fd: number, index: number | undefined): string => `${pidFdKey(pid, fd)}:${index ?? '?'}`;
+
+  function setRegion(e: FdEntry, region: MigrationRegion, r: { pid?: number | undefined; fd?: number; tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined): void {
     const op = regionOp(e, region, r, evidence, capType, capSubtype);
     if (op !== undefined) emit(op);
   }
 
-  function regionOp(e: FdEntry, region: MigrationRegion, r: { tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined): ProtocolOp | undefined {
+  function regionOp(e: FdEntry, region: MigrationRegion, r: { pid?: number | undefined; fd?: number; tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined, replySrc?: Source): ProtocolOp | undefined {
     e.region = region;
     if (e.device === undefined) return undefined;
+    const other = capType === undefined && r.fd !== undefined ? otherCaps.get(capKey(r.pid, r.fd, region.index)) : undefined;
+    let capSrc: Source | undefined = replySrc;
+    if (other !== undefined) {
+      capSrc = other.src;
+      capType = other.capType;
+      capSubtype = other.capSubtype;
+      evidence = `${evidence}; GET_REGION_INFO for index ${region.index ?? '?'} answered TYPE ${other.capType}/${other.capSubtype ?? '?'} (${other.src.file}:${other.src.line ?? other.src.byteOffset ?? '?'})`;
+    }
     return {
       op: 'region',
       device: e.device,
@@ -230,6 +249,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       evidence,
       capType,
       capSubtype,
+      ...(capSrc !== undefined ? { capSrc } : {}),
     };
   }
 
@@ -415,7 +435,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         emit({ ...base, op: 'v2-feature' });
         return;
       case 'mig-flags':
-        emit({ ...base, op: 'v2-mig-flags', migFlags: d.migFlags });
+        emit({ ...base, op: 'v2-mig-flags', migFlags: d.migFlags, ...(d.migFlagsRaw !== undefined ? { migFlagsRaw: d.migFlagsRaw } : {}) });
         return;
       case 'get-state':
         emit({ ...base, op: 'v2-get-state', state: d.state, dataFd: d.dataFd });
@@ -535,6 +555,14 @@ export function createDecoder(opts: DecoderOptions): Decoder {
             r.capSubtype,
           );
           if (!hadRegion) settleHeld(r.pid, r.fd, e);
+        } else if (r.capType !== undefined) {
+          if (otherCaps.size < (opts.maxFds ?? DEFAULT_MAX_FDS)) otherCaps.set(capKey(r.pid, r.fd, r.index), { capType: r.capType, capSubtype: r.capSubtype, src: r.src });
+          // The region already in use as the migration region is this one: say what its reply says.
+          const cur = e.region;
+          if (cur !== undefined && cur.index === r.index && cur.source !== 'region-info') {
+            const op = regionOp(e, cur, r, `GET_REGION_INFO index ${r.index} (the region in use for migration): TYPE ${r.capType}/${r.capSubtype ?? '?'}`, r.capType, r.capSubtype, r.src);
+            if (op !== undefined) emit(op);
+          }
         }
         return;
       }
@@ -575,6 +603,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     if (e?.kind !== 'device' || e.device === undefined) {
       // Not yet a device: it takes this name when it becomes one (promote), unless it has another.
       if (!qemuNames.has(key)) qemuNames.set(key, name);
+      if (!lastFdOfName.has(name) && lastFdOfName.size < MAX_TIDS) lastFdOfName.set(name, { pid: last.pid, fd: last.fd, tid });
       return undefined;
     }
     const owner = qemuNames.get(key);
@@ -583,7 +612,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     qemuNames.set(key, name);
     if (e.device.naming === 'pid-fd') aliases.set(e.device.id, name);
     byName.set(name, e.device);
-    joins.set(name, { device: e.device, how: `QEMU's event for ${name} came from thread ${tid ?? '?'} right after it used fd ${last.fd} of process ${last.pid ?? '?'}` });
+    joins.set(name, { device: e.device, how: `QEMU's event for ${name} came from thread ${tid ?? '?'} right after it used fd ${last.fd} of ${processText(last.pid)}` });
     releaseQemu(name, e.device);
     return e.device;
   }
@@ -619,7 +648,12 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     for (const [name, waiting] of heldQemu) {
       const first = waiting[0];
       if (first === undefined || (!all && recordSerial - first.serial < QEMU_BIND_WINDOW)) continue;
-      releaseQemu(name, byName.get(name) ?? makeRef(first.rec.pid, -1, name, 'qemu'));
+      // A QEMU-only device: no fd of its thread was shown to be a device. Its thread's last
+      // VFIO fd is kept as the device's fd (said in the join), as the best pointer to it.
+      const near = lastFdOfName.get(name);
+      const ref = byName.get(name) ?? makeRef(near?.pid ?? first.rec.pid, near?.fd ?? -1, name, 'qemu');
+      if (near !== undefined && !joins.has(name)) joins.set(name, { device: ref, how: `only QEMU's events name ${name}; their thread ${near.tid ?? '?'} had just used fd ${near.fd} of ${processText(near.pid)}, whose VFIO calls did not show it to be a device` });
+      releaseQemu(name, ref);
     }
   }
 
@@ -640,6 +674,10 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     overflowed: () => overflow,
     firstOverflow: () => firstOverflow,
   };
+}
+
+function processText(pid: number | undefined): string {
+  return pid === undefined ? 'a process the trace does not name (no tgid)' : `process ${pid}`;
 }
 
 function accessResult(r: AccessRecord): OpResult {
