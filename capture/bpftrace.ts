@@ -19,6 +19,7 @@ import { readClockPair, type ClockPair } from './clock.js';
 import { bpftraceLineSource, createReorderer } from './reorder.js';
 import { shippedFile } from './package-root.js';
 import { createCdevAnnouncer } from './vfio-cdev.js';
+import { childExited } from './child-exit.js';
 import {
   CaptureSetupError,
   type Availability,
@@ -205,6 +206,14 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
     env,
   });
 
+  // bpftrace runs in its own process group, so it would outlive a migscope that exits
+  // without stopping it (a second Ctrl-C, an exception): stop it on the way out.
+  const killOnExit = (): void => {
+    if (bt.exitCode === null && bt.signalCode === null) bt.kill('SIGINT');
+  };
+  process.on('exit', killOnExit);
+  bt.once('exit', () => process.off('exit', killOnExit));
+
   let attachedResolve: () => void = () => undefined;
   let attachedReject: (e: Error) => void = () => undefined;
   const attached = new Promise<void>((res, rej) => {
@@ -312,21 +321,18 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
           reject(new CaptureSetupError(`bpftrace did not attach: ${why}`));
           return;
         }
-        const finish = (): void =>
+        // report the command's status once it is known (after a stop: within commandWaitMs)
+        void childExited(command?.child, stoppedBy === 'stop-requested' ? o.commandWaitMs : undefined).then((exited) =>
           resolve({
             output: o.output,
             lines,
-            commandExitCode,
-            commandSignal,
+            commandExitCode: command?.child.exitCode ?? commandExitCode,
+            commandSignal: command?.child.signalCode ?? commandSignal,
             tracerExitCode: code ?? undefined,
             stoppedBy,
-          });
-        // report the command's status once it is known
-        if (command !== undefined && command.child.exitCode === null && command.child.signalCode === null) {
-          command.child.once('exit', finish);
-        } else {
-          finish();
-        }
+            commandRunning: !exited,
+          }),
+        );
       });
     });
   });

@@ -27,6 +27,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { readClockPair, type ClockPair } from './clock.js';
 import { packageRoot } from './package-root.js';
 import { processAlive } from './bpftrace.js';
+import { childExited } from './child-exit.js';
 import {
   addEventPids,
   createCleanup,
@@ -323,11 +324,13 @@ export function watchTarget(
   };
 }
 
-/** Wait until a started command's exit status is known (so the result can report it). */
-export function commandExited(target: Target): Promise<void> {
-  const c = target.command?.child;
-  if (c === undefined || c.exitCode !== null || c.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => c.once('exit', () => resolve()));
+/**
+ * Wait until a started command's exit status is known (so the result can report it), at
+ * most `maxMs` (CaptureOptions.commandWaitMs); resolves true when it has exited (or there
+ * is no command), false when it still runs.
+ */
+export function commandExited(target: Target, maxMs?: number): Promise<boolean> {
+  return childExited(target.command?.child, maxMs);
 }
 
 // ---- the ftrace back end ---------------------------------------------------------------
@@ -443,7 +446,7 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
     unguard();
     for (const f of failures) log(`cleanup: ${f}`);
     out.end(() => {
-      void commandExited(session.target).then(() => {
+      void commandExited(session.target, why === 'target-exited' ? undefined : o.commandWaitMs).then((exited) => {
         const st = watcher.status();
         if (readError !== undefined && why === 'tracer-exited') {
           rejectDone(new Error(`reading ${session.inst.file('trace_pipe')} failed: ${readError}`));
@@ -456,6 +459,7 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
           commandSignal: st.signal,
           tracerExitCode: failures.length === 0 ? 0 : 1,
           stoppedBy,
+          commandRunning: !exited,
         });
       });
     });

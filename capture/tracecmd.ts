@@ -25,8 +25,8 @@
 // buffer is enlarged, and overruns are reported on stderr (the parser shows the gaps).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { readClockPair } from './clock.js';
 import {
   clockSyncMarkerText,
@@ -83,6 +83,28 @@ export function refusedByKernel(stderr: string): string | undefined {
   if (i < 0) return undefined;
   // trace-cmd prints "trace-cmd: <errno text>" then "  <what it was doing>"
   return [lines[i], lines[i + 1]].filter((l) => l !== undefined).join(' / ');
+}
+
+/**
+ * After a failed record: the 0-byte output and the 0-byte per-CPU files (`OUTPUT.cpuN`)
+ * trace-cmd creates before it starts recording are removed; non-empty ones are data and stay.
+ */
+export function removeEmptyLeftovers(output: string): void {
+  const dir = dirname(resolve(output));
+  const base = basename(output);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir).filter((f) => f === base || (f.startsWith(`${base}.cpu`) && /^\d+$/.test(f.slice(base.length + 4))));
+  } catch {
+    return;
+  }
+  for (const f of names) {
+    try {
+      if (statSync(join(dir, f)).size === 0) unlinkSync(join(dir, f));
+    } catch {
+      // leave it
+    }
+  }
 }
 
 // ---- 1. trace-cmd record --------------------------------------------------------------
@@ -144,6 +166,16 @@ async function tryRecord(o: CaptureOptions, log: (m: string) => void): Promise<R
   const pidArgs = tids.flatMap((t) => ['-P', String(t)]);
   const args = ['record', '--nosplice', '-B', name, '-C', 'mono', ...events, ...pidArgs, '-c', '-o', resolve(o.output)];
   const tc = spawn('trace-cmd', args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, cwd: dirname(resolve(o.output)) });
+  // record runs in its own process group: if migscope exits without stopping it (a second
+  // Ctrl-C), SIGINT makes it write what it recorded instead of recording on forever; what it
+  // then leaves (its uprobe) is removed by the next capture (capture/stale.ts).
+  const stopOnExit = (): void => {
+    if (tc.exitCode !== null || tc.signalCode !== null) return;
+    tc.kill('SIGINT');
+    log(`trace-cmd record (pid ${String(tc.pid)}) was told to stop and writes ${o.output} on its own`);
+  };
+  process.on('exit', stopOnExit);
+  tc.once('exit', () => process.off('exit', stopOnExit));
   let stderr = '';
   let stdout = '';
   const attached = await new Promise<boolean>((res) => {
@@ -176,11 +208,7 @@ async function tryRecord(o: CaptureOptions, log: (m: string) => void): Promise<R
     await new Promise<void>((r) => (tc.exitCode !== null || tc.signalCode !== null ? r() : tc.once('exit', () => r())));
     target.command?.child.kill('SIGKILL');
     for (const f of cleanup.run()) log(`cleanup: ${f}`);
-    try {
-      if (existsSync(o.output) && statSync(o.output).size === 0) unlinkSync(o.output);
-    } catch {
-      // leave it
-    }
+    removeEmptyLeftovers(o.output);
     return { kind: 'refused', why: refusedByKernel(stderr) ?? (stderr.trim().split('\n').slice(-2).join(' / ') || `exit ${String(tc.exitCode)}`) };
   }
 
@@ -210,9 +238,9 @@ async function tryRecord(o: CaptureOptions, log: (m: string) => void): Promise<R
       watcher.dispose();
       for (const f of cleanup.run()) log(`cleanup: ${f}`);
       unguard();
-      void commandExited(target).then(() => {
+      void commandExited(target, stoppedBy === 'target-exited' ? undefined : o.commandWaitMs).then((exited) => {
         const st = watcher.status();
-        res({ output: o.output, lines: 0, commandExitCode: st.code, commandSignal: st.signal, tracerExitCode: code ?? undefined, stoppedBy });
+        res({ output: o.output, lines: 0, commandExitCode: st.code, commandSignal: st.signal, tracerExitCode: code ?? undefined, stoppedBy, commandRunning: !exited });
       });
     });
   });
@@ -316,15 +344,16 @@ async function startExtract(o: CaptureOptions, log: (m: string) => void): Promis
         unguard();
         for (const f of failures) log(`cleanup: ${f}`);
         if (how === 'buffer-option') log(`${o.output}: the capture is the named buffer "${s.inst.name}"`);
-        void commandExited(s.target).then(() => {
+        void commandExited(s.target, stoppedBy === 'target-exited' ? undefined : o.commandWaitMs).then((exited) => {
           const st = watcher.status();
-          resolveDone({ output: o.output, lines: 0, commandExitCode: st.code, commandSignal: st.signal, tracerExitCode: failures.length === 0 ? 0 : 1, stoppedBy });
+          resolveDone({ output: o.output, lines: 0, commandExitCode: st.code, commandSignal: st.signal, tracerExitCode: failures.length === 0 ? 0 : 1, stoppedBy, commandRunning: !exited });
         });
       },
       (e: unknown) => {
         const failures = s.cleanup.run();
         unguard();
         for (const f of failures) log(`cleanup: ${f}`);
+        removeEmptyLeftovers(o.output);
         rejectDone(e instanceof Error ? e : new Error(String(e)));
       },
     );

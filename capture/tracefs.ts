@@ -155,12 +155,41 @@ export interface Instance {
   file(rel: string): string;
 }
 
+/**
+ * The owner mark every name this capture gives to tracefs state ends with: "o" + the pid of
+ * this migscope + "s" + its start time (/proc/self/stat field 22, clock ticks since boot),
+ * so that a later capture can tell state whose migscope is dead (SIGKILL, crash) from a
+ * live capture's, even after the pid was reused (capture/stale.ts).
+ */
+export function ownerMark(pid: number = process.pid): string {
+  return `o${pid}s${processStartTime(pid) ?? 0}`;
+}
+
+/** Start time of a process (clock ticks since boot), or undefined when it is gone. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // fields after the comm (which may hold spaces and parentheses): state is field 3
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const start = rest[19];
+    return start !== undefined && /^\d+$/.test(start) ? start : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The owner (pid, start time) an instance or uprobe-group name carries, if any. */
+export function ownerOf(name: string): { pid: number; start: string } | undefined {
+  const m = /[-_]o(\d+)s(\d+)$/.exec(name);
+  return m === null ? undefined : { pid: Number(m[1]), start: m[2] as string };
+}
+
 /** A name unique to this capture; tracefs instance names may not contain '/'. */
 export function instanceName(prefix: string, pid: number): string {
   const rand = Math.floor(Math.random() * 0x1000000)
     .toString(16)
     .padStart(6, '0');
-  return `${prefix}-${pid}-${rand}`;
+  return `${prefix}-${pid}-${rand}-${ownerMark()}`;
 }
 
 /**
@@ -307,7 +336,7 @@ export function uprobeGroupName(prefix: string, pid: number): string {
   const rand = Math.floor(Math.random() * 0x1000000)
     .toString(16)
     .padStart(6, '0');
-  return `${prefix}_${pid}_${rand}`.replace(/[^A-Za-z0-9_]/g, '_');
+  return `${prefix}_${pid}_${rand}_${ownerMark()}`.replace(/[^A-Za-z0-9_]/g, '_');
 }
 
 export function uprobeLine(group: string, d: UprobeDef): string {

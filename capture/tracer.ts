@@ -21,6 +21,13 @@ export interface CaptureOptions {
   readonly onLine?: (line: string) => void;
   /** Where sysfs is (default /sys): iommufd cdevs are named by the PCI address found there (capture/vfio-cdev.ts). Tests pass a fake tree. */
   readonly sysfsRoot?: string;
+  /**
+   * After stop(), how long `done` waits for a started command to exit so that its status
+   * can be reported (default: forever). The command is never killed by the capture once it
+   * runs: like `trace-cmd record -- CMD` it gets the terminal's Ctrl-C itself (same process
+   * group); a SIGTERM to migscope alone leaves it running, untraced (README "Exit status, signals, colours").
+   */
+  readonly commandWaitMs?: number;
 }
 
 export interface CaptureResult {
@@ -35,6 +42,8 @@ export interface CaptureResult {
   readonly tracerExitCode: number | undefined;
   /** Why the capture stopped. */
   readonly stoppedBy: 'target-exited' | 'stop-requested' | 'tracer-exited';
+  /** A started command still ran when `done` resolved (commandWaitMs passed): it runs on, untraced. */
+  readonly commandRunning?: boolean;
 }
 
 export interface CaptureHandle {

@@ -5,12 +5,15 @@ import { type ByteSource, TraceDatError, openFileSource } from './byte-source.js
 import { streamEvents } from './events.js';
 import { type MetaProblem, readMetadata } from './metadata.js';
 import { createRecordMapper } from './records.js';
+import { restoreZstdFileBudget, setZstdFileBudget } from './zstd-guard.js';
 
 export { detectTraceDat } from './header.js';
 export { TraceDatError } from './byte-source.js';
 
 export interface TraceDatOptions {
   onProgress?(bytesDone: number, bytesTotal: number): void;
+  /** Time the whole file may spend in the zstd decoder (zstd-guard.ts); default: per-frame deadlines only. */
+  zstdBudgetMs?: number;
 }
 
 /**
@@ -21,6 +24,16 @@ export interface TraceDatOptions {
  * unsupported version, or metadata (formats, buffer table) that cannot be located.
  */
 export async function parseTraceDatSource(src: ByteSource, sink: ParserSink, opts: TraceDatOptions = {}): Promise<void> {
+  // One file at a time per process has a budget (the fuzzer runs its cases one by one).
+  const prev = setZstdFileBudget(opts.zstdBudgetMs);
+  try {
+    await parseWithin(src, sink, opts);
+  } finally {
+    restoreZstdFileBudget(prev);
+  }
+}
+
+async function parseWithin(src: ByteSource, sink: ParserSink, opts: TraceDatOptions): Promise<void> {
   const problems: MetaProblem[] = [];
   const meta = readMetadata(src, problems);
   for (const p of problems) sink.malformed({ src: { file: src.file, byteOffset: p.byteOffset }, message: p.message });

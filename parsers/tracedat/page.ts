@@ -50,6 +50,8 @@ export interface Cursor {
   fileOffset: number;
   /** True when fileOffset is a compressed chunk's. */
   compressed: boolean;
+  /** Compressed data: the record's offset inside its decompressed chunk (a file offset cannot name it). */
+  inChunk: number;
   /** ITEM_LOST: count when the page stored one. */
   lostCount: number | undefined;
   readonly pages: PageSource;
@@ -165,6 +167,7 @@ export function createCursor(
     recLen: 0,
     fileOffset: 0,
     compressed: pages.compressed,
+    inChunk: 0,
     lostCount: undefined,
     pages,
     advance() {
@@ -280,6 +283,8 @@ export function createCursor(
         cur.recStart = p;
         cur.recLen = len;
         cur.fileOffset = where(at);
+        // buf is the whole decompressed chunk for compressed data: `at` is the offset in it
+        cur.inChunk = at;
         p += len;
         const ts = big ? tb : t;
         if (pendingLost) {

@@ -215,7 +215,12 @@ export function createRecordMapper(meta: TraceDatMeta, sink: ParserSink, file: s
   let skipped = 0;
 
   const comm = (tid: number): string | undefined => meta.cmdlines.get(tid);
-  const srcOf = (c: Cursor): Source => ({ file, byteOffset: c.fileOffset });
+  // Each record cites its own place (issue 14: every finding pointed at one offset, its
+  // compressed chunk's): the file offset of the record, or for compressed data (v7 zlib,
+  // zstd) the chunk's file offset plus the record's offset in the decompressed chunk; and
+  // the CPU whose buffer held it.
+  const srcOf = (c: Cursor): Source =>
+    c.compressed ? { file, byteOffset: c.fileOffset, chunkOffset: c.inChunk, cpu: c.cpu } : { file, byteOffset: c.fileOffset, chunkOffset: undefined, cpu: c.cpu };
   const bigTs = (c: Cursor): bigint => (typeof c.ts === 'bigint' ? c.ts : BigInt(c.ts));
   /**
    * Time of the last event visited (the merge's front): where a problem reported now sits

@@ -10,6 +10,8 @@ import { renderTerminal } from '../report/terminal.js';
 import { renderJson } from '../report/json.js';
 import type { Analysis } from '../analysis/types.js';
 import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { handleStopSignals } from './stop-signals.js';
+import { useColor } from './color.js';
 // Only the flag parsing is loaded up front; the OpenTelemetry SDK and the OpenMetrics writer
 // load when --export / --openmetrics ask for them (start-up time of every analyze).
 import { exportOptionsFromFlags, ExportUsageError, registerExportOptions, type ExportFlags } from '../export/cli-options.js';
@@ -31,6 +33,11 @@ export interface AnalyzeFlags extends ExportFlags {
   readonly eagainLimit?: string;
   readonly traceEvents?: string;
 }
+
+/** Why an input without a VFIO device exits 2 (the terminal report says the same, report/terminal.ts). */
+export const NO_DEVICE_HINT =
+  'no VFIO device in this input (migscope looks for VFIO_GROUP_GET_DEVICE_FD, /dev/vfio opens, GET_REGION_INFO replies with a migration region, or the v1 header access pattern; ' +
+  'use --device PID:FD=NAME and --region PID:FD=OFFSET when the capture started after the device was opened)';
 
 /** Big inputs get a progress bar on a terminal (issue: progress on long inputs). */
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
@@ -59,7 +66,7 @@ export function addAnalysisOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress bar');
 }
 
-export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags): Promise<Analysis> {
+export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags, stopReading?: Promise<unknown>): Promise<Analysis> {
   const deviceNames = new Map<string, string>();
   for (const d of flags.device ?? []) {
     const { key, value } = parsePidFdAssignment('--device', d);
@@ -97,7 +104,7 @@ export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags)
     : undefined;
   let startMs = Date.now();
   try {
-    return await analyzeInputs(inputs, { formats: FORMATS, deviceNames, regionOffsets, clockOffsetNs, eagainLimit, onProgress, traceEvents: flags.traceEvents });
+    return await analyzeInputs(inputs, { formats: FORMATS, deviceNames, regionOffsets, clockOffsetNs, eagainLimit, onProgress, traceEvents: flags.traceEvents, stopReading });
   } finally {
     bar?.stop();
   }
@@ -126,8 +133,10 @@ Examples:
   OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 migscope analyze mig.trace --export otlp --migration-id mig-42
   migscope analyze mig.trace --openmetrics mig.om && promtool tsdb create-blocks-from openmetrics mig.om ./data
 
-Exit status: 0 no certain finding at or above --fail-on (uncertain ones do not count), 1 findings, 2 unusable input or usage error,
-3 the export lost spans or metric points.`,
+Exit status: 0 no certain finding at or above --fail-on (uncertain ones do not count), 1 findings,
+2 usage error or unusable input (unreadable, unrecognised or garbage for --format, no VFIO
+device in it), 3 the export lost spans or metric points. Ctrl-C or SIGTERM stops reading:
+what was read so far is reported (and exported); a second signal stops at once (exit 2).`,
   );
   cmd.action(async (files: string[], flags: AnalyzeFlags) => {
     process.exitCode = await analyzeAction(files, flags);
@@ -135,11 +144,33 @@ Exit status: 0 no certain finding at or above --fail-on (uncertain ones do not c
 }
 
 export async function analyzeAction(files: readonly string[], flags: AnalyzeFlags): Promise<number> {
-  let analysis: Analysis;
-  let exportOpts;
+  let exportOpts: ReturnType<typeof exportOptionsFromFlags>;
   try {
     exportOpts = exportOptionsFromFlags(flags);
-    analysis = await runAnalysis(files, flags);
+  } catch (e) {
+    if (e instanceof ExportUsageError) {
+      process.stderr.write(`migscope: ${e.message}\n`);
+      return EXIT_USAGE;
+    }
+    throw e;
+  }
+  // The first signal stops reading: the output covers what was read; a second one stops at once.
+  const signals = handleStopSignals({
+    command: 'analyze',
+    onStop: (sig) => process.stderr.write(`\nmigscope: ${sig}: reading stopped; reporting what was read so far\n`),
+    exporting: () => exportOpts !== undefined,
+  });
+  try {
+    return await analyzeAndReport(files, flags, exportOpts, signals.stopped);
+  } finally {
+    signals.dispose();
+  }
+}
+
+async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, exportOpts: ReturnType<typeof exportOptionsFromFlags>, stopped: Promise<unknown>): Promise<number> {
+  let analysis: Analysis;
+  try {
+    analysis = await runAnalysis(files, flags, stopped);
   } catch (e) {
     if (e instanceof InputError || e instanceof UsageError || e instanceof ExportUsageError) {
       process.stderr.write(`migscope: ${e.message}\n`);
@@ -148,8 +179,14 @@ export async function analyzeAction(files: readonly string[], flags: AnalyzeFlag
     throw e;
   }
   if (flags.json === true) process.stdout.write(renderJson(analysis) + '\n');
-  else process.stdout.write(renderTerminal(analysis, { color: flags.color !== false && process.stdout.isTTY === true }));
+  else process.stdout.write(renderTerminal(analysis, { color: useColor(flags.color, process.stdout) }));
   let status = exitStatusFor(analysis, flags.failOn);
+  if (analysis.devices.length === 0) {
+    // Nothing migscope can check: unusable input (exit 2), whatever --fail-on says. The
+    // terminal output carries the hint; with --json it goes to stderr.
+    if (flags.json === true) process.stderr.write(`migscope: ${NO_DEVICE_HINT}\n`);
+    status = EXIT_USAGE;
+  }
   if (flags.openmetrics !== undefined) {
     const written = await writeOpenMetrics(analysis, flags.openmetrics);
     if (written !== undefined) {

@@ -7,6 +7,7 @@ import { registerAnalyzeCommand } from './analyze.js';
 import { registerCaptureCommand } from './capture.js';
 import { registerWatchCommand } from './watch.js';
 import { registerReportCommand } from './report.js';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 
 // `migscope analyze … | head`: a closed stdout is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -24,12 +25,19 @@ program
       'step against the VFIO migration protocol, and says who is at fault: the VMM or the vendor driver.',
   )
   .showHelpAfterError('(run with --help for usage)')
+  // Usage errors exit 2, not commander's 1 (which is the status for findings); --help and
+  // --version exit 0. Set before the commands are added: they inherit it.
+  .exitOverride((e) => process.exit(e.exitCode === 0 ? EXIT_OK : EXIT_USAGE))
   .addHelpText(
     'after',
     `
 Quick start:
   sudo migscope capture -o mig.trace --pid $(pidof qemu-system-x86_64)   record (Ctrl-C to stop)
   migscope analyze mig.trace                                             timeline + findings
+
+Exit status (every command): 0 done, nothing at or above --fail-on; 1 findings; 2 usage error,
+unusable input (unreadable, unrecognised, no VFIO device in it), a capture that could not run,
+or a stop forced by a second signal; 3 the export lost spans or metric points.
 
 Docs: README.md, docs/capture-format.md, docs/json-schema.md, docs/telemetry.md`,
   );
@@ -47,7 +55,9 @@ program
     process.stdout.write('', () => process.exit(process.exitCode ?? 0));
   })
   .catch((e: unknown) => {
-  process.stderr.write(`migscope: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-  process.stderr.write('This is a bug in migscope; please report it with the command line and, if you can, the input.\n');
-  process.exitCode = 70;
-});
+    process.stderr.write(`migscope: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    process.stderr.write('This is a bug in migscope; please report it with the command line and, if you can, the input.\n');
+    // The documented statuses are 0-3 only (README "Exit status"): a bug means the input
+    // could not be handled, so 2.
+    process.exitCode = EXIT_USAGE;
+  });

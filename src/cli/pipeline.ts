@@ -55,7 +55,12 @@ export interface PipelineOptions {
   readonly traceEvents?: string;
   /** Read standard input from here (tests); defaults to process.stdin. */
   readonly stdin?: AsyncIterable<Buffer | string>;
+  /** Resolves when reading must stop (SIGINT): what was read so far is analysed. */
+  readonly stopReading?: Promise<unknown>;
 }
+
+/** Thrown through a file parser's progress callback to end it early (stopReading). */
+class ReadingStopped extends Error {}
 
 /** An input that cannot be analysed at all (missing file, unknown format): exit status 2. */
 export class InputError extends Error {}
@@ -333,17 +338,46 @@ function unplacedOf(u: { ref: DeviceRef; count: number; first: readonly import('
 
 export async function analyzeInputs(inputs: readonly InputSpec[], opts: PipelineOptions): Promise<Analysis> {
   const session = createAnalysisSession(opts);
+  let stopped = false;
+  void opts.stopReading?.then(() => (stopped = true));
+  const o: PipelineOptions & { readonly isStopped: () => boolean } = { ...opts, isStopped: () => stopped };
   for (const input of inputs) {
+    if (stopped) break;
     const file = input.path === '-' ? '<stdin>' : input.path;
     const sink = session.beginInput(file);
-    const format = await parseOne(input, file, sink, opts);
+    let format = input.format ?? 'unknown';
+    try {
+      format = await parseOne(input, file, sink, o);
+    } catch (e) {
+      if (!(e instanceof ReadingStopped)) throw e;
+    }
     session.endInput(format);
   }
   return session.finish();
 }
 
+/** The chunks of `it` until `stop` resolves (a pending read is abandoned, e.g. an idle stdin). */
+async function* untilStopped(it: AsyncIterable<Buffer | string>, stop: Promise<unknown> | undefined): AsyncIterable<Buffer | string> {
+  if (stop === undefined) {
+    yield* it;
+    return;
+  }
+  const STOP = Symbol('stop');
+  const halt = stop.then(() => STOP);
+  const iter = it[Symbol.asyncIterator]();
+  for (;;) {
+    const r = await Promise.race([iter.next(), halt]);
+    if (typeof r === 'symbol') {
+      void iter.return?.();
+      return;
+    }
+    if (r.done === true) return;
+    yield r.value;
+  }
+}
+
 /** Detects the format, runs its parser, returns the format's name. */
-async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: PipelineOptions): Promise<string> {
+async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: PipelineOptions & { readonly isStopped?: () => boolean }): Promise<string> {
   const byName = (name: string): InputFormat => {
     const f = opts.formats.find((x) => x.name === name);
     if (f === undefined) throw new InputError(`unknown format "${name}"; known: ${opts.formats.map((x) => x.name).join(', ')}`);
@@ -351,7 +385,7 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   };
 
   if (input.path === '-') {
-    const stream = opts.stdin ?? process.stdin;
+    const stream = untilStopped(opts.stdin ?? process.stdin, opts.stopReading);
     const { head, rest } = await readHead(stream);
     const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
     if (format.kind === 'file') {
@@ -388,7 +422,15 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
   if (format.kind === 'file') {
     try {
-      await format.parse(input.path, sink, { onProgress: (d, t) => opts.onProgress?.(d, t), traceEvents: opts.traceEvents });
+      // A file parser yields to the event loop between progress reports: a stop request
+      // ends it there (line inputs end through untilStopped).
+      await format.parse(input.path, sink, {
+        onProgress: (d, t) => {
+          if (opts.isStopped?.() === true) throw new ReadingStopped();
+          opts.onProgress?.(d, t);
+        },
+        traceEvents: opts.traceEvents,
+      });
     } catch (e) {
       if (e instanceof UnusableInputError) throw new InputError(e.message);
       throw e;
@@ -397,7 +439,7 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   }
   const parser = format.create(file, sink);
   let done = 0;
-  await feedLines(createReadStream(input.path, { highWaterMark: 1 << 20 }), parser, {
+  await feedLines(untilStopped(createReadStream(input.path, { highWaterMark: 1 << 20 }), opts.stopReading), parser, {
     file,
     sink,
     onBytes: (n) => {

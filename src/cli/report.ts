@@ -3,7 +3,8 @@
 
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { addAnalysisOptions, runAnalysis, type AnalyzeFlags } from './analyze.js';
+import { addAnalysisOptions, NO_DEVICE_HINT, runAnalysis, type AnalyzeFlags } from './analyze.js';
+import { handleStopSignals } from './stop-signals.js';
 import { InputError } from './pipeline.js';
 import { UsageError } from './flags.js';
 import { ruleCatalogue } from '../check/index.js';
@@ -30,7 +31,9 @@ Examples:
   migscope report mig.trace -o report.html
   migscope report src-host.trace dst-host.trace -o mig-42.html --title "migration 42, hv-17 → hv-18"
 
-The file loads nothing from the network: it opens from disk or as an e-mail attachment.`,
+The file loads nothing from the network: it opens from disk or as an e-mail attachment.
+Exit status: 0 written, 2 usage error or unusable input (including no VFIO device in it; the
+file is still written). Ctrl-C stops reading; the report covers what was read.`,
   );
   cmd.action(async (files: string[], flags: ReportFlags) => {
     process.exitCode = await reportAction(files, flags);
@@ -38,8 +41,12 @@ The file loads nothing from the network: it opens from disk or as an e-mail atta
 }
 
 export async function reportAction(files: readonly string[], flags: ReportFlags): Promise<number> {
+  const signals = handleStopSignals({
+    command: 'report',
+    onStop: (sig) => process.stderr.write(`\nmigscope report: ${sig}: reading stopped; the report covers what was read so far\n`),
+  });
   try {
-    const analysis = await runAnalysis(files, { ...flags, failOn: 'never' });
+    const analysis = await runAnalysis(files, { ...flags, failOn: 'never' }, signals.stopped);
     const { renderHtmlReport } = await import('../report/html/render.js');
     const rules = ruleCatalogue().map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef }));
     const html = renderHtmlReport(analysis, { title: flags.title ?? `migscope: ${files.join(', ')}`, rules });
@@ -49,6 +56,10 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
       `migscope report: ${flags.output} (${(html.length / 1e6).toFixed(1)} MB): ${s.devices} device(s), ${s.sessions} session(s), ` +
         `${s.bySeverity.error} error(s), ${s.bySeverity.warning} warning(s)\n`,
     );
+    if (analysis.devices.length === 0) {
+      process.stderr.write(`migscope report: ${NO_DEVICE_HINT}\n`);
+      return EXIT_USAGE;
+    }
     return EXIT_OK;
   } catch (e) {
     if (e instanceof InputError || e instanceof UsageError) {
@@ -60,5 +71,7 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
       return EXIT_USAGE;
     }
     throw e;
+  } finally {
+    signals.dispose();
   }
 }

@@ -18,11 +18,13 @@ import type { LineParser } from '../record/types.js';
 import type { Finding } from '../check/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createAnalysisSession } from './pipeline.js';
-import type { AnalyzeFlags, FailOn } from './analyze.js';
+import { NO_DEVICE_HINT, type AnalyzeFlags, type FailOn } from './analyze.js';
 import { parseOffset, parsePidFdAssignment, parsePositiveInt, parseSecondsToNs, UsageError } from './flags.js';
 import { createExporter, exportOptionsFromFlags, ExportUsageError, formatSummary, type MigscopeExporter } from '../export/index.js';
 import { formatSource, formatDuration, formatBytes } from '../report/terminal.js';
 import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_USAGE } from './exit-codes.js';
+import { handleStopSignals } from './stop-signals.js';
+import { useColor } from './color.js';
 import type { ClockMapping } from '../analysis/types.js';
 import { hostname } from 'node:os';
 import { JSON_SCHEMA_ID } from '../report/json.js';
@@ -98,7 +100,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   }
 
   const host = hostname();
-  const color = flags.color !== false && process.stdout.isTTY === true;
+  const color = useColor(flags.color, process.stdout);
   let listening: Promise<Error | undefined> = Promise.resolve(undefined);
   let prometheus: ZeroFirstPrometheusExporter | undefined;
   if (address !== undefined) {
@@ -128,6 +130,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   // span events) or until the end (then spans of their own). Bounded per device.
   const waiting = new Map<string, Finding[]>();
   const seen = { error: 0, warning: 0 };
+  let sessionsEnded = 0;
   // Exports in flight; each removes itself when settled (a watch of hours must not keep them).
   const exports = new Set<Promise<void>>();
   const track = (p: Promise<void>): void => {
@@ -147,6 +150,14 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   const undecidedState = new Map<string, number | undefined>();
   const decided = new Set<string>();
 
+  // Sessions that ended during the record being processed: exported once the record is
+  // done, so that a finding the same record produces (the check at the SET or close that
+  // ends the session) becomes its span event, as `analyze --export` attaches it, rather
+  // than a span of its own (issue 14: watch and analyze must send the same spans).
+  const endedNow: { device: DeviceTimeline; session: MigrationSession; findings: Finding[] }[] = [];
+  const flushEnded = (): void => {
+    for (const e of endedNow.splice(0)) track(exporter.session({ host, clock, device: e.device, session: e.session, findings: e.findings }));
+  };
   const printFinding = (f: Finding): void => {
     if (flags.jsonLines === true) {
       process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'finding', ...f }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
@@ -168,6 +179,12 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       printFinding(f);
       seen[f.severity]++;
       exporter.countFinding(host, f);
+      // A session that ended in this same record waits for its findings (flushEnded).
+      const ended = endedNow.find((e) => e.device.id === f.device && f.tsNs !== undefined && (e.session.startNs === undefined || f.tsNs >= e.session.startNs) && (e.session.endNs === undefined || f.tsNs <= e.session.endNs));
+      if (ended !== undefined) {
+        ended.findings.push(f);
+        return;
+      }
       const end = lastSessionEnd.get(f.device);
       if (f.tsNs !== undefined && end !== undefined && f.tsNs <= end) {
         // Found after its session ended (e.g. the drain check at the SET that ends a save):
@@ -198,6 +215,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       exporter.pendingBytes(host, { id, protocol }, bytes);
     },
     onSessionEnd: (device: DeviceTimeline, s: MigrationSession) => {
+      sessionsEnded++;
       if (s.endNs !== undefined) lastSessionEnd.set(device.id, s.endNs);
       const list = waiting.get(device.id) ?? [];
       const end = s.endNs;
@@ -206,7 +224,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       const inWindow = mine.filter((f) => s.startNs === undefined || f.tsNs === undefined || f.tsNs >= s.startNs);
       const before = mine.filter((f) => !inWindow.includes(f));
       for (const f of before) track(exporter.finding({ host, clock, finding: f }));
-      track(exporter.session({ host, clock, device, session: s, findings: inWindow }));
+      endedNow.push({ device, session: s, findings: [...inWindow] });
       if (flags.jsonLines === true) {
         process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'session', device: device.id, ...s }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       } else {
@@ -235,6 +253,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     record: (r: Parameters<typeof sink.record>[0]) => {
       if (r.kind === 'clock-sync' && clock.source === 'relative') clock = { source: 'sync', clock: r.clock, offsetNs: r.wallNs - r.traceNs };
       sink.record(r);
+      if (endedNow.length > 0) flushEnded();
     },
   };
   if (clockOffsetNs !== undefined) clock = { source: 'offset', clock: undefined, offsetNs: clockOffsetNs };
@@ -273,24 +292,27 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
 
   let handle: CaptureHandle | undefined;
   let tmpDir: string | undefined;
-  let stopRequested = false;
-  let stopped: () => void = () => undefined;
-  const stopSignal = new Promise<void>((resolve) => (stopped = resolve));
-  const onSignal = (): void => {
-    if (stopRequested) return;
-    stopRequested = true;
-    stopped();
-    process.stderr.write('\nmigscope watch: stopping…\n');
-    handle?.stop();
-    if (target === 'stdin') process.stdin.destroy();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  let rl: ReturnType<typeof createInterface> | undefined;
+  const signals = handleStopSignals({
+    command: 'watch',
+    onStop: () => {
+      process.stderr.write('\nmigscope watch: stopping…\n');
+      handle?.stop();
+      // Ending the readline loop takes rl.close(): destroying stdin alone does not end a
+      // `for await` over the interface (issue 14: watch - hung here until SIGKILL).
+      rl?.close();
+      if (target === 'stdin') process.stdin.destroy();
+    },
+    exporting: () => exportOpts !== undefined,
+  });
+  const stopSignal = signals.stopped.then(() => undefined);
+  const stopRequested = (): boolean => signals.requested;
 
   let status = 0;
   try {
     if (target === 'stdin') {
-      const rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
+      if (signals.requested) rl.close();
       try {
         for await (const line of rl) feed(line);
       } catch {
@@ -316,7 +338,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
         log: (m) => process.stderr.write(`migscope watch: ${m}\n`),
         onLine: feed,
       });
-      if (stopRequested) handle.stop();
+      if (stopRequested()) handle.stop();
       await handle.attached.catch(() => undefined);
       process.stderr.write(`migscope watch: tracing pid ${handle.pid} with ${tracer.name}; Ctrl-C to stop\n`);
       const h = handle;
@@ -344,14 +366,15 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       throw e;
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    // The signal handlers stay until the summary is out: a second signal during the final
+    // export stops at once (stop-signals.ts) instead of Node's default kill.
     clearInterval(countsTimer);
   }
 
   parser?.end();
   session.endInput(formatName);
   const analysis = session.finish();
+  flushEnded();
   pushCounts();
   for (const list of waiting.values()) for (const f of list) track(exporter.finding({ host, clock, finding: f }));
   await Promise.allSettled([...exports]);
@@ -360,13 +383,20 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   if (tmpDir !== undefined) rmSync(tmpDir, { recursive: true, force: true });
 
   const c = analysis.input;
+  // Counted as they were found and ended: the analysis keeps only the latest findings and
+  // timeline items in watch mode (WATCH_LIMITS), so its lists are not the totals.
   process.stderr.write(
-    `migscope watch: ${analysis.devices.length} device(s), ${analysis.devices.reduce((n, d) => n + d.sessions.length, 0)} session(s), ` +
-      `${analysis.findings.length} finding(s); input ${c.records} records, ${c.malformed} malformed, ${c.lostEvents} lost events\n`,
+    `migscope watch: ${analysis.devices.length} device(s), ${sessionsEnded} session(s), ` +
+      `${seen.error + seen.warning} finding(s) (${seen.error} error, ${seen.warning} warning); input ${c.records} records, ${c.malformed} malformed, ${c.lostEvents} lost events\n`,
   );
   if (exportOpts !== undefined) process.stderr.write(formatSummary(summary));
+  signals.dispose();
   if (status !== 0) return status;
   if (exportOpts !== undefined && !summary.ok) return EXIT_EXPORT_FAILED;
+  if (analysis.devices.length === 0) {
+    process.stderr.write(`migscope watch: ${NO_DEVICE_HINT}\n`);
+    return EXIT_USAGE;
+  }
   const failOn: FailOn = flags.failOn;
   // Counted as they came: the analysis keeps only the latest findings in watch mode.
   if (failOn === 'never') return 0;

@@ -1,5 +1,6 @@
 // Wraps an official PushMetricExporter: counts data points exported and failed (the
-// periodic reader only logs failures) and retries gRPC failures (grpc-retry.ts). The
+// periodic reader only logs failures), counts points rejected in an accepted request (OTLP
+// partial success, partial-success.ts) as failed, and retries gRPC failures (grpc-retry.ts). The
 // aggregation and temporality selectors are passed through, so
 // OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE keeps working.
 
@@ -7,6 +8,7 @@ import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { deliver, describeError } from './delivery.js';
 import type { RetryPolicy } from './grpc-retry.js';
+import { tapPartialSuccess, type Rejection } from './partial-success.js';
 
 export interface MetricTally {
   readonly exported: number;
@@ -37,15 +39,28 @@ export function createCountingMetricExporter(
   let pending = 0;
   let lastError: string | undefined;
   let abandoned = false;
+  const tap = tapPartialSuccess(inner, 'rejectedDataPoints');
   const out: CountingMetricExporter = {
     name: opts.name,
     export(metrics: ResourceMetrics, resultCallback: (result: ExportResult) => void): void {
       const n = countPoints(metrics);
       pending += n;
-      void deliver((cb) => inner.export(metrics, cb), { retry: opts.retry, timeoutMs: opts.timeoutMs, cancelled: () => abandoned }).then((r) => {
+      let rejection: Rejection | undefined;
+      const send = (cb: (r: ExportResult) => void): void =>
+        inner.export(metrics, (res) => {
+          rejection = tap?.take();
+          cb(res);
+        });
+      void deliver(send, { retry: opts.retry, timeoutMs: opts.timeoutMs, cancelled: () => abandoned }).then((r) => {
         pending -= n;
         if (r.ok) {
-          exported += n;
+          // Accepted, but points the collector rejected (OTLP partial success) are lost.
+          const lost = Math.min(rejection?.rejected ?? 0, n);
+          exported += n - lost;
+          if (lost > 0) {
+            failed += lost;
+            lastError = `the collector rejected ${lost} of ${n} metric points (OTLP partial success${rejection?.message !== undefined ? `: ${rejection.message}` : ''})`;
+          }
           resultCallback({ code: ExportResultCode.SUCCESS });
         } else {
           failed += n;

@@ -9,12 +9,15 @@
 //     of letting each wait out its own window, so a dead collector costs one timeout, not
 //     one per batch (100,000 sessions are 800 batches); one batch per cool-down probes
 //     whether it is back;
+//   - counts the spans a collector rejected in an accepted request (OTLP partial success,
+//     partial-success.ts) as failed: the official exporters only log them;
 //   - signals each completion, which the span pipeline's backpressure waits on.
 
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { deliver, describeError } from './delivery.js';
 import type { RetryPolicy } from './grpc-retry.js';
+import { tapPartialSuccess, type Rejection } from './partial-success.js';
 
 export interface SpanTally {
   /** Spans passed to export(). */
@@ -53,6 +56,7 @@ interface Job {
 }
 
 export function createCountingSpanExporter(inner: SpanExporter, opts: CountingSpanExporterOptions): CountingSpanExporter {
+  const tap = tapPartialSuccess(inner, 'rejectedSpans');
   let handed = 0;
   let exported = 0;
   let failed = 0;
@@ -93,14 +97,28 @@ export function createCountingSpanExporter(inner: SpanExporter, opts: CountingSp
     const isProbe = coolUntil !== undefined;
     if (isProbe) probing = true;
     const started = Date.now();
-    const r = await deliver((cb) => inner.export(job.spans, cb), {
-      retry: opts.retry,
-      timeoutMs: opts.timeoutMs,
-      cancelled: () => abandoned,
-    });
+    let rejection: Rejection | undefined;
+    const r = await deliver(
+      (cb) =>
+        inner.export(job.spans, (res) => {
+          rejection = tap?.take();
+          cb(res);
+        }),
+      {
+        retry: opts.retry,
+        timeoutMs: opts.timeoutMs,
+        cancelled: () => abandoned,
+      },
+    );
     if (isProbe) probing = false;
     if (r.ok) {
-      exported += job.spans.length;
+      // Accepted, but the collector may have rejected some (partial success): those are lost.
+      const lost = Math.min(rejection?.rejected ?? 0, job.spans.length);
+      exported += job.spans.length - lost;
+      if (lost > 0) {
+        failed += lost;
+        lastError = `the collector rejected ${lost} of ${job.spans.length} spans (OTLP partial success${rejection?.message !== undefined ? `: ${rejection.message}` : ''})`;
+      }
       coolUntil = undefined;
       job.done({ code: ExportResultCode.SUCCESS });
     } else {

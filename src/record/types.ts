@@ -7,8 +7,12 @@ export interface Source {
   readonly file: string;
   /** 1-based line number, for text formats. */
   readonly line?: number;
-  /** Byte offset of the record, for binary formats. */
+  /** Byte offset of the record, for binary formats (compressed trace.dat: of its chunk). */
   readonly byteOffset?: number;
+  /** Compressed trace.dat: the record's offset inside the decompressed chunk at byteOffset. */
+  readonly chunkOffset?: number | undefined;
+  /** trace.dat: the CPU whose ring buffer held the record. */
+  readonly cpu?: number | undefined;
 }
 
 /** Fields every record carries. Timestamps stay exact (bigint ns) until an edge needs another form. */

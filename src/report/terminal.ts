@@ -31,7 +31,10 @@ export function formatBytes(b: number): string {
 
 export function formatSource(s: Source): string {
   if (s.line !== undefined) return `${s.file}:${s.line}`;
-  if (s.byteOffset !== undefined) return `${s.file}@${s.byteOffset}`;
+  if (s.byteOffset !== undefined) {
+    // e.g. "mig.dat@41056 cpu 1", compressed: "mig.dat@12292+6720 cpu 1" (chunk at byte 12292, record 6720 bytes into it decompressed)
+    return `${s.file}@${s.byteOffset}${s.chunkOffset !== undefined ? `+${s.chunkOffset}` : ''}${s.cpu !== undefined ? ` cpu ${s.cpu}` : ''}`;
+  }
   return s.file;
 }
 

@@ -210,8 +210,14 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     const done: MigrationSession = why === undefined ? base : { ...base, reason: why.text, ...(why.src !== undefined ? { reasonSrc: why.src } : {}), ...(why.drain !== undefined ? { drain: why.drain } : {}) };
     sessions.push(done);
     if (opts.onSessionEnd !== undefined) {
+      // The interval in progress belongs to the session too: the state the session ended in
+      // (entered at ts: a zero-length span, as in the finished timeline), or the one the fd
+      // was closed / the trace ended in. Without it `watch --export` sent one state span
+      // fewer per session than `analyze --export` (issue 14).
+      const cur = rec.current();
+      const current = cur.raw !== undefined || cur.src !== undefined ? [rec.currentUntil(ts)] : [];
       opts.onSessionEnd(
-        snapshotWith(rec.intervals().slice(s.firstInterval), rec.writes().slice(s.firstWrite), [done]),
+        snapshotWith([...rec.intervals().slice(s.firstInterval), ...current], rec.writes().slice(s.firstWrite), [done]),
         done,
       );
     }

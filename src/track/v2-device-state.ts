@@ -123,6 +123,18 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     };
   }
 
+  /** The state a SET or a shown state is about to enter (setState runs after the session bookkeeping). */
+  let arriving: StateInterval | undefined;
+  const arrive = (raw: number, certainty: Certainty, o: OpBase): StateInterval => ({
+    state: v2Name(raw),
+    raw,
+    startNs: o.tsNs,
+    endNs: o.tsNs,
+    certainty,
+    bytes: 0,
+    src: o.src,
+  });
+
   /** Why a v2 session has its outcome (MigrationSession.reason): the failure if it failed, else `why`. */
   function reasonText(s: SessionBuilder, outcome: SessionOutcome, why: string | undefined): string | undefined {
     if (outcome === 'failed' && s.failure !== undefined) return s.failure;
@@ -147,7 +159,10 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       // resume) is still open here: hand it over closed at the session's end, as v1 does.
       const start = rec.current().startNs;
       const leaving: StateInterval[] = start !== undefined && ts !== undefined && ts >= start ? [rec.currentUntil(ts)] : [];
-      opts.onSessionEnd(snapshotWith([...rec.intervals().slice(s.firstInterval), ...leaving], rec.writes().slice(s.firstWrite), [done]), done);
+      // …and the state it ends in, entered at ts right after (a zero-length span, as in the
+      // finished timeline; without it `watch --export` lacked one state span per session).
+      const entered: StateInterval[] = arriving !== undefined && arriving.startNs === ts ? [arriving] : [];
+      opts.onSessionEnd(snapshotWith([...rec.intervals().slice(s.firstInterval), ...leaving, ...entered], rec.writes().slice(s.firstWrite), [done]), done);
     }
   }
 
@@ -234,8 +249,10 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     rec.addWrite(entry);
     if (result.ok === true) {
       const fromName = from === undefined ? undefined : V2_STATES[from];
+      arriving = arrive(requested, certainty, o);
       if (fromName !== undefined && path !== undefined) walkSessions(fromName, path, o.tsNs, o.src, serial, dataFd);
       else jumpSessions(requested, o.tsNs, o.src, serial, dataFd);
+      arriving = undefined;
       setState(requested, certainty, o.tsNs, o.src);
       return;
     }
@@ -262,7 +279,9 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       setState(raw, certainty, o.tsNs, o.src);
       return;
     }
+    arriving = arrive(raw, certainty, o);
     jumpSessions(raw, o.tsNs, o.src, undefined, undefined);
+    arriving = undefined;
     setState(raw, certainty, o.tsNs, o.src);
   }
 

@@ -8,4 +8,4 @@ if (tracer === undefined || output === undefined || sep !== '--' || command.leng
   process.stderr.write('usage: capture-cli-runner TRACER OUTPUT -- COMMAND ARGS...\n');
   process.exit(64);
 }
-process.exitCode = await runCapture(command, { tracer, output, format: 'text', readWrite: false });
+process.exitCode = await runCapture(command, { tracer, output, format: 'text', readWrite: false, waitCommand: process.env['WAIT_COMMAND'] ?? '1' });

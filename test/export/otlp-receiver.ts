@@ -2,7 +2,8 @@
 // OTLP/gRPC on @grpc/grpc-js. It decodes what the official exporters send against the
 // OTLP .proto schema (test/export/proto, protobufjs; an implementation independent of the
 // exporters' own hand-written protobuf writer) into plain objects the tests assert on, and
-// can misbehave on request (503/UNAVAILABLE for a while, slow, down) for the fault tests.
+// can misbehave on request (503/UNAVAILABLE for a while, slow, down, partial success) for the
+// fault tests.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -57,8 +58,25 @@ export interface ReceivedPoint {
   readonly resource: Record<string, unknown>;
 }
 
-/** What the receiver does with request number `n` (0-based, per signal path). */
-export type Behaviour = { readonly kind: 'ok' } | { readonly kind: 'unavailable'; readonly retryAfterS?: number } | { readonly kind: 'delay'; readonly ms: number } | { readonly kind: 'reject' };
+/**
+ * What the receiver does with request number `n` (0-based, per signal path). 'partial'
+ * accepts the request (200 / OK) and answers an OTLP partial success (otlp.md "Partial
+ * Success"): `rejected` spans (traces) or data points (metrics) refused, with `message`.
+ */
+export type Behaviour =
+  | { readonly kind: 'ok' }
+  | { readonly kind: 'unavailable'; readonly retryAfterS?: number }
+  | { readonly kind: 'delay'; readonly ms: number }
+  | { readonly kind: 'reject' }
+  | { readonly kind: 'partial'; readonly rejected: number; readonly message: string };
+
+/** The Export*ServiceResponse of a behaviour, as a plain object (protobufjs create / OTLP/JSON). */
+function responseObject(signal: 'traces' | 'metrics', b: Behaviour, json: boolean): Obj {
+  if (b.kind !== 'partial') return {};
+  // OTLP/JSON encodes int64 as a decimal string (proto3 JSON mapping)
+  const n = json ? String(b.rejected) : b.rejected;
+  return { partialSuccess: signal === 'traces' ? { rejectedSpans: n, errorMessage: b.message } : { rejectedDataPoints: n, errorMessage: b.message } };
+}
 
 export interface Receiver {
   readonly port: number;
@@ -278,6 +296,11 @@ export async function startHttpReceiver(port = 0, opts: ReceiverOptions = {}): P
   const TraceReq = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
   const MetricReq = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
   const TraceRes = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
+  const MetricRes = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse');
+  const encodeRes = (signal: 'traces' | 'metrics', b: Behaviour): Buffer => {
+    const T = signal === 'traces' ? TraceRes : MetricRes;
+    return Buffer.from(T.encode(T.fromObject(responseObject(signal, b, false))).finish());
+  };
   let st: State | undefined;
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     void (async () => {
@@ -308,7 +331,7 @@ export async function startHttpReceiver(port = 0, opts: ReceiverOptions = {}): P
       const json = ct.includes('json');
       if (opts.countOnly === true && !json) {
         if (signal === 'traces') countSpans(s, TraceReq.decode(body));
-        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(TraceRes.encode(TraceRes.create({})).finish()));
+        res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(encodeRes(signal, b));
         return;
       }
       const obj: unknown = json ? JSON.parse(body.toString('utf8')) : (signal === 'traces' ? TraceReq : MetricReq).toObject((signal === 'traces' ? TraceReq : MetricReq).decode(body), TO_OBJECT);
@@ -323,8 +346,8 @@ export async function startHttpReceiver(port = 0, opts: ReceiverOptions = {}): P
         }
         s.counts.uniqueSpanIds = s.ids.size;
       } else s.points.push(...pointsOf(obj));
-      if (json) res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-      else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(Buffer.from(TraceRes.encode(TraceRes.create({})).finish()));
+      if (json) res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(responseObject(signal, b, true)));
+      else res.writeHead(200, { 'content-type': 'application/x-protobuf' }).end(encodeRes(signal, b));
     })().catch((e: unknown) => {
       res.writeHead(500).end(String(e));
     });
@@ -362,6 +385,8 @@ export async function startGrpcReceiver(port = 0): Promise<Receiver> {
   const root = await loadRoot();
   const TraceReq = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest');
   const MetricReq = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest');
+  const TraceRes = root.lookupType('opentelemetry.proto.collector.trace.v1.ExportTraceServiceResponse');
+  const MetricRes = root.lookupType('opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceResponse');
   const server = new grpc.Server();
   const raw = (path: string): grpc.ServiceDefinition => ({
     Export: {
@@ -398,7 +423,8 @@ export async function startGrpcReceiver(port = 0): Promise<Receiver> {
         const obj = T.toObject(T.decode(call.request), TO_OBJECT);
         if (signal === 'traces') s.spans.push(...spansOf(obj, false));
         else s.points.push(...pointsOf(obj));
-        cb(null, Buffer.alloc(0));
+        const R = signal === 'traces' ? TraceRes : MetricRes;
+        cb(null, Buffer.from(R.encode(R.fromObject(responseObject(signal, b, false))).finish()));
       };
       if (b.kind === 'delay') setTimeout(finish, b.ms);
       else finish();

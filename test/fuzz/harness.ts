@@ -25,8 +25,10 @@ import type { InputProblem, ParserSink, Source, TraceRecord } from '../../src/re
 
 /** The in-repo copy of the recorded samples (test/fixtures/samples), or $MIGSCOPE_SAMPLES. */
 export function samplesDir(): string | undefined {
-  const c = process.env['MIGSCOPE_SAMPLES'] ?? resolve(import.meta.dirname, '../fixtures/samples');
-  return existsSync(join(c, 'README.md')) ? c : undefined;
+  // From the sources (vitest) or from dist/test/fuzz (npm run fuzz): the same repo copy.
+  const env = process.env['MIGSCOPE_SAMPLES'];
+  const candidates = env !== undefined ? [env] : [resolve(import.meta.dirname, '../fixtures/samples'), resolve(import.meta.dirname, '../../../test/fixtures/samples')];
+  return candidates.find((c) => existsSync(join(c, 'README.md')));
 }
 
 export interface Seed {
@@ -310,6 +312,9 @@ async function* chunks(b: Buffer, cuts: readonly number[]): AsyncIterable<Buffer
   if (prev < b.length) yield b.subarray(prev);
 }
 
+/** Time one fuzz case may spend in the zstd decoder, over all its frames. */
+export const FUZZ_ZSTD_BUDGET_MS = 3000;
+
 /** Work budget for an input: every sink call needs at least one input byte, plus slack for end-of-input flushes. */
 export function budgetFor(bytes: number): number {
   return 2 * bytes + 1024;
@@ -329,7 +334,9 @@ export async function runFormat(format: InputFormat, bytes: Buffer, cuts: readon
     return result;
   }
   try {
-    await parseTraceDatSource(bufferSource(bytes, 'fuzz'), sink);
+    // The case's whole time in the zstd decoder is bounded, not each frame's (a mutated file
+    // of many hanging frames would cost one 3 s deadline per frame: zstd-guard.ts).
+    await parseTraceDatSource(bufferSource(bytes, 'fuzz'), sink, { zstdBudgetMs: FUZZ_ZSTD_BUDGET_MS });
   } catch (e) {
     if (e instanceof TraceDatError || e instanceof UnusableInputError) {
       if (!Number.isInteger(e instanceof TraceDatError ? e.byteOffset : 0)) throw new FuzzFailure(`unusable-input error without an offset: ${e.message}`);

@@ -69,9 +69,13 @@ describe('tracker callbacks for watch mode: protocol v1', () => {
     expect(seen.states.slice(1)).toEqual(['0000:65:00.0 v1 3', '0000:65:00.0 v1 2', '0000:65:00.0 v1 0']);
   });
 
-  it('hands the session over with every state interval it went through before its end', () => {
+  it('hands the session over with every state interval it went through, and the state it ended in (zero-length at its end)', () => {
     expect(seen.ended).toHaveLength(1);
-    expect(seen.ended[0]?.device.timeline.map((i) => i.state)).toEqual(['PRE_COPY', 'SAVING']);
+    const e = seen.ended[0];
+    expect(e?.device.timeline.map((i) => i.state)).toEqual(['PRE_COPY', 'SAVING', 'STOP']);
+    // the state entered at the end, as `analyze --export` has it: starts (and here ends) at the session's end
+    expect(e?.device.timeline.at(-1)?.startNs).toBe(e?.session.endNs);
+    expect(e?.device.timeline.at(-1)?.endNs).toBe(e?.session.endNs);
   });
 
   it('says nothing of pending bytes or protocol for a device that shows neither', () => {
@@ -95,14 +99,17 @@ describe('tracker callbacks for watch mode: protocol v2', () => {
     expect(seen.protocols).toEqual(['src0 v2', 'dst0 v2']);
   });
 
-  it('hands each session over with the interval it ends from (STOP_COPY, RESUMING), closed at its end', () => {
+  it('hands each session over with the interval it ends from (STOP_COPY, RESUMING), closed at its end, and the state it ends in', () => {
     const [save, resume] = seen.ended;
     // Intervals from the one the session started from (ending at its start, outside it).
     const inside = (e: (typeof seen.ended)[number] | undefined): string[] =>
       (e?.device.timeline ?? []).filter((i) => i.startNs !== undefined && e?.session.startNs !== undefined && i.startNs >= e.session.startNs).map((i) => i.state);
-    expect(inside(save)).toEqual(['PRE_COPY', 'PRE_COPY_P2P', 'STOP_COPY']);
-    expect(save?.device.timeline.at(-1)?.endNs).toBe(save?.session.endNs);
-    expect(inside(resume)).toEqual(['RESUMING']);
-    expect(resume?.device.timeline.at(-1)?.endNs).toBe(resume?.session.endNs);
+    expect(inside(save)).toEqual(['PRE_COPY', 'PRE_COPY_P2P', 'STOP_COPY', 'STOP']);
+    expect(save?.device.timeline.at(-2)?.endNs).toBe(save?.session.endNs);
+    expect(save?.device.timeline.at(-1)?.startNs).toBe(save?.session.endNs);
+    // the resume's SET asks for RUNNING_P2P through STOP: the timeline has one interval per SET, the state it reached
+    expect(inside(resume)).toEqual(['RESUMING', 'RUNNING_P2P']);
+    expect(resume?.device.timeline.at(-2)?.endNs).toBe(resume?.session.endNs);
+    expect(resume?.device.timeline.at(-1)?.startNs).toBe(resume?.session.endNs);
   });
 });
