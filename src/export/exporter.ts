@@ -237,6 +237,10 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     const p = dev.pending;
     if (p === undefined) return;
     dev.pending = undefined;
+    await emitPlan(dev, p);
+  }
+
+  async function emitPlan(dev: DeviceState, p: Pending): Promise<void> {
     const input = p.input;
     const plan = addFindings(p.plan, input, p.late, wallClockOf(input.clock));
     let spanId: string | undefined;
@@ -316,18 +320,20 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
       if (shutdownResult !== undefined) throw new Error('migscope exporter: session() after shutdown()');
       noteClock(input.clock);
       const dev = deviceState(input.host, input.device.id);
-      // The device's previous session goes out first (its window is closed: a later finding
-      // cannot belong to it any more), with the wait for queue room that keeps memory bounded.
-      await draining;
-      await emitPending(dev);
+      // Synchronously, before any await: a finding reported right after this call (the drain
+      // check at the SET that ended the session) must find the session pending.
       const wall = wallClockOf(input.clock);
       const plan = planSession(input, { wall, sessionIndex: dev.sessions, migrationId: correlation.mode === 'migration-id' ? correlation.migrationId : undefined });
+      const previous = dev.pending;
       dev.pending = { input, plan, late: [] };
       dev.sessions++;
       sessions++;
       scheduleDrain();
       metrics.instruments.recordSession(input.host, input.device, input.session, plan.states);
+      // The device's previous session goes out now (its window is closed: a later finding
+      // cannot belong to it), with the wait for queue room that keeps memory bounded.
       if (opts.countFindingsOnSight !== true) for (const f of input.findings) metrics.instruments.recordFinding(input.host, f);
+      if (previous !== undefined) await emitPlan(dev, previous);
     },
     async finding(input: FindingInput): Promise<void> {
       if (shutdownResult !== undefined) throw new Error('migscope exporter: finding() after shutdown()');
@@ -412,7 +418,7 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
         const spanTallies = spans.tally();
         const timedOut = st.timedOut || mt.timedOut;
         for (const [h, n] of metrics.instruments.deviceLabels.folded()) {
-          notes.push(`metrics: host ${h} has more devices than the label cap: ${n} device id(s) folded into device="_overflow" (migscope_device_label_overflow_total counts the measurements)`);
+          notes.push(`metrics: host ${h} has more devices than the label cap: ${n} device id(s) folded into device="_overflow" (migscope_device_label_overflow_total counts their recordings)`);
         }
         if (timedOut) notes.push(`shutdown gave up after ${shutdownTimeoutMs} ms; whatever was not delivered by then is counted as failed`);
         const spansFailed = sum('traces', 'failed');

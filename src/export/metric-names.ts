@@ -175,13 +175,17 @@ export const METRICS = {
     description: 'Events the tracer reported as lost (ring buffer overruns)',
     labels: [LABEL.host],
   },
-  /** Measurements recorded under device="_overflow" because the host reached its device label cap (device-labels.ts). */
+  /**
+   * Recordings made under device="_overflow" because the host reached its device label cap
+   * (device-labels.ts): one per state change, pending sample, finding or session end of a
+   * device beyond the cap.
+   */
   deviceLabelOverflow: {
     name: 'migscope.device.label_overflow',
     prometheus: 'migscope_device_label_overflow_total',
     kind: 'counter',
-    unit: '{measurement}',
-    description: 'Measurements recorded under device="_overflow" because the host already has the maximum number of device labels',
+    unit: '{recording}',
+    description: 'Recordings (state changes, pending samples, findings, session ends) of devices beyond the per-host device label cap, made under device="_overflow"',
     labels: [LABEL.host],
   },
 } as const satisfies Record<string, MetricSpec>;
