@@ -102,6 +102,8 @@ export interface RegionOp extends OpBase {
   /** For region-info: the TYPE cap seen (type/subtype). */
   readonly capType: number | undefined;
   readonly capSubtype: number | undefined;
+  /** The GET_REGION_INFO reply the cap comes from, when it is not this op's own record (a region found otherwise). */
+  readonly capSrc?: Source;
 }
 
 /** The device fd was opened (named). */
@@ -178,6 +180,8 @@ export interface V2MigFlagsOp extends OpBase {
   readonly call: V2FeatureCall;
   /** vfio_device_feature_migration.flags from the reply; undefined when the call failed. */
   readonly migFlags: number | undefined;
+  /** The whole u64 flags word as read (migFlags is its low 32 bits). */
+  readonly migFlagsRaw?: bigint;
   readonly result: OpResult;
 }
 

@@ -24,7 +24,7 @@ import { createTimelineRecorder, type Certainty, type WriteEntry } from './timel
 import type { GapCounter } from './device-view.js';
 import type { Evidence } from './evidence.js';
 import type { ActiveMigration } from './migration-episode.js';
-import { hex, opText, resultText, stateText } from './op-text.js';
+import { hex, isHardFailure, opText, resultText, stateText } from './op-text.js';
 import type { DeviceOp } from '../decode/ops.js';
 import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionDrain, SessionKind, SessionOutcome, SessionReason, StateInterval } from './types.js';
 
@@ -383,7 +383,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         } else setState(o.value, 'known', o.tsNs, o.src);
       } else if (o.result.ok === false) {
         // EAGAIN is transient (spec §6.1 V1-EAGAIN): not a failed transition.
-        if (o.result.errno !== ERRNO.EAGAIN) refused(o, entry);
+        if (isHardFailure(o.result)) refused(o, entry);
         awaitingReadBack = entry;
       } else {
         // The exit was not seen: the write may or may not have taken effect.
