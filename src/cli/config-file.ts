@@ -119,15 +119,21 @@ export function readConfigFile(path: string, text: string, known: ReadonlyMap<st
   return out;
 }
 
+/** Every setting a config file may hold for `program`'s commands: key → schema. */
+export function knownSettings(program: Command): Map<string, z.ZodType<string | boolean | string[]>> {
+  const known = new Map<string, z.ZodType<string | boolean | string[]>>();
+  for (const cmd of program.commands) for (const s of settingsOf(cmd)) known.set(s.key, s.schema);
+  return known;
+}
+
 /**
  * Give `program`'s subcommands config-file and environment support: a --config flag, a
  * MIGSCOPE_<FLAG> environment variable per setting, and before each action the file's
  * values for every setting still at its default.
  */
 export function addConfigSupport(program: Command): void {
-  const known = new Map<string, z.ZodType<string | boolean | string[]>>();
+  const known = knownSettings(program);
   for (const cmd of program.commands) {
-    for (const s of settingsOf(cmd)) known.set(s.key, s.schema);
     for (const o of cmd.options) {
       const key = keyOf(o);
       if (key === undefined || NOT_CONFIGURABLE.has(key) || o.envVar !== undefined) continue;
