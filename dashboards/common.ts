@@ -10,7 +10,7 @@ import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as tempo from '@grafana/grafana-foundation-sdk/tempo';
 import type * as common from '@grafana/grafana-foundation-sdk/common';
-import { LABEL, METRICS, UNKNOWN_STATE_VALUE } from '../src/export/metric-names.js';
+import { LABEL, METRICS, UNKNOWN_STATE } from '../src/export/metric-names.js';
 import { v1StateName } from '../src/protocol/v1.js';
 import { V2_STATES } from '../src/protocol/v2.js';
 
@@ -143,9 +143,11 @@ export function tempoTrace(refId: string, traceId: string): tempo.DataqueryBuild
 }
 
 // ---------------------------------------------------------------------------------------
-// State value mappings (the gauge carries the raw value; metric-names.ts deviceState)
+// State colours. The state set (metric-names.ts deviceState) carries the state NAME in its
+// `state` label, so one panel serves v1 and v2 devices alike: each (device, state) series
+// is a row that is filled while the device is in that state, coloured per state.
 
-const STATE_COLORS: Readonly<Record<string, string>> = {
+export const STATE_COLORS: Readonly<Record<string, string>> = {
   RUNNING: 'green',
   RUNNING_P2P: 'light-green',
   PRE_COPY: 'blue',
@@ -157,28 +159,14 @@ const STATE_COLORS: Readonly<Record<string, string>> = {
   ERROR: 'red',
   INVALID_101: 'dark-red',
   INVALID_111: 'dark-red',
-  UNKNOWN: 'text',
+  INVALID: 'dark-red',
+  [UNKNOWN_STATE]: 'text',
 };
 
-function mapping(names: readonly (readonly [number, string])[]): dashboard.ValueMapping[] {
-  const options: Record<string, dashboard.ValueMappingResult> = {};
-  names.forEach(([raw, name], index) => {
-    options[String(raw)] = { text: name, color: STATE_COLORS[name] ?? 'text', index };
-  });
-  return [{ type: dashboard.MappingType.ValueToText, options }];
+/** Every `state` label value the state set can carry: v1 (§2.2), v2 (§5.3), INVALID, UNKNOWN. */
+export const STATE_NAMES: readonly string[] = [...new Set([...[0, 1, 2, 3, 4, 5, 6, 7].map((raw) => v1StateName(raw)), ...V2_STATES, 'INVALID', UNKNOWN_STATE])];
+
+/** A value mapping showing 1 ("in this state") as the state's name in its colour. */
+export function stateMapping(name: string): dashboard.ValueMapping[] {
+  return [{ type: dashboard.MappingType.ValueToText, options: { '1': { text: name, color: STATE_COLORS[name] ?? 'text', index: 0 } } }];
 }
-
-/** v1: the low three bits of device_state (spec §2.2), names as DESIGN.md fixes them. */
-export const V1_STATE_NAMES: readonly (readonly [number, string])[] = [
-  ...[0, 1, 2, 3, 4, 5, 6, 7].map((raw) => [raw, v1StateName(raw)] as const),
-  [UNKNOWN_STATE_VALUE, 'UNKNOWN'],
-];
-
-/** v2: enum vfio_device_mig_state (spec §5.3). */
-export const V2_STATE_NAMES: readonly (readonly [number, string])[] = [
-  ...V2_STATES.map((name, raw) => [raw, name] as const),
-  [UNKNOWN_STATE_VALUE, 'UNKNOWN'],
-];
-
-export const V1_STATE_MAPPINGS = mapping(V1_STATE_NAMES);
-export const V2_STATE_MAPPINGS = mapping(V2_STATE_NAMES);

@@ -2,12 +2,11 @@
 // time, its sessions and how long it was not running, what went through its data path, and
 // the rules it broke, and how much migration data it still held (pending bytes).
 //
-// The state gauge carries the RAW state value (metric-names.ts deviceState: a state-name
-// label would split one device's history into several series). v1 and v2 number their
-// states differently (v1 §2.2: 0 STOP, 1 RUNNING, 2 SAVING …; v2 §5.3: 0 ERROR, 1 STOP,
-// 2 RUNNING …), so each protocol gets its own state-timeline panel, filtered on the
-// `protocol` label, with its own value mappings. Devices whose protocol migscope could not
-// tell (protocol="unknown") have no meaningful raw value and are not drawn.
+// The device state is a state set (metric-names.ts deviceState): a `state` label with the
+// spec's state name, 1 while the device is in it. So one state-timeline panel shows v1 and
+// v2 devices alike (the raw numbering differs: v1 §2.2 1 = RUNNING, v2 §5.3 1 = STOP, and
+// the dashboard never needs to know it): `== 1` keeps only the time in each state, and each
+// (device, state) row is coloured per state by an override on its name.
 
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import * as common from '@grafana/grafana-foundation-sdk/common';
@@ -20,8 +19,8 @@ import {
   DASHBOARD_UIDS,
   builtInAnnotation,
   TAGS,
-  V1_STATE_MAPPINGS,
-  V2_STATE_MAPPINGS,
+  STATE_NAMES,
+  stateMapping,
   deviceVariable,
   hostVariable,
   prometheusVariable,
@@ -39,27 +38,26 @@ function targets<T extends { withTarget(t: ReturnType<typeof promTarget>): T }>(
   return panel;
 }
 
-function statePanel(protocol: 'v1' | 'v2', mappings: dashboard.ValueMapping[]): statetimeline.PanelBuilder {
-  const numbering = protocol === 'v1' ? 'v1 device_state low bits (spec §2.2)' : 'v2 enum vfio_device_mig_state (spec §5.3)';
-  return targets(
-    new statetimeline.PanelBuilder()
-      .title(`Device state (protocol ${protocol})`)
-      .description(`Each device's migration state over time; raw values mapped to names as ${numbering}. UNKNOWN: the trace could not show the state.`)
-      .span(24)
-      .height(8)
-      .mappings(mappings)
-      .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
-      .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([{ value: null, color: 'text' }]))
-      .showValue(common.VisibilityMode.Auto)
-      .mergeValues(true)
-      .alignValue(common.TimelineValueAlignment.Left)
-      .rowHeight(0.8)
-      .fillOpacity(80)
-      .lineWidth(0)
-      .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
-      .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Single).sort(common.SortOrder.None)),
-    [{ expr: `${M.deviceState.prometheus}{${sel(`${LABEL.protocol}="${protocol}"`)}}`, legend: '{{host}} {{device}}' }],
-  );
+function statePanel(): statetimeline.PanelBuilder {
+  const panel = new statetimeline.PanelBuilder()
+    .title('Device state')
+    .description('Each device\'s migration state over time: one row per device and state, filled while the device is in that state (v1 and v2 alike; the state is the label, not a number). UNKNOWN: the trace could not show the state.')
+    .span(24)
+    .height(10)
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
+    .thresholds(new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps([{ value: null, color: 'text' }]))
+    .showValue(common.VisibilityMode.Auto)
+    .mergeValues(true)
+    .alignValue(common.TimelineValueAlignment.Left)
+    .rowHeight(0.8)
+    .fillOpacity(80)
+    .lineWidth(0)
+    .legend(new common.VizLegendOptionsBuilder().showLegend(false).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Single).sort(common.SortOrder.None));
+  // The row name ends in the state: colour and text per state.
+  for (const name of STATE_NAMES) panel.overrideByRegexp(`.* ${name}$`, [{ id: 'mappings', value: stateMapping(name) }]);
+  // max by: one row per device and state even when several Prometheus jobs/instances scrape it.
+  return targets(panel, [{ expr: `max by (host, device, protocol, state) (${M.deviceState.prometheus}{${sel()}} == 1)`, legend: '{{host}} {{device}} {{state}}' }]);
 }
 
 export function deviceDashboard(): dashboard.DashboardBuilder {
@@ -87,8 +85,18 @@ export function deviceDashboard(): dashboard.DashboardBuilder {
     .withVariable(deviceVariable())
 
     .withRow(new dashboard.RowBuilder('State'))
-    .withPanel(statePanel('v1', V1_STATE_MAPPINGS))
-    .withPanel(statePanel('v2', V2_STATE_MAPPINGS))
+    .withPanel(statePanel())
+    .withPanel(
+      targets(
+        new table.PanelBuilder()
+          .title('Current state')
+          .description('The state each device is in now (the state set series that is 1), with its protocol.')
+          .span(24)
+          .height(6)
+          .decimals(0),
+        [{ expr: `max by (host, device, protocol, state) (${M.deviceState.prometheus}{${sel()}} == 1)`, instant: true, table: true }],
+      ),
+    )
     .withPanel(
       targets(
         new timeseries.PanelBuilder()

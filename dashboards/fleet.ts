@@ -62,6 +62,22 @@ export function fleetDashboard(): dashboard.DashboardBuilder {
     .withPanel(
       targets(
         new bargauge.PanelBuilder()
+          .title('Devices by current state')
+          .description('How many devices are in each migration state now (the state set series that are 1), v1 and v2 alike.')
+          .span(24)
+          .height(6)
+          .unit('none')
+          .decimals(0)
+          .min(0)
+          .orientation(common.VizOrientation.Horizontal)
+          .displayMode(common.BarGaugeDisplayMode.Basic)
+          .reduceOptions(lastValue()),
+        [{ expr: `count by (state) (${M.deviceState.prometheus}{${sel()}} == 1)`, legend: '{{state}}', instant: true }],
+      ),
+    )
+    .withPanel(
+      targets(
+        new bargauge.PanelBuilder()
           .title('Migrations by outcome')
           .description('Device migration sessions (save and resume) that ended in the time range, by outcome.')
           .span(8)
@@ -194,6 +210,8 @@ export function fleetDashboard(): dashboard.DashboardBuilder {
           { expr: `sum(increase(${M.records.prometheus}{${hostSel()}}[$__range]))`, legend: 'records', instant: true },
           { expr: `sum(increase(${M.malformed.prometheus}{${hostSel()}}[$__range]))`, legend: 'malformed', instant: true },
           { expr: `sum(increase(${M.lostEvents.prometheus}{${hostSel()}}[$__range]))`, legend: 'lost events', instant: true },
+          // device="_overflow" measurements: a host has more devices than the label cap (device-labels.ts).
+          { expr: `sum(increase(${M.deviceLabelOverflow.prometheus}{${hostSel()}}[$__range]))`, legend: 'device label overflow', instant: true },
         ],
       ),
     );

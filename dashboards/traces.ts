@@ -13,6 +13,8 @@ import { DASHBOARD_UIDS, DS_TEMPO_VAR, builtInAnnotation, TAGS, deviceVariable, 
 import { dashboardLinks } from './links.js';
 
 export const TRACE_ID_VAR = 'trace_id';
+/** The orchestrator's migration id (--migration-id): sessions of both hosts carry it. */
+export const MIGRATION_ID_VAR = 'migration_id';
 
 // Multi-value variables in TraceQL: Grafana's default format for them is the Graphite glob
 // `{a,b}`, which TraceQL reads as no match (grafana/grafana#69841, #72735); `:pipe` gives
@@ -24,16 +26,18 @@ const HOST = '${host:pipe}';
 
 /** Filters of a session root span for the host and device variables. */
 function sessionFilter(...conditions: string[]): string {
-  return `{ ${[...conditions, `span.${ATTR.deviceId} =~ "${DEVICE}"`, `span.${ATTR.host} =~ "${HOST}"`].join(' && ')} }`;
+  return `{ ${[...conditions, `span.${ATTR.deviceId} =~ "${DEVICE}"`, `span.${ATTR.hostName} =~ "${HOST}"`].join(' && ')} }`;
 }
 
 /** TraceQL searches of the dashboard, by panel (exported for tests and docs). */
 export const TRACEQL = {
-  // vfio.migration.outcome is set on session root spans only.
+  // migscope.session.outcome is set on session root spans only.
   failed: sessionFilter(`span.${ATTR.outcome} = "failed"`),
   withFindings: sessionFilter(`span.${ATTR.findingsCount} > 0`),
   deviceErrorState: `{ name = "${SPAN.state('ERROR')}" && span.${ATTR.deviceId} =~ "${DEVICE}" }`,
   outsideSessions: `{ name = "${SPAN.finding}" && span.${ATTR.deviceId} =~ "${DEVICE}" }`,
+  // Every session of one migration, source and destination (its root span carries the id too).
+  migration: `{ span.${ATTR.migrationId} = "$${MIGRATION_ID_VAR}" }`,
 } as const;
 
 /** A link from a trace id cell to the trace panel of this dashboard, keeping time and data source. */
@@ -78,6 +82,7 @@ export function tracesDashboard(): dashboard.DashboardBuilder {
     .withVariable(hostVariable())
     .withVariable(deviceVariable())
     .withVariable(new dashboard.TextBoxVariableBuilder(TRACE_ID_VAR).label('Trace ID').defaultValue(''))
+    .withVariable(new dashboard.TextBoxVariableBuilder(MIGRATION_ID_VAR).label('Migration ID').defaultValue(''))
 
     .withRow(new dashboard.RowBuilder('Searches'))
     .withPanel(
@@ -97,6 +102,14 @@ export function tracesDashboard(): dashboard.DashboardBuilder {
     .withPanel(searchPanel('Devices in the error state', `State spans of the ERROR state: TraceQL ${TRACEQL.deviceErrorState}`, TRACEQL.deviceErrorState))
     .withPanel(
       searchPanel('Findings outside any session', `Findings on a device with no session around them: TraceQL ${TRACEQL.outsideSessions}`, TRACEQL.outsideSessions),
+    )
+
+    .withPanel(
+      searchPanel(
+        'Sessions of migration $migration_id',
+        `Every span carrying the migration id typed in the Migration ID box (--migration-id; one trace, both hosts): TraceQL ${TRACEQL.migration}`,
+        TRACEQL.migration,
+      ).span(24),
     )
 
     .withRow(new dashboard.RowBuilder('Trace'))

@@ -8,6 +8,7 @@ import { registerCaptureCommand } from './capture.js';
 import { registerWatchCommand } from './watch.js';
 import { registerReportCommand } from './report.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { addConfigSupport } from './config-file.js';
 
 // `migscope analyze … | head`: a closed stdout is the reader's choice, not an error.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -46,6 +47,8 @@ registerCaptureCommand(program);
 registerAnalyzeCommand(program);
 registerWatchCommand(program);
 registerReportCommand(program);
+// After every command is registered: --config, MIGSCOPE_* variables, file values (config-file.ts).
+addConfigSupport(program);
 
 program
   .parseAsync(process.argv)

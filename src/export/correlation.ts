@@ -5,9 +5,12 @@
 //   trace id           = first 16 bytes of SHA-256(ID)              (migration id)
 //                      = the traceparent's trace id                 (TRACEPARENT)
 //   save span id       = first 8 bytes of SHA-256(JSON ["KEY","DEVICE","save"])
+//   migration root id  = first 8 bytes of SHA-256(JSON ["KEY","migration"])  (--migration-id only)
 // where KEY is the migration id, or the traceparent's trace id (hex). The destination can
 // therefore compute the span id of the source's save session for the same device and LINK
-// its resume session to it without any message between the hosts. Anyone can recompute the
+// its resume session to it without any message between the hosts. With --migration-id both
+// hosts also hang their sessions under one root span "vfio.migration" whose id both derive;
+// the source (the host that saw a save session) emits it, the destination only refers to it. Anyone can recompute the
 // trace id: `printf %s "$ID" | sha256sum | cut -c1-32`.
 
 import { createHash } from 'node:crypto';
@@ -23,6 +26,8 @@ export interface CorrelationInput {
   readonly migrationId?: string | undefined;
   /** The TRACEPARENT value (the caller reads the environment). */
   readonly traceparent?: string | undefined;
+  /** The TRACESTATE value, carried with TRACEPARENT (W3C tracestate). */
+  readonly tracestate?: string | undefined;
 }
 
 export interface CorrelationResult {
@@ -41,7 +46,7 @@ export function resolveCorrelation(input: CorrelationInput): CorrelationResult {
     return { correlation: { mode: 'migration-id', migrationId: id, traceId: traceIdFromMigrationId(id), key: id }, problems };
   }
   if (tp !== undefined && tp !== '') {
-    const parsed = parseTraceParent(tp);
+    const parsed = parseTraceParent(tp, input.tracestate);
     if (parsed.ok) {
       return { correlation: { mode: 'traceparent', traceId: parsed.value.traceId, parent: parsed.value, key: parsed.value.traceId }, problems };
     }
@@ -70,4 +75,12 @@ export function traceIdFromMigrationId(migrationId: string): string {
  */
 export function saveSessionSpanId(key: string, device: string): string {
   return nonZeroHex(sha256(JSON.stringify([key, device, 'save'])).subarray(0, 8));
+}
+
+/**
+ * Span id of the migration's root span under a migration id: the source emits a span with
+ * this id, and every session of both hosts names it as parent.
+ */
+export function migrationRootSpanId(key: string): string {
+  return nonZeroHex(sha256(JSON.stringify([key, 'migration'])).subarray(0, 8));
 }

@@ -12,7 +12,7 @@
 //
 // Memory is bounded by the number of devices (a little state each) plus the span queue.
 
-import { ROOT_CONTEXT, TraceFlags, trace, type Context, type HrTime, type Link, type SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanKind, TraceFlags, trace, type Attributes, type Context, type HrTime, type Link, type SpanContext } from '@opentelemetry/api';
 import type { IMetricReader, PushMetricExporter } from '@opentelemetry/sdk-metrics';
 import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { ClockMapping } from '../analysis/types.js';
@@ -20,11 +20,11 @@ import type { Finding } from '../check/types.js';
 import type { DeviceTimeline } from '../track/types.js';
 import { readExportConfig, type Env, type MetricsExporterName, type TracesExporterName } from './config.js';
 import { ATTR, EVENT, SPAN } from './conventions.js';
-import { resolveCorrelation, saveSessionSpanId, type Correlation } from './correlation.js';
+import { migrationRootSpanId, resolveCorrelation, saveSessionSpanId, type Correlation } from './correlation.js';
 import { createConsoleMetricExporter, createConsoleSpanExporter, createOtlpMetricExporter, createOtlpSpanExporter } from './exporters.js';
 import { createMetricPipeline, type MetricPipelineExporter } from './metric-pipeline.js';
 import { buildResource } from './resource.js';
-import { findingAttributes, isErrorFinding, planSession, type SessionInput, type SpanPlan } from './session-plan.js';
+import { addFindings, findingAttributes, isErrorFinding, planSession, type SessionInput, type SessionPlan, type SpanPlan } from './session-plan.js';
 import { createSpanPipeline, type SpanPipelineExporter } from './span-pipeline.js';
 import { emitSession, emitSingle, type RootOptions } from './spans.js';
 import { planMigration } from './migration-plan.js';
@@ -72,6 +72,11 @@ export interface ExportOptions {
    * count the findings they carry (one-shot exports of a finished analysis).
    */
   readonly countFindingsOnSight?: boolean | undefined;
+  /**
+   * Distinct `device` label values per host before further devices are folded into
+   * device="_overflow" (counted; device-labels.ts). Default 256.
+   */
+  readonly maxDevicesPerHost?: number | undefined;
   /** Extra metric readers, e.g. a PrometheusExporter for watch mode's /metrics. */
   readonly metricReaders?: readonly IMetricReader[] | undefined;
   /** Environment to read OTEL_* from (default process.env; the OTLP exporters always read process.env for endpoints and headers). */
@@ -108,10 +113,43 @@ export interface MigscopeExporter {
   shutdown(): Promise<ExportSummary>;
 }
 
+/** A session span already emitted: where later findings in its window go (as child spans). */
+interface Emitted {
+  readonly ctx: SpanContext;
+  readonly startNs: bigint | undefined;
+  readonly endNs: bigint | undefined;
+}
+
+/** A session accepted by session() and not emitted yet: findings of its window still join it as events. */
+interface Pending {
+  readonly input: SessionInput;
+  readonly plan: SessionPlan;
+  /** Findings of the session's window that arrived after session(). */
+  readonly late: Finding[];
+}
+
 interface DeviceState {
   sessions: number;
   savedDerived: boolean;
-  last: { readonly ctx: SpanContext; readonly startNs: bigint | undefined } | undefined;
+  pending: Pending | undefined;
+  /** The latest emitted sessions, newest last (at most RECENT_SESSIONS). */
+  readonly recent: Emitted[];
+}
+
+/**
+ * How many emitted sessions per device a late finding can still find by its time. A late
+ * finding is one found after its session ended (the drain check at the SET that ends a save)
+ * and after the session left the pending slot; one session back is the common case.
+ */
+const RECENT_SESSIONS = 8;
+
+function inWindow(startNs: bigint | undefined, endNs: bigint | undefined, t: bigint | undefined): boolean {
+  if (t === undefined || startNs === undefined || t < startNs) return false;
+  return endNs === undefined || t <= endNs;
+}
+
+function hrNs(t: HrTime): bigint {
+  return BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]);
 }
 
 export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
@@ -127,6 +165,7 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
   const { correlation, problems: corrProblems } = resolveCorrelation({
     migrationId: opts.migrationId,
     traceparent: opts.traceparent ?? env['TRACEPARENT'],
+    tracestate: env['TRACESTATE'],
   });
   notes.push(...corrProblems);
   const { resource, problems: resProblems } = buildResource({ serviceName: opts.serviceName, serviceVersion: opts.serviceVersion, env });
@@ -170,6 +209,7 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     exportIntervalMs: config.metricExportIntervalMs,
     exportTimeoutMs: config.metricsTimeoutMs,
     meterVersion: opts.serviceVersion,
+    maxDevicesPerHost: opts.maxDevicesPerHost,
   });
   const shutdownTimeoutMs = opts.shutdownTimeoutMs ?? Math.max(config.tracesTimeoutMs, config.metricsTimeoutMs) * 2 + 5000;
 
@@ -184,10 +224,91 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     const key = `${host ?? ''}\0${id}`;
     let d = devices.get(key);
     if (d === undefined) {
-      d = { sessions: 0, savedDerived: false, last: undefined };
+      d = { sessions: 0, savedDerived: false, pending: undefined, recent: [] };
       devices.set(key, d);
     }
     return d;
+  }
+
+  // The migration root (--migration-id): sessions of both hosts are its children; this host
+  // emits it at shutdown if it saw a save (it is the source), spanning its sessions.
+  const rootSpanId = correlation.mode === 'migration-id' ? migrationRootSpanId(correlation.key) : undefined;
+  let rootBounds: { start: HrTime; end: HrTime } | undefined;
+  let sawSave = false;
+  let rootHost: string | undefined;
+
+  async function emitPending(dev: DeviceState): Promise<void> {
+    const p = dev.pending;
+    if (p === undefined) return;
+    dev.pending = undefined;
+    await emitPlan(dev, p);
+  }
+
+  async function emitPlan(dev: DeviceState, p: Pending): Promise<void> {
+    const input = p.input;
+    const plan = addFindings(p.plan, input, p.late, wallClockOf(input.clock));
+    let spanId: string | undefined;
+    const links: Link[] = [];
+    if (correlation.mode !== 'none') {
+      const linkName = opts.deviceLinkNames?.get(input.device.id) ?? input.device.id;
+      if (input.session.kind === 'save' && !dev.savedDerived) {
+        // Only the first save of a device per migration gets the derived id: two spans
+        // must never share an id; a migration saves each device once unless it is retried.
+        dev.savedDerived = true;
+        spanId = saveSessionSpanId(correlation.key, linkName);
+      } else if (input.session.kind === 'resume') {
+        links.push({
+          context: { traceId: correlation.traceId, spanId: saveSessionSpanId(correlation.key, linkName), traceFlags: TraceFlags.SAMPLED, isRemote: true },
+          attributes: { [ATTR.linkType]: SPAN.session('save'), [ATTR.deviceId]: linkName },
+        });
+      }
+    }
+    if (input.session.kind === 'save') sawSave = true;
+    rootHost ??= input.host;
+    if (plan.timed) {
+      const b = rootBounds;
+      if (b === undefined) rootBounds = { start: plan.root.start, end: plan.root.end };
+      else {
+        if (hrNs(plan.root.start) < hrNs(b.start)) b.start = plan.root.start;
+        if (hrNs(plan.root.end) > hrNs(b.end)) b.end = plan.root.end;
+      }
+    }
+    const ctx = await emitSession(spans.emitter, plan, { parent, spanId, links });
+    dev.recent.push({ ctx, startNs: input.session.startNs, endNs: input.session.endNs });
+    if (dev.recent.length > RECENT_SESSIONS) dev.recent.shift();
+  }
+
+  // Pending sessions go out once the current record's callbacks are done (setImmediate runs
+  // after the synchronous work that delivered the session end and its findings).
+  let drainScheduled: NodeJS.Immediate | undefined;
+  let draining: Promise<void> = Promise.resolve();
+  function drainAll(): Promise<void> {
+    draining = draining.then(async () => {
+      for (const d of devices.values()) if (d.pending !== undefined) await emitPending(d);
+    });
+    return draining;
+  }
+  function scheduleDrain(): void {
+    if (drainScheduled !== undefined) return;
+    drainScheduled = setImmediate(() => {
+      drainScheduled = undefined;
+      void drainAll();
+    });
+  }
+  function cancelDrain(): void {
+    if (drainScheduled !== undefined) clearImmediate(drainScheduled);
+    drainScheduled = undefined;
+  }
+
+  async function emitRoot(): Promise<void> {
+    if (rootSpanId === undefined || !sawSave) return;
+    const zero = nsToHrTime(0n);
+    const b = rootBounds ?? { start: zero, end: zero };
+    const attributes: Attributes = { [ATTR.migrationId]: correlation.mode === 'migration-id' ? correlation.migrationId : '' };
+    if (rootHost !== undefined) attributes[ATTR.hostName] = rootHost;
+    if (rootBounds === undefined) attributes[ATTR.timed] = false;
+    const plan: SpanPlan = { name: SPAN.migration, kind: SpanKind.INTERNAL, start: b.start, end: b.end, attributes, events: [], error: undefined };
+    await emitSingle(spans.emitter, plan, { parent: ROOT_CONTEXT, spanId: rootSpanId, links: [] });
   }
 
   function noteClock(clock: ClockMapping): void {
@@ -201,32 +322,22 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     traceId,
     async session(input: SessionInput): Promise<void> {
       if (shutdownResult !== undefined) throw new Error('migscope exporter: session() after shutdown()');
-      const wall = wallClockOf(input.clock);
       noteClock(input.clock);
       const dev = deviceState(input.host, input.device.id);
+      // Synchronously, before any await: a finding reported right after this call (the drain
+      // check at the SET that ended the session) must find the session pending.
+      const wall = wallClockOf(input.clock);
       const plan = planSession(input, { wall, sessionIndex: dev.sessions, migrationId: correlation.mode === 'migration-id' ? correlation.migrationId : undefined });
+      const previous = dev.pending;
+      dev.pending = { input, plan, late: [] };
       dev.sessions++;
       sessions++;
-      let spanId: string | undefined;
-      const links: Link[] = [];
-      if (correlation.mode !== 'none') {
-        const linkName = opts.deviceLinkNames?.get(input.device.id) ?? input.device.id;
-        if (input.session.kind === 'save' && !dev.savedDerived) {
-          // Only the first save of a device per migration gets the derived id: two spans
-          // must never share an id; a migration saves each device once unless it is retried.
-          dev.savedDerived = true;
-          spanId = saveSessionSpanId(correlation.key, linkName);
-        } else if (input.session.kind === 'resume') {
-          links.push({
-            context: { traceId: correlation.traceId, spanId: saveSessionSpanId(correlation.key, linkName), traceFlags: TraceFlags.SAMPLED, isRemote: true },
-            attributes: { [ATTR.linkType]: SPAN.session('save'), [ATTR.deviceId]: linkName },
-          });
-        }
-      }
-      const ctx = await emitSession(spans.emitter, plan, { parent, spanId, links });
-      dev.last = { ctx, startNs: input.session.startNs };
+      scheduleDrain();
       metrics.instruments.recordSession(input.host, input.device, input.session, plan.states);
+      // The device's previous session goes out now (its window is closed: a later finding
+      // cannot belong to it), with the wait for queue room that keeps memory bounded.
       if (opts.countFindingsOnSight !== true) for (const f of input.findings) metrics.instruments.recordFinding(input.host, f);
+      if (previous !== undefined) await emitPlan(dev, previous);
     },
     async finding(input: FindingInput): Promise<void> {
       if (shutdownResult !== undefined) throw new Error('migscope exporter: finding() after shutdown()');
@@ -234,26 +345,49 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
       const wall = wallClockOf(input.clock);
       noteClock(input.clock);
       if (opts.countFindingsOnSight !== true) metrics.instruments.recordFinding(input.host, f);
-      standalone++;
       const dev = devices.get(`${input.host ?? ''}\0${f.device}`);
+      // The session whose [start, end] holds the finding's time, and only that one: an event
+      // on it while it is still pending, else a child span of it. Never an earlier session
+      // whose window it is not in (that session is unrelated: the finding came after it).
+      const p = dev?.pending;
+      if (p !== undefined && inWindow(p.input.session.startNs, p.input.session.endNs, f.tsNs)) {
+        p.late.push(f);
+        return;
+      }
+      // Not the pending session's: send that one now, so the link below can point at it.
+      if (dev !== undefined && p !== undefined) {
+        await draining;
+        await emitPending(dev);
+      }
+      let home: Emitted | undefined;
+      let after: Emitted | undefined;
+      for (const r of dev?.recent ?? []) {
+        if (inWindow(r.startNs, r.endNs, f.tsNs)) home = r;
+        else if (f.tsNs !== undefined && r.endNs !== undefined && r.endNs < f.tsNs) after = r;
+      }
+      // Outside every session (e.g. the reset after a failed save): not a child of the
+      // session before it, but LINKED to it, so the trace view can still go from one to the other.
+      const links: Link[] = [];
+      if (home === undefined && after !== undefined) links.push({ context: after.ctx, attributes: { [ATTR.linkType]: 'previous_session' } });
+      standalone++;
       const time: HrTime = nsToHrTime(toWallNs(f.tsNs ?? 0n, wall));
       const attributes = findingAttributes(f, f.tsNs !== undefined);
       attributes[ATTR.clockSource] = wall.source;
-      if (input.host !== undefined) attributes[ATTR.host] = input.host;
+      if (input.host !== undefined) attributes[ATTR.hostName] = input.host;
       const plan: SpanPlan = {
         name: SPAN.finding,
+        kind: SpanKind.INTERNAL,
         start: time,
         end: time,
         attributes,
         events: [{ name: EVENT.finding, time, attributes: findingAttributes(f, f.tsNs !== undefined) }],
         error: isErrorFinding(f) ? `${f.rule}: ${f.message}` : undefined,
       };
-      // After a session of its device (e.g. the reset that follows a failed save): its child.
-      const after = dev?.last !== undefined && (f.tsNs === undefined || dev.last.startNs === undefined || f.tsNs >= dev.last.startNs);
+      if (plan.error !== undefined) attributes[ATTR.errorType] = f.rule;
       const rootOpts: RootOptions = {
-        parent: after && dev?.last !== undefined ? trace.setSpanContext(ROOT_CONTEXT, dev.last.ctx) : parent,
+        parent: home !== undefined ? trace.setSpanContext(ROOT_CONTEXT, home.ctx) : parent,
         spanId: undefined,
-        links: [],
+        links,
       };
       await emitSingle(spans.emitter, plan, rootOpts);
     },
@@ -276,10 +410,15 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
       metrics.instruments.recordInput(host, counts);
     },
     async flush(): Promise<void> {
+      cancelDrain();
+      await drainAll();
       await Promise.all([spans.flush(), metrics.flush()]);
     },
     shutdown(): Promise<ExportSummary> {
       shutdownResult ??= (async (): Promise<ExportSummary> => {
+        cancelDrain();
+        await drainAll();
+        await emitRoot();
         const [st, mt] = await Promise.all([spans.shutdown(shutdownTimeoutMs), metrics.shutdown(shutdownTimeoutMs)]);
         const exporters: ExporterSummary[] = [
           ...spans.tally().map((t) => ({ signal: 'traces' as const, exporter: t.name, exported: t.exported, failed: t.failed, lastError: t.lastError })),
@@ -288,6 +427,9 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
         const sum = (sig: 'traces' | 'metrics', k: 'exported' | 'failed'): number => exporters.filter((e) => e.signal === sig).reduce((a, e) => a + e[k], 0);
         const spanTallies = spans.tally();
         const timedOut = st.timedOut || mt.timedOut;
+        for (const [h, n] of metrics.instruments.deviceLabels.folded()) {
+          notes.push(`metrics: host ${h} has more devices than the label cap: ${n} device id(s) folded into device="_overflow" (migscope_device_label_overflow_total counts their recordings)`);
+        }
         if (timedOut) notes.push(`shutdown gave up after ${shutdownTimeoutMs} ms; whatever was not delivered by then is counted as failed`);
         const spansFailed = sum('traces', 'failed');
         const metricPointsFailed = sum('metrics', 'failed');
@@ -314,8 +456,12 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
 }
 
 function parentContext(c: Correlation): Context {
+  if (c.mode === 'migration-id') {
+    // Every session hangs under the migration root, whose id both hosts derive.
+    return trace.setSpanContext(ROOT_CONTEXT, { traceId: c.traceId, spanId: migrationRootSpanId(c.key), traceFlags: TraceFlags.SAMPLED, isRemote: true });
+  }
   if (c.mode !== 'traceparent') return ROOT_CONTEXT;
   // The orchestrator's span is the parent. Its sampled flag is not honoured: migscope
   // exports every session (sampling would drop the evidence), so ours say sampled.
-  return trace.setSpanContext(ROOT_CONTEXT, { traceId: c.traceId, spanId: c.parent.parentSpanId, traceFlags: TraceFlags.SAMPLED, isRemote: true });
+  return trace.setSpanContext(ROOT_CONTEXT, { ...c.parent.spanContext, traceFlags: TraceFlags.SAMPLED, isRemote: true });
 }

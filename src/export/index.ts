@@ -4,5 +4,5 @@ export { createExporter, type ExportOptions, type FindingInput, type MigscopeExp
 export { formatSummary, type ExportSummary, type ExporterSummary } from './summary.js';
 export { registerExportOptions, exportOptionsFromFlags, ExportUsageError, type ExportFlags } from './cli-options.js';
 export { traceIdFromMigrationId, saveSessionSpanId } from './correlation.js';
-export { METRICS, LABEL, METER_NAME, UNKNOWN_STATE_VALUE, UNKNOWN_HOST, type MetricSpec } from './metric-names.js';
+export { METRICS, LABEL, METER_NAME, UNKNOWN_STATE, UNKNOWN_HOST, type MetricSpec } from './metric-names.js';
 export { ATTR, EVENT, SPAN } from './conventions.js';

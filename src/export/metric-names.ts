@@ -121,18 +121,21 @@ export const METRICS = {
     labels: [...DEVICE_LABELS, LABEL.kind],
   },
   /**
-   * Raw device state (v1 device_state low bits, v2 enum vfio_device_mig_state), -1 when
-   * unknown. The state NAME is deliberately not a label: a label that changes with the
-   * value would split one device's history into many series and break Grafana's
-   * state-timeline panel; map values to names with value mappings (docs/telemetry.md).
+   * The device's current state as a state set (OpenMetrics StateSet semantics, exposed as a
+   * gauge with a `state` label, as kube-state-metrics does for pod phases): one series per
+   * state the device has been in, 1 for the state it is in now, 0 for the ones it left. A
+   * dashboard reads the state from the label, whatever the protocol (v1 and v2 number their
+   * states differently: 1 is RUNNING in v1 and STOP in v2). `state` is the spec's name
+   * (DESIGN.md "Names"), UNKNOWN when the trace cannot show it, INVALID for a v2 value
+   * outside the enum (one value, so a corrupt trace cannot grow the label set).
    */
   deviceState: {
     name: 'migscope.device.state',
     prometheus: 'migscope_device_state',
     kind: 'gauge',
     unit: '{state}',
-    description: 'Current migration state of a device as its raw value (-1 unknown); see docs/telemetry.md for the value mappings',
-    labels: DEVICE_LABELS,
+    description: 'Migration state of a device as a state set: 1 for the state it is in (label state), 0 for states it left',
+    labels: [...DEVICE_LABELS, LABEL.state],
   },
   /**
    * The device's latest pending-bytes sample: v1 pending_bytes as the VMM read it (spec
@@ -172,6 +175,19 @@ export const METRICS = {
     description: 'Events the tracer reported as lost (ring buffer overruns)',
     labels: [LABEL.host],
   },
+  /**
+   * Recordings made under device="_overflow" because the host reached its device label cap
+   * (device-labels.ts): one per state change, pending sample, finding or session end of a
+   * device beyond the cap.
+   */
+  deviceLabelOverflow: {
+    name: 'migscope.device.label_overflow',
+    prometheus: 'migscope_device_label_overflow_total',
+    kind: 'counter',
+    unit: '{recording}',
+    description: 'Recordings (state changes, pending samples, findings, session ends) of devices beyond the per-host device label cap, made under device="_overflow"',
+    labels: [LABEL.host],
+  },
 } as const satisfies Record<string, MetricSpec>;
 
 export type MetricKey = keyof typeof METRICS;
@@ -182,5 +198,5 @@ export const METER_NAME = 'migscope';
 /** Value of the `host` label when the trace does not name its host. */
 export const UNKNOWN_HOST = 'unknown';
 
-/** Value of the device state gauge when the state is not known. */
-export const UNKNOWN_STATE_VALUE = -1;
+/** `state` label of the device state set when the trace cannot show the state. */
+export const UNKNOWN_STATE = 'UNKNOWN';

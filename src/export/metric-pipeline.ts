@@ -23,6 +23,8 @@ export interface MetricPipelineOptions {
   readonly exportIntervalMs: number;
   readonly exportTimeoutMs: number;
   readonly meterVersion: string | undefined;
+  /** Device label cap per host (device-labels.ts). */
+  readonly maxDevicesPerHost?: number | undefined;
 }
 
 export interface MetricTallyByExporter {
@@ -56,7 +58,7 @@ export function createMetricPipeline(opts: MetricPipelineOptions): MetricPipelin
     ...opts.readers,
   ];
   const provider = new MeterProvider({ resource: opts.resource, readers });
-  const instruments = createInstruments(provider.getMeter(METER_NAME, opts.meterVersion));
+  const instruments = createInstruments(provider.getMeter(METER_NAME, opts.meterVersion), { maxDevicesPerHost: opts.maxDevicesPerHost });
   let finalTally: readonly MetricTallyByExporter[] | undefined;
 
   function snapshot(pendingFails: boolean): readonly MetricTallyByExporter[] {

@@ -5,8 +5,9 @@
 import { ValueType, type Attributes, type Counter, type Gauge, type Histogram, type Meter } from '@opentelemetry/api';
 import type { Finding } from '../check/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
-import { V1_STATE_MASK } from '../protocol/v1.js';
-import { LABEL, METRICS, UNKNOWN_HOST, UNKNOWN_STATE_VALUE } from './metric-names.js';
+import { LABEL, METRICS, UNKNOWN_HOST } from './metric-names.js';
+import { createDeviceLabeler, DEFAULT_MAX_DEVICES_PER_HOST, OVERFLOW_DEVICE, type DeviceLabeler } from './device-labels.js';
+import { stateLabel } from './device-state.js';
 import type { StatePlan } from './session-plan.js';
 import { nsToSeconds } from './time.js';
 
@@ -16,9 +17,16 @@ export interface Instruments {
   recordDeviceState(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, raw: number | undefined): void;
   recordPending(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, bytes: bigint): void;
   recordInput(host: string | undefined, counts: { readonly records: number; readonly malformed: number; readonly lostEvents: number }): void;
+  /** The device label cap (device-labels.ts): what was folded into device="_overflow". */
+  readonly deviceLabels: DeviceLabeler;
 }
 
-export function createInstruments(meter: Meter): Instruments {
+export interface InstrumentOptions {
+  /** Distinct device labels per host before further devices go to device="_overflow" (default 256). */
+  readonly maxDevicesPerHost?: number | undefined;
+}
+
+export function createInstruments(meter: Meter, opts: InstrumentOptions = {}): Instruments {
   const m = METRICS;
   const migrations: Counter = meter.createCounter(m.migrations.name, { unit: m.migrations.unit, description: m.migrations.description, valueType: ValueType.INT });
   const findings: Counter = meter.createCounter(m.findings.name, { unit: m.findings.unit, description: m.findings.description, valueType: ValueType.INT });
@@ -38,14 +46,24 @@ export function createInstruments(meter: Meter): Instruments {
   const records: Counter = meter.createCounter(m.records.name, { unit: m.records.unit, description: m.records.description, valueType: ValueType.INT });
   const malformed: Counter = meter.createCounter(m.malformed.name, { unit: m.malformed.unit, description: m.malformed.description, valueType: ValueType.INT });
   const lost: Counter = meter.createCounter(m.lostEvents.name, { unit: m.lostEvents.unit, description: m.lostEvents.description, valueType: ValueType.INT });
+  const overflow: Counter = meter.createCounter(m.deviceLabelOverflow.name, {
+    unit: m.deviceLabelOverflow.unit,
+    description: m.deviceLabelOverflow.description,
+    valueType: ValueType.INT,
+  });
 
   const hostOf = (h: string | undefined): string => h ?? UNKNOWN_HOST;
+  const labels = createDeviceLabeler(opts.maxDevicesPerHost ?? DEFAULT_MAX_DEVICES_PER_HOST, (host) => overflow.add(1, { [LABEL.host]: host }));
+  const dev = (host: string, id: string): string => labels.label(host, id);
+  /** The state each device's state set shows as 1, per host/device/protocol series. */
+  const current = new Map<string, string>();
 
   return {
     recordSession(host, device, session, states): void {
       // Fresh objects per call, built by assignment (no spread: see session-plan.ts).
       const h = hostOf(host);
-      const withKind = (): Attributes => ({ [LABEL.host]: h, [LABEL.device]: device.id, [LABEL.protocol]: device.protocol, [LABEL.kind]: session.kind });
+      const d = dev(h, device.id);
+      const withKind = (): Attributes => ({ [LABEL.host]: h, [LABEL.device]: d, [LABEL.protocol]: device.protocol, [LABEL.kind]: session.kind });
       const withOutcome = withKind();
       withOutcome[LABEL.outcome] = session.outcome;
       migrations.add(1, withOutcome);
@@ -62,9 +80,10 @@ export function createInstruments(meter: Meter): Instruments {
       }
     },
     recordFinding(host, f): void {
+      const h = hostOf(host);
       findings.add(1, {
-        [LABEL.host]: hostOf(host),
-        [LABEL.device]: f.device,
+        [LABEL.host]: h,
+        [LABEL.device]: dev(h, f.device),
         [LABEL.rule]: f.rule,
         [LABEL.severity]: f.severity,
         [LABEL.blame]: f.blame,
@@ -72,20 +91,33 @@ export function createInstruments(meter: Meter): Instruments {
       });
     },
     recordDeviceState(host, device, raw): void {
-      // v1: the low three bits only (metric-names.ts deviceState; reserved bits 3-31 would
-      // give values the dashboards' value mappings do not know), as openmetrics.ts writes it.
-      const value = raw === undefined ? UNKNOWN_STATE_VALUE : device.protocol === 'v1' ? raw & V1_STATE_MASK : raw;
-      deviceState.record(value, { [LABEL.host]: hostOf(host), [LABEL.device]: device.id, [LABEL.protocol]: device.protocol });
+      const h = hostOf(host);
+      const d = dev(h, device.id);
+      const state = stateLabel(device.protocol, raw);
+      const key = `${h}\0${d}\0${device.protocol}`;
+      const before = current.get(key);
+      if (before === state) return;
+      // StateSet: the state left goes to 0 (its series stays, so a dashboard sees it end),
+      // the state entered to 1. The overflow series of many devices can show several 1s.
+      if (before !== undefined && d !== OVERFLOW_DEVICE) {
+        deviceState.record(0, { [LABEL.host]: h, [LABEL.device]: d, [LABEL.protocol]: device.protocol, [LABEL.state]: before });
+      }
+      current.set(key, state);
+      deviceState.record(1, { [LABEL.host]: h, [LABEL.device]: d, [LABEL.protocol]: device.protocol, [LABEL.state]: state });
     },
     recordPending(host, device, bytes): void {
+      const h = hostOf(host);
       // A double holds byte counts exactly up to 2^53 (8 PiB): far beyond any device state.
-      pending.record(Number(bytes), { [LABEL.host]: hostOf(host), [LABEL.device]: device.id, [LABEL.protocol]: device.protocol });
+      pending.record(Number(bytes), { [LABEL.host]: h, [LABEL.device]: dev(h, device.id), [LABEL.protocol]: device.protocol });
     },
     recordInput(host, c): void {
       const a: Attributes = { [LABEL.host]: hostOf(host) };
       records.add(c.records, a);
       malformed.add(c.malformed, a);
       lost.add(c.lostEvents, a);
+      // add(0): the series exists from the start, so an alert on increase() sees the first fold.
+      overflow.add(0, a);
     },
+    deviceLabels: labels,
   };
 }

@@ -5,6 +5,7 @@
 // status when it failed. Names and attributes are migscope's own (`qemu.migration.*`):
 // OpenTelemetry has no semantic conventions for VM migration.
 
+import { SpanKind } from '@opentelemetry/api';
 import type { Attributes, HrTime } from '@opentelemetry/api';
 import type { ClockMapping } from '../analysis/types.js';
 import type { Migration } from '../track/migration-types.js';
@@ -73,6 +74,7 @@ export function planMigration(m: Migration, clock: ClockMapping, host: string | 
     .map((s) => ({ name: MIGRATION_SPAN.statusEvent, time: t(s.tsNs ?? 0n), attributes: { [MIGRATION_ATTR.status]: s.status, [MIGRATION_ATTR.via]: [...new Set(s.seen.map((e) => e.via))] } }));
   const root = {
     name: MIGRATION_SPAN.root(m.side),
+    kind: SpanKind.INTERNAL,
     start: t(m.startNs),
     end: t(m.endNs),
     attributes,
@@ -81,6 +83,7 @@ export function planMigration(m: Migration, clock: ClockMapping, host: string | 
   };
   const states: StatePlan[] = m.phases.map((p) => ({
     name: MIGRATION_SPAN.phase(p.name),
+    kind: SpanKind.INTERNAL,
     start: t(p.startNs),
     end: t(p.endNs),
     attributes: { [MIGRATION_ATTR.id]: m.id },

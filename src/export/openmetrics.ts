@@ -7,7 +7,8 @@
 //   - counters: cumulative `_total` samples, 0 just before the trace starts, +1 (or +bytes) at
 //     each session end / finding time;
 //   - histograms: `_bucket`/`_count`/`_sum` after each observation (at the session end);
-//   - the device state gauge: the raw state at each state interval's start;
+//   - the device state set: at each state interval's start, 1 on the series of the state
+//     entered and 0 on the one left (metric-names.ts deviceState), as watch mode sets it;
 //   - the pending-bytes gauge: each pending-bytes sample of a session (v1 pending_bytes,
 //     v2 PRECOPY_INFO initial + dirty) at its time, as watch mode sets it live.
 // Between changes every series repeats its value on a fixed grid (series.ts says why) up to
@@ -21,8 +22,9 @@
 
 import type { Analysis } from '../analysis/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
-import { V1_STATE_MASK } from '../protocol/v1.js';
-import { LABEL, METRICS, UNKNOWN_HOST, UNKNOWN_STATE_VALUE, type LabelKey, type MetricSpec } from './metric-names.js';
+import { LABEL, METRICS, UNKNOWN_HOST, type LabelKey, type MetricSpec } from './metric-names.js';
+import { createDeviceLabeler, DEFAULT_MAX_DEVICES_PER_HOST, OVERFLOW_DEVICE } from './device-labels.js';
+import { stateLabel } from './device-state.js';
 import { planSession, sessionBounds } from './session-plan.js';
 import { nsToSeconds, type WallClock } from './time.js';
 import { sampleSeries, type Change } from './openmetrics/series.js';
@@ -55,6 +57,8 @@ export interface OpenMetricsOptions {
    * samples, and anything under Prometheus' 5 min lookback keeps series visible.
    */
   readonly sampleIntervalMs?: number | undefined;
+  /** Device label cap per host, as the live metrics have it (device-labels.ts; default 256). */
+  readonly maxDevicesPerHost?: number | undefined;
 }
 
 export const DEFAULT_SAMPLE_INTERVAL_MS = 15_000;
@@ -261,12 +265,6 @@ function traceSpan(a: Analysis): { readonly first: bigint; readonly last: bigint
   return first !== undefined && last !== undefined ? { first, last } : undefined;
 }
 
-/** The gauge value of a raw state: v1 keeps the low three bits (metric-names.ts deviceState), -1 when unknown. */
-function gaugeValue(device: DeviceTimeline, raw: number | undefined): number {
-  if (raw === undefined) return UNKNOWN_STATE_VALUE;
-  return device.protocol === 'v1' ? raw & V1_STATE_MASK : raw;
-}
-
 /**
  * The OpenMetrics text of an analysis, in chunks (a long trace gives more text than one
  * string should hold; write the chunks to a file as they come). Throws OpenMetricsError
@@ -292,10 +290,10 @@ export function openMetricsChunks(analysis: Analysis, opts: OpenMetricsOptions =
   if (!Number.isSafeInteger(wallMs(span.last))) {
     throw new OpenMetricsError('out-of-range', `with clock offset ${offsetNs} ns the trace ends beyond any representable time; check --clock-offset`);
   }
-  return render(analysis, { startMs: wallMs(span.first), endMs: wallMs(span.last), stepMs }, span.last, wallMs, offsetNs);
+  return render(analysis, { startMs: wallMs(span.first), endMs: wallMs(span.last), stepMs }, span.last, wallMs, offsetNs, opts.maxDevicesPerHost ?? DEFAULT_MAX_DEVICES_PER_HOST);
 }
 
-function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: bigint) => number, offsetNs: bigint): Generator<string> {
+function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: bigint) => number, offsetNs: bigint, maxDevices: number): Generator<string> {
   const host = a.host ?? UNKNOWN_HOST;
   const migrations = family<number>(METRICS.migrations);
   const findings = family<number>(METRICS.findings);
@@ -307,10 +305,17 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
   const records = family<number>(METRICS.records);
   const malformed = family<number>(METRICS.malformed);
   const lost = family<number>(METRICS.lostEvents);
+  const overflow = family<number>(METRICS.deviceLabelOverflow);
   const wall: WallClock = { source: 'offset', clockName: a.clock.clock, offsetNs };
+  let folded = 0;
+  const labeler = createDeviceLabeler(maxDevices, () => folded++);
+  // The state each state set shows as 1, per series key: several timelines of one device id
+  // (closed and opened again) share one state set.
+  const stateNow = new Map<string, string>();
 
   for (const d of a.devices) {
-    const dev = { [LABEL.host]: host, [LABEL.device]: d.id, [LABEL.protocol]: d.protocol };
+    const device = labeler.label(host, d.id);
+    const dev = { [LABEL.host]: host, [LABEL.device]: device, [LABEL.protocol]: d.protocol };
     d.sessions.forEach((s, sessionIndex) => {
       const ms = wallMs(sessionEndNs(d, s, traceEndNs));
       const withKind = { ...dev, [LABEL.kind]: s.kind };
@@ -329,23 +334,33 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
         pendingGauge = setGauge(pendingBytes, labelsFor(pendingBytes.spec, dev), wallMs(p.tsNs), Number(p.bytes));
       }
     }
-    let gauge: SeriesBuild<number> | undefined;
+    // The state set: 1 on the state entered, 0 on the one left (the overflow series of many
+    // devices is not zeroed: another device may still be in that state).
+    const stateSeries: SeriesBuild<number>[] = [];
+    const stateKey = `${device}\0${d.protocol}`;
+    let before = stateNow.get(stateKey);
     for (const iv of d.timeline) {
       if (iv.startNs === undefined) continue;
-      gauge = setGauge(deviceState, labelsFor(deviceState.spec, dev), wallMs(iv.startNs), gaugeValue(d, iv.raw));
+      const state = stateLabel(d.protocol, iv.raw);
+      if (state === before) continue;
+      const ms = wallMs(iv.startNs);
+      if (before !== undefined && device !== OVERFLOW_DEVICE) stateSeries.push(setGauge(deviceState, labelsFor(deviceState.spec, { ...dev, [LABEL.state]: before }), ms, 0));
+      stateSeries.push(setGauge(deviceState, labelsFor(deviceState.spec, { ...dev, [LABEL.state]: state }), ms, 1));
+      before = state;
     }
+    if (before !== undefined) stateNow.set(stateKey, before);
     // A device closed before the trace ended stops reporting at the close. Several timelines
     // of one device id (closed and opened again) share the series: it lasts as long as the
     // last of them, and to the end of the trace if one is still open.
     const lastIv = d.timeline[d.timeline.length - 1];
     const closedMs = lastIv?.endNs !== undefined && lastIv.openAtEnd !== true ? wallMs(lastIv.endNs) : Infinity;
     // The pending-bytes gauge of a device lasts as long as its state gauge.
-    for (const g of [gauge, pendingGauge]) if (g !== undefined) g.endMs = Math.max(g.endMs ?? -Infinity, closedMs);
+    for (const g of [...stateSeries, pendingGauge]) if (g !== undefined) g.endMs = Math.max(g.endMs ?? -Infinity, closedMs);
   }
   for (const f of a.findings) {
     const labels = labelsFor(findings.spec, {
       [LABEL.host]: host,
-      [LABEL.device]: f.device,
+      [LABEL.device]: labeler.label(host, f.device),
       [LABEL.rule]: f.rule,
       [LABEL.severity]: f.severity,
       [LABEL.blame]: f.blame,
@@ -358,6 +373,7 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
   add(records, labelsFor(records.spec, hostLabels), frame.endMs, a.input.records);
   add(malformed, labelsFor(malformed.spec, hostLabels), frame.endMs, a.input.malformed);
   add(lost, labelsFor(lost.spec, hostLabels), frame.endMs, a.input.lostEvents);
+  add(overflow, labelsFor(overflow.spec, hostLabels), frame.endMs, folded);
 
   yield* counterText(migrations, frame);
   yield* counterText(findings, frame);
@@ -369,6 +385,7 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
   yield* counterText(records, frame);
   yield* counterText(malformed, frame);
   yield* counterText(lost, frame);
+  yield* counterText(overflow, frame);
   yield '# EOF\n';
 }
 

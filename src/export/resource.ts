@@ -4,7 +4,7 @@
 // (host, os, process, serviceinstance, env, all, none; default all) picks the detectors.
 // The env detector always runs: without it OTEL_SERVICE_NAME would silently do nothing.
 // The traced host is NOT the resource (a trace may be analysed elsewhere): it is the span
-// attribute migscope.host and the metric label host.
+// attribute host.name (semconv) on the spans and the metric label host.
 
 import {
   defaultResource,

@@ -4,11 +4,11 @@
 // finding (on the root), the status, the link. spans.ts hands the plan to the SDK;
 // keeping the decisions here makes them testable without an SDK and cheap to bench.
 
-import type { Attributes, HrTime } from '@opentelemetry/api';
+import { SpanKind, type Attributes, type HrTime } from '@opentelemetry/api';
 import type { DeviceTimeline, MigrationSession, StateInterval, StateWrite } from '../track/types.js';
 import type { Finding } from '../check/types.js';
 import type { ClockMapping } from '../analysis/types.js';
-import { ATTR, EVENT, SPAN } from './conventions.js';
+import { ATTR, ERROR_TYPE, EVENT, SPAN } from './conventions.js';
 import { nsToHrTime, toWallNs, type WallClock } from './time.js';
 import { sourceRef } from './source-ref.js';
 
@@ -35,10 +35,18 @@ export interface EventPlan {
 
 export interface SpanPlan {
   readonly name: string;
+  /**
+   * Save sessions are PRODUCER and resume sessions CONSUMER spans: the source produces the
+   * device state that the destination consumes later, asynchronously (OTel trace API,
+   * "SpanKind"), and the resume links to the save as a consumer links to its producer.
+   * State intervals and findings are INTERNAL.
+   */
+  readonly kind: SpanKind;
   readonly start: HrTime;
   readonly end: HrTime;
   readonly attributes: Attributes;
   readonly events: readonly EventPlan[];
+  /** Status message of an ERROR span (its `error.type` attribute is set with it); undefined: UNSET. */
   readonly error: string | undefined;
 }
 
@@ -97,9 +105,9 @@ function deviceAttributes(input: SessionInput, ctx: PlanContext): Attributes {
     [ATTR.protocol]: d.protocol,
     [ATTR.clockSource]: ctx.wall.source,
   };
-  if (d.pid !== undefined) a[ATTR.vmmPid] = d.pid;
-  if (d.comm !== undefined) a[ATTR.vmmProcessName] = d.comm;
-  if (input.host !== undefined) a[ATTR.host] = input.host;
+  if (d.pid !== undefined) a[ATTR.processPid] = d.pid;
+  if (d.comm !== undefined) a[ATTR.threadName] = d.comm;
+  if (input.host !== undefined) a[ATTR.hostName] = input.host;
   if (ctx.wall.clockName !== undefined) a[ATTR.clockName] = ctx.wall.clockName;
   if (ctx.migrationId !== undefined) a[ATTR.migrationId] = ctx.migrationId;
   return a;
@@ -140,6 +148,40 @@ function writeAttributes(w: StateWrite): Attributes {
   return a;
 }
 
+/** The session span's status message (undefined: UNSET); sets error.type in `attrs` with it. */
+function rootError(session: MigrationSession, findings: readonly Finding[], attrs: Attributes): string | undefined {
+  let error: string | undefined;
+  if (session.outcome === 'failed') {
+    error = `${session.kind} session failed`;
+    attrs[ATTR.errorType] = ERROR_TYPE.sessionFailed;
+  }
+  const firstError = findings.find(isErrorFinding);
+  if (firstError !== undefined) {
+    error = `${error !== undefined ? `${error}; ` : ''}${firstError.rule}: ${firstError.message}`;
+    // The rule says more than "failed": it is the class of the error.
+    attrs[ATTR.errorType] = firstError.rule;
+  }
+  return error;
+}
+
+/**
+ * The plan with more findings of the session (found after the plan was made, before its
+ * spans were sent: the drain check at the SET that ends a save comes after the session end):
+ * their events on the root, the counts and the status redone over all findings.
+ */
+export function addFindings(plan: SessionPlan, input: SessionInput, late: readonly Finding[], wall: WallClock): SessionPlan {
+  if (late.length === 0) return plan;
+  const all = [...input.findings, ...late];
+  const attributes: Attributes = { ...plan.root.attributes };
+  attributes[ATTR.findingsCount] = all.length;
+  attributes[ATTR.findingsErrors] = all.filter(isErrorFinding).length;
+  const error = rootError(input.session, all, attributes);
+  const hr = (ns: bigint): HrTime => nsToHrTime(toWallNs(ns, wall));
+  const events = [...plan.root.events];
+  for (const f of late) events.push({ name: EVENT.finding, time: f.tsNs !== undefined ? hr(f.tsNs) : plan.root.start, attributes: findingAttributes(f, f.tsNs !== undefined) });
+  return { ...plan, root: { ...plan.root, attributes, events, error } };
+}
+
 export function planSession(input: SessionInput, ctx: PlanContext): SessionPlan {
   const { device, session } = input;
   const wall = ctx.wall;
@@ -161,10 +203,8 @@ export function planSession(input: SessionInput, ctx: PlanContext): SessionPlan 
   if (session.src !== undefined) rootAttrs[ATTR.source] = sourceRef(session.src);
   if (device.intervalsDropped > 0) rootAttrs[ATTR.intervalsDropped] = device.intervalsDropped;
 
-  let error: string | undefined;
-  if (session.outcome === 'failed') error = `${session.kind} session failed`;
-  const firstError = input.findings.find(isErrorFinding);
-  if (firstError !== undefined) error = `${error !== undefined ? `${error}; ` : ''}${firstError.rule}: ${firstError.message}`;
+  const error = rootError(session, input.findings, rootAttrs);
+  const rootKind = session.kind === 'save' ? SpanKind.PRODUCER : SpanKind.CONSUMER;
 
   if (bounds === undefined) {
     // No times: the session still exists (counted, with its findings), at the epoch.
@@ -175,6 +215,7 @@ export function planSession(input: SessionInput, ctx: PlanContext): SessionPlan 
       states: [],
       root: {
         name: SPAN.session(session.kind),
+        kind: rootKind,
         start: zero,
         end: zero,
         attributes: rootAttrs,
@@ -229,8 +270,11 @@ export function planSession(input: SessionInput, ctx: PlanContext): SessionPlan 
     const clipped = (c.iv.startNs !== undefined && c.iv.startNs < s) || c.iv.endNs === undefined || c.iv.endNs > e;
     if (clipped) a[ATTR.stateClipped] = true;
     if (c.iv.endNs === undefined) a[ATTR.stateOpen] = true;
+    const isError = c.iv.state === 'ERROR';
+    if (isError) a[ATTR.errorType] = ERROR_TYPE.deviceError;
     return {
       name: SPAN.state(c.iv.state),
+      kind: SpanKind.INTERNAL,
       state: c.iv.state,
       start: hr(c.from),
       end: hr(c.to),
@@ -239,13 +283,13 @@ export function planSession(input: SessionInput, ctx: PlanContext): SessionPlan 
       attributes: a,
       events: c.events,
       // spec §7: the span status is ERROR if the device reached its error state.
-      error: c.iv.state === 'ERROR' ? 'device in ERROR state' : undefined,
+      error: isError ? 'device in ERROR state' : undefined,
     };
   });
 
   return {
     timed: true,
     states,
-    root: { name: SPAN.session(session.kind), start: hr(s), end: hr(e), attributes: rootAttrs, events: rootEvents, error },
+    root: { name: SPAN.session(session.kind), kind: rootKind, start: hr(s), end: hr(e), attributes: rootAttrs, events: rootEvents, error },
   };
 }

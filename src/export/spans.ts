@@ -3,7 +3,7 @@
 // Before each end() it waits for room in the span pipeline (span-pipeline.ts), so the
 // batch processor's queue never overflows.
 
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
+import { ROOT_CONTEXT, SpanStatusCode, trace, type Context, type Link, type Span, type SpanContext, type Tracer } from '@opentelemetry/api';
 import type { SpanPlan, SessionPlan } from './session-plan.js';
 import type { MigrationIdGenerator } from './id-generator.js';
 
@@ -20,6 +20,7 @@ export interface Emitter {
 
 function fill(span: Span, plan: SpanPlan): void {
   for (const ev of plan.events) span.addEvent(ev.name, ev.attributes, ev.time);
+  // error.type is set with the status by the plan (session-plan.ts), as semconv asks.
   if (plan.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: plan.error });
 }
 
@@ -45,7 +46,7 @@ export interface RootOptions {
 /** Start a root-level span from a plan (session or standalone finding). */
 function startRoot(em: Emitter, plan: SpanPlan, opts: RootOptions): Span {
   return em.ids.withSpanId(opts.spanId, () =>
-    em.tracer.startSpan(plan.name, { kind: SpanKind.INTERNAL, startTime: plan.start, attributes: plan.attributes, links: [...opts.links] }, opts.parent),
+    em.tracer.startSpan(plan.name, { kind: plan.kind, startTime: plan.start, attributes: plan.attributes, links: [...opts.links] }, opts.parent),
   );
 }
 
@@ -64,7 +65,7 @@ export async function emitSession(em: Emitter, plan: SessionPlan, opts: RootOpti
   fill(root, plan.root);
   const ctx = trace.setSpan(ROOT_CONTEXT, root);
   for (const sp of plan.states) {
-    const child = em.tracer.startSpan(sp.name, { kind: SpanKind.INTERNAL, startTime: sp.start, attributes: sp.attributes }, ctx);
+    const child = em.tracer.startSpan(sp.name, { kind: sp.kind, startTime: sp.start, attributes: sp.attributes }, ctx);
     fill(child, sp);
     if (whole) endNow(em, child, sp);
     else await end(em, child, sp);

@@ -149,6 +149,10 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     session.notRunningNs += rec.notRunningUpTo(ts, [session.startNs]);
   }
 
+  /** A state with a value was seen (or inferred, e.g. RUNNING at open) at some point; lost events since the last one. */
+  let everKnown = false;
+  let lostSinceKnown = false;
+
   function setState(raw: number | undefined, certainty: Certainty, ts: bigint | undefined, src: Source): void {
     const cur = rec.current();
     if (raw !== undefined && cur.raw !== undefined && cur.certainty === 'inferred' && certainty === 'known' && low(raw) === low(cur.raw)) {
@@ -165,6 +169,10 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     rec.enter(raw, certainty, ts, src);
     opts.onStateChange?.(ref.id, raw, stateName(raw), protocol);
     transition(prev, raw, ts, src);
+    if (raw !== undefined) {
+      everKnown = true;
+      lostSinceKnown = false;
+    }
   }
 
   /**
@@ -285,9 +293,10 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     if (session === undefined) {
       if (saving) startSession('save', ts, src, next);
       else if (n === 4) startSession('resume', ts, src, next);
-      // Found already saving or resuming, with the state before unknown: the session began
-      // before what the trace shows.
-      if (session !== undefined && prev === undefined) (session as SessionBuilder).partial = true;
+      // Found already saving or resuming with nothing known before it (the device's first
+      // state the trace shows, or the first after lost events): the session began before what
+      // the trace shows. A state before it that was only invisible (an unseen value) is not that.
+      if (session !== undefined && prev === undefined && (!everKnown || lostSinceKnown)) (session as SessionBuilder).partial = true;
       return;
     }
     session.states.push(stateName(next));
@@ -497,6 +506,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       settleUnseenWrite(undefined);
       // Lost events may hide any transition: from here the state is unknown until seen.
       const cur = rec.current();
+      lostSinceKnown = true;
       if (ended || (cur.raw === undefined && cur.src === undefined)) return;
       setState(undefined, 'unknown', ts, src);
     },

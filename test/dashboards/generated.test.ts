@@ -4,7 +4,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DASHBOARDS, DASHBOARD_UIDS, PROVISIONED, V1_STATE_MAPPINGS, V2_STATE_MAPPINGS, buildDashboard, dashboardJson } from '../../dashboards/index.js';
+import { DASHBOARDS, DASHBOARD_UIDS, PROVISIONED, STATE_NAMES, stateMapping, buildDashboard, dashboardJson } from '../../dashboards/index.js';
 import { generatedFiles } from '../../dashboards/generate.js';
 import { queriesOf } from '../../dashboards/queries.js';
 import { TRACEQL } from '../../dashboards/traces.js';
@@ -79,23 +79,26 @@ describe('dashboard structure', () => {
     }
   });
 
-  it('maps raw states to names per protocol (v1 §2.2, v2 §5.3) on a panel filtered by that protocol', () => {
-    const names = (m: typeof V1_STATE_MAPPINGS): Record<string, string | undefined> => {
-      const first = m[0];
-      if (first?.type !== 'value') throw new Error('expected a value mapping');
-      return Object.fromEntries(Object.entries(first.options).map(([k, v]) => [k, v.text]));
+  it('reads the device state from the state label, one panel for v1 and v2, each state named and coloured', () => {
+    // Every name the state set can carry has a mapping of 1 to that name (no raw numbers).
+    expect(STATE_NAMES).toEqual(expect.arrayContaining(['STOP', 'RUNNING', 'SAVING', 'PRE_COPY', 'RESUMING', 'ERROR', 'STOP_COPY', 'RUNNING_P2P', 'PRE_COPY_P2P', 'UNKNOWN', 'INVALID']));
+    const device = JSON.parse(read('json/device.json')) as {
+      panels: { type: string; title: string; targets?: { expr?: string; legendFormat?: string }[]; fieldConfig?: { overrides?: { matcher: { id: string; options: string }; properties: { id: string; value: unknown }[] }[] } }[];
     };
-    expect(names(V1_STATE_MAPPINGS)).toEqual({ '0': 'STOP', '1': 'RUNNING', '2': 'SAVING', '3': 'PRE_COPY', '4': 'RESUMING', '5': 'INVALID_101', '6': 'ERROR', '7': 'INVALID_111', '-1': 'UNKNOWN' });
-    expect(names(V2_STATE_MAPPINGS)).toEqual({ '0': 'ERROR', '1': 'STOP', '2': 'RUNNING', '3': 'STOP_COPY', '4': 'RESUMING', '5': 'RUNNING_P2P', '6': 'PRE_COPY', '7': 'PRE_COPY_P2P', '-1': 'UNKNOWN' });
-    const device = JSON.parse(read('json/device.json')) as { panels: { type: string; title: string; targets?: { expr?: string }[]; fieldConfig?: { defaults?: { mappings?: unknown } } }[] };
     const timelines = device.panels.filter((p) => p.type === 'state-timeline');
-    expect(timelines).toHaveLength(2);
-    for (const [proto, mappings] of [['v1', V1_STATE_MAPPINGS], ['v2', V2_STATE_MAPPINGS]] as const) {
-      const p = timelines.find((t) => t.title.includes(proto))!;
-      expect(p.targets?.[0]?.expr).toContain(`protocol="${proto}"`);
-      expect(p.targets?.[0]?.expr).toMatch(/^migscope_device_state\{/);
-      expect(p.fieldConfig?.defaults?.mappings).toEqual(mappings);
+    expect(timelines).toHaveLength(1);
+    const p = timelines[0]!;
+    expect(p.targets?.[0]?.expr).toMatch(/^max by \(host, device, protocol, state\) \(migscope_device_state\{[^}]*\} == 1\)$/);
+    expect(p.targets?.[0]?.expr).not.toContain('protocol=');
+    expect(p.targets?.[0]?.legendFormat).toMatch(/\{\{state\}\}$/);
+    const overrides = p.fieldConfig?.overrides ?? [];
+    for (const name of STATE_NAMES) {
+      const o = overrides.find((x) => x.matcher.id === 'byRegexp' && x.matcher.options === `.* ${name}$`);
+      expect(o?.properties, name).toEqual([{ id: 'mappings', value: stateMapping(name) }]);
     }
+    // The regexps cannot mix up STOP and STOP_COPY, PRE_COPY and PRE_COPY_P2P.
+    expect(new RegExp('.* STOP$').test('h 0000:65:00.0 STOP_COPY')).toBe(false);
+    expect(new RegExp('.* PRE_COPY$').test('h d PRE_COPY_P2P')).toBe(false);
   });
 
   it('the TraceQL searches use span attributes migscope writes', () => {

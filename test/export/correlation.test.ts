@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { exportAnalysis, saveSessionSpanId, traceIdFromMigrationId } from '../../src/export/index.js';
 import { ATTR } from '../../src/export/conventions.js';
 import { parseTraceParent } from '../../src/export/traceparent.js';
-import { resolveCorrelation } from '../../src/export/correlation.js';
+import { migrationRootSpanId, resolveCorrelation } from '../../src/export/correlation.js';
 import { startHttpReceiver, type Receiver } from './otlp-receiver.js';
 import { cleanSaveAnalysis, resumeAnalysis, SRC_DEVICE } from './fixtures.js';
 
@@ -40,13 +40,22 @@ describe('source and destination with the same --migration-id', () => {
 
     const save = r.spans.find((s) => s.name === 'vfio.migration.save');
     const resume = r.spans.find((s) => s.name === 'vfio.migration.resume');
-    expect(save?.parentSpanId).toBe('');
-    expect(resume?.parentSpanId).toBe('');
+    // Both hosts' sessions hang under one root whose id both derive; only the source (it
+    // saw a save) emits that root, so it arrives exactly once, itself a root span.
+    const rootId = migrationRootSpanId(MIGRATION);
+    expect(save?.parentSpanId).toBe(rootId);
+    expect(resume?.parentSpanId).toBe(rootId);
+    const roots = r.spans.filter((s) => s.name === 'vfio.migration');
+    expect(roots.map((s) => [s.spanId, s.parentSpanId, s.kind, s.attributes[ATTR.migrationId]])).toEqual([[rootId, '', 1, MIGRATION]]);
+    expect(roots[0]?.startNs).toBe(save?.startNs);
+    expect(roots[0]?.endNs).toBe(save?.endNs);
+    expect(save?.kind).toBe(4); // PRODUCER
+    expect(resume?.kind).toBe(5); // CONSUMER
     expect(save?.spanId).toBe(saveSessionSpanId(MIGRATION, SRC_DEVICE));
     expect(resume?.links).toEqual([{ traceId: expectedTrace, spanId: save?.spanId, attributes: { [ATTR.linkType]: 'vfio.migration.save', [ATTR.deviceId]: SRC_DEVICE } }]);
     expect(save?.attributes[ATTR.migrationId]).toBe(MIGRATION);
-    expect(resume?.attributes[ATTR.host]).toBe('dst-host');
-    expect(save?.attributes[ATTR.host]).toBe('src-host');
+    expect(resume?.attributes[ATTR.hostName]).toBe('dst-host');
+    expect(save?.attributes[ATTR.hostName]).toBe('src-host');
   });
 
   it('links across different device ids when both hosts name the device the same way', async () => {
@@ -112,10 +121,13 @@ describe('W3C TRACEPARENT', () => {
 
 describe('parsing and derivation', () => {
   it('parses valid traceparents and rejects invalid ones', () => {
-    expect(parseTraceParent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toEqual({
+    expect(parseTraceParent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01')).toMatchObject({
       ok: true,
       value: { traceId: '4bf92f3577b34da6a3ce929d0e0e4736', parentSpanId: '00f067aa0ba902b7', sampled: true },
     });
+    // TRACESTATE rides along (the propagator parses it).
+    const withState = parseTraceParent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01', 'vendor=abc,other=1');
+    expect(withState.ok && withState.value.spanContext.traceState?.get('vendor')).toBe('abc');
     expect(parseTraceParent('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00')).toMatchObject({ ok: true, value: { sampled: false } });
     expect(parseTraceParent('01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future')).toMatchObject({ ok: true });
     for (const bad of [

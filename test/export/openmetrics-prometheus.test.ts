@@ -55,14 +55,18 @@ const STAYS: Readonly<Record<string, Readonly<Record<string, readonly number[]>>
   [DEV.v2Error]: { STOP_COPY: [0.5], ERROR: [0] },
 };
 
-/** Raw gauge value of each device from a time on (s after the first record), by hand. */
-const STATE_CHANGES: Readonly<Record<string, { readonly protocol: string; readonly changes: readonly (readonly [number, number])[] }>> = {
-  [DEV.v1Save]: { protocol: 'v1', changes: [[0, 1], [10, 3], [12, 2], [12.2, 0]] },
-  [DEV.v1Resume]: { protocol: 'v1', changes: [[0, 0], [3, 4], [3.5, 1]] },
-  [DEV.v1Failed]: { protocol: 'v1', changes: [[0, 1], [20, 3], [21, 6], [25, 1]] },
-  [DEV.v2Save]: { protocol: 'v2', changes: [[0, 2], [30, 6], [32, 3], [32.15, 1]] },
-  [DEV.v2Error]: { protocol: 'v2', changes: [[0, 2], [40, 3], [40.5, 0], [45, 2]] },
-  [DEV.unknown]: { protocol: 'v1', changes: [[0, -1]] },
+/**
+ * The state of each device from a time on (s after the first record), by hand from the raw
+ * values of openmetrics-fixtures.ts: v1 §2.2 (low three bits), v2 §5.3 (2 RUNNING, 6
+ * PRE_COPY, 3 STOP_COPY, 1 STOP, 0 ERROR); the unknown device's state is never seen.
+ */
+const STATE_CHANGES: Readonly<Record<string, { readonly protocol: string; readonly changes: readonly (readonly [number, string])[] }>> = {
+  [DEV.v1Save]: { protocol: 'v1', changes: [[0, 'RUNNING'], [10, 'PRE_COPY'], [12, 'SAVING'], [12.2, 'STOP']] },
+  [DEV.v1Resume]: { protocol: 'v1', changes: [[0, 'STOP'], [3, 'RESUMING'], [3.5, 'RUNNING']] },
+  [DEV.v1Failed]: { protocol: 'v1', changes: [[0, 'RUNNING'], [20, 'PRE_COPY'], [21, 'ERROR'], [25, 'RUNNING']] },
+  [DEV.v2Save]: { protocol: 'v2', changes: [[0, 'RUNNING'], [30, 'PRE_COPY'], [32, 'STOP_COPY'], [32.15, 'STOP']] },
+  [DEV.v2Error]: { protocol: 'v2', changes: [[0, 'RUNNING'], [40, 'STOP_COPY'], [40.5, 'ERROR'], [45, 'RUNNING']] },
+  [DEV.unknown]: { protocol: 'v1', changes: [[0, 'UNKNOWN']] },
 };
 
 /**
@@ -92,8 +96,8 @@ function pendingAt(device: string, ms: number): number | undefined {
   return v;
 }
 
-function stateAt(device: string, ms: number): number | undefined {
-  let v: number | undefined;
+function stateAt(device: string, ms: number): string | undefined {
+  let v: string | undefined;
   for (const [s, raw] of STATE_CHANGES[device]?.changes ?? []) if (wallMs(s) <= ms) v = raw;
   return v;
 }
@@ -188,9 +192,22 @@ function expectedFor(q: DashboardQuery, sel: Selection): ExpectedSeries[] | 'sta
       return [{ labels: {}, value: INPUT.malformed }];
     case 'migscope-fleet/Trace input in the range/C':
       return [{ labels: {}, value: INPUT.lostEvents }];
-    case 'migscope-device/Device state (protocol v1)/A':
-    case 'migscope-device/Device state (protocol v2)/A':
+    case 'migscope-fleet/Trace input in the range/D':
+      return [{ labels: {}, value: 0 }]; // six devices, far under the label cap
+    case 'migscope-fleet/Devices by current state/A':
+      return groupSum(
+        Object.keys(STATE_CHANGES)
+          .filter(inSel)
+          .map((d) => ({ state: stateAt(d, END_MS) ?? '' })),
+        ['state'],
+        one,
+      );
+    case 'migscope-device/Device state/A':
       return 'state-timeline';
+    case 'migscope-device/Current state/A':
+      return Object.entries(STATE_CHANGES)
+        .filter(([d]) => inSel(d))
+        .map(([device, c]) => ({ labels: { host: HOST, device, protocol: c.protocol, state: stateAt(device, END_MS) ?? '' }, value: 1 }));
     case 'migscope-device/Pending bytes/A':
       return 'pending';
     case 'migscope-device/Sessions in the range/A':
@@ -310,27 +327,35 @@ describe.skipIf(!haveTools)('backfilled OpenMetrics in a real Prometheus answer 
     });
   }
 
-  /** The state-timeline panels: a range query over the trace, every step the state the fixture was in. */
-  async function checkStateTimeline(q: DashboardQuery, expr: string, sel: Selection, where: string): Promise<void> {
-    const protocol = /protocol="(v\d)"/.exec(q.expr)?.[1];
-    expect(protocol, where).toBeDefined();
+  /**
+   * The state-timeline panel: a range query over the trace; at every step each device has
+   * exactly one series with a point (its state set's 1), and its `state` label is the state
+   * the fixture was in. v1 and v2 devices in the same panel.
+   */
+  async function checkStateTimeline(_q: DashboardQuery, expr: string, sel: Selection, where: string): Promise<void> {
     const stepMs = 50;
     const { resultType, result } = dataOf(await api('/api/v1/query_range', { query: expr, start: seconds(START_MS), end: seconds(END_MS), step: String(stepMs / 1000) }));
     expect(resultType, where).toBe('matrix');
-    const want = Object.entries(STATE_CHANGES)
-      .filter(([d, s]) => s.protocol === protocol && (sel.devices === undefined || sel.devices.includes(d)))
-      .map(([d]) => d)
+    const want = Object.keys(STATE_CHANGES)
+      .filter((d) => sel.devices === undefined || sel.devices.includes(d))
       .sort();
-    expect(result.map((r) => r.metric['device']).sort(), where).toEqual(want);
+    expect([...new Set(result.map((r) => r.metric['device']))].sort(), where).toEqual(want);
+    const seen = new Map<string, Map<number, string[]>>();
     for (const r of result) {
       const device = r.metric['device'] ?? '';
-      expect(r.metric['protocol'], where).toBe(protocol);
-      const points = r.values ?? [];
-      expect(points.length, `${where} ${device}`).toBe((END_MS - START_MS) / stepMs + 1);
-      for (const [t, v] of points) {
+      expect(r.metric['protocol'], where).toBe(STATE_CHANGES[device]?.protocol);
+      const byMs = seen.get(device) ?? new Map<number, string[]>();
+      seen.set(device, byMs);
+      for (const [t, v] of r.values ?? []) {
+        expect(Number(v), where).toBe(1);
         const ms = Math.round(t * 1000);
-        expect(Number(v), `${where} ${device} at +${(ms - START_MS) / 1000}s`).toBe(stateAt(device, ms));
+        byMs.set(ms, [...(byMs.get(ms) ?? []), r.metric['state'] ?? '']);
       }
+    }
+    for (const device of want) {
+      const byMs = seen.get(device)!;
+      expect(byMs.size, `${where} ${device}`).toBe((END_MS - START_MS) / stepMs + 1);
+      for (const [ms, states] of byMs) expect(states, `${where} ${device} at +${(ms - START_MS) / 1000}s`).toEqual([stateAt(device, ms)]);
     }
   }
 
@@ -356,8 +381,8 @@ describe.skipIf(!haveTools)('backfilled OpenMetrics in a real Prometheus answer 
 
   it('shows a device closed early until the lookback ends, and nothing from before the trace', async () => {
     const v2 = (ms: number): Promise<{ resultType: string; result: PromVector[] }> =>
-      api('/api/v1/query', { query: `migscope_device_state{device="${DEV.v2Save}"}`, time: seconds(ms) }).then(dataOf);
-    expect((await v2(wallMs(50))).result.map((r) => r.value?.[1])).toEqual(['1']);
+      api('/api/v1/query', { query: `migscope_device_state{device="${DEV.v2Save}"} == 1`, time: seconds(ms) }).then(dataOf);
+    expect((await v2(wallMs(50))).result.map((r) => [r.metric['state'], r.value?.[1]])).toEqual([['STOP', '1']]);
     expect((await v2(START_MS - 1000)).result).toEqual([]);
   });
 });

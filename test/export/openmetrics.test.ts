@@ -203,33 +203,57 @@ describe('renderOpenMetrics: values', () => {
     expect(count(DEV.v1Save, 'RUNNING')).toBeUndefined();
   });
 
-  it('writes the raw state at each interval start: v1 low bits, -1 when unknown', () => {
-    const a = series(samples, 'migscope_device_state', { device: DEV.v1Save });
-    expect(a[0]).toMatchObject({ ms: START_MS, value: 1 });
-    expect(a.find((s) => s.ms === wallMs(10))?.value).toBe(3);
-    expect(a.find((s) => s.ms === wallMs(12))?.value).toBe(2); // raw 0b1010 masked to SAVING
-    expect(a.find((s) => s.ms === wallMs(12.2))?.value).toBe(0);
-    expect(a[a.length - 1]).toMatchObject({ ms: endMs, value: 0 });
+  /** The state a device's state set shows as 1 at `ms` (undefined: none), checking no two are 1 at once. */
+  function stateAt(all: readonly Sample[], device: string, ms: number): string | undefined {
+    const states = new Set(series(all, 'migscope_device_state', { device }).map((x) => x.labels['state'] ?? ''));
+    const on = [...states].filter((st) => valueAt(series(all, 'migscope_device_state', { device, state: st }), ms) === 1);
+    expect(on.length, `${device} at ${ms}: ${on.join(',')}`).toBeLessThanOrEqual(1);
+    return on[0];
+  }
+
+  it('writes the state set at each interval start: 1 on the state entered, 0 on the one left, by name whatever the protocol', () => {
+    expect(stateAt(samples, DEV.v1Save, START_MS)).toBe('RUNNING');
+    expect(stateAt(samples, DEV.v1Save, wallMs(10))).toBe('PRE_COPY');
+    expect(stateAt(samples, DEV.v1Save, wallMs(12))).toBe('SAVING'); // raw 0b1010: reserved bit ignored, low bits SAVING
+    expect(stateAt(samples, DEV.v1Save, wallMs(12.2))).toBe('STOP');
+    expect(stateAt(samples, DEV.v1Save, endMs)).toBe('STOP');
+    // The state left stays as a 0 series (a dashboard sees it end), not a vanished one.
+    expect(valueAt(series(samples, 'migscope_device_state', { device: DEV.v1Save, state: 'RUNNING' }), endMs)).toBe(0);
     const v2 = series(samples, 'migscope_device_state', { device: DEV.v2Error });
     expect(v2[0]?.labels['protocol']).toBe('v2');
-    expect(valueAt(v2, wallMs(42))).toBe(0); // v2 ERROR is 0
-    expect(valueAt(v2, wallMs(46))).toBe(2);
+    expect(stateAt(samples, DEV.v2Error, wallMs(42))).toBe('ERROR'); // raw 0 in v2
+    expect(stateAt(samples, DEV.v2Error, wallMs(46))).toBe('RUNNING'); // raw 2 in v2
     const unknown = series(samples, 'migscope_device_state', { device: DEV.unknown });
-    expect(new Set(unknown.map((s) => s.value))).toEqual(new Set([-1]));
+    expect(new Set(unknown.map((x) => `${x.labels['state']}=${x.value}`))).toEqual(new Set(['UNKNOWN=1']));
   });
 
-  it('stops the gauge of a device closed before the end of the trace at the close', () => {
+  it('stops the state set of a device closed before the end of the trace at the close', () => {
     const d = series(samples, 'migscope_device_state', { device: DEV.v2Save });
-    expect(d[d.length - 1]).toMatchObject({ ms: wallMs(45), value: 1 });
+    expect(Math.max(...d.map((x) => x.ms))).toBe(wallMs(45));
+    expect(stateAt(samples, DEV.v2Save, wallMs(45))).toBe('STOP');
   });
 
-  it('keeps the gauge of a device closed and opened again going while the second opening lasts', () => {
+  it('keeps the state set of a device closed and opened again going while the second opening lasts', () => {
     const a = labAnalysis(clock);
     const d = a.devices.find((x) => x.id === DEV.v2Save)!;
     const again = { ...d, fd: 31, sessions: [], timeline: [{ ...d.timeline[0]!, startNs: at(50), endNs: at(TRACE_S), openAtEnd: true }] };
-    const s = series(parse(renderOpenMetrics({ ...a, devices: [d, again] }, { sampleIntervalMs: 10_000 })).samples, 'migscope_device_state', {});
-    expect(s[s.length - 1]).toMatchObject({ ms: endMs, value: 2 });
-    expect(s.find((x) => x.ms === wallMs(50))?.value).toBe(2);
+    const all = parse(renderOpenMetrics({ ...a, devices: [d, again] }, { sampleIntervalMs: 10_000 })).samples;
+    expect(stateAt(all, DEV.v2Save, endMs)).toBe('RUNNING');
+    expect(stateAt(all, DEV.v2Save, wallMs(50))).toBe('RUNNING');
+  });
+
+  it('caps the device labels of a host: further devices go to device="_overflow", counted', () => {
+    const a = labAnalysis(clock);
+    const all = parse(renderOpenMetrics(a, { sampleIntervalMs: 10_000, maxDevicesPerHost: 1 })).samples;
+    const devices = new Set(all.filter((x) => x.labels['device'] !== undefined).map((x) => x.labels['device']));
+    expect(devices).toEqual(new Set([a.devices[0]!.id, '_overflow']));
+    const folded = series(all, 'migscope_device_label_overflow_total', {});
+    expect(folded[folded.length - 1]?.value).toBeGreaterThan(0);
+    // Without the cap: no overflow series, every device by its id, the overflow counter at 0.
+    const free = parse(renderOpenMetrics(a, { sampleIntervalMs: 10_000 })).samples;
+    expect(free.some((x) => x.labels['device'] === '_overflow')).toBe(false);
+    const zero = series(free, 'migscope_device_label_overflow_total', {});
+    expect(zero[zero.length - 1]?.value).toBe(0);
   });
 
   it('repeats values on the sample grid so series stay visible between changes', () => {

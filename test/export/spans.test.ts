@@ -46,7 +46,12 @@ describe('clean v1 save over OTLP/HTTP protobuf', () => {
 
     const root = byName(r.spans, 'vfio.migration.save');
     expect(root.parentSpanId).toBe('');
-    expect(root.kind).toBe(1); // INTERNAL
+    expect(root.kind).toBe(4); // PRODUCER: the save produces the state a resume consumes
+    // OTel semantic conventions where they exist; migscope's own keys under migscope.*.
+    expect(root.attributes['process.pid']).toBe(4242n);
+    expect(root.attributes['host.name']).toBe('src-host');
+    expect(root.attributes['thread.name']).toBe('qemu-system-x86');
+    for (const k of Object.keys(root.attributes)) expect(k, k).toMatch(/^(migscope\.|process\.pid$|thread\.name$|host\.name$)/);
     // Exact to the nanosecond: the wall times exceed 2^53 ns, a double would round them.
     expect(root.startNs).toBe(syncWall(SAVE.preCopy));
     expect(root.endNs).toBe(syncWall(SAVE.stop));
@@ -55,9 +60,9 @@ describe('clean v1 save over OTLP/HTTP protobuf', () => {
     expect(root.attributes).toMatchObject({
       [ATTR.deviceId]: '0000:65:00.0',
       [ATTR.protocol]: 'v1',
-      [ATTR.vmmPid]: 4242n,
-      [ATTR.vmmProcessName]: 'qemu-system-x86',
-      [ATTR.host]: 'src-host',
+      [ATTR.processPid]: 4242n,
+      [ATTR.threadName]: 'qemu-system-x86',
+      [ATTR.hostName]: 'src-host',
       [ATTR.kind]: 'save',
       [ATTR.outcome]: 'completed',
       [ATTR.bytes]: 196608n,
@@ -74,6 +79,7 @@ describe('clean v1 save over OTLP/HTTP protobuf', () => {
     expect(root.scope).toBe('migscope');
 
     for (const s of r.spans) if (s !== root) {
+      expect(s.kind).toBe(1); // INTERNAL
       expect(s.parentSpanId).toBe(root.spanId);
       expect(s.traceId).toBe(root.traceId);
     }
@@ -124,8 +130,9 @@ describe('clean v1 save over OTLP/HTTP protobuf', () => {
     expect(sd.sum).toBeCloseTo(Number(SAVE.saving - SAVE.preCopy) / 1e9, 9);
     // The state the session ends in is still going: no duration to observe.
     expect(r.points.filter((p) => p.metric === METRICS.stateDuration.name).map((p) => p.attributes['state']).sort()).toEqual(['PRE_COPY', 'SAVING']);
+    // The state set: the state the device is in, by name (no protocol-dependent number).
     const gauge = point(METRICS.deviceState.name, base);
-    expect([gauge.type, gauge.value]).toEqual(['gauge', 0]); // ends in STOP
+    expect([gauge.type, gauge.value, gauge.attributes['state']]).toEqual(['gauge', 1, 'STOP']); // ends in STOP
     expect(point(METRICS.records.name, { host: 'src-host' }).value).toBe(1234);
     expect(point(METRICS.malformed.name, { host: 'src-host' }).value).toBe(2);
     expect(point(METRICS.lostEvents.name, { host: 'src-host' }).value).toBe(7);
@@ -142,6 +149,8 @@ describe('failed save with findings', () => {
     expect(root.status.message).toContain('save session failed');
     expect(root.status.message).toContain('V1-REFUSE-VALID');
     expect(root.attributes[ATTR.outcome]).toBe('failed');
+    // error.type (semconv) with the ERROR status: the first certain error rule, more specific than "failed".
+    expect(root.attributes['error.type']).toBe('V1-REFUSE-VALID');
     expect(root.startNs).toBe(offsetWall(FAIL.preCopy));
 
     const pre = byName(r.spans, 'vfio.state.PRE_COPY');
@@ -187,6 +196,8 @@ describe('failed save with findings', () => {
     expect([lone.startNs, lone.endNs]).toEqual([offsetWall(FAIL.widthWarning), offsetWall(FAIL.widthWarning)]);
     expect(lone.attributes[ATTR.ruleId]).toBe('V1-WIDTH');
     expect(lone.status.code).toBe(STATUS_UNSET); // a warning is not an error
+    expect(lone.attributes['error.type']).toBeUndefined();
+    expect(lone.links).toEqual([]); // before any session: nothing to link to
     expect(summary.standaloneFindings).toBe(1);
 
     const findingPoints = r.points.filter((p) => p.metric === METRICS.findings.name);
@@ -200,7 +211,7 @@ describe('failed save with findings', () => {
 });
 
 describe('device in ERROR, then reset; no clock sync', () => {
-  it('shows the ERROR state span as an error, hangs the later finding under the session, and says the times are relative', async () => {
+  it('shows the ERROR state span as an error, links the later finding to the session without making it its child, and says the times are relative', async () => {
     const summary = await exportAnalysis(errorThenResetAnalysis());
     expect(summary.ok).toBe(true);
     expect(summary.notes.join('\n')).toMatch(/no clock sync/);
@@ -211,6 +222,7 @@ describe('device in ERROR, then reset; no clock sync', () => {
     expect(root.status.code).toBe(STATUS_ERROR);
     const err = byName(r.spans, 'vfio.state.ERROR');
     expect(err.status.code).toBe(STATUS_ERROR);
+    expect(err.attributes['error.type']).toBe('device_error_state');
     expect(err.parentSpanId).toBe(root.spanId);
     // The failed SAVING → STOP write with the ERROR read-back sits in SAVING.
     const saving = byName(r.spans, 'vfio.state.SAVING');
@@ -218,15 +230,16 @@ describe('device in ERROR, then reset; no clock sync', () => {
       ['SAVING', 'ok', undefined, undefined],
       ['STOP', 'failed', 5n, 6n],
     ]);
-    // The finding at the ERROR boundary is on the session; the reset warning after it is a child span.
+    // The finding at the ERROR boundary is on the session; the reset warning after the
+    // session's end is not in its window: a span of its own, linked to the session before it.
     expect(root.events.map((e) => e.attributes[ATTR.ruleId])).toEqual(['V1-ERROR-ENTER']);
     const later = byName(r.spans, 'migscope.finding');
-    expect(later.parentSpanId).toBe(root.spanId);
-    expect(later.traceId).toBe(root.traceId);
+    expect(later.parentSpanId).toBe('');
+    expect(later.links).toEqual([{ traceId: root.traceId, spanId: root.spanId, attributes: { [ATTR.linkType]: 'previous_session' } }]);
     expect(later.startNs).toBe(ERR.reset);
     expect(later.attributes[ATTR.ruleId]).toBe('V1-FAIL-RECOVER');
-    // The gauge shows the device back in RUNNING after the reset.
-    const gauge = r.points.find((p) => p.metric === METRICS.deviceState.name);
-    expect(gauge?.value).toBe(1);
+    // The state set shows the device back in RUNNING after the reset.
+    const gauge = r.points.filter((p) => p.metric === METRICS.deviceState.name);
+    expect(gauge.map((p) => [p.attributes['state'], p.value])).toEqual([['RUNNING', 1]]);
   });
 });

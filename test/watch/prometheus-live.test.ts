@@ -25,6 +25,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labAvailable, labScenarios, type LabScenario } from '../../capture/lab/run.js';
 import { NOT_RUNNING_BUCKETS } from '../../src/export/metric-names.js';
+import { v1StateName } from '../../src/protocol/v1.js';
+import { V2_STATES } from '../../src/protocol/v2.js';
 import { allDashboardQueries } from '../../dashboards/index.js';
 import { interpolatePromQL, parseLabelValues, type DashboardQuery, type PromVariables } from '../../dashboards/queries.js';
 import { PROMETHEUS, bucketQuantile, dataOf, freePort, promApi, seconds, startPrometheus, toolAvailable, type RunningPrometheus } from '../helpers/prometheus.js';
@@ -227,9 +229,21 @@ function expectedFor(q: DashboardQuery, sel: Selection, journalRecords: number):
     case 'migscope-fleet/Trace input in the range/B':
     case 'migscope-fleet/Trace input in the range/C':
       return [{ labels: {}, value: 0 }];
-    case 'migscope-device/Device state (protocol v1)/A':
-    case 'migscope-device/Device state (protocol v2)/A':
+    case 'migscope-fleet/Trace input in the range/D':
+      return [{ labels: {}, value: 0 }]; // two devices, far under the label cap
+    case 'migscope-fleet/Devices by current state/A':
+      return groupSum(
+        [V1, V2].filter(inSel).map((d) => ({ state: stateName(d, expectedStates(d).at(-1) ?? -1) })),
+        ['state'],
+        one,
+      );
+    case 'migscope-device/Device state/A':
       return 'state-timeline';
+    case 'migscope-device/Current state/A':
+      return [V1, V2].filter(inSel).map((device) => ({
+        labels: { host: HOST, device, protocol: device === V1 ? 'v1' : 'v2', state: stateName(device, expectedStates(device).at(-1) ?? -1) },
+        value: 1,
+      }));
     case 'migscope-device/Pending bytes/A':
       return 'pending';
     case 'migscope-device/Sessions in the range/A':
@@ -257,8 +271,13 @@ function expectedFor(q: DashboardQuery, sel: Selection, journalRecords: number):
 }
 
 /** Consecutive repeats merged. */
-function collapse(values: readonly number[]): number[] {
-  const out: number[] = [];
+/** The spec's name of a raw state (v1 §2.2 low bits, v2 §5.3 enum), as the state set's `state` label carries it. */
+function stateName(device: string, raw: number): string {
+  return device === V1 ? v1StateName(raw) : (V2_STATES[raw] ?? 'INVALID');
+}
+
+function collapse<T>(values: readonly T[]): T[] {
+  const out: T[] = [];
   for (const v of values) if (out[out.length - 1] !== v) out.push(v);
   return out;
 }
@@ -431,14 +450,34 @@ describe.skipIf(skipReason !== undefined)('a real Prometheus scraping `migscope 
     const { resultType, result } = dataOf(await api('/api/v1/query_range', { query: expr, start: seconds(goMs - 2_000), end: seconds(atMs), step: '0.2' }));
     expect(resultType, where).toBe('matrix');
     const protocolOf = (d: string): string => (what === 'pending' ? (PENDING[d]?.protocol ?? '') : d === V1 ? 'v1' : 'v2');
-    const panelProtocol = /protocol="(v\d)"/.exec(q.expr)?.[1];
-    const want = [V1, V2].filter((d) => (sel.devices === undefined || sel.devices.includes(d)) && (panelProtocol === undefined || protocolOf(d) === panelProtocol));
+    const want = [V1, V2].filter((d) => sel.devices === undefined || sel.devices.includes(d));
+    if (what === 'state-timeline') {
+      // One series per (device, state), points only while it is 1: at each step exactly one
+      // state per device, and in order they are the states the runs went through.
+      expect([...new Set(result.map((r) => r.metric['device']))].sort(), where).toEqual(want);
+      for (const device of want) {
+        const byT = new Map<number, string[]>();
+        for (const r of result.filter((x) => x.metric['device'] === device)) {
+          expect(r.metric['protocol'], where).toBe(protocolOf(device));
+          for (const [t, v] of r.values ?? []) {
+            expect(Number(v), where).toBe(1);
+            byT.set(t, [...(byT.get(t) ?? []), r.metric['state'] ?? '']);
+          }
+        }
+        const seq = [...byT.entries()].sort((a, b) => a[0] - b[0]).map(([t, st]) => {
+          expect(st, `${where} ${device} at ${t}`).toHaveLength(1);
+          return st[0] ?? '';
+        });
+        expect(collapse(seq), `${where} ${device}`).toEqual(collapse(expectedStates(device).map((raw) => stateName(device, raw))));
+      }
+      return;
+    }
     expect(result.map((r) => r.metric['device']).sort(), where).toEqual(want);
     for (const r of result) {
       const device = r.metric['device'] ?? '';
       expect(r.metric['protocol'], where).toBe(protocolOf(device));
       const values = collapse((r.values ?? []).map(([, v]) => Number(v)));
-      expect(values, `${where} ${device}`).toEqual(what === 'pending' ? PENDING[device]?.values : expectedStates(device));
+      expect(values, `${where} ${device}`).toEqual(PENDING[device]?.values);
     }
   }
 

@@ -1,0 +1,163 @@
+// deploy/: what can be checked here without a cluster or a Collector binary. The systemd unit
+// through `systemd-analyze verify` (skipped, saying why, when it is missing) and the fields
+// the docs promise; the Kubernetes manifest and the Collector config against the fields
+// migscope relies on (kubeconform is not installable here: these are hand-written
+// structural checks, each shown to catch a broken copy); the config file examples against
+// the real CLI's settings.
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { knownSettings, readConfigFile } from '../../src/cli/config-file.js';
+import { registerAnalyzeCommand } from '../../src/cli/analyze.js';
+import { registerCaptureCommand } from '../../src/cli/capture.js';
+import { registerReportCommand } from '../../src/cli/report.js';
+import { registerWatchCommand } from '../../src/cli/watch.js';
+
+const DEPLOY = join(import.meta.dirname, '../../deploy');
+const read = (p: string): string => readFileSync(join(DEPLOY, p), 'utf8');
+const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
+const haveSystemd = existsSync(SYSTEMD_ANALYZE);
+if (!haveSystemd) console.warn(`SKIPPED systemd-analyze part of test/deploy/deploy-files.test.ts: ${SYSTEMD_ANALYZE} is missing`);
+
+function cliSettings(): ReturnType<typeof knownSettings> {
+  const program = new Command();
+  registerCaptureCommand(program);
+  registerAnalyzeCommand(program);
+  registerWatchCommand(program);
+  registerReportCommand(program);
+  return knownSettings(program);
+}
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+describe('systemd unit', () => {
+  const UNIT = 'systemd/migscope@.service';
+
+  /** systemd-analyze verify's complaints about a copy of the unit with `edit` applied. */
+  function verify(edit: (t: string) => string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'migscope-unit-'));
+    try {
+      writeFileSync(join(dir, 'migscope@.service'), edit(read(UNIT)));
+      const r = spawnSync(SYSTEMD_ANALYZE, ['verify', join(dir, 'migscope@vm42.service')], { encoding: 'utf8' });
+      // verify exits 0 on many problems and prints them: every line naming the unit counts.
+      return (r.stdout + r.stderr).split('\n').filter((l) => l.includes('migscope@')).join('\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it.skipIf(!haveSystemd)('passes systemd-analyze verify, which catches a broken copy', () => {
+    expect(verify((t) => t)).toBe('');
+    expect(verify((t) => t.replace('Restart=on-abnormal', 'Restart=sometimes'))).toMatch(/restart specifier/);
+  });
+
+  it('has the capabilities bpftrace needs, a restart policy, the OTEL_* environment file and SIGINT for a flushed stop', () => {
+    const t = read(UNIT);
+    const line = (k: string): string => new RegExp(`^${k}=(.*)$`, 'm').exec(t)?.[1] ?? '';
+    for (const cap of ['CAP_BPF', 'CAP_PERFMON', 'CAP_SYS_ADMIN']) {
+      expect(line('CapabilityBoundingSet').split(' '), cap).toContain(cap);
+      expect(line('AmbientCapabilities').split(' '), cap).toContain(cap);
+    }
+    expect(line('Restart')).toBe('on-abnormal');
+    expect(line('EnvironmentFile')).toBe('-/etc/migscope/migscope.env');
+    expect(line('KillSignal')).toBe('SIGINT');
+    expect(line('ExecStart')).toMatch(/main\.js watch --pid /);
+    // The environment file: KEY=value lines only, OTEL_* among them.
+    const env = read('systemd/migscope.env').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
+    for (const l of env) expect(l, l).toMatch(/^[A-Z_][A-Z0-9_]*=\S*$/);
+    expect(env.some((l) => l.startsWith('OTEL_EXPORTER_OTLP_ENDPOINT='))).toBe(true);
+  });
+});
+
+describe('config file examples', () => {
+  it('deploy/config.yaml and the DaemonSet ConfigMap hold only settings the CLI has, with valid values', () => {
+    const known = cliSettings();
+    expect(readConfigFile('deploy/config.yaml', read('config.yaml'), known).get('metrics-address')).toBe('0.0.0.0:9464');
+    const cm = parseAllDocuments(read('kubernetes/daemonset.yaml')).map((d) => obj(d.toJS())).find((d) => d['kind'] === 'ConfigMap');
+    const text = String(obj(cm?.['data'])['config.yaml']);
+    expect(readConfigFile('configmap config.yaml', text, known).get('export')).toBe('otlp');
+    // The check can fail.
+    expect(() => readConfigFile('x.yaml', 'metrics-adress: 1\n', known)).toThrow(/x\.yaml:1: unknown setting "metrics-adress"/);
+  });
+});
+
+/** The problems of a DaemonSet manifest, for the fields migscope relies on. */
+function daemonSetProblems(text: string): string[] {
+  const docs = parseAllDocuments(text).map((d) => obj(d.toJS()));
+  const p: string[] = [];
+  const ds = docs.find((d) => d['kind'] === 'DaemonSet');
+  if (ds === undefined) return ['no DaemonSet'];
+  if (ds['apiVersion'] !== 'apps/v1') p.push('apiVersion is not apps/v1');
+  const spec = obj(ds['spec']);
+  const tmpl = obj(spec['template']);
+  const labels = obj(obj(tmpl['metadata'])['labels']);
+  for (const [k, v] of Object.entries(obj(obj(spec['selector'])['matchLabels']))) if (labels[k] !== v) p.push(`selector ${k}=${String(v)} does not match the pod labels`);
+  const pod = obj(tmpl['spec']);
+  if (pod['hostPID'] !== true) p.push('hostPID is not true');
+  const volumes = new Map(arr(pod['volumes']).map((v) => [String(obj(v)['name']), obj(v)]));
+  const containers = arr(pod['containers']).map(obj);
+  if (containers.length === 0) p.push('no containers');
+  for (const c of containers) {
+    if (obj(c['securityContext'])['privileged'] !== true) p.push(`container ${String(c['name'])} is not privileged`);
+    if (typeof c['image'] !== 'string') p.push('no image');
+    if (arr(c['args'])[0] !== 'watch') p.push('the container does not run migscope watch');
+    const mounts = arr(c['volumeMounts']).map(obj);
+    for (const m of mounts) if (!volumes.has(String(m['name']))) p.push(`volumeMount ${String(m['name'])} has no volume`);
+    const tracefs = mounts.find((m) => m['mountPath'] === '/sys/kernel/tracing');
+    if (tracefs === undefined || obj(volumes.get(String(tracefs['name']))?.['hostPath'])['path'] !== '/sys/kernel/tracing') p.push('tracefs is not mounted from the host');
+    const port = arr(c['ports']).map(obj).find((x) => x['name'] === 'metrics')?.['containerPort'];
+    if (port !== 9464) p.push('no metrics port 9464');
+    const env = new Map(arr(c['env']).map((e) => [String(obj(e)['name']), obj(e)]));
+    if (!env.has('OTEL_EXPORTER_OTLP_ENDPOINT')) p.push('no OTEL_EXPORTER_OTLP_ENDPOINT');
+  }
+  if (obj(obj(tmpl['metadata'])['annotations'])['prometheus.io/port'] !== '9464') p.push('the scrape annotation does not name port 9464');
+  return p;
+}
+
+describe('Kubernetes DaemonSet', () => {
+  it('is privileged, in the host pid namespace, with tracefs from the host and the metrics port; a broken copy is caught', () => {
+    const text = read('kubernetes/daemonset.yaml');
+    expect(daemonSetProblems(text)).toEqual([]);
+    expect(daemonSetProblems(text.replace('hostPID: true', 'hostPID: false'))).toEqual(['hostPID is not true']);
+    expect(daemonSetProblems(text.replace('privileged: true', 'privileged: false'))).toEqual(['container migscope is not privileged']);
+    expect(daemonSetProblems(text.replace('- name: tracefs\n          hostPath', '- name: tracefs-x\n          hostPath'))).toEqual(
+      expect.arrayContaining(['volumeMount tracefs has no volume', 'tracefs is not mounted from the host']),
+    );
+  });
+});
+
+/** Problems of a Collector config: every pipeline component defined, OTLP on migscope's ports. */
+function collectorProblems(text: string): string[] {
+  const c = obj(parse(text));
+  const p: string[] = [];
+  const otlp = obj(obj(obj(c['receivers'])['otlp'])['protocols']);
+  if (!String(obj(otlp['grpc'])['endpoint']).endsWith(':4317')) p.push('no OTLP/gRPC receiver on :4317');
+  if (!String(obj(otlp['http'])['endpoint']).endsWith(':4318')) p.push('no OTLP/HTTP receiver on :4318');
+  const service = obj(c['service']);
+  const pipelines = obj(service['pipelines']);
+  for (const signal of ['traces', 'metrics']) if (!(signal in pipelines)) p.push(`no ${signal} pipeline`);
+  for (const [name, pipe] of Object.entries(pipelines)) {
+    for (const kind of ['receivers', 'processors', 'exporters'] as const) {
+      for (const id of arr(obj(pipe)[kind])) if (!(String(id) in obj(c[kind]))) p.push(`pipeline ${name}: ${kind.slice(0, -1)} ${String(id)} is not defined`);
+    }
+    if (!arr(obj(pipe)['receivers']).includes('otlp')) p.push(`pipeline ${name} does not receive OTLP`);
+  }
+  for (const id of arr(service['extensions'])) if (!(String(id) in obj(c['extensions']))) p.push(`extension ${String(id)} is not defined`);
+  return p;
+}
+
+describe('OpenTelemetry Collector config', () => {
+  it('receives OTLP on migscope\'s ports and every pipeline names defined components; a broken copy is caught', () => {
+    const text = read('otel-collector/config.yaml');
+    expect(collectorProblems(text)).toEqual([]);
+    expect(collectorProblems(text.replace('exporters: [otlp/tempo]', 'exporters: [otlp/jaeger]'))).toEqual(['pipeline traces: exporter otlp/jaeger is not defined']);
+    expect(collectorProblems(text.replace('0.0.0.0:4318', '0.0.0.0:4319'))).toEqual(['no OTLP/HTTP receiver on :4318']);
+  });
+});
