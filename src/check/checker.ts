@@ -1,15 +1,16 @@
-// The checker: ProtocolOps in (all devices interleaved, in time order), Findings out
-// through a callback as soon as they are known, so `migscope watch` can print them live.
-// State is per device (device-context.ts) and per rule instance; nothing grows with the
-// length of the trace. Closed devices are forgotten.
+// The checker: the rule catalogue run over what the tracker hands it (track/facts.ts): every
+// device op with the device's view as it was before the op, then the facts the op
+// produced. It keeps no device or migration state of its own (DESIGN.md "One model of
+// each device"): the view is the tracker's, so a finding can never contradict the
+// timeline it cites. What it does keep: each rule's per-device hook instance (rules'
+// own memory of what they already reported), dropped when the device is finished.
+// Findings go out through a callback as soon as they are known (`migscope watch`).
 
-import { isV2Op, type AnyDeviceOp, type ProtocolOp } from '../decode/ops.js';
-import type { Source } from '../record/types.js';
-import { applyOp, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter } from './device-context.js';
-import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-context.js';
-import type { FinishReason, RuleDef, RuleEnv, RuleHooks, RuleInfo, RuleOptions } from './rule.js';
-import { ALL_RULES } from './rules/index.js';
-import { applyV2, newV2Context, settleV2Before } from './rules/v2-context.js';
+import { isV2Op, type AnyDeviceOp } from '../decode/ops.js';
+import type { DeviceContext } from '../track/device-view.js';
+import type { TrackerFact, TrackerObserver } from '../track/facts.js';
+import type { RuleDef, RuleEnv, RuleHooks, RuleInfo, RuleOptions } from './rule.js';
+import { ALL_RULES, V2_RULES } from './rules/index.js';
 import type { Finding } from './types.js';
 
 export interface CheckerOptions {
@@ -23,22 +24,29 @@ export interface CheckerOptions {
   readonly rules?: readonly RuleDef[];
   /** V2-BLOCKED-ARC: seconds after which an ioctl whose exit is not seen counts as hung (default 10). */
   readonly v2HangSeconds?: number;
+  /**
+   * Where input problems (malformed records) are, so that a finding whose evidence sits
+   * next to one is reported `uncertain` (input-health.ts).
+   */
+  readonly nearProblem?: (f: Finding) => boolean;
 }
 
 export interface Checker {
-  op(o: ProtocolOp): void;
-  /** The trace ended: end-of-trace findings are reported now. Further ops are ignored. */
+  /** Hand this to every tracker (track/tracker.ts TrackerOptions.observer). */
+  readonly observer: TrackerObserver;
+  /** The trace ended (after every tracker's end()): end-of-trace findings are reported now. */
   end(): void;
 }
 
 interface Device {
-  readonly ctx: DeviceContextFields;
   readonly hooks: readonly RuleHooks[];
 }
 
 export const DEFAULT_EAGAIN_LIMIT = 3;
 export const DEFAULT_SEGMENTS_KEPT = 4096;
 export const DEFAULT_V2_HANG_SECONDS = 10;
+
+const V2_IDS = new Set(V2_RULES.map((r) => r.id));
 
 export function createChecker(opts: CheckerOptions): Checker {
   const options: RuleOptions = {
@@ -47,14 +55,15 @@ export function createChecker(opts: CheckerOptions): Checker {
     v2HangNs: BigInt(Math.round((opts.v2HangSeconds ?? DEFAULT_V2_HANG_SECONDS) * 1e9)),
   };
   const rules = opts.rules ?? ALL_RULES;
-  const gaps: GapCounter = { count: 0 };
-  const devices = new Map<string, Device>();
+  // Device rule instances by the tracker's view object (one per device life: the tracker
+  // hands a fresh view after a close, so a reopened device starts with fresh rules).
+  const devices = new WeakMap<DeviceContext, Device>();
   let ended = false;
 
   const envFor = (rule: RuleInfo): RuleEnv => ({
     options,
     report(ctx: DeviceContext, d): void {
-      opts.onFinding({
+      const f: Finding = {
         rule: rule.id,
         severity: d.severity,
         blame: d.blame,
@@ -64,89 +73,77 @@ export function createChecker(opts: CheckerOptions): Checker {
         evidence: d.evidence,
         certainty: d.uncertain ? 'uncertain' : 'certain',
         specRef: rule.specRef,
-      });
+      };
+      opts.onFinding(f.certainty === 'certain' && opts.nearProblem?.(f) === true ? { ...f, certainty: 'uncertain' } : f);
     },
   });
 
   const deviceRules = rules.filter((r) => r.scope === 'device');
-  const globals = rules.flatMap((r) => (r.scope === 'global' ? [r.create(envFor(r))] : []));
-  const deviceEnvs = deviceRules.map((r) => ({ rule: r, env: envFor(r) }));
+  const globals = rules.flatMap((r) => (r.scope === 'global' ? [{ rule: r, hooks: r.create(envFor(r)) }] : []));
+  const deviceEnvs = deviceRules.map((rule) => ({ rule, env: envFor(rule) }));
 
-  // The decoder hands every op of one device the same DeviceRef object (and one input's
-  // refs never change file), so the key string is built once per ref, not once per op.
-  const byRef = new WeakMap<AnyDeviceOp['device'], Device>();
-  const deviceFor = (o: AnyDeviceOp): Device => {
-    const cached = byRef.get(o.device);
-    if (cached !== undefined) return cached;
-    const key = deviceKey(o);
-    const found = devices.get(key);
-    if (found !== undefined) {
-      byRef.set(o.device, found);
-      return found;
+  /** Hooks of the rules that concern the device's protocol, as the tracker decided it. */
+  const applies = (rule: RuleInfo, view: DeviceContext): boolean => {
+    // v1 rules never concern a v2 device and v2 rules never a v1 device (spec §5: a device
+    // speaks one protocol, as the tracker decided it); while it is unknown both watch.
+    if (view.protocol === 'unknown') return true;
+    return V2_IDS.has(rule.id) === (view.protocol === 'v2');
+  };
+
+  const deviceFor = (view: DeviceContext): Device => {
+    let d = devices.get(view);
+    if (d === undefined) {
+      d = { hooks: deviceEnvs.map(({ rule, env }) => (rule.scope === 'device' ? gate(rule, rule.create(env)) : {})) };
+      devices.set(view, d);
     }
-    const ctx: DeviceContextFields = {
-      key,
-      device: o.device,
-      region: undefined,
-      state: undefined,
-      lastRead: undefined,
-      // A device first seen after lost events may have lost its own earlier events.
-      stateUncertain: gaps.count > 0,
-      gaps,
-      migration: newMigrationState(),
-      v2: newV2Context(),
-    };
-    const hooks = [...deviceEnvs.map(({ rule, env }) => (rule.scope === 'device' ? rule.create(env) : {})), ...globals];
-    const d = { ctx, hooks };
-    devices.set(key, d);
     return d;
   };
 
-  const migrationEnded = (d: Device, end: MigrationEnd | undefined): void => {
-    if (end === undefined) return;
-    for (const h of d.hooks) h.migrationEnd?.(end, d.ctx);
-  };
+  /** A rule's hooks that run only while the device's protocol is one the rule concerns. */
+  const gate = (rule: RuleInfo, h: RuleHooks): RuleHooks => ({
+    op: h.op === undefined ? undefined : (o, ctx) => (applies(rule, ctx) ? h.op?.(o, ctx) : undefined),
+    v2Op: h.v2Op === undefined ? undefined : (o, ctx) => (applies(rule, ctx) ? h.v2Op?.(o, ctx) : undefined),
+    migrationEnd: h.migrationEnd === undefined ? undefined : (end, ctx) => (applies(rule, ctx) ? h.migrationEnd?.(end, ctx) : undefined),
+    finish: h.finish === undefined ? undefined : (reason, at, ctx) => (applies(rule, ctx) ? h.finish?.(reason, at, ctx) : undefined),
+    fact: h.fact === undefined ? undefined : (f, ctx) => (applies(rule, ctx) ? h.fact?.(f, ctx) : undefined),
+  });
+  const gatedGlobals = globals.map((g) => gate(g.rule, g.hooks));
 
-  const finish = (d: Device, reason: FinishReason, at: Source | undefined, tsNs: bigint | undefined): void => {
-    const why = reason === 'close' ? 'the device was closed' : 'the trace ended';
-    migrationEnded(d, finishMigration(d.ctx.migration, why, at, tsNs));
-    for (const h of d.hooks) h.finish?.(reason, at, d.ctx);
-    devices.delete(d.ctx.key);
-    byRef.delete(d.ctx.device); // a later op of the same name starts a fresh context, as before
+  const all = (view: DeviceContext): readonly RuleHooks[] => [...deviceFor(view).hooks, ...gatedGlobals];
+
+  const observer: TrackerObserver = {
+    op(o: AnyDeviceOp, view: DeviceContext): void {
+      if (ended) return;
+      if (isV2Op(o)) {
+        for (const h of all(view)) h.v2Op?.(o, view);
+        return;
+      }
+      for (const h of all(view)) h.op?.(o, view);
+    },
+    fact(f: TrackerFact, view: DeviceContext): void {
+      if (ended) return;
+      const hooks = all(view);
+      for (const h of hooks) h.fact?.(f, view);
+      switch (f.kind) {
+        case 'migration-end':
+          for (const h of hooks) h.migrationEnd?.(f.end, view);
+          return;
+        case 'device-finished':
+          for (const h of hooks) h.finish?.(f.reason, f.src, view);
+          devices.delete(view);
+          return;
+        case 'session-end':
+          return;
+      }
+    },
   };
 
   return {
-    op(o: ProtocolOp): void {
-      if (ended) return;
-      if (o.op === 'gap') {
-        gaps.count += 1;
-        for (const d of devices.values()) d.ctx.stateUncertain = true;
-        return;
-      }
-      const d = deviceFor(o);
-      settleV2Before(d.ctx.v2, o);
-      if (isV2Op(o)) {
-        // v1 rules never see v2 ops; the v1 context does not concern them.
-        for (const h of d.hooks) h.v2Op?.(o, d.ctx);
-        applyV2(d.ctx.v2, o, gaps.count);
-        return;
-      }
-      migrationEnded(d, settleBefore(d.ctx.migration, o));
-      for (const h of d.hooks) h.op?.(o, d.ctx);
-      if (o.op === 'close') {
-        finish(d, 'close', o.src, o.tsNs);
-        return;
-      }
-      const prev = d.ctx.state;
-      applyOp(d.ctx, o);
-      applyV2(d.ctx.v2, o, gaps.count);
-      migrationEnded(d, updateAfter(d.ctx, o, prev));
-    },
+    observer,
     end(): void {
       if (ended) return;
       ended = true;
-      for (const d of [...devices.values()]) finish(d, 'end-of-trace', undefined, undefined);
-      for (const g of globals) g.end?.();
+      for (const g of globals) g.hooks.end?.();
     },
   };
 }

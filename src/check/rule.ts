@@ -4,8 +4,9 @@
 
 import type { DeviceOp, V2Op } from '../decode/ops.js';
 import type { Source } from '../record/types.js';
-import type { DeviceContext } from './device-context.js';
-import type { MigrationEnd } from './migration-context.js';
+import type { DeviceContext } from '../track/device-view.js';
+import type { MigrationEnd } from '../track/migration-episode.js';
+import type { TrackerFact } from '../track/facts.js';
 import type { Blame, Evidence, Severity } from './types.js';
 
 /** The catalogue entry of a rule: what docs and the HTML report show. */
@@ -75,6 +76,8 @@ export interface RuleHooks {
   migrationEnd?(end: MigrationEnd, ctx: DeviceContext): void;
   /** The device was closed or the trace ended; the context is dropped afterwards. */
   finish?(reason: FinishReason, at: Source | undefined, ctx: DeviceContext): void;
+  /** Every fact the tracker derived (track/facts.ts), before the specific hooks above. */
+  fact?(f: TrackerFact, ctx: DeviceContext): void;
 }
 
 /** A rule whose state is one device's: `create` is called once per device. */

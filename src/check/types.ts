@@ -12,11 +12,8 @@ export type Blame = 'vmm' | 'driver';
  */
 export type Certainty = 'certain' | 'uncertain';
 
-export interface Evidence {
-  readonly src: Source;
-  /** Short description of what the record shows. */
-  readonly what: string;
-}
+export type { Evidence } from '../track/evidence.js';
+import type { Evidence } from '../track/evidence.js';
 
 export interface Finding {
   /** Stable rule id from the spec's catalogue (never renumbered). */

@@ -100,6 +100,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   });
   const trackers: ReturnType<typeof createTracker>[] = [];
   const renames = new Map<string, string>();
+  /** QEMU name → how it was joined with a device fd (decoder joins), for the output. */
+  const joins = new Map<string, string>();
   const usedIds = new Map<string, string>(); // device id → file that first used it
   let current: { file: string; clock: string | undefined; decoder: ReturnType<typeof createDecoder>; renamed: Map<string, string> } | undefined;
 
@@ -114,6 +116,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         // on multi-GB traces of thousands of migrations (bench/RESULTS.md "Memory").
         maxIntervalsPerDevice: opts.maxIntervalsPerDevice ?? DEFAULT_MAX_INTERVALS_PER_DEVICE,
         maxPendingSamples: DEFAULT_MAX_PENDING_SAMPLES,
+        // The checker reads this tracker's model of each device: ops and facts in order.
+        observer: checker.observer,
       });
       trackers.push(tracker);
       const renamed = new Map<string, string>();
@@ -144,7 +148,6 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           if (eff !== op.device) op = { ...op, device: eff };
         }
         tracker.op(op);
-        checker.op(op);
       };
       const decoder = createDecoder({ deviceNames: opts.deviceNames, regionOffsets: opts.regionOffsets, onOp });
       const cur = { file, clock: undefined as string | undefined, decoder, renamed };
@@ -192,6 +195,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           });
       }
       for (const [id, name] of cur.decoder.aliases()) renames.set(cur.renamed.get(id) ?? id, name);
+      for (const [name, j] of cur.decoder.joins()) if (!joins.has(name)) joins.set(name, j.how);
       files.push({ path: cur.file, format, clock: cur.clock });
     },
     counts: () => ({ records, malformed, lostEvents }),
@@ -227,7 +231,12 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         host: hostname(),
         input,
         clock: clockMap,
-        devices: renames.size === 0 ? devices : devices.map((d) => ({ ...d, id: rename(d.id), naming: renames.has(d.id) ? 'qemu' : d.naming })),
+        devices: devices.map((d) => {
+          const id = rename(d.id);
+          const how = joins.get(id);
+          if (id === d.id && how === undefined) return d;
+          return { ...d, id, naming: renames.has(d.id) ? 'qemu' : d.naming, ...(how !== undefined ? { identity: how } : {}) };
+        }),
         findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
       };
     },

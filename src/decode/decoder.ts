@@ -11,7 +11,7 @@
 // session's serial. Without argument words (ftrace, trace-cmd) no data_fd can be known:
 // the FEATURE calls become generic v2-feature ops and data traffic stays invisible.
 
-import type { AccessRecord, IoctlRecord, Source, TraceRecord } from '../record/types.js';
+import type { AccessRecord, IoctlRecord, MarkerRecord, Source, TraceRecord } from '../record/types.js';
 import type { DeviceRef, OpResult, ProtocolOp } from './ops.js';
 import {
   REGION_SUBTYPE_MIGRATION,
@@ -28,7 +28,7 @@ import { V1_HEADER_SIZE, v1FieldAt, v1FieldsOverlapping } from '../protocol/v1.j
 import { createFdTable, kindOfPath, pidFdKey, type FdEntry, type MigrationRegion } from './fd-table.js';
 import { assertNever } from '../protocol/assert-never.js';
 import { createRegionInference, type RegionInference } from './region-inference.js';
-import { parseQemuEvent } from './qemu-events.js';
+import { parseQemuEvent, type QemuEvent } from './qemu-events.js';
 
 /** vfio-pci encodes the region index in bits 40+ of the fd offset (spec §1.4). */
 const INDEX_SHIFT = 40n;
@@ -51,6 +51,8 @@ export interface Decoder {
    * "pid:fd" (id → name). Applied by whoever assembles the final result.
    */
   aliases(): ReadonlyMap<string, string>;
+  /** QEMU device names joined with a device fd, and the evidence of each join. */
+  joins(): ReadonlyMap<string, { readonly device: DeviceRef; readonly how: string }>;
   /** Records dropped because the fd limit was reached. */
   overflowed(): number;
   /** Where the first of them is (for the problem report). */
@@ -61,6 +63,11 @@ export const DEFAULT_MAX_FDS = 100_000;
 const HEADER_SIZE = BigInt(V1_HEADER_SIZE);
 /** Ops queued behind held accesses before the oldest undecided candidate is given up. */
 const MAX_QUEUE = 20_000;
+/**
+ * Records a QEMU event naming a device not yet bound to an fd waits for its binding (see
+ * holdQemu); past it the event is given to a QEMU-only device of that name.
+ */
+const QEMU_BIND_WINDOW = 256;
 
 export function createDecoder(opts: DecoderOptions): Decoder {
   const fds = createFdTable({ maxEntries: opts.maxFds ?? DEFAULT_MAX_FDS });
@@ -78,7 +85,8 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   // candidate is decided (bounded by MAX_QUEUE; past it the oldest candidate is given up).
   type Queued =
     | { readonly kind: 'op'; readonly op: ProtocolOp }
-    | { readonly kind: 'held'; readonly key: string; readonly rec: AccessRecord; state: 'wait' | 'go' | 'drop'; entry: FdEntry | undefined };
+    | { readonly kind: 'held'; readonly key: string; readonly rec: AccessRecord; state: 'wait' | 'go' | 'drop'; entry: FdEntry | undefined }
+    | { readonly kind: 'qemu'; readonly name: string; readonly rec: MarkerRecord; readonly ev: QemuEvent; readonly serial: number; ref: DeviceRef | undefined };
   const queue: Queued[] = [];
   let qHead = 0;
   let direct = false;
@@ -118,11 +126,14 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     while (qHead < queue.length) {
       const q = queue[qHead] as Queued;
       if (q.kind === 'held' && q.state === 'wait') break;
+      if (q.kind === 'qemu' && q.ref === undefined) break;
       qHead++;
       direct = true;
       try {
         if (q.kind === 'op') opts.onOp(q.op);
-        else if (q.state === 'go' && q.entry !== undefined) decodeAccess(q.entry, q.rec);
+        else if (q.kind === 'qemu') {
+          if (q.ref !== undefined) opts.onOp(qemuOp(q.ref, q.rec, q.ev));
+        } else if (q.state === 'go' && q.entry !== undefined) decodeAccess(q.entry, q.rec);
       } finally {
         direct = false;
       }
@@ -146,6 +157,11 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   /** Names bound to fds by QEMU's events before the fd was known as a device. Key "pid:fd". */
   const qemuNames = new Map<string, string>();
   const aliases = new Map<string, string>();
+  /** How each QEMU name was joined to a device fd (the evidence of the join). */
+  const joins = new Map<string, { readonly device: DeviceRef; readonly how: string }>();
+  /** QEMU events waiting for their device name to bind to an fd (holdQemu), by name. */
+  const heldQemu = new Map<string, (Queued & { kind: 'qemu' })[]>();
+  let recordSerial = 0;
   const MAX_TIDS = 100_000;
   /** Device fds announced by a GET_DEVICE_FD return value, not yet named by an fd-open record. */
   const unnamedFromIoctl = new Set<string>();
@@ -181,6 +197,10 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         : name === undefined && qemuName !== undefined
           ? makeRef(r.pid, fd, qemuName, 'qemu')
           : makeRef(r.pid, fd, name, naming ?? 'pid-fd');
+    if (e.device.naming === 'qemu' && qemuName !== undefined) {
+      joins.set(qemuName, { device: e.device, how: `QEMU's event for ${qemuName} came from the thread that had just used fd ${fd} of process ${r.pid ?? '?'}` });
+      releaseQemu(qemuName, e.device);
+    }
     const flagRegion = opts.regionOffsets?.get(pidFdKey(r.pid, fd));
     if (flagRegion !== undefined && e.region === undefined) {
       setRegion(e, { index: Number(flagRegion >> INDEX_SHIFT), offset: flagRegion, size: undefined, source: 'flag' }, r, `--region ${pidFdKey(r.pid, fd)}=0x${flagRegion.toString(16)}`, undefined, undefined);
@@ -521,8 +541,12 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       case 'marker': {
         const ev = parseQemuEvent(r.text);
         if (ev === undefined || ev.device === undefined) return;
-        const ref = byName.get(ev.device) ?? bindQemuName(ev.device, r.tid) ?? makeRef(undefined, -1, ev.device, 'qemu');
-        emit({ op: 'qemu', device: ref, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, event: ev.event, args: ev.args });
+        // A QEMU-only device (fd -1, its events never paired with an fd) still gets paired
+        // when one of its events shows the fd; from then on its events go to the fd's device.
+        const known = byName.get(ev.device);
+        const ref = known !== undefined && known.fd >= 0 ? known : (bindQemuName(ev.device, r.tid) ?? known);
+        if (ref !== undefined) emit(qemuOp(ref, r, ev));
+        else holdQemu(ev.device, r, ev);
         return;
       }
       case 'lost-events':
@@ -533,29 +557,82 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     }
   }
 
-  /** Pair a device name from QEMU's events with the fd its thread just used (see lastVfioFdByTid). */
+  function qemuOp(device: DeviceRef, r: MarkerRecord, ev: QemuEvent): ProtocolOp {
+    return { op: 'qemu', device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, event: ev.event, args: ev.args };
+  }
+
+  /**
+   * Pair a device name from QEMU's events with the fd its thread just used (see
+   * lastVfioFdByTid). Returns the device only when that fd is a device already: a name is
+   * never bound to an fd that is not (yet) one, so that the syscall view and QEMU's view of
+   * one device stay one device (DESIGN.md "One physical device is one device").
+   */
   function bindQemuName(name: string, tid: number | undefined): DeviceRef | undefined {
     const last = tid === undefined ? undefined : lastVfioFdByTid.get(tid);
     if (last === undefined) return undefined;
     const key = pidFdKey(last.pid, last.fd);
-    if (qemuNames.has(key)) return undefined; // that fd already has another QEMU name
-    qemuNames.set(key, name);
     const e = fds.get(last.pid, last.fd);
-    if (e?.device !== undefined) {
-      if (e.device.naming !== 'pid-fd') return undefined; // named otherwise; QEMU's name is another device
-      aliases.set(e.device.id, name);
-      byName.set(name, e.device);
-      return e.device;
+    if (e?.kind !== 'device' || e.device === undefined) {
+      // Not yet a device: it takes this name when it becomes one (promote), unless it has another.
+      if (!qemuNames.has(key)) qemuNames.set(key, name);
+      return undefined;
     }
-    // Not yet known as a device: it will be reported under this name when it is.
-    const ref = makeRef(last.pid, last.fd, name, 'qemu');
-    return ref;
+    const owner = qemuNames.get(key);
+    if (owner !== undefined && owner !== name) return undefined; // that fd already has another QEMU name
+    if (e.device.naming !== 'pid-fd' && e.device.naming !== 'qemu') return undefined; // named otherwise; QEMU's name is another device
+    qemuNames.set(key, name);
+    if (e.device.naming === 'pid-fd') aliases.set(e.device.id, name);
+    byName.set(name, e.device);
+    joins.set(name, { device: e.device, how: `QEMU's event for ${name} came from thread ${tid ?? '?'} right after it used fd ${last.fd} of process ${last.pid ?? '?'}` });
+    releaseQemu(name, e.device);
+    return e.device;
+  }
+
+  /**
+   * A QEMU event whose device name is not bound to an fd yet: QEMU may name a device before
+   * the first syscall that shows its fd (vfio_migration_probe runs at realize, from the
+   * main thread; spec trace-formats §7). The event waits in the ordered queue, so output
+   * order is kept, until a later event of the same name binds it (bindQemuName) or
+   * QEMU_BIND_WINDOW records have passed: then it belongs to a QEMU-only device.
+   */
+  function holdQemu(name: string, rec: MarkerRecord, ev: QemuEvent): void {
+    let waiting = heldQemu.get(name);
+    if (waiting === undefined) {
+      waiting = [];
+      heldQemu.set(name, waiting);
+    }
+    const q: Queued & { kind: 'qemu' } = { kind: 'qemu', name, rec, ev, serial: recordSerial, ref: undefined };
+    waiting.push(q);
+    queue.push(q);
+  }
+
+  function releaseQemu(name: string, ref: DeviceRef): void {
+    const waiting = heldQemu.get(name);
+    if (waiting === undefined) return;
+    heldQemu.delete(name);
+    for (const q of waiting) q.ref = ref;
+    drain();
+  }
+
+  /** Give held QEMU events older than the window (or all, at the end) to QEMU-only devices. */
+  function expireQemu(all: boolean): void {
+    for (const [name, waiting] of heldQemu) {
+      const first = waiting[0];
+      if (first === undefined || (!all && recordSerial - first.serial < QEMU_BIND_WINDOW)) continue;
+      releaseQemu(name, byName.get(name) ?? makeRef(first.rec.pid, -1, name, 'qemu'));
+    }
   }
 
   return {
-    record: onRecord,
+    record(r: TraceRecord): void {
+      recordSerial++;
+      onRecord(r);
+      if (heldQemu.size > 0) expireQemu(false);
+    },
     aliases: () => aliases,
+    joins: () => joins,
     end(): void {
+      expireQemu(true);
       // Candidates never confirmed as devices are dropped: ordinary files are not devices.
       for (let key = inference.giveUpOldest(); key !== undefined; key = inference.giveUpOldest()) resolve(key, 'drop', undefined, undefined);
       drain();

@@ -2,19 +2,30 @@
 // sessions, rebuilt from ProtocolOps. It knows states (src/protocol), not encodings.
 // What the trace does not show stays unknown (DESIGN.md "Knowing versus guessing").
 //
+// It is the only place that knows a device's state (DESIGN.md "One model of each
+// device"): beside each timeline it keeps the device's view (device-view.ts: last known
+// state and how it became known, the migration episode, the v2 context), moved in the
+// same step as the timeline. An observer (the checker) is handed every op with the view
+// as it was before the op, then the facts the op produced (facts.ts); it keeps no device
+// state of its own.
+//
 // Protocol dispatch: a device starts on the v1 state machine (device-state.ts). While its
 // protocol is still unknown (only open, reset, close, QEMU events seen), its ops are kept
 // (bounded); the first v2 op (or a QEMU event with a v2 state name) moves it to the v2
 // state machine (v2-device-state.ts), which replays them. A device already shown to be
 // v1 keeps the v1 machine: its v2 ops are not tracked (the checker still sees them).
 
-import { isV2Op, type AnyDeviceOp, type DeviceOp, type ProtocolOp } from '../decode/ops.js';
+import { isV2Op, type AnyDeviceOp, type DeviceOp, type DeviceRef, type ProtocolOp } from '../decode/ops.js';
 import { isV2QemuEvent } from '../decode/v2-qemu.js';
 import { assertNever } from '../protocol/assert-never.js';
 import type { Source } from '../record/types.js';
 import type { DeviceTimeline, MigrationSession, Protocol } from './types.js';
 import { createDeviceState, type DeviceState, type DeviceStateOptions } from './device-state.js';
 import { createV2DeviceState, type V2DeviceState } from './v2-device-state.js';
+import { applyOp, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter } from './device-view.js';
+import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-episode.js';
+import { applyV2, newV2Context, settleV2Before } from './v2-context.js';
+import type { TrackerFact, TrackerObserver } from './facts.js';
 
 /** Ops kept per device while its protocol is unknown, for the v2 machine to replay. */
 const MAX_UNDECIDED_OPS = 1000;
@@ -22,12 +33,21 @@ const MAX_UNDECIDED_OPS = 1000;
 type Undecided = { readonly kind: 'op'; readonly op: DeviceOp } | { readonly kind: 'gap'; readonly ts: bigint | undefined; readonly src: Source };
 
 interface Entry {
+  /** The device as rules see it (device-view.ts); replaced by a fresh one after a close. */
+  view: DeviceContextFields;
+  readonly stateOpts: DeviceStateOptions;
   readonly v1: DeviceState;
   v2: V2DeviceState | undefined;
   /** Ops seen while the protocol is unknown; undefined once decided (or past the bound). */
   undecided: Undecided[] | undefined;
   /** The protocol last reported through onProtocol. */
   reported: Protocol;
+  /** Trace time of the first and last op, and whether the last op was the device's close (for joining by name). */
+  firstNs: bigint | undefined;
+  lastNs: bigint | undefined;
+  closed: boolean;
+  /** How this device's identity relates to another device of the same name (see devices()). */
+  identity: string | undefined;
 }
 
 export interface TrackerOptions {
@@ -51,6 +71,8 @@ export interface TrackerOptions {
   readonly maxPendingSamples?: number;
   /** Cap on timeline intervals and state writes kept per device (those past it are counted, not kept). */
   readonly maxIntervalsPerDevice?: number;
+  /** The checker: every op with the device's view before it, then the facts it produced. */
+  readonly observer?: TrackerObserver;
 }
 
 export interface Tracker {
@@ -58,32 +80,104 @@ export interface Tracker {
   /** End of input: close what is open, at the last timestamp seen. */
   end(): void;
   devices(): DeviceTimeline[];
-  /** The device's state just before the op being processed (for the checker's view). */
+  /** The device's timeline state now (tests compare it with the view: one model). */
   stateOf(deviceId: string): { raw: number | undefined; certainty: string } | undefined;
+  /** The device's view now (device-view.ts), by device id. */
+  viewOf(deviceId: string): DeviceContext | undefined;
 }
 
 export function createTracker(opts: TrackerOptions = {}): Tracker {
   const devices = new Map<string, Entry>();
+  /** Entries by device id (two processes may use one name: see effectiveRef). */
+  const byId = new Map<string, Entry[]>();
+  /** The decoder hands every op of a device the same DeviceRef: the entry is found once per ref. */
+  const byRef = new WeakMap<DeviceRef, Entry>();
+  const gaps: GapCounter = { count: 0 };
+  const observer = opts.observer;
   let lastTs: bigint | undefined;
-  const stateOpts: DeviceStateOptions = {
-    maxPendingSamples: opts.maxPendingSamples ?? 10_000,
-    maxIntervals: opts.maxIntervalsPerDevice ?? 100_000,
-    onSessionEnd: opts.onSessionEnd,
-    onStateChange: opts.onStateChange,
-    onPending: opts.onPending,
-  };
+
+  function freshView(ref: DeviceRef, key: string): DeviceContextFields {
+    return {
+      key,
+      device: ref,
+      protocol: 'unknown',
+      region: undefined,
+      state: undefined,
+      lastRead: undefined,
+      // A device first seen after lost events may have lost its own earlier events.
+      stateUncertain: gaps.count > 0,
+      gaps,
+      migration: newMigrationState(),
+      v2: newV2Context(),
+    };
+  }
+
+  function fact(e: Entry, f: TrackerFact): void {
+    observer?.fact(f, e.view);
+  }
+
+  /**
+   * The same name in two processes (e.g. a device handed from one VMM to the next) is one
+   * device when the first process closed it before the second used it; otherwise they are
+   * two devices, and the second is told apart by its pid.
+   */
+  function effectiveRef(ref: DeviceRef, key: string): { ref: DeviceRef; identity: string | undefined } {
+    const same = byId.get(ref.id);
+    if (same === undefined || same.length === 0) return { ref, identity: undefined };
+    const live = same.find((x) => !x.closed);
+    if (live === undefined) {
+      const prev = same[same.length - 1];
+      return { ref, identity: `joined by name with the device of pid ${prev?.view.device.pid ?? '?'}, which closed it before pid ${ref.pid ?? '?'} used it` };
+    }
+    const id = `${ref.id}@pid${ref.pid ?? key}`;
+    return { ref: { ...ref, id }, identity: `a second device named ${ref.id}: pid ${live.view.device.pid ?? '?'} still had one of that name open when pid ${ref.pid ?? '?'} used it` };
+  }
 
   function entry(o: AnyDeviceOp): Entry {
-    let e = devices.get(o.device.id);
+    const cached = byRef.get(o.device);
+    if (cached !== undefined) return cached;
+    const key = deviceKey(o);
+    let e = devices.get(key);
     if (e === undefined) {
-      e = { v1: createDeviceState(o.device, stateOpts), v2: undefined, undecided: [], reported: 'unknown' };
-      devices.set(o.device.id, e);
+      const { ref, identity } = effectiveRef(o.device, key);
+      const stateOpts: DeviceStateOptions = {
+        maxPendingSamples: opts.maxPendingSamples ?? 10_000,
+        maxIntervals: opts.maxIntervalsPerDevice ?? 100_000,
+        onSessionEnd: (device, session) => {
+          opts.onSessionEnd?.(device, session);
+          if (created !== undefined) fact(created, { kind: 'session-end', device, session });
+        },
+        onStateChange: opts.onStateChange,
+        onPending: opts.onPending,
+      };
+      let created: Entry | undefined;
+      created = { view: freshView(ref, key), stateOpts, v1: createDeviceState(ref, stateOpts), v2: undefined, undecided: [], reported: 'unknown', firstNs: o.tsNs, lastNs: o.tsNs, closed: false, identity };
+      e = created;
+      devices.set(key, e);
+      const list = byId.get(o.device.id) ?? [];
+      list.push(e);
+      byId.set(o.device.id, list);
     }
+    byRef.set(o.device, e);
     return e;
   }
 
+  /** The device was closed or the trace ended: its episode ends, the observer is told, the view starts afresh. */
+  function finishDevice(e: Entry, reason: 'close' | 'end-of-trace', src: Source | undefined, tsNs: bigint | undefined): void {
+    const why = reason === 'close' ? 'the device was closed' : 'the trace ended';
+    migrationEnded(e, finishMigration(e.view.migration, why, src, tsNs));
+    fact(e, { kind: 'device-finished', reason, src });
+    e.view = { ...freshView(e.view.device, e.view.key), protocol: e.reported };
+  }
+
+  function migrationEnded(e: Entry, end: MigrationEnd | undefined): void {
+    if (end !== undefined) fact(e, { kind: 'migration-end', end });
+  }
+
   function gap(ts: bigint | undefined, src: Source): void {
+    gaps.count += 1;
     for (const e of devices.values()) {
+      e.view.stateUncertain = true;
       if (e.v2 !== undefined) e.v2.gap(ts, src);
       else {
         e.v1.gap(ts, src);
@@ -102,7 +196,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
   function toV2(e: Entry, o: AnyDeviceOp): V2DeviceState | undefined {
     if (e.v2 !== undefined) return e.v2;
     if (e.v1.protocol() !== 'unknown') return undefined;
-    const v2 = createV2DeviceState(o.device, stateOpts);
+    const v2 = createV2DeviceState(e.view.device, e.stateOpts);
     for (const u of e.undecided ?? []) {
       if (u.kind === 'gap') v2.gap(u.ts, u.src);
       else v2Common(v2, u.op);
@@ -190,11 +284,37 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
 
   /** onProtocol, once per device, when the op just handled decided its protocol. */
   function reportProtocol(id: string, e: Entry): void {
-    if (opts.onProtocol === undefined || e.reported !== 'unknown') return;
+    if (e.reported !== 'unknown') return;
     const p: Protocol = e.v2 !== undefined ? 'v2' : e.v1.protocol();
     if (p === 'unknown') return;
     e.reported = p;
-    opts.onProtocol(id, p);
+    e.view.protocol = p;
+    opts.onProtocol?.(id, p);
+  }
+
+  /** The op on the device's model: the view (as the checker did before the redesign) and the machine, in one step. */
+  function apply(e: Entry, o: AnyDeviceOp): void {
+    const v = e.view;
+    if (!isV2Op(o)) migrationEnded(e, settleBefore(v.migration, o));
+    settleV2Before(v.v2, o);
+    observer?.op(o, e.view);
+    if (o.op === 'close') {
+      deviceOp(e, o);
+      e.closed = true;
+      finishDevice(e, 'close', o.src, o.tsNs);
+      return;
+    }
+    e.closed = false;
+    if (isV2Op(o)) {
+      deviceOp(e, o);
+      applyV2(v.v2, o, gaps.count);
+      return;
+    }
+    const prev = v.state;
+    deviceOp(e, o);
+    applyOp(v, o);
+    applyV2(v.v2, o, gaps.count);
+    migrationEnded(e, updateAfter(v, o, prev));
   }
 
   return {
@@ -205,18 +325,31 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         return;
       }
       const e = entry(o);
-      deviceOp(e, o);
-      reportProtocol(o.device.id, e);
+      if (o.tsNs !== undefined) {
+        if (e.firstNs === undefined) e.firstNs = o.tsNs;
+        e.lastNs = o.tsNs;
+      }
+      apply(e, o);
+      reportProtocol(e.view.device.id, e);
     },
     end(): void {
-      for (const e of devices.values()) (e.v2 ?? e.v1).end(lastTs);
+      for (const e of devices.values()) {
+        if (!e.closed) finishDevice(e, 'end-of-trace', undefined, undefined);
+        (e.v2 ?? e.v1).end(lastTs);
+      }
     },
     devices(): DeviceTimeline[] {
-      return [...devices.values()].map((e) => (e.v2 ?? e.v1).snapshot());
+      return [...devices.values()].map((e) => {
+        const d = (e.v2 ?? e.v1).snapshot();
+        return e.identity === undefined ? d : { ...d, identity: e.identity };
+      });
     },
     stateOf(id: string) {
-      const e = devices.get(id);
+      const e = [...devices.values()].find((x) => x.view.device.id === id);
       return (e?.v2 ?? e?.v1)?.current();
+    },
+    viewOf(id: string) {
+      return [...devices.values()].find((x) => x.view.device.id === id)?.view;
     },
   };
 }

@@ -124,6 +124,11 @@ export interface DeviceTimeline {
   readonly comm: string | undefined;
   readonly fd: number;
   readonly naming: string;
+  /**
+   * How the syscall view and QEMU's view of the device were joined into this one device
+   * (the evidence of the join), when they were; absent when only one view named it.
+   */
+  readonly identity?: string;
   readonly protocol: Protocol;
   readonly region: DeviceRegion | undefined;
   readonly timeline: readonly StateInterval[];

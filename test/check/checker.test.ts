@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ruleCatalogue, V1_RULES, createChecker } from '../../src/check/index.js';
+import { ruleCatalogue, V1_RULES, createOpsChecker } from '../../src/check/index.js';
 import type { Finding } from '../../src/check/types.js';
 import { check, EINVAL, trace } from './ops-builder.js';
 import { cleanDest, cleanSource } from './scenarios.js';
@@ -66,7 +66,7 @@ describe('checker', () => {
     d.open();
     d.write(5, { errno: EINVAL });
     const seen: Finding[] = [];
-    const c = createChecker({ onFinding: (f) => seen.push(f) });
+    const c = createOpsChecker({ onFinding: (f) => seen.push(f) });
     for (const o of t.ops) c.op(o);
     expect(seen.map((f) => f.rule)).toContain('V1-RESERVED-STATE');
     c.end();
@@ -89,7 +89,7 @@ describe('checker', () => {
     const d = t.device('dev');
     d.write(5);
     const seen: Finding[] = [];
-    const c = createChecker({ onFinding: (f) => seen.push(f) });
+    const c = createOpsChecker({ onFinding: (f) => seen.push(f) });
     c.end();
     for (const o of t.ops) c.op(o);
     expect(seen).toEqual([]);

@@ -3,7 +3,7 @@
 // every builder call returns that line, so tests can assert the evidence lines.
 
 import type { DeviceRef, DeviceOp, OpResult, ProtocolOp } from '../../src/decode/ops.js';
-import { createChecker, type CheckerOptions } from '../../src/check/index.js';
+import { checkOps, type CheckerOptions } from '../../src/check/index.js';
 import type { Finding } from '../../src/check/types.js';
 import type { V1Field } from '../../src/protocol/v1.js';
 
@@ -121,11 +121,7 @@ export function trace(file = 'trace.txt', ops: ProtocolOp[] = []): Trace {
 
 /** Run the checker over ops and return every finding. */
 export function check(ops: readonly ProtocolOp[], opts: Omit<CheckerOptions, 'onFinding'> = {}): Finding[] {
-  const out: Finding[] = [];
-  const c = createChecker({ ...opts, onFinding: (f) => out.push(f) });
-  for (const o of ops) c.op(o);
-  c.end();
-  return out;
+  return checkOps(ops, opts);
 }
 
 export function only(findings: readonly Finding[], rule: string): Finding[] {

@@ -2,7 +2,7 @@
 // one, and is quiet when the values it needs were not seen.
 
 import { describe, expect, it } from 'vitest';
-import { createChecker, type CheckerOptions } from '../../src/check/index.js';
+import { checkOps, type CheckerOptions } from '../../src/check/index.js';
 import { V2_RULES } from '../../src/check/rules/index.js';
 import type { Finding } from '../../src/check/types.js';
 import type { ProtocolOp } from '../../src/decode/ops.js';
@@ -15,11 +15,7 @@ const ENOMSG = 42;
 const ENOTTY = 25;
 
 function check(ops: readonly ProtocolOp[], opts: Omit<CheckerOptions, 'onFinding'> = {}): Finding[] {
-  const out: Finding[] = [];
-  const c = createChecker({ ...opts, onFinding: (f) => out.push(f) });
-  for (const o of ops) c.op(o);
-  c.end();
-  return out;
+  return checkOps(ops, opts);
 }
 const only = (fs: readonly Finding[], rule: string) => fs.filter((f) => f.rule === rule);
 const blames = (fs: readonly Finding[], rule: string) => only(fs, rule).map((f) => `${f.blame}/${f.severity}`);

@@ -3,9 +3,9 @@
 
 import { assertNever } from '../../protocol/assert-never.js';
 import { v1IsError, V1_STATE_MASK } from '../../protocol/v1.js';
-import { gapSince } from '../device-context.js';
+import { gapSince } from '../../track/device-view.js';
 import { evidence, stateText } from '../format.js';
-import { qemuSetState } from '../qemu-event.js';
+import { qemuSetState } from '../../decode/qemu-facts.js';
 import type { DeviceRuleDef } from '../rule.js';
 import type { Evidence } from '../types.js';
 

@@ -4,7 +4,7 @@
 // migration.
 
 import type { DeviceOp } from '../../decode/ops.js';
-import { gapSince } from '../device-context.js';
+import { gapSince } from '../../track/device-view.js';
 import { evidence, isEagain } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 

@@ -4,7 +4,7 @@
 import { assertNever } from '../../protocol/assert-never.js';
 import type { DeviceOp } from '../../decode/ops.js';
 import { v1IsError, V1_STATE_MASK } from '../../protocol/v1.js';
-import { gapSince } from '../device-context.js';
+import { gapSince } from '../../track/device-view.js';
 import { evidence, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 

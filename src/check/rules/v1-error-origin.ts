@@ -4,7 +4,7 @@
 
 import { assertNever } from '../../protocol/assert-never.js';
 import { v1IsError, v1IsValid } from '../../protocol/v1.js';
-import { gapSince, stateEvidence, type KnownState } from '../device-context.js';
+import { gapSince, stateEvidence, type KnownState } from '../../track/device-view.js';
 import { evidence, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 

@@ -4,7 +4,7 @@
 import { assertNever } from '../../protocol/assert-never.js';
 import type { V1StateWriteOp } from '../../decode/ops.js';
 import { V1_STATE_MASK } from '../../protocol/v1.js';
-import { gapSince, stateEvidence, type KnownState } from '../device-context.js';
+import { gapSince, stateEvidence, type KnownState } from '../../track/device-view.js';
 import { evidence, isHardFailure, resultText, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 

@@ -9,9 +9,9 @@
 
 import type { V1StateWriteOp } from '../../decode/ops.js';
 import { V1_STATE_MASK } from '../../protocol/v1.js';
-import { gapSince, stateEvidence, type DeviceContext } from '../device-context.js';
+import { gapSince, stateEvidence, type DeviceContext } from '../../track/device-view.js';
 import { evidence, isHardFailure, resultText, stateText } from '../format.js';
-import type { ActiveMigration } from '../migration-context.js';
+import type { ActiveMigration } from '../../track/migration-episode.js';
 import type { GlobalRuleDef } from '../rule.js';
 import type { Evidence } from '../types.js';
 

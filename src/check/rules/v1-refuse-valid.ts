@@ -5,7 +5,7 @@
 // and not a refusal (V1-EAGAIN).
 
 import { v1IsValid, V1_STATE_MASK } from '../../protocol/v1.js';
-import { stateEvidence } from '../device-context.js';
+import { stateEvidence } from '../../track/device-view.js';
 import { evidence, isHardFailure, resultText, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 

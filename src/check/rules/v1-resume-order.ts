@@ -7,7 +7,7 @@
 
 import type { DeviceOp, V1FieldOp } from '../../decode/ops.js';
 import { V1_RESUMING, V1_STATE_MASK } from '../../protocol/v1.js';
-import { gapSince, type DeviceContext } from '../device-context.js';
+import { gapSince, type DeviceContext } from '../../track/device-view.js';
 import { evidence, hex } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 import type { Evidence } from '../types.js';

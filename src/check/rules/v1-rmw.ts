@@ -2,7 +2,7 @@
 // reserved bits 3–31 of device_state are preserved by read-modify-write.
 
 import { v1ReservedBits } from '../../protocol/v1.js';
-import { gapSince, stateEvidence } from '../device-context.js';
+import { gapSince, stateEvidence } from '../../track/device-view.js';
 import { evidence, hex, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 

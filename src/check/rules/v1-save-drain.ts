@@ -5,9 +5,9 @@
 import { assertNever } from '../../protocol/assert-never.js';
 import type { DeviceOp, V1FieldOp } from '../../decode/ops.js';
 import { V1_SAVING, V1_STATE_MASK } from '../../protocol/v1.js';
-import { gapSince, stateEvidence, type DeviceContext, type KnownState } from '../device-context.js';
+import { gapSince, stateEvidence, type DeviceContext, type KnownState } from '../../track/device-view.js';
 import { evidence, hex, stateText } from '../format.js';
-import { qemuSetState } from '../qemu-event.js';
+import { qemuSetState } from '../../decode/qemu-facts.js';
 import type { DeviceRuleDef } from '../rule.js';
 
 const STOP_AND_COPY = V1_SAVING;

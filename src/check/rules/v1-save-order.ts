@@ -9,7 +9,7 @@
 
 import type { DeviceOp } from '../../decode/ops.js';
 import { v1IsSaving } from '../../protocol/v1.js';
-import { gapSince, type DeviceContext } from '../device-context.js';
+import { gapSince, type DeviceContext } from '../../track/device-view.js';
 import { evidence, hex } from '../format.js';
 import type { DeviceRuleDef, RuleEnv } from '../rule.js';
 import type { Evidence } from '../types.js';

@@ -3,7 +3,7 @@
 
 import { assertNever } from '../../protocol/assert-never.js';
 import type { V1FieldOp } from '../../decode/ops.js';
-import { gapSince } from '../device-context.js';
+import { gapSince } from '../../track/device-view.js';
 import { evidence, hex } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 

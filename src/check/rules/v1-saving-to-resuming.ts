@@ -2,7 +2,7 @@
 // from saving (01Xb) to resuming (100b) is allowed but of "questionable value".
 
 import { V1_RESUMING, V1_STATE_MASK, v1IsSaving } from '../../protocol/v1.js';
-import { stateEvidence } from '../device-context.js';
+import { stateEvidence } from '../../track/device-view.js';
 import { evidence, resultText, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 

@@ -13,7 +13,7 @@
 import type { DeviceOp } from '../../decode/ops.js';
 import { V1_RESUMING, V1_STATE_MASK, v1IsSaving } from '../../protocol/v1.js';
 import type { Source } from '../../record/types.js';
-import type { DeviceContext } from '../device-context.js';
+import type { DeviceContext } from '../../track/device-view.js';
 import { hex } from '../format.js';
 import type { GlobalRuleDef } from '../rule.js';
 import type { Evidence } from '../types.js';

@@ -3,7 +3,7 @@
 // SAVING or RESUMING is set, and data_size is written only while resuming.
 
 import { V1_RESUMING, V1_SAVING, V1_STATE_MASK } from '../../protocol/v1.js';
-import { stateEvidence } from '../device-context.js';
+import { stateEvidence } from '../../track/device-view.js';
 import { evidence, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 

@@ -6,7 +6,7 @@
 import type { V2Op } from '../../decode/ops.js';
 import { v2StateFromRaw } from '../../protocol/v2-arcs.js';
 import type { DeviceRuleDef } from '../rule.js';
-import { pathStartsSession, possibleWalks } from './v2-context.js';
+import { pathStartsSession, possibleWalks } from '../../track/v2-context.js';
 import { v2Evidence, v2StateText } from './v2-format.js';
 
 export const v2DataFd: DeviceRuleDef = {

@@ -5,7 +5,7 @@
 import type { V2Op } from '../../decode/ops.js';
 import { ERRNO } from '../../protocol/ioctl.js';
 import type { DeviceRuleDef } from '../rule.js';
-import { sessionBySerial } from './v2-context.js';
+import { sessionBySerial } from '../../track/v2-context.js';
 import { v2Evidence, v2StateText } from './v2-format.js';
 import { V2_PRE_COPY, V2_PRE_COPY_P2P } from '../../track/v2-model.js';
 

@@ -7,7 +7,7 @@ import type { V2Op } from '../../decode/ops.js';
 import { predictSet, V2_ERROR } from '../../track/v2-model.js';
 import type { DeviceRuleDef } from '../rule.js';
 import { isHardFailure } from '../format.js';
-import { v2Flags } from './v2-context.js';
+import { v2Flags } from '../../track/v2-context.js';
 import { v2Evidence } from './v2-format.js';
 
 export const v2FailRecover: DeviceRuleDef = {

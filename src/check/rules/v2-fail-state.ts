@@ -6,7 +6,7 @@
 
 import type { V2Op } from '../../decode/ops.js';
 import type { DeviceRuleDef } from '../rule.js';
-import { possibleWalks, type V2Known } from './v2-context.js';
+import { possibleWalks, type V2Known } from '../../track/v2-context.js';
 import { v2Evidence, v2StateText } from './v2-format.js';
 import { rawOf, v2Name, V2_ERROR } from '../../track/v2-model.js';
 

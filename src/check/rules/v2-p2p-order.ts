@@ -11,7 +11,7 @@
 import type { V2Op } from '../../decode/ops.js';
 import { MIG_FLAG_P2P } from '../../protocol/v2.js';
 import { V2_PRE_COPY, V2_RESUMING, V2_RUNNING, V2_RUNNING_P2P, V2_STOP, V2_STOP_COPY, V2_PRE_COPY_P2P, v2Name } from '../../track/v2-model.js';
-import type { DeviceContext } from '../device-context.js';
+import type { DeviceContext } from '../../track/device-view.js';
 import type { GlobalRuleDef } from '../rule.js';
 import { v2Evidence, v2StateText } from './v2-format.js';
 

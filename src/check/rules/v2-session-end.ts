@@ -4,7 +4,7 @@
 
 import type { V2Op } from '../../decode/ops.js';
 import type { DeviceRuleDef } from '../rule.js';
-import { sessionBySerial, type V2Session } from './v2-context.js';
+import { sessionBySerial, type V2Session } from '../../track/v2-context.js';
 import { v2Evidence } from './v2-format.js';
 
 export const v2SessionEnd: DeviceRuleDef = {

@@ -10,8 +10,8 @@
 // compared when the second of them is known complete (its device closed, or the trace ended).
 
 import type { GlobalRuleDef } from '../rule.js';
-import type { DeviceContext } from '../device-context.js';
-import type { V2Session } from './v2-context.js';
+import type { DeviceContext } from '../../track/device-view.js';
+import type { V2Session } from '../../track/v2-context.js';
 
 interface Done {
   readonly ctx: DeviceContext;

@@ -1,18 +1,21 @@
-// What the checker knows about one device between ops: its last known device_state and
-// how it came to be known, the most recent read, the migration region, whether events
-// were lost since the state was last seen, and the migration context
-// (migration-context.ts). Rules read it; only the checker writes it, after every rule
-// has seen the op. Bounded: a fixed number of fields per device.
+// The tracker's model of one device as rules read it (DESIGN.md "One model of each
+// device"): its last known device_state and how it came to be known, the most recent
+// read, the migration region, whether events were lost since the state was last seen,
+// the migration episode (migration-episode.ts) and the v2 context (v2-context.ts). Only
+// the tracker writes it (tracker.ts), in the same step that moves the device's timeline
+// (device-state.ts), so a rule's view and the timeline are one story; rules see it as it
+// was BEFORE the op they are handed. Bounded: a fixed number of fields per device.
 
 import { assertNever } from '../protocol/assert-never.js';
 import type { AnyDeviceOp, DeviceOp, DeviceRef } from '../decode/ops.js';
-import type { V2ContextFields } from './rules/v2-context.js';
+import type { V2ContextFields } from './v2-context.js';
 import { V1_RUNNING } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
-import type { MigrationState } from './migration-context.js';
-import { opText } from './format.js';
-import { qemuSetState } from './qemu-event.js';
-import type { Evidence } from './types.js';
+import type { MigrationState } from './migration-episode.js';
+import { opText } from './op-text.js';
+import { qemuSetState } from '../decode/qemu-facts.js';
+import type { Evidence } from './evidence.js';
+import type { Protocol } from './types.js';
 
 /**
  * How the state became known.
@@ -41,15 +44,17 @@ export interface RegionInfo {
   readonly src: Source;
 }
 
-/** Counts GapOps seen so far; shared by every device of one checker. */
+/** Counts GapOps seen so far; shared by every device of one tracker (one input). */
 export interface GapCounter {
   count: number;
 }
 
 export interface DeviceContextFields {
-  /** The checker's key for the device (id, pid and, without a pid, file; see deviceKey). */
+  /** The tracker's key for the device (id, pid and, without a pid, file; see deviceKey). */
   readonly key: string;
   readonly device: DeviceRef;
+  /** The protocol the tracker decided for the device ('unknown' until a v1 or v2 op shows it). */
+  protocol: Protocol;
   region: RegionInfo | undefined;
   /** Last known device_state; undefined when the trace cannot tell. */
   state: KnownState | undefined;
@@ -62,7 +67,7 @@ export interface DeviceContextFields {
   stateUncertain: boolean;
   readonly gaps: Readonly<GapCounter>;
   migration: MigrationState;
-  /** Protocol v2: state, flags and data sessions (rules/v2-context.ts). */
+  /** Protocol v2: state, flags and data sessions (v2-context.ts). */
   readonly v2: V2ContextFields;
 }
 

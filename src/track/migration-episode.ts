@@ -21,9 +21,9 @@
 import type { DeviceOp } from '../decode/ops.js';
 import { V1_RESUMING, V1_SAVING, V1_STATE_MASK } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
-import type { DeviceContext, KnownState } from './device-context.js';
-import { isHardFailure, opText } from './format.js';
-import { qemuMigrationEnding, qemuSetState, qemuVmRunning } from './qemu-event.js';
+import type { DeviceContext, KnownState } from './device-view.js';
+import { isHardFailure, opText } from './op-text.js';
+import { qemuMigrationEnding, qemuSetState, qemuVmRunning } from '../decode/qemu-facts.js';
 
 export interface MigrationFailure {
   readonly src: Source;

@@ -4,15 +4,15 @@
 // updates it after every rule has seen the op (applyV2), as device-context.ts does for v1.
 // Bounded: a few fields plus the last MAX_SESSIONS sessions.
 
-import type { AnyDeviceOp, V2Op, V2SetStateOp } from '../../decode/ops.js';
-import { v2QemuFact } from '../../decode/v2-qemu.js';
-import { v2ArcEndsSession, v2ArcStartsSession, v2StateFromRaw, v2Walk, type V2Walk } from '../../protocol/v2-arcs.js';
-import { MIG_FLAG_P2P, MIG_FLAG_PRE_COPY, MIG_FLAG_STOP_COPY, V2_STATES, type V2StateName } from '../../protocol/v2.js';
-import type { Source } from '../../record/types.js';
-import { flagsFor, flagsShownBy, predictSet, v2InSavingGroup, V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, type V2Flags } from '../../track/v2-model.js';
-import { isHardFailure } from '../format.js';
-import type { Evidence } from '../types.js';
-import { v2Evidence, v2OpText } from './v2-format.js';
+import type { AnyDeviceOp, V2Op, V2SetStateOp } from '../decode/ops.js';
+import { v2QemuFact } from '../decode/v2-qemu.js';
+import { v2ArcEndsSession, v2ArcStartsSession, v2StateFromRaw, v2Walk, type V2Walk } from '../protocol/v2-arcs.js';
+import { MIG_FLAG_P2P, MIG_FLAG_PRE_COPY, MIG_FLAG_STOP_COPY, V2_STATES, type V2StateName } from '../protocol/v2.js';
+import type { Source } from '../record/types.js';
+import { flagsFor, flagsShownBy, predictSet, v2InSavingGroup, V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, type V2Flags } from './v2-model.js';
+import { isHardFailure } from './op-text.js';
+import type { Evidence } from './evidence.js';
+import { v2Evidence, v2OpText } from './v2-op-text.js';
 
 export type V2How = 'set' | 'get' | 'qemu' | 'reset' | 'open';
 

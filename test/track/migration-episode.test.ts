@@ -1,9 +1,9 @@
-// When the checker says a device's migration starts and ends (src/check/migration-context.ts),
+// When the checker says a device's migration starts and ends (src/track/migration-episode.ts),
 // observed through a probe rule that records the ends it is told about.
 
 import { describe, expect, it } from 'vitest';
 import type { DeviceRuleDef } from '../../src/check/rule.js';
-import type { MigrationEnd } from '../../src/check/migration-context.js';
+import type { MigrationEnd } from '../../src/track/migration-episode.js';
 import { check, EAGAIN, EINVAL, trace } from './ops-builder.js';
 
 function ends(ops: ReturnType<typeof trace>['ops']): MigrationEnd[] {

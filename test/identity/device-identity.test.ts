@@ -1,0 +1,40 @@
+// One physical device is one device (DESIGN.md; issue 16): the syscall view (pid:fd) and
+// QEMU's view (the name in its trace events) of a device in one process are joined, and
+// the join says which evidence made it. Pinned on the real samples that used to split.
+
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FORMATS } from '../../parsers/index.js';
+import { analyzeInputs } from '../../src/cli/pipeline.js';
+
+const S = resolve(import.meta.dirname, '../fixtures/samples');
+
+async function analyze(rel: string) {
+  return analyzeInputs([{ path: join(S, rel) }], { formats: FORMATS });
+}
+
+describe('syscall view and QEMU view of one device are one device', () => {
+  it('ftrace trace_pipe with tgid: QEMU names the device before its fd is seen (probe from the main thread)', async () => {
+    const a = await analyze('ftrace/ftrace-trace_pipe-tgid.txt');
+    expect(a.devices.map((d) => `${d.id} pid ${d.pid} fd ${d.fd}`)).toEqual(['0000:65:00.0 pid 20541 fd 4']);
+    const d = a.devices[0];
+    expect(d?.naming).toBe('qemu');
+    // The pending_bytes reads are in the trace (values from QEMU's vfio_update_pending):
+    // the save drained, so no V1-SAVE-DRAIN, and the session completed.
+    expect(a.findings.filter((f) => f.severity === 'error')).toEqual([]);
+    expect(d?.sessions.map((s) => s.outcome)).toEqual(['completed']);
+  });
+
+  it('trace-cmd extract with lost events: one device, every session on it', async () => {
+    const a = await analyze('trace-cmd/vfio-mig-lost-events-extract.dat');
+    expect(a.devices.map((d) => d.id)).toEqual(['0000:65:00.0']);
+    expect(a.findings.filter((f) => f.severity === 'error' && f.certainty === 'certain')).toEqual([]);
+  });
+});
+
+describe('the join says which evidence made it', () => {
+  it('names the thread, fd and process that tied QEMU\'s name to the fd', async () => {
+    const a = await analyze('ftrace/ftrace-trace_pipe-tgid.txt');
+    expect(a.devices[0]?.identity).toMatch(/thread 20582 .*fd 4 of process 20541/);
+  });
+});
