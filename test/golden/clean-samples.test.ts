@@ -73,12 +73,7 @@ export const CLEAN_MIGRATION_SAMPLES: readonly CleanSample[] = [
  * tracker/checker redesign (issue 16) lands. Remove an entry when it starts passing
  * (vitest then reports the `it.fails` as failed).
  */
-const KNOWN_WRONG: Readonly<Record<string, string>> = {
-  [`${S}/ftrace/ftrace-trace_pipe-tgid.txt`]: 'two devices (0000:65:00.0 from the markers, 20541:4 from the syscalls) and ERROR V1-SAVE-DRAIN blame vmm, though pending_bytes reads 0x0 in 010b (lines 50-52)',
-  [`${S}/trace-cmd/vfio-mig-lost-events-extract.dat`]: 'two devices (0000:65:00.0 fd -1, ?:4) and three certain ERROR V1-SAVE-DRAIN, though every 010b shows pending_bytes reads down to 0x0',
-  [`${S}/trace-cmd/vfio-mig-lost-events-extract.report.txt`]: 'as the .dat',
-  [`${S}/trace-cmd/vfio-mig-lost-events-extract.report-R.txt`]: 'as the .dat',
-};
+const KNOWN_WRONG: Readonly<Record<string, string>> = {};
 
 describe('every real sample of a clean migration: no error finding, one device per device', () => {
   for (const s of CLEAN_MIGRATION_SAMPLES) {
