@@ -15,6 +15,12 @@ function where(s: { readonly file: string; readonly line?: number; readonly byte
   return s.line !== undefined ? `${f}:${s.line}` : s.byteOffset !== undefined ? `${f}@${s.byteOffset}` : f;
 }
 
+/** A finding message's first sentence (the rest explains the rule, which the spec does too). */
+function firstSentence(m: string): string {
+  const i = m.search(/\.\s/);
+  return i < 0 ? m : m.slice(0, i + 1);
+}
+
 function describeAnalysis(a: Analysis): string[] {
   const out: string[] = [];
   const i = a.input;
@@ -31,7 +37,7 @@ function describeAnalysis(a: Analysis): string[] {
   }
   if (a.findings.length === 0) out.push('- findings: none');
   for (const f of a.findings) {
-    out.push(`- finding **${f.severity.toUpperCase()} ${f.rule}** blame ${f.blame}, device \`${f.device}\`, ${f.certainty}: ${f.message} [${f.evidence.map((e) => where(e.src)).join(', ')}]`);
+    out.push(`- finding **${f.severity.toUpperCase()} ${f.rule}** blame ${f.blame}, device \`${f.device}\`, ${f.certainty}: ${firstSentence(f.message)} [${f.evidence.map((e) => where(e.src)).join(', ')}]`);
   }
   return out;
 }
