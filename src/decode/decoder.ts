@@ -203,19 +203,36 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     }
     const flagRegion = opts.regionOffsets?.get(pidFdKey(r.pid, fd));
     if (flagRegion !== undefined && e.region === undefined) {
-      setRegion(e, { index: Number(flagRegion >> INDEX_SHIFT), offset: flagRegion, size: undefined, source: 'flag' }, r, `--region ${pidFdKey(r.pid, fd)}=0x${flagRegion.toString(16)}`, undefined, undefined);
+      setRegion(e, { index: Number(flagRegion >> INDEX_SHIFT), offset: flagRegion, size: undefined, source: 'flag' }, { pid: r.pid, fd, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src }, `--region ${pidFdKey(r.pid, fd)}=0x${flagRegion.toString(16)}`, undefined, undefined);
     }
     return e.device;
   }
 
-  function setRegion(e: FdEntry, region: MigrationRegion, r: { tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined): void {
+  /**
+   * GET_REGION_INFO replies whose TYPE cap is not the migration one (type 3 / subtype 1),
+   * by "pid:fd:index": if the region at that index is used as the migration region anyway
+   * (named by --region, inferred from the accesses, or by QEMU), its op carries that reply's
+   * cap so that V1-REGION-ID can judge it. Bounded like the fd table.
+   */
+  const otherCaps = new Map<string, { readonly capType: number; readonly capSubtype: number | undefined; readonly src: Source }>();
+  const capKey = (pid: number | undefined, fd: number, index: number | undefined): string => `${pidFdKey(pid, fd)}:${index ?? '?'}`;
+
+  function setRegion(e: FdEntry, region: MigrationRegion, r: { pid?: number | undefined; fd?: number; tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined): void {
     const op = regionOp(e, region, r, evidence, capType, capSubtype);
     if (op !== undefined) emit(op);
   }
 
-  function regionOp(e: FdEntry, region: MigrationRegion, r: { tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined): ProtocolOp | undefined {
+  function regionOp(e: FdEntry, region: MigrationRegion, r: { pid?: number | undefined; fd?: number; tsNs: bigint | undefined; tid: number | undefined; comm: string | undefined; src: Source }, evidence: string, capType: number | undefined, capSubtype: number | undefined, replySrc?: Source): ProtocolOp | undefined {
     e.region = region;
     if (e.device === undefined) return undefined;
+    const other = capType === undefined && r.fd !== undefined ? otherCaps.get(capKey(r.pid, r.fd, region.index)) : undefined;
+    let capSrc: Source | undefined = replySrc;
+    if (other !== undefined) {
+      capSrc = other.src;
+      capType = other.capType;
+      capSubtype = other.capSubtype;
+      evidence = `${evidence}; GET_REGION_INFO for index ${region.index ?? '?'} answered TYPE ${other.capType}/${other.capSubtype ?? '?'} (${other.src.file}:${other.src.line ?? other.src.byteOffset ?? '?'})`;
+    }
     return {
       op: 'region',
       device: e.device,
@@ -230,6 +247,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       evidence,
       capType,
       capSubtype,
+      ...(capSrc !== undefined ? { capSrc } : {}),
     };
   }
 
@@ -535,6 +553,14 @@ export function createDecoder(opts: DecoderOptions): Decoder {
             r.capSubtype,
           );
           if (!hadRegion) settleHeld(r.pid, r.fd, e);
+        } else if (r.capType !== undefined) {
+          if (otherCaps.size < (opts.maxFds ?? DEFAULT_MAX_FDS)) otherCaps.set(capKey(r.pid, r.fd, r.index), { capType: r.capType, capSubtype: r.capSubtype, src: r.src });
+          // The region already in use as the migration region is this one: say what its reply says.
+          const cur = e.region;
+          if (cur !== undefined && cur.index === r.index && cur.source !== 'region-info') {
+            const op = regionOp(e, cur, r, `GET_REGION_INFO index ${r.index} (the region in use for migration): TYPE ${r.capType}/${r.capSubtype ?? '?'}`, r.capType, r.capSubtype, r.src);
+            if (op !== undefined) emit(op);
+          }
         }
         return;
       }

@@ -102,6 +102,8 @@ export interface RegionOp extends OpBase {
   /** For region-info: the TYPE cap seen (type/subtype). */
   readonly capType: number | undefined;
   readonly capSubtype: number | undefined;
+  /** The GET_REGION_INFO reply the cap comes from, when it is not this op's own record (a region found otherwise). */
+  readonly capSrc?: Source;
 }
 
 /** The device fd was opened (named). */

@@ -9,6 +9,7 @@ import type {
   OpenOp,
   OpBase,
   QemuEventOp,
+  V1BadAccessOp,
   RegionOp,
   ResetOp,
   V1DataOp,
@@ -20,13 +21,34 @@ import { ERRNO } from '../protocol/ioctl.js';
 import { V1_RUNNING, v1StateName } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import { createTimelineRecorder, type Certainty, type WriteEntry } from './timeline-recorder.js';
-import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionKind, SessionOutcome, StateInterval } from './types.js';
+import type { GapCounter } from './device-view.js';
+import type { Evidence } from './evidence.js';
+import type { ActiveMigration } from './migration-episode.js';
+import { hex, isHardFailure, opText, resultText, stateText } from './op-text.js';
+import type { DeviceOp } from '../decode/ops.js';
+import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionDrain, SessionKind, SessionOutcome, SessionReason, StateInterval } from './types.js';
 
 interface SessionBuilder extends SessionCore {
-  /** Last pending_bytes read while in stop-and-copy (010b); undefined if none. */
-  lastPendingInStopCopy: bigint | undefined;
-  /** A pending_bytes read in stop-and-copy whose value the tracer could not see (and nothing filled it). */
-  pendingUnseenInStopCopy: boolean;
+  /** The first failed transition of the session (the reason a failed session gives). */
+  failure: { readonly text: string; readonly src: Source } | undefined;
+}
+
+/**
+ * The device's stay in stop-and-copy (010b), from the op that put it there until SAVING is
+ * seen cleared: what V1-SAVE-DRAIN and the save's outcome both read (spec §2.5 [L58]:
+ * "iterate until pending_bytes is 0").
+ */
+interface StopCopyStay {
+  readonly entry: Evidence;
+  /** The entry was a write of the VMM's or QEMU's set_state event, not only a read that found 010b. */
+  readonly entrySeen: boolean;
+  readonly gapSerial: number;
+  /** Last pending_bytes value in 010b, from the read (bpftrace) or QEMU's vfio_update_pending. */
+  last: { readonly bytes: bigint; readonly ev: Evidence } | undefined;
+  /** A pending_bytes read whose value nothing showed. */
+  unseen: boolean;
+  /** A successful device_state write whose value the tracer did not see (the VMM may have moved it). */
+  unseenWrite: boolean;
 }
 
 export interface DeviceStateOptions {
@@ -36,6 +58,10 @@ export interface DeviceStateOptions {
   readonly onStateChange: ((deviceId: string, raw: number | undefined, state: string, protocol: Protocol) => void) | undefined;
   /** Each pending-bytes sample: v1 pending_bytes (§2.5), v2 PRECOPY_INFO initial + dirty (§5.4). Optional. */
   readonly onPending?: ((deviceId: string, protocol: 'v1' | 'v2', bytes: bigint, tsNs: bigint | undefined) => void) | undefined;
+  /** The tracker's count of lost-event windows (stop-copy stays remember it, for certainty). */
+  readonly gaps?: GapCounter;
+  /** The device's migration episode (migration-episode.ts), which exempts recoveries from V1-SAVE-DRAIN. */
+  readonly episode?: () => ActiveMigration | undefined;
 }
 
 function stateName(raw: number | undefined): string {
@@ -62,13 +88,24 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   /** A successful device_state write whose value the tracer did not see (see settleUnseenWrite). */
   let unseenWrite: { entry: WriteEntry; ts: bigint | undefined; src: Source } | undefined;
 
+  /** The op being handled (evidence for what it causes). */
+  let currentOp: DeviceOp | undefined;
+  let stopCopy: StopCopyStay | undefined;
+
+  function evidenceOf(o: DeviceOp | undefined, note?: string): Evidence | undefined {
+    if (o === undefined) return undefined;
+    return { src: o.src, what: note === undefined ? opText(o) : `${opText(o)} (${note})` };
+  }
+
   function pendingSample(ts: bigint | undefined, bytes: bigint): void {
+    if (stopCopy !== undefined) {
+      const ev = evidenceOf(currentOp, 'last pending_bytes value in 010b');
+      if (ev !== undefined) stopCopy.last = { bytes, ev };
+    }
     if (session === undefined) return;
     if (session.pending.length < opts.maxPendingSamples) session.pending.push({ tsNs: ts, bytes });
     else session.pendingDropped++;
     opts.onPending?.(ref.id, 'v1', bytes, ts);
-    const raw = rec.current().raw;
-    if (raw !== undefined && low(raw) === 2) session.lastPendingInStopCopy = bytes;
   }
 
   /**
@@ -125,25 +162,96 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     transition(prev, raw, ts, src);
   }
 
+  /**
+   * A device_state write the driver refused (hard failure, not EAGAIN): the session fails
+   * with it as its reason. A refused attempt to start a save or resume from outside one is
+   * a failed session of its own (QEMU's save_setup or load_setup failed, §3.3).
+   */
+  function refused(o: V1StateWriteOp, entry: WriteEntry): void {
+    const text = `the driver refused ${stateName(entry.fromRaw)} → ${o.value === undefined ? 'an unseen state' : stateText(o.value)} (${resultText(o.result)})`;
+    if (session !== undefined) {
+      session.failed = true;
+      if (session.failure === undefined) session.failure = { text, src: o.src };
+      return;
+    }
+    if (o.value === undefined) return;
+    const n = low(o.value);
+    if (n !== 2 && n !== 3 && n !== 4) return;
+    startSession(n === 4 ? 'resume' : 'save', o.tsNs, o.src, o.value);
+    const s = session as SessionBuilder | undefined;
+    if (s === undefined) return;
+    s.states.length = 0;
+    s.states.push(stateName(entry.fromRaw));
+    s.failed = true;
+    s.failure = { text, src: o.src };
+    endSession('failed', o.tsNs);
+  }
+
   function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, raw: number): void {
     session = {
       ...newSessionCore(kind, ts, stateName(raw), src, rec.intervals().length, rec.writes().length),
-      lastPendingInStopCopy: undefined,
-      pendingUnseenInStopCopy: false,
+      failure: undefined,
     };
   }
 
-  function endSession(outcome: SessionOutcome, ts: bigint | undefined): void {
+  /** A failed session's reason is its first failed transition, unless a more specific one is given. */
+  function endSession(outcome: SessionOutcome, ts: bigint | undefined, reason?: SessionReason): void {
     const s = session;
     if (s === undefined) return;
     session = undefined;
-    const done = sessionResult(s, outcome, ts);
+    const why: SessionReason | undefined = reason ?? (outcome === 'failed' && s.failure !== undefined ? { text: s.failure.text, src: s.failure.src } : undefined);
+    const base = sessionResult(s, outcome, ts);
+    const done: MigrationSession = why === undefined ? base : { ...base, reason: why.text, ...(why.src !== undefined ? { reasonSrc: why.src } : {}), ...(why.drain !== undefined ? { drain: why.drain } : {}) };
     sessions.push(done);
     if (opts.onSessionEnd !== undefined) {
       opts.onSessionEnd(
         snapshotWith(rec.intervals().slice(s.firstInterval), rec.writes().slice(s.firstWrite), [done]),
         done,
       );
+    }
+  }
+
+  /**
+   * SAVING was seen cleared after stop-and-copy: did the stay drain (spec §2.5)? The same
+   * answer gives the save its outcome and V1-SAVE-DRAIN its finding.
+   */
+  function leaveStopCopy(next: number): SessionDrain | undefined {
+    const sc = stopCopy;
+    stopCopy = undefined;
+    if (sc === undefined) return undefined;
+    const o = currentOp;
+    const n = low(next);
+    // A read that finds the state changed, with no write that could have done it, shows the
+    // driver moving on its own (V1-ASYNC), not the VMM leaving early.
+    const by: SessionDrain['by'] = o?.op === 'v1-state-read' && !sc.unseenWrite ? 'driver' : 'vmm';
+    const m = opts.episode?.();
+    const exempt = n === 1 && (m?.failure !== undefined || m?.ending !== undefined);
+    const status: SessionDrain['status'] = sc.last !== undefined ? (sc.last.bytes === 0n ? 'drained' : 'pending') : sc.unseen || !sc.entrySeen ? 'unknown' : 'never-read';
+    const exit = evidenceOf(o);
+    const evidence = [sc.entry, ...(sc.last !== undefined && status === 'pending' ? [sc.last.ev] : []), ...(exit !== undefined ? [exit] : [])];
+    return {
+      status,
+      ...(sc.last !== undefined ? { pendingBytes: sc.last.bytes } : {}),
+      by,
+      exempt,
+      to: stateText(next),
+      evidence,
+      uncertain: (opts.gaps?.count ?? 0) !== sc.gapSerial,
+    };
+  }
+
+  /** What a save's end says about the stop-and-copy stay that preceded it. */
+  function drainReason(d: SessionDrain): SessionReason {
+    const src = d.evidence[d.evidence.length - 1]?.src;
+    switch (d.status) {
+      case 'drained':
+        return { text: `pending_bytes read 0 in stop-and-copy before ${d.to}`, src, drain: d };
+      case 'pending':
+        return { text: `left stop-and-copy for ${d.to} with ${hex(d.pendingBytes ?? 0n)} bytes still pending${d.by === 'driver' ? ' (the device moved on its own)' : ''}`, src, drain: d };
+      case 'never-read':
+        return { text: `left stop-and-copy for ${d.to} without reading pending_bytes there${d.by === 'driver' ? ' (the device moved on its own)' : ''}`, src, drain: d };
+      case 'unknown':
+        return { text: `whether stop-and-copy was drained before ${d.to} is not shown (pending_bytes values not seen)`, src, drain: d };
     }
   }
 
@@ -155,6 +263,13 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     }
     const n = low(next);
     const saving = n === 2 || n === 3;
+    // Entering stop-and-copy starts a stay; SAVING seen cleared ends it (unknown states in between keep it).
+    let drain: SessionDrain | undefined;
+    if (n === 2 && stopCopy === undefined) {
+      const o = currentOp;
+      const entry = evidenceOf(o, 'entered stop-and-copy');
+      if (entry !== undefined) stopCopy = { entry, entrySeen: o?.op === 'v1-state-write' || o?.op === 'qemu', gapSerial: opts.gaps?.count ?? 0, last: undefined, unseen: false, unseenWrite: false };
+    } else if ((next & 2) === 0) drain = leaveStopCopy(next);
     if (session === undefined) {
       if (saving) startSession('save', ts, src, next);
       else if (n === 4) startSession('resume', ts, src, next);
@@ -162,30 +277,35 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     }
     session.states.push(stateName(next));
     if (n === 6 || n === 5 || n === 7) {
-      endSession('failed', ts);
+      endSession('failed', ts, { text: `the device entered ${stateText(next)}`, src });
       return;
     }
     if (session.kind === 'save') {
       if (saving) return;
+      const undrained = drain !== undefined && !drain.exempt && (drain.status === 'pending' || drain.status === 'never-read');
       if (n === 0) {
-        const drained = session.lastPendingInStopCopy === 0n;
+        if (session.failed) endSession('failed', ts);
+        else if (drain === undefined) endSession('failed', ts, { text: `reached STOP without stop-and-copy (010b) seen`, src });
         // Values invisible (syscall-only trace, no QEMU events): say unknown, never guess.
-        const unseen = session.pendingUnseenInStopCopy && session.lastPendingInStopCopy === undefined;
-        endSession(session.failed ? 'failed' : drained ? 'completed' : unseen ? 'unknown' : 'failed', ts);
+        else endSession(drain.status === 'drained' ? 'completed' : drain.status === 'unknown' ? 'unknown' : 'failed', ts, drainReason(drain));
       } else if (n === 1) {
-        endSession(session.failed ? 'failed' : 'cancelled', ts);
+        if (session.failed) endSession('failed', ts);
+        else if (undrained && drain !== undefined) endSession('failed', ts, drainReason(drain));
+        else endSession('cancelled', ts, { text: 'the VMM took the device back to RUNNING before the save completed', src, ...(drain !== undefined ? { drain } : {}) });
       } else if (n === 4) {
-        endSession(session.failed ? 'failed' : 'cancelled', ts);
+        if (session.failed) endSession('failed', ts);
+        else if (undrained && drain !== undefined) endSession('failed', ts, drainReason(drain));
+        else endSession('cancelled', ts, { text: 'the VMM moved the device to RESUMING before the save completed', src, ...(drain !== undefined ? { drain } : {}) });
         startSession('resume', ts, src, next);
       }
       return;
     }
     // resume
     if (n === 4) return;
-    if (n === 1) endSession(session.failed ? 'failed' : 'completed', ts);
-    else if (n === 0) endSession(session.failed ? 'failed' : 'cancelled', ts);
+    if (n === 1) endSession(session.failed ? 'failed' : 'completed', ts, session.failed ? undefined : { text: 'the device reached RUNNING after RESUMING', src });
+    else if (n === 0) endSession(session.failed ? 'failed' : 'cancelled', ts, session.failed ? undefined : { text: 'the device went to STOP from RESUMING, not to RUNNING', src });
     else if (saving) {
-      endSession(session.failed ? 'failed' : 'cancelled', ts);
+      endSession(session.failed ? 'failed' : 'cancelled', ts, session.failed ? undefined : { text: 'the device went back to saving before the resume completed', src });
       startSession('save', ts, src, next);
     }
     void prev;
@@ -200,16 +320,22 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     protocol(): Protocol {
       return protocol;
     },
-    current(): { raw: number | undefined; certainty: Certainty } {
+    /** `settling`: a write's value is still unseen, waiting for QEMU's event (settleUnseenWrite). */
+    current(): { raw: number | undefined; certainty: Certainty; settling: boolean } {
       const cur = rec.current();
-      return { raw: cur.raw, certainty: cur.certainty };
+      return { raw: cur.raw, certainty: cur.certainty, settling: unseenWrite !== undefined };
     },
-    touch(o: OpBase): void {
+    badAccess(o: V1BadAccessOp): void {
+      currentOp = o;
       settleUnseenWrite(undefined);
       note(o);
       protocol = 'v1';
+      // A mis-sized write over device_state that the driver did not refuse (V1-WIDTH) may
+      // have changed the state in a way nobody can tell (as device-view.ts applyOp says).
+      if (o.write && o.fields.includes('device_state') && o.result.ok !== false) setState(undefined, 'unknown', o.tsNs, o.src);
     },
     open(o: OpenOp): void {
+      currentOp = o;
       settleUnseenWrite(undefined);
       note(o);
       // A freshly opened device is in its default state: RUNNING for v1 (spec §2.4 flow 0).
@@ -217,20 +343,25 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       setState(V1_RUNNING, 'inferred', o.tsNs, o.src);
     },
     close(o: CloseOp): void {
+      currentOp = o;
       settleUnseenWrite(undefined);
       note(o);
       accrueNotRunning(o.tsNs);
-      if (session !== undefined) endSession('incomplete', o.tsNs);
+      // A refused transition after which the VMM gave up is a failed save, not an incomplete one.
+      if (session !== undefined) endSession(session.failed ? 'failed' : 'incomplete', o.tsNs, session.failed ? undefined : { text: 'the device was closed mid-session', src: o.src });
+      stopCopy = undefined;
       rec.finish(o.tsNs, 'fd-closed');
       ended = true;
     },
     region(o: RegionOp): void {
+      currentOp = o;
       settleUnseenWrite(undefined);
       note(o);
       protocol = 'v1';
       region = { index: o.index, offset: o.offset, size: o.size, source: o.source, evidence: o.evidence };
     },
     v1Write(o: V1StateWriteOp): void {
+      currentOp = o;
       settleUnseenWrite(undefined);
       note(o);
       protocol = 'v1';
@@ -246,11 +377,13 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       rec.addWrite(entry);
       if (o.result.ok === true) {
         awaitingReadBack = undefined;
-        if (o.value === undefined) unseenWrite = { entry, ts: o.tsNs, src: o.src };
-        else setState(o.value, 'known', o.tsNs, o.src);
+        if (o.value === undefined) {
+          unseenWrite = { entry, ts: o.tsNs, src: o.src };
+          if (stopCopy !== undefined) stopCopy.unseenWrite = true;
+        } else setState(o.value, 'known', o.tsNs, o.src);
       } else if (o.result.ok === false) {
         // EAGAIN is transient (spec §6.1 V1-EAGAIN): not a failed transition.
-        if (o.result.errno !== ERRNO.EAGAIN && session !== undefined) session.failed = true;
+        if (isHardFailure(o.result)) refused(o, entry);
         awaitingReadBack = entry;
       } else {
         // The exit was not seen: the write may or may not have taken effect.
@@ -258,6 +391,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       }
     },
     v1Read(o: V1StateReadOp): void {
+      currentOp = o;
       settleUnseenWrite(undefined);
       note(o);
       protocol = 'v1';
@@ -269,6 +403,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       setState(o.value, 'known', o.tsNs, o.src);
     },
     v1Field(o: V1FieldOp): void {
+      currentOp = o;
       settleUnseenWrite(undefined);
       note(o);
       protocol = 'v1';
@@ -281,14 +416,14 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         } else {
           // QEMU's vfio_update_pending event, if traced, follows with the value.
           awaitingPendingValue = true;
-          const raw = rec.current().raw;
-          if (raw !== undefined && low(raw) === 2) session.pendingUnseenInStopCopy = true;
+          if (stopCopy !== undefined) stopCopy.unseen = true;
         }
       }
       if (session.kind === 'save' && o.field === 'data_offset' && !o.write) session.iterations++;
       if (session.kind === 'resume' && o.field === 'data_size' && o.write) session.iterations++;
     },
     v1Data(o: V1DataOp): void {
+      currentOp = o;
       settleUnseenWrite(undefined);
       note(o);
       protocol = 'v1';
@@ -297,19 +432,28 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       if (session !== undefined) session.bytes += o.result.ret;
     },
     reset(o: ResetOp): void {
+      currentOp = o;
       settleUnseenWrite(undefined);
       note(o);
+      if (o.result.ok === undefined) {
+        // Whether the reset happened is not shown: the state is unknown (device-view.ts agrees).
+        setState(undefined, 'unknown', o.tsNs, o.src);
+        return;
+      }
       if (o.result.ok !== true) return;
       resets++;
       awaitingReadBack = undefined;
       if (session !== undefined) {
         session.failed = true;
+        if (session.failure === undefined) session.failure = { text: 'the device was reset (VFIO_DEVICE_RESET) during the session', src: o.src };
       }
+      stopCopy = undefined;
       // Reset returns the device to RUNNING (spec §2.6); inferred until a read shows it.
       if (rec.current().raw === V1_RUNNING) setState(undefined, 'unknown', o.tsNs, o.src);
       setState(V1_RUNNING, 'inferred', o.tsNs, o.src);
     },
     qemu(o: QemuEventOp): void {
+      currentOp = o;
       const hadUnseen = unseenWrite !== undefined;
       settleUnseenWrite(o);
       note(o);
@@ -341,7 +485,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       if (ended) return;
       if (session !== undefined) {
         accrueNotRunning(lastTs);
-        endSession('incomplete', lastTs);
+        endSession(session.failed ? 'failed' : 'incomplete', lastTs, session.failed ? undefined : { text: 'the trace ended mid-session' });
       }
       rec.finish(lastTs, 'trace-ended');
       ended = true;

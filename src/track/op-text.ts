@@ -75,7 +75,11 @@ export function isEagain(r: OpResult): boolean {
   return r.ok === false && r.errno === ERRNO.EAGAIN;
 }
 
-/** A failure that counts as a failed transition: seen, with an errno that is not EAGAIN (V1-EAGAIN). */
+/**
+ * A failure that counts as a failed transition: seen, and not EAGAIN (V1-EAGAIN: transient).
+ * A short transfer (the driver took fewer bytes than asked, no errno) is one too: QEMU's
+ * vfio_mig_access turns it into an error (spec §3.2).
+ */
 export function isHardFailure(r: OpResult): boolean {
-  return r.ok === false && r.errno !== undefined && r.errno !== ERRNO.EAGAIN;
+  return r.ok === false && r.errno !== ERRNO.EAGAIN;
 }

@@ -149,6 +149,8 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         },
         onStateChange: opts.onStateChange,
         onPending: opts.onPending,
+        gaps,
+        episode: () => created?.view.migration.active,
       };
       let created: Entry | undefined;
       created = { view: freshView(ref, key), stateOpts, v1: createDeviceState(ref, stateOpts), v2: undefined, undecided: [], reported: 'unknown', firstNs: o.tsNs, lastNs: o.tsNs, closed: false, identity };
@@ -266,7 +268,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         d.v1Field(o);
         return;
       case 'v1-bad-access':
-        d.touch(o);
+        d.badAccess(o);
         return;
       case 'v1-data':
         d.v1Data(o);

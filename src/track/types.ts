@@ -3,6 +3,7 @@
 // how it was built.
 
 import type { Source } from '../record/types.js';
+import type { Evidence } from './evidence.js';
 
 export type Protocol = 'v1' | 'v2' | 'unknown';
 
@@ -107,6 +108,41 @@ export interface MigrationSession {
   readonly stopCopyLength?: bigint;
   /** v2 only: the data_fd of the session, when the SET's reply was seen. */
   readonly dataFd?: number;
+  /**
+   * Why the session has its outcome, in words (e.g. "the driver refused PRE_COPY → SAVING
+   * (failed with EIO (-5))", "the trace ended mid-session"), and the record that decided it.
+   */
+  readonly reason?: string;
+  readonly reasonSrc?: Source;
+  /** v1 saves: whether the stop-and-copy stay drained (the fact V1-SAVE-DRAIN reports on). */
+  readonly drain?: SessionDrain;
+}
+
+/** How a v1 stop-and-copy (010b) stay ended (spec §2.5 [L58]: iterate until pending_bytes is 0). */
+export interface SessionDrain {
+  /**
+   * drained: the last pending_bytes value in 010b was 0. pending: it was not. never-read:
+   * no pending_bytes read in 010b at all (the entry was seen). unknown: values not seen.
+   */
+  readonly status: 'drained' | 'pending' | 'never-read' | 'unknown';
+  readonly pendingBytes?: bigint;
+  /** Who moved the device out of 010b: the VMM (a write, or QEMU's set_state event), or the driver on its own (a read found it moved). */
+  readonly by: 'vmm' | 'driver';
+  /** A recovery to RUNNING after a failed transition or once QEMU said the migration failed/cancelled (V1-FAIL-RECOVER's case). */
+  readonly exempt: boolean;
+  /** The state it left for, as the spec writes it. */
+  readonly to: string;
+  /** The entry into 010b, the last pending_bytes value (when pending), the exit. */
+  readonly evidence: readonly Evidence[];
+  /** Events were lost during the stay. */
+  readonly uncertain: boolean;
+}
+
+/** A session's reason as the state machines build it. */
+export interface SessionReason {
+  readonly text: string;
+  readonly src?: Source | undefined;
+  readonly drain?: SessionDrain;
 }
 
 export interface DeviceRegion {

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DeviceRuleDef } from '../../src/check/rule.js';
 import type { MigrationEnd } from '../../src/track/migration-episode.js';
-import { check, EAGAIN, EINVAL, trace } from './ops-builder.js';
+import { check, EAGAIN, EINVAL, trace } from '../check/ops-builder.js';
 
 function ends(ops: ReturnType<typeof trace>['ops']): MigrationEnd[] {
   const seen: MigrationEnd[] = [];

@@ -5,7 +5,7 @@
 import { assertNever } from '../../protocol/assert-never.js';
 import { v1IsError, v1IsValid } from '../../protocol/v1.js';
 import { gapSince, stateEvidence, type KnownState } from '../../track/device-view.js';
-import { evidence, stateText } from '../format.js';
+import { evidence, isHardFailure, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 
 export const v1ErrorOrigin: DeviceRuleDef = {
@@ -31,7 +31,9 @@ export const v1ErrorOrigin: DeviceRuleDef = {
         }
         switch (o.op) {
           case 'v1-state-write':
-            if (o.result.ok !== true || o.value === undefined || v1IsError(o.value)) explained = true;
+            // A hard failure (not EAGAIN: spec §6.1 V1-EAGAIN, no failed transition) may lead to
+            // 110b; so may a write whose result or value was not seen, or a write of 110b.
+            if (isHardFailure(o.result) || o.result.ok === undefined || o.value === undefined || (o.result.ok === true && v1IsError(o.value))) explained = true;
             return;
           case 'v1-bad-access':
             if (o.write && o.fields.includes('device_state') && o.result.ok !== false) explained = true;

@@ -33,9 +33,11 @@ export const v1FailReadback: DeviceRuleDef = {
                 : undefined;
             return;
           case 'v1-state-read': {
+            // A read that failed, or whose value was not seen, shows nothing: the first read
+            // that shows a value is the read-back (the tracker pairs it the same way).
             const p = pending;
-            pending = undefined;
             if (p === undefined || o.result.ok !== true || o.value === undefined) return;
+            pending = undefined;
             const low = o.value & V1_STATE_MASK;
             if (low === (p.prev.raw & V1_STATE_MASK) || low === ERROR_LOW) return;
             env.report(ctx, {

@@ -21,22 +21,23 @@ export const v1RegionId: DeviceRuleDef = {
     return {
       op(o, ctx) {
         if (o.op !== 'region') return;
-        // A region the user named (--region) or one inferred from accesses carries no
-        // reply to judge; only the driver's own answers (region-info, or QEMU's
-        // vfio_region_setup event quoting it) are checked.
-        if (o.source !== 'region-info' && o.source !== 'qemu') return;
-        if (o.source === 'region-info' && o.capType !== undefined && o.capSubtype !== undefined) {
+        // The decoder attaches the reply of the region's index to a region found otherwise
+        // (--region, inference, QEMU) when the driver answered GET_REGION_INFO for it.
+        if (o.capType !== undefined && o.capSubtype !== undefined) {
           if (o.capType !== REGION_TYPE_MIGRATION || o.capSubtype !== REGION_SUBTYPE_MIGRATION) {
             env.report(ctx, {
               severity: 'error',
               blame: 'driver',
               tsNs: o.tsNs,
               message: `The region used as the migration region${o.index === undefined ? '' : ` (index ${o.index})`} has a TYPE capability of type ${o.capType} / subtype ${o.capSubtype}; only type 3 / subtype 1 marks a v1 migration region.`,
-              evidence: [evidence(o)],
+              evidence: [evidence(o), ...(o.capSrc !== undefined ? [{ src: o.capSrc, what: `GET_REGION_INFO index ${o.index ?? '?'}: TYPE cap ${o.capType}/${o.capSubtype}` }] : [])],
               uncertain: false,
             });
           }
         }
+        // The size is judged only from the driver's own answers (region-info, or QEMU's
+        // vfio_region_setup event quoting it): a --region flag or an inference has none.
+        if (o.source !== 'region-info' && o.source !== 'qemu') return;
         if (o.size !== undefined && o.size <= BigInt(V1_HEADER_SIZE)) {
           env.report(ctx, {
             severity: 'error',
