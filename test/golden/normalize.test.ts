@@ -73,7 +73,16 @@ describe('golden form of an analysis', () => {
     const base = normalizeAnalysis(analysis(), root);
     expect(normalizeAnalysis(analysis({ severity: 'warning' }), root)).not.toEqual(base);
     expect(normalizeAnalysis(analysis({ state: 'PRE_COPY' }), root)).not.toEqual(base);
-    const withReason = normalizeAnalysis(analysis({ extra: { reason: 'transition refused' } }), root) as { devices: { sessions: Record<string, unknown>[] }[] };
-    expect(withReason.devices[0]?.sessions[0]?.['reason']).toBe('transition refused');
+    const extra = {
+      reason: 'transition refused',
+      reasonSrc: { file: '/repo/test/fixtures/x.txt', line: 7 },
+      drain: { status: 'drained', evidence: [{ src: { file: '/repo/test/fixtures/x.txt', line: 8 }, what: 'pending_bytes 0' }] },
+    };
+    const withReason = normalizeAnalysis(analysis({ extra }), root) as { devices: { sessions: Record<string, unknown>[] }[] };
+    const s = withReason.devices[0]?.sessions[0];
+    expect(s?.['reason']).toBe('transition refused');
+    // citations anywhere become one string each
+    expect(s?.['reasonSrc']).toBe('test/fixtures/x.txt:7');
+    expect(s?.['drain']).toEqual({ status: 'drained', evidence: ['test/fixtures/x.txt:8 pending_bytes 0'] });
   });
 });

@@ -7,7 +7,8 @@
 //   and the lists of pending/pre-copy samples (kept as counts; the session's bytes and
 //   iterations carry the verdict).
 // - Paths are relative to the repository root, so the files are the same on any clone.
-// - Timeline intervals, state writes and evidence become one line each ("k=v ..."), so a
+// - Timeline intervals, state writes and evidence become one line each; any other
+//   citation (a Source, or {src, what}) one string ("k=v ..."), so a
 //   changed state or errno is a one-line diff. Keys the code adds later are kept (appended
 //   as k=v, or copied for objects): a new field shows up in the diff instead of vanishing.
 // - Timestamps are kept: the recorded fixtures do not change, so neither do their times.
@@ -51,9 +52,22 @@ function line(o: Obj, order: readonly string[], rel: (p: string) => string, drop
   return parts.join(' ');
 }
 
+/** A Source ({file, line} or {file, byteOffset}) and nothing else. */
+function isSource(v: Json | undefined): v is Obj {
+  return isObj(v) && typeof v['file'] === 'string' && Object.keys(v).every((k) => k === 'file' || k === 'line' || k === 'byteOffset');
+}
+
+/**
+ * Any other value: paths made relative, and, wherever they occur, a Source written as
+ * "file:line" and a piece of evidence ({src, what}) as "file:line what": the shapes the
+ * code uses for citations (check/types.ts Evidence), e.g. a session's reasonSrc and drain
+ * evidence. Here `what` is kept: it names the fact cited (a value, an errno).
+ */
 function relPaths(v: Json, rel: (p: string) => string): Json {
   if (typeof v === 'string') return rel(v);
   if (Array.isArray(v)) return v.map((x) => relPaths(x, rel));
+  if (isSource(v)) return where(v, rel);
+  if (isObj(v) && Object.keys(v).length === 2 && isSource(v['src']) && typeof v['what'] === 'string') return `${where(v['src'], rel)} ${v['what']}`;
   if (isObj(v)) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, relPaths(x, rel)]));
   return v;
 }
