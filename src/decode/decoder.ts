@@ -433,7 +433,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         emit({ ...base, op: 'v2-feature' });
         return;
       case 'mig-flags':
-        emit({ ...base, op: 'v2-mig-flags', migFlags: d.migFlags });
+        emit({ ...base, op: 'v2-mig-flags', migFlags: d.migFlags, ...(d.migFlagsRaw !== undefined ? { migFlagsRaw: d.migFlagsRaw } : {}) });
         return;
       case 'get-state':
         emit({ ...base, op: 'v2-get-state', state: d.state, dataFd: d.dataFd });

@@ -180,6 +180,8 @@ export interface V2MigFlagsOp extends OpBase {
   readonly call: V2FeatureCall;
   /** vfio_device_feature_migration.flags from the reply; undefined when the call failed. */
   readonly migFlags: number | undefined;
+  /** The whole u64 flags word as read (migFlags is its low 32 bits). */
+  readonly migFlagsRaw?: bigint;
   readonly result: OpResult;
 }
 

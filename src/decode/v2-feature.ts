@@ -87,7 +87,7 @@ export function featureArgsProblem(call: V2FeatureCall): string | undefined {
 /** What one VFIO_DEVICE_FEATURE call is, decoded. */
 export type FeatureDecoded =
   | { readonly kind: 'feature' }
-  | { readonly kind: 'mig-flags'; readonly migFlags: number | undefined }
+  | { readonly kind: 'mig-flags'; readonly migFlags: number | undefined; readonly migFlagsRaw: bigint | undefined }
   | { readonly kind: 'set-state'; readonly requested: number; readonly dataFd: number | undefined }
   | { readonly kind: 'get-state'; readonly state: number | undefined; readonly dataFd: number | undefined }
   | { readonly kind: 'data-size'; readonly stopCopyLength: bigint | undefined };
@@ -108,7 +108,9 @@ export function decodeFeature(call: V2FeatureCall, words: readonly bigint[], res
   const ok = result.ok === true;
   switch (feature) {
     case FEATURE_MIGRATION:
-      return { kind: 'mig-flags', migFlags: ok && w1 !== undefined ? Number(w1 & U32) : undefined };
+      // struct vfio_device_feature_migration { __aligned_u64 flags; }: the whole u64 is kept
+      // (migFlagsRaw); migFlags is its low 32 bits, where every defined flag lives.
+      return { kind: 'mig-flags', migFlags: ok && w1 !== undefined ? Number(w1 & U32) : undefined, migFlagsRaw: ok && w1 !== undefined ? w1 : undefined };
     case FEATURE_MIG_DEVICE_STATE:
       if (w1 === undefined) return { kind: 'feature' };
       if (get) return { kind: 'get-state', state: ok ? lo32(w1) : undefined, dataFd: ok ? signed32(hi32(w1)) : undefined };

@@ -81,7 +81,8 @@ export function v1IsRunning(raw: number): boolean {
 
 /** Reserved bits 3–31 of a device_state value. */
 export function v1ReservedBits(raw: number): number {
-  return (raw >>> 3) << 3;
+  // `<<` yields a signed 32-bit value: bit 31 set would make it negative; keep it unsigned.
+  return ((raw >>> 3) << 3) >>> 0;
 }
 
 /** The field that starts exactly at `offset` within the region header, if any. */

@@ -42,8 +42,17 @@ const NEEDS: Readonly<Record<V2StateName, number>> = {
   ERROR: ~0,
 };
 
+/**
+ * The kernel's test `(state_flags_table[s] & migration_flags) == state_flags_table[s]`.
+ * ERROR needs ~0U: no real device has every bit, and a flags word that does (garbage, or
+ * bits above those defined) must not make ERROR a state the walk may step through — the
+ * kernel's loop ends at ERROR with -EINVAL either way. `flags` is the u64 flags word; only
+ * its defined low bits are tested, so high bits cannot leak in through 32-bit arithmetic.
+ */
 export function v2Supported(state: V2StateName, flags: number): boolean {
-  return (flags & NEEDS[state]) === NEEDS[state];
+  if (state === 'ERROR') return false;
+  const low = Number(BigInt.asUintN(3, BigInt(Math.trunc(flags))));
+  return (low & NEEDS[state]) === NEEDS[state];
 }
 
 export function v2StateFromRaw(raw: number): V2StateName | undefined {
@@ -63,6 +72,11 @@ export type V2Walk =
   | { readonly kind: 'blocked' };
 
 export function v2Walk(cur: V2StateName, requested: number, flags: number): V2Walk {
+  // The drivers' set_state loops run `while (new != cur)` around vfio_mig_get_next_state
+  // (e.g. mlx5vf_pci_step_device_state_locked): a SET of the current state is a successful
+  // no-op, whatever the flags. (The spec's V2-STATE-RANGE text reads otherwise; this follows
+  // the kernel.)
+  if (v2StateFromRaw(requested) === cur) return { kind: 'path', states: [] };
   if (!v2Supported(cur, flags)) return { kind: 'einval', why: `current state ${cur} is not supported by the device's flags (kernel WARN_ON)` };
   const req = v2StateFromRaw(requested);
   if (req === undefined) return { kind: 'einval', why: `requested state ${requested} is out of range` };

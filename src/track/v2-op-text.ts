@@ -48,7 +48,7 @@ function v2Only(o: V2Op): string {
     case 'v2-feature':
       return `${callText(o.call)}: ${resultText(o.result)}`;
     case 'v2-mig-flags':
-      return `${callText(o.call)}${o.migFlags === undefined ? '' : ` → ${migFlagsText(o.migFlags)}`}: ${resultText(o.result)}`;
+      return `${callText(o.call)}${o.migFlags === undefined ? '' : ` → ${migFlagsText(o.migFlags)}${o.migFlagsRaw !== undefined && o.migFlagsRaw > 0xffffffffn ? ` (u64 0x${o.migFlagsRaw.toString(16)})` : ''}`}: ${resultText(o.result)}`;
     case 'v2-set-state':
       return `SET device_state = ${v2StateText(o.requested)}${o.dataFd === undefined ? '' : `, data_fd ${o.dataFd}`}: ${resultText(o.result)}`;
     case 'v2-get-state':
