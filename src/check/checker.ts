@@ -24,11 +24,6 @@ export interface CheckerOptions {
   readonly rules?: readonly RuleDef[];
   /** V2-BLOCKED-ARC: seconds after which an ioctl whose exit is not seen counts as hung (default 10). */
   readonly v2HangSeconds?: number;
-  /**
-   * Where input problems (malformed records) are, so that a finding whose evidence sits
-   * next to one is reported `uncertain` (input-health.ts).
-   */
-  readonly nearProblem?: (f: Finding) => boolean;
 }
 
 export interface Checker {
@@ -74,7 +69,7 @@ export function createChecker(opts: CheckerOptions): Checker {
         certainty: d.uncertain ? 'uncertain' : 'certain',
         specRef: rule.specRef,
       };
-      opts.onFinding(f.certainty === 'certain' && opts.nearProblem?.(f) === true ? { ...f, certainty: 'uncertain' } : f);
+      opts.onFinding(f);
     },
   });
 

@@ -15,6 +15,7 @@ import { createTracker } from '../track/tracker.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createChecker } from '../check/index.js';
 import type { Finding } from '../check/types.js';
+import { withInputHealth, type InputMark } from '../check/input-health.js';
 import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
 import { VERSION } from './version.js';
 
@@ -54,6 +55,8 @@ export interface PipelineOptions {
 export class InputError extends Error {}
 
 const MAX_PROBLEMS_KEPT = 200;
+/** Positions of malformed records and lost-events windows kept to judge findings next to them (input-health.ts). */
+const MAX_MARKS_KEPT = 100_000;
 export const DEFAULT_MAX_INTERVALS_PER_DEVICE = 20_000;
 const DEFAULT_MAX_PENDING_SAMPLES = 2_000;
 const HEAD_BYTES = 64 * 1024;
@@ -83,6 +86,12 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   let problemsDropped = 0;
   const gaps: { tsNs: bigint | undefined; count: number | undefined; file: string; line: number | undefined; byteOffset: number | undefined }[] = [];
   const files: InputFile[] = [];
+  const marks: InputMark[] = [];
+  let marksDropped = 0;
+  const mark = (m: InputMark): void => {
+    if (marks.length < MAX_MARKS_KEPT) marks.push(m);
+    else marksDropped++;
+  };
   const findings: Finding[] = [];
   let sync: { clock: string; offsetNs: bigint } | undefined;
   let firstTs: bigint | undefined;
@@ -164,6 +173,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           } else if (r.kind === 'lost-events') {
             lostEvents += r.count ?? 0;
             if (gaps.length < 10_000) gaps.push({ tsNs: r.tsNs, count: r.count, file: r.src.file, line: r.src.line, byteOffset: r.src.byteOffset });
+            mark({ src: r.src, tsNs: r.tsNs, what: `${r.count ?? 'an unknown number of'} events lost here` });
           }
           decoder.record(r);
         },
@@ -172,6 +182,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         },
         malformed(p: InputProblem): void {
           malformed++;
+          mark({ src: p.src, tsNs: undefined, what: `malformed record next to the evidence: ${p.message}` });
           if (problems.length < MAX_PROBLEMS_KEPT) problems.push(p);
           else problemsDropped++;
         },
@@ -219,6 +230,13 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         firstTsNs: firstTs,
         lastTsNs: lastTs,
       };
+      // A finding next to a lost-events window or a malformed record is uncertain (DESIGN.md
+      // "Knowing versus guessing"); judged here, when every mark of the input is known.
+      for (let i = 0; i < findings.length; i++) {
+        const f = findings[i];
+        if (f !== undefined) findings[i] = withInputHealth(f, marks);
+      }
+      if (marksDropped > 0) problems.push({ src: { file: files[0]?.path ?? '' }, message: `${marksDropped} malformed records or lost-events windows past ${MAX_MARKS_KEPT} were not used to judge the certainty of findings` });
       findings.sort((a, b) => (a.tsNs === undefined ? 1 : b.tsNs === undefined ? -1 : a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
       // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
       // unless another device already has it.

@@ -6,6 +6,7 @@
 
 import type { AnyDeviceOp, V2Op, V2SetStateOp } from '../decode/ops.js';
 import { v2QemuFact } from '../decode/v2-qemu.js';
+import { qemuMigrationAbandoned } from '../decode/qemu-facts.js';
 import { v2ArcEndsSession, v2ArcStartsSession, v2StateFromRaw, v2Walk, type V2Walk } from '../protocol/v2-arcs.js';
 import { MIG_FLAG_P2P, MIG_FLAG_PRE_COPY, MIG_FLAG_STOP_COPY, V2_STATES, type V2StateName } from '../protocol/v2.js';
 import type { Source } from '../record/types.js';
@@ -63,7 +64,7 @@ export interface V2ContextFields {
   unexplained: AnyDeviceOp | undefined;
   /** QEMU ~9.x announced the SET it is about to issue. */
   announced: { readonly newState: number; readonly recoverState: number | undefined; next: 'new' | 'recover' } | undefined;
-  /** QEMU's migration notifier said the migration is failing or cancelled: abandonment. */
+  /** QEMU's migration notifier said the migration is failing or cancelled, since the current session started: abandonment. */
   abandoned: Evidence | undefined;
 }
 
@@ -122,6 +123,9 @@ function known(o: AnyDeviceOp, raw: number, how: V2How, gapSerial: number, what?
 }
 
 function addSession(v: V2ContextFields, s: V2Session): void {
+  // An abandonment concerns the migration it was announced in: a new session (the next
+  // migration attempt) starts without it, so V2-SAVE-DRAIN watches it again.
+  v.abandoned = undefined;
   v.session = s;
   v.sessions.push(s);
   if (v.sessions.length > MAX_SESSIONS) v.sessions.shift();
@@ -233,10 +237,8 @@ export function applyV2(v: V2ContextFields, o: AnyDeviceOp, gaps: number): void 
       return;
     case 'qemu': {
       const fact = v2QemuFact(o);
-      if (o.event === 'vfio_migration_state_notifier') {
-        const st = o.args['state'];
-        if (typeof st === 'string' && (st === 'failed' || st === 'cancelled' || st === 'cancelling')) v.abandoned = { src: o.src, what: v2OpText(o) };
-      }
+      // The notifier's status (string ≤ 8.x, MigrationEventType number 9.0+; qemu-facts.ts).
+      if (qemuMigrationAbandoned(o)) v.abandoned = { src: o.src, what: v2OpText(o) };
       if (fact === undefined) return;
       v.isV2 = true;
       if (fact.kind === 'request') {

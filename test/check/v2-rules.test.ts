@@ -393,6 +393,23 @@ describe('V2-SAVE-DRAIN', () => {
     expect(base((d) => (d.set(S.RESUMING, { res: { errno: EIO } }), d.get(S.STOP_COPY), d.set(S.STOP)))).toEqual([]);
     expect(base((d) => (d.qemu('vfio_migration_state_notifier', { state: 'failed' }), d.set(S.STOP)))).toEqual([]);
     expect(base((d) => d.set(S.STOP), false)).toEqual([]);
+    // QEMU 9.0+ prints the notifier's MigrationEventType: 2 is MIG_EVENT_PRECOPY_FAILED.
+    expect(base((d) => (d.qemu('vfio_migration_state_notifier', { state: 2n }), d.set(S.STOP)))).toEqual([]);
+  });
+  it('an earlier abandoned migration does not switch the rule off for the next one', () => {
+    const t = v2Trace();
+    const d = opened(t);
+    d.set(S.STOP_COPY, { session: 1 });
+    d.read(1, 0x1000);
+    d.qemu('vfio_migration_state_notifier', { state: 'failed' });
+    d.set(S.STOP); // abandoned: quiet
+    d.set(S.RUNNING);
+    d.set(S.STOP);
+    d.set(S.STOP_COPY, { session: 2 });
+    d.read(2, 0x1000);
+    const l = d.set(S.STOP); // the next attempt leaves STOP_COPY undrained
+    const f = only(check(t.ops), 'V2-SAVE-DRAIN');
+    expect(f.map((x) => lines(x).at(-1))).toEqual([l]);
   });
 });
 
@@ -542,6 +559,32 @@ describe('V2-STREAM-BYTES', () => {
   }
   it('warns when the destination wrote a different total than the source read', () => {
     expect(blames(check(ends([0x2000, 0x2000])), 'V2-STREAM-BYTES')).toEqual(['vmm/warning']);
+  });
+  /** A source whose STOP_COPY SET hands out a new data_fd for the same stream (pre-copy 12,288 + stop-copy 12,296 bytes). */
+  function newFdEnds(resumeBytes: number[]): ProtocolOp[] {
+    const ops: ProtocolOp[] = [];
+    const t = v2Trace('src.trace', ops);
+    const d = t.device('gpu0');
+    d.open();
+    d.flags(F.ALL);
+    d.set(S.PRE_COPY, { session: 1 });
+    d.read(1, 0x2000);
+    d.read(1, 0x1000);
+    d.set(S.PRE_COPY_P2P);
+    d.set(S.STOP_COPY, { session: 2 });
+    d.read(2, 0x3000);
+    d.read(2, 8);
+    d.read(2, 0);
+    d.set(S.STOP);
+    cleanResume(v2Trace('dst.trace', ops), 'gpu0', F.ALL, resumeBytes);
+    return ops.map((o) => (o.op !== 'gap' && o.src.file === 'dst.trace' ? { ...o, device: { ...o.device, pid: 200 } } : o));
+  }
+  it('counts the pre-copy reads too when STOP_COPY got a new data_fd: 12,296 of 24,584 bytes is flagged', () => {
+    const f = only(check(newFdEnds([0x3000, 8])), 'V2-STREAM-BYTES');
+    expect(f.map((x) => x.blame)).toEqual(['vmm']);
+    expect(f[0]?.message).toContain('read 24584 bytes');
+    expect(f[0]?.message).toContain('wrote 12296 bytes');
+    expect(only(check(newFdEnds([0x3000, 0x3000, 8])), 'V2-STREAM-BYTES')).toEqual([]);
   });
   it('is quiet when the totals match with different boundaries, and for unpaired pid:fd devices', () => {
     expect(only(check(ends([0x4000, 0x3000])), 'V2-STREAM-BYTES')).toEqual([]);

@@ -16,6 +16,29 @@ import type { V2Session } from '../../track/v2-context.js';
 interface Done {
   readonly ctx: DeviceContext;
   readonly s: V2Session;
+  /** Bytes of the whole stream: for a save, its pre-copy session's reads too (see streamOf). */
+  readonly bytes: bigint;
+}
+
+/**
+ * A save's stream is every read since the migration's first data_fd: the SET that enters
+ * STOP_COPY from PRE_COPY_P2P hands out a new fd for the same stream (spec §5.4), so the
+ * pre-copy session ends where the stop-copy one starts, and both count. Sessions chain when
+ * the op that ended one started the next; a gap in the chain (unseen results) makes it inexact.
+ */
+function streamOf(sessions: readonly V2Session[], i: number): { bytes: bigint; exact: boolean; first: V2Session } | undefined {
+  let cur = sessions[i];
+  if (cur === undefined) return undefined;
+  let bytes = cur.readBytes;
+  let exact = !cur.inexact;
+  for (let j = i - 1; j >= 0; j--) {
+    const prev = sessions[j];
+    if (prev === undefined || prev.kind !== 'save' || prev.ended === undefined || prev.ended.src !== cur.start.src) break;
+    bytes += prev.readBytes;
+    exact = exact && !prev.inexact && prev.dataSeen;
+    cur = prev;
+  }
+  return { bytes, exact, first: cur };
 }
 
 export const v2StreamBytes: GlobalRuleDef = {
@@ -36,12 +59,12 @@ export const v2StreamBytes: GlobalRuleDef = {
       return at > 0 ? ctx.device.id.slice(0, at) : ctx.device.id;
     };
     const compare = (src: Done, dst: Done): void => {
-      if (src.s.readBytes === dst.s.writeBytes) return;
+      if (src.bytes === dst.bytes) return;
       env.report(dst.ctx, {
         severity: 'warning',
         blame: 'vmm',
         tsNs: undefined,
-        message: `The source (${src.ctx.device.id}${src.ctx.device.pid === undefined ? '' : `, pid ${src.ctx.device.pid}`}) read ${src.s.readBytes} bytes from its saving data_fd; the destination (${dst.ctx.device.id}${dst.ctx.device.pid === undefined ? '' : `, pid ${dst.ctx.device.pid}`}) wrote ${dst.s.writeBytes} bytes to its resuming data_fd. The whole stream must be delivered.`,
+        message: `The source (${src.ctx.device.id}${src.ctx.device.pid === undefined ? '' : `, pid ${src.ctx.device.pid}`}) read ${src.bytes} bytes from its saving data_fd${src.bytes !== src.s.readBytes ? `s (pre-copy included)` : ''}; the destination (${dst.ctx.device.id}${dst.ctx.device.pid === undefined ? '' : `, pid ${dst.ctx.device.pid}`}) wrote ${dst.bytes} bytes to its resuming data_fd. The whole stream must be delivered.`,
         evidence: [src.s.start, dst.s.start],
         uncertain: src.ctx.gaps.count !== src.s.gapSerialAtStart || dst.ctx.gaps.count !== dst.s.gapSerialAtStart,
       });
@@ -50,22 +73,26 @@ export const v2StreamBytes: GlobalRuleDef = {
       finish(_reason, _at, ctx) {
         if (!ctx.v2.isV2 || ctx.device.naming === 'pid-fd') return;
         const name = nameOf(ctx);
-        for (const s of ctx.v2.sessions) {
-          if (s.serial === undefined || s.inexact || !s.dataSeen) continue;
+        ctx.v2.sessions.forEach((s, i) => {
+          if (s.serial === undefined || s.inexact || !s.dataSeen) return;
           if (s.kind === 'save' && s.eof) {
+            const stream = streamOf(ctx.v2.sessions, i);
+            if (stream === undefined || !stream.exact) return;
+            const done: Done = { ctx, s: stream.first, bytes: stream.bytes };
             const other = resumes.get(name);
             if (other !== undefined && other.ctx.key !== ctx.key) {
               resumes.delete(name);
-              compare({ ctx, s }, other);
-            } else saves.set(name, { ctx, s });
+              compare(done, other);
+            } else saves.set(name, done);
           } else if (s.kind === 'resume' && s.endedBySet && !s.failed) {
+            const done: Done = { ctx, s, bytes: s.writeBytes };
             const other = saves.get(name);
             if (other !== undefined && other.ctx.key !== ctx.key) {
               saves.delete(name);
-              compare(other, { ctx, s });
-            } else resumes.set(name, { ctx, s });
+              compare(other, done);
+            } else resumes.set(name, done);
           }
-        }
+        });
       },
     };
   },
