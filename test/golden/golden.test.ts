@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { exitStatusFor, runAnalysis } from '../../src/cli/analyze.js';
 import { InputError } from '../../src/cli/pipeline.js';
 import { toJsonValue } from '../../src/report/json.js';
+import { labScenarios } from '../../capture/lab/run.js';
 import { normalizeAnalysis } from './normalize.js';
 import { EXPECTED_DIR, expectedFileFor, filesUnder, labFixtures, REPO_ROOT, SAMPLE_NOT_TRACES, sampleTraces } from './inputs.js';
 
@@ -52,6 +53,15 @@ describe('golden: analyze --json of every recorded trace matches its reviewed ex
       expect(got, `${input}: the verdict changed; if intended, UPDATE_GOLDEN=1 and review the diff (test/golden/README.md)`).toEqual(want);
     });
   }
+
+  it('every lab scenario of capture/lab/scenarios.json is recorded with bpftrace and ftrace (scripts/record-lab-fixtures.sh)', () => {
+    const have = new Set(labFixtures());
+    const missing: string[] = [];
+    for (const s of [...labScenarios('v1'), ...labScenarios('v2')]) {
+      for (const f of [`test/fixtures/lab/bpftrace/${s.name}.txt`, `test/fixtures/lab/ftrace/${s.name}.txt`]) if (!have.has(f)) missing.push(f);
+    }
+    expect(missing, 'record them: scripts/record-lab-fixtures.sh --tracer bpftrace --tracer ftrace NAME').toEqual([]);
+  });
 
   it('no expected file is left without its input (stale ones are removed on UPDATE_GOLDEN=1)', () => {
     const wanted = new Set(inputs.map((i) => relative(REPO_ROOT, expectedFileFor(i))));
