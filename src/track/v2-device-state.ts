@@ -55,6 +55,8 @@ interface SessionBuilder extends SessionCore {
   /** read() returned 0 in STOP_COPY: the end of the stream (spec §5.4). */
   eof: boolean;
   stopCopyLength: bigint | undefined;
+  /** The first failed SET of the session, in words (its reason when it fails). */
+  failure: string | undefined;
 }
 
 export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
@@ -117,14 +119,23 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       dataSeen: false,
       eof: false,
       stopCopyLength: undefined,
+      failure: undefined,
     };
   }
 
-  function finishSession(s: SessionBuilder, outcome: SessionOutcome, ts: bigint | undefined): void {
+  /** Why a v2 session has its outcome (MigrationSession.reason): the failure if it failed, else `why`. */
+  function reasonText(s: SessionBuilder, outcome: SessionOutcome, why: string | undefined): string | undefined {
+    if (outcome === 'failed' && s.failure !== undefined) return s.failure;
+    return why;
+  }
+
+  function finishSession(s: SessionBuilder, outcome: SessionOutcome, ts: bigint | undefined, why?: string): void {
     accrueNotRunning(ts, s);
     if (session === s) session = undefined;
+    const reason = reasonText(s, outcome, why);
     const done: MigrationSession = {
       ...sessionResult(s, outcome, ts),
+      ...(reason !== undefined ? { reason } : {}),
       ...(s.precopy.length > 0 ? { precopy: s.precopy } : {}),
       ...(s.stopCopyLength !== undefined ? { stopCopyLength: s.stopCopyLength } : {}),
       ...(s.dataFd !== undefined ? { dataFd: s.dataFd } : {}),
@@ -138,6 +149,14 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       const leaving: StateInterval[] = start !== undefined && ts !== undefined && ts >= start ? [rec.currentUntil(ts)] : [];
       opts.onSessionEnd(snapshotWith([...rec.intervals().slice(s.firstInterval), ...leaving], rec.writes().slice(s.firstWrite), [done]), done);
     }
+  }
+
+  /** Why a session ends as outcomeAt says (the words of MigrationSession.reason). */
+  function whyAt(s: SessionBuilder, from: V2StateName, outcome: SessionOutcome): string {
+    if (s.kind === 'resume') return 'RESUMING → STOP succeeded: the driver accepted the data';
+    if (from !== 'STOP_COPY') return `${from} → RUNNING: the save was cancelled before STOP_COPY`;
+    if (s.eof) return 'read() returned 0 (end of stream) in STOP_COPY before STOP';
+    return outcome === 'failed' ? 'STOP_COPY was left before read() returned 0: the end of the stream was never confirmed' : 'the session\'s data traffic was not traced: whether the stream was read to its end is not shown';
   }
 
   /** How a session ends at the arc `from` → `to` that ends it (spec §5.3). */
@@ -155,23 +174,24 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
    */
   function walkSessions(from: V2StateName, path: readonly V2StateName[], ts: bigint | undefined, src: Source, serial: number | undefined, dataFd: number | undefined): void {
     let prev = from;
-    let closing: { s: SessionBuilder; outcome: SessionOutcome } | undefined;
+    let closing: { s: SessionBuilder; outcome: SessionOutcome; why: string } | undefined;
     for (const next of path) {
       const starts = v2ArcStartsSession(prev, next);
       if (session !== undefined && v2ArcEndsSession(prev, next)) {
-        closing = { s: session, outcome: outcomeAt(session, prev) };
+        const outcome = outcomeAt(session, prev);
+        closing = { s: session, outcome, why: whyAt(session, prev, outcome) };
         session = undefined;
         closing.s.states.push(next);
       } else if (starts !== undefined) {
-        if (closing !== undefined) finishSession(closing.s, closing.outcome, ts);
+        if (closing !== undefined) finishSession(closing.s, closing.outcome, ts, closing.why);
         closing = undefined;
-        if (session !== undefined) finishSession(session, session.failed ? 'failed' : 'unknown', ts);
+        if (session !== undefined) finishSession(session, session.failed ? 'failed' : 'unknown', ts, 'a new data session started before this one ended');
         startSession(starts, ts, src, next, serial, dataFd);
       } else if (session !== undefined) session.states.push(next);
       else if (closing !== undefined) closing.s.states.push(next);
       prev = next;
     }
-    if (closing !== undefined) finishSession(closing.s, closing.outcome, ts);
+    if (closing !== undefined) finishSession(closing.s, closing.outcome, ts, closing.why);
   }
 
   /** A change to `to` whose arcs are unknown (state before unknown): settle sessions by what `to` is. */
@@ -184,7 +204,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         return;
       }
       session.states.push(name);
-      finishSession(session, session.failed || to === V2_ERROR ? 'failed' : 'unknown', ts);
+      finishSession(session, session.failed || to === V2_ERROR ? 'failed' : 'unknown', ts, to === V2_ERROR ? 'the device entered ERROR' : `the device was next seen in ${name}; the arcs between are not shown`);
     }
     if (serial !== undefined) startSession(to === V2_RESUMING ? 'resume' : 'save', ts, src, name, serial, dataFd);
   }
@@ -221,7 +241,10 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     }
     if (result.ok === false) {
       if (pred?.rejectCertain === true) return; // rejected by the core: nothing changed
-      if (session !== undefined) session.failed = true;
+      if (session !== undefined) {
+        session.failed = true;
+        session.failure ??= `SET ${v2Name(from)} → ${v2Name(requested)} failed (${result.errno !== undefined ? `errno ${result.errno}` : 'no errno'})`;
+      }
       lastFailed = entry;
       session?.states.push('UNKNOWN');
     }
@@ -353,7 +376,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       settleUnexplained(undefined);
       note(o);
       accrueNotRunning(o.tsNs);
-      if (session !== undefined) finishSession(session, 'incomplete', o.tsNs);
+      if (session !== undefined) finishSession(session, session.failed ? 'failed' : 'incomplete', o.tsNs, 'the device was closed mid-session');
       rec.finish(o.tsNs, 'fd-closed');
       ended = true;
     },
@@ -369,7 +392,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       lastFailed = undefined;
       if (session !== undefined) {
         session.states.push('RUNNING');
-        finishSession(session, 'failed', o.tsNs);
+        finishSession(session, 'failed', o.tsNs, 'the device was reset (VFIO_DEVICE_RESET) during the session');
       }
       // Reset returns the device to RUNNING (spec §5.3); inferred until a GET shows it.
       if (rec.current().raw === V2_RUNNING) setState(undefined, 'unknown', o.tsNs, o.src);
@@ -404,7 +427,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       if (ended) return;
       if (session !== undefined) {
         accrueNotRunning(lastTs);
-        finishSession(session, 'incomplete', lastTs);
+        finishSession(session, session.failed ? 'failed' : 'incomplete', lastTs, 'the trace ended mid-session');
       }
       rec.finish(lastTs, 'trace-ended');
       ended = true;
