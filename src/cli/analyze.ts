@@ -34,9 +34,15 @@ export interface AnalyzeFlags extends ExportFlags {
 /** Big inputs get a progress bar on a terminal (issue: progress on long inputs). */
 const PROGRESS_MIN_BYTES = 4 * 1024 * 1024;
 
+/**
+ * Exit 1 for a CERTAIN finding at or above --fail-on. An uncertain finding (lost events or
+ * a malformed record next to its evidence could explain it) is reported, never guessed
+ * into a failed run: a clean migration whose trace lost the one record that proves it must
+ * not fail a script (DESIGN.md "Knowing versus guessing").
+ */
 export function exitStatusFor(a: Analysis, failOn: FailOn): number {
   if (failOn === 'never') return EXIT_OK;
-  const hit = a.findings.some((f) => f.severity === 'error' || (failOn === 'warning' && f.severity === 'warning'));
+  const hit = a.findings.some((f) => f.certainty === 'certain' && (f.severity === 'error' || (failOn === 'warning' && f.severity === 'warning')));
   return hit ? EXIT_FINDINGS : EXIT_OK;
 }
 
@@ -101,7 +107,7 @@ export function registerAnalyzeCommand(program: Command): void {
     .description('rebuild each VFIO device\'s migration timeline from trace files and check it against the protocol')
     .argument('<trace...>', 'trace files (bpftrace text/JSON, ftrace text, trace-cmd report, trace.dat, QEMU log), or - for stdin')
     .option('--json', 'print the analysis as JSON (schema: docs/json-schema.md)')
-    .addOption(new Option('--fail-on <severity>', 'exit 1 when a finding is at or above this severity').choices(['error', 'warning', 'never']).default('error'))
+    .addOption(new Option('--fail-on <severity>', 'exit 1 when a certain finding is at or above this severity (uncertain ones are reported, not counted)').choices(['error', 'warning', 'never']).default('error'))
     .option('--no-color', 'no ANSI colours in terminal output')
     .option('--openmetrics <file>', 'also write timestamped OpenMetrics for `promtool tsdb create-blocks-from openmetrics` (needs wall-clock times)');
   addAnalysisOptions(cmd);
@@ -118,7 +124,7 @@ Examples:
   OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 migscope analyze mig.trace --export otlp --migration-id mig-42
   migscope analyze mig.trace --openmetrics mig.om && promtool tsdb create-blocks-from openmetrics mig.om ./data
 
-Exit status: 0 no finding at or above --fail-on, 1 findings, 2 unusable input or usage error,
+Exit status: 0 no certain finding at or above --fail-on (uncertain ones do not count), 1 findings, 2 unusable input or usage error,
 3 the export lost spans or metric points.`,
   );
   cmd.action(async (files: string[], flags: AnalyzeFlags) => {

@@ -12,6 +12,7 @@ import type { InputProblem, ParserSink, TraceRecord } from '../record/types.js';
 import { createDecoder, DEFAULT_MAX_FDS } from '../decode/decoder.js';
 import type { DeviceRef, ProtocolOp } from '../decode/ops.js';
 import { createTracker } from '../track/tracker.js';
+import { settleByDestination } from '../track/stream-pairing.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createChecker } from '../check/index.js';
 import type { Finding } from '../check/types.js';
@@ -240,7 +241,16 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       findings.sort((a, b) => (a.tsNs === undefined ? 1 : b.tsNs === undefined ? -1 : a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
       // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
       // unless another device already has it.
-      const devices = trackers.flatMap((t) => t.devices());
+      // The destination's view settles a source save whose end of stream was not traced.
+      const { devices, settled } = settleByDestination(trackers.flatMap((t) => t.devices()));
+      for (let i = 0; i < findings.length; i++) {
+        const f = findings[i];
+        if (f === undefined || f.rule !== 'V2-SAVE-DRAIN') continue;
+        const s = settled.find((x) => x.device === f.device && f.tsNs !== undefined && x.endNs !== undefined && f.tsNs <= x.endNs && (x.startNs === undefined || f.tsNs >= x.startNs));
+        if (s === undefined) continue;
+        // The read() = 0 may simply be missing from the source's trace: the destination got every byte.
+        findings[i] = { ...f, certainty: 'uncertain', evidence: [...f.evidence, ...(s.by.src !== undefined ? [{ src: s.by.src, what: `the destination ${s.by.device} accepted the whole stream` }] : [])] };
+      }
       const taken = new Set(devices.map((d) => d.id));
       for (const [id, name] of renames) if (taken.has(name)) renames.delete(id);
       const rename = (id: string): string => renames.get(id) ?? id;

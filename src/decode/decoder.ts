@@ -162,6 +162,8 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   /** QEMU events waiting for their device name to bind to an fd (holdQemu), by name. */
   const heldQemu = new Map<string, (Queued & { kind: 'qemu' })[]>();
   let recordSerial = 0;
+  /** For a QEMU name not (yet) bound: the fd its event's thread had just used (see expireQemu). */
+  const lastFdOfName = new Map<string, { readonly pid: number | undefined; readonly fd: number; readonly tid: number | undefined }>();
   const MAX_TIDS = 100_000;
   /** Device fds announced by a GET_DEVICE_FD return value, not yet named by an fd-open record. */
   const unnamedFromIoctl = new Set<string>();
@@ -198,7 +200,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
           ? makeRef(r.pid, fd, qemuName, 'qemu')
           : makeRef(r.pid, fd, name, naming ?? 'pid-fd');
     if (e.device.naming === 'qemu' && qemuName !== undefined) {
-      joins.set(qemuName, { device: e.device, how: `QEMU's event for ${qemuName} came from the thread that had just used fd ${fd} of process ${r.pid ?? '?'}` });
+      joins.set(qemuName, { device: e.device, how: `QEMU's event for ${qemuName} came from the thread that had just used fd ${fd} of ${processText(r.pid)}` });
       releaseQemu(qemuName, e.device);
     }
     const flagRegion = opts.regionOffsets?.get(pidFdKey(r.pid, fd));
@@ -601,6 +603,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     if (e?.kind !== 'device' || e.device === undefined) {
       // Not yet a device: it takes this name when it becomes one (promote), unless it has another.
       if (!qemuNames.has(key)) qemuNames.set(key, name);
+      if (!lastFdOfName.has(name) && lastFdOfName.size < MAX_TIDS) lastFdOfName.set(name, { pid: last.pid, fd: last.fd, tid });
       return undefined;
     }
     const owner = qemuNames.get(key);
@@ -609,7 +612,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     qemuNames.set(key, name);
     if (e.device.naming === 'pid-fd') aliases.set(e.device.id, name);
     byName.set(name, e.device);
-    joins.set(name, { device: e.device, how: `QEMU's event for ${name} came from thread ${tid ?? '?'} right after it used fd ${last.fd} of process ${last.pid ?? '?'}` });
+    joins.set(name, { device: e.device, how: `QEMU's event for ${name} came from thread ${tid ?? '?'} right after it used fd ${last.fd} of ${processText(last.pid)}` });
     releaseQemu(name, e.device);
     return e.device;
   }
@@ -645,7 +648,12 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     for (const [name, waiting] of heldQemu) {
       const first = waiting[0];
       if (first === undefined || (!all && recordSerial - first.serial < QEMU_BIND_WINDOW)) continue;
-      releaseQemu(name, byName.get(name) ?? makeRef(first.rec.pid, -1, name, 'qemu'));
+      // A QEMU-only device: no fd of its thread was shown to be a device. Its thread's last
+      // VFIO fd is kept as the device's fd (said in the join), as the best pointer to it.
+      const near = lastFdOfName.get(name);
+      const ref = byName.get(name) ?? makeRef(near?.pid ?? first.rec.pid, near?.fd ?? -1, name, 'qemu');
+      if (near !== undefined && !joins.has(name)) joins.set(name, { device: ref, how: `only QEMU's events name ${name}; their thread ${near.tid ?? '?'} had just used fd ${near.fd} of ${processText(near.pid)}, whose VFIO calls did not show it to be a device` });
+      releaseQemu(name, ref);
     }
   }
 
@@ -666,6 +674,10 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     overflowed: () => overflow,
     firstOverflow: () => firstOverflow,
   };
+}
+
+function processText(pid: number | undefined): string {
+  return pid === undefined ? 'a process the trace does not name (no tgid)' : `process ${pid}`;
 }
 
 function accessResult(r: AccessRecord): OpResult {

@@ -103,6 +103,8 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
       `  session ${s.kind} ${paint(o.color, s.outcome === 'completed' ? '32' : '31', s.outcome)} at ${rel(s.startNs, origin)} for ${dur}: ` +
         `${s.states.join(' → ')}; ${s.iterations} iterations, ${formatBytes(s.bytes)}, not running ${formatDuration(s.notRunningNs)}`,
     );
+    if (s.partial === true) out.push('    began before what the trace shows (state before it unknown): its start, iterations and bytes are lower bounds');
+    if (s.reason !== undefined) out.push(`    why: ${s.reason}${s.reasonSrc !== undefined ? ` (${formatSource(s.reasonSrc)})` : ''}`);
   }
   return out;
 }

@@ -29,6 +29,8 @@ import type { DeviceOp } from '../decode/ops.js';
 import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionDrain, SessionKind, SessionOutcome, SessionReason, StateInterval } from './types.js';
 
 interface SessionBuilder extends SessionCore {
+  /** See MigrationSession.partial. */
+  partial: boolean;
   /** The first failed transition of the session (the reason a failed session gives). */
   failure: { readonly text: string; readonly src: Source } | undefined;
 }
@@ -191,6 +193,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     session = {
       ...newSessionCore(kind, ts, stateName(raw), src, rec.intervals().length, rec.writes().length),
       failure: undefined,
+      partial: false,
     };
   }
 
@@ -200,7 +203,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     if (s === undefined) return;
     session = undefined;
     const why: SessionReason | undefined = reason ?? (outcome === 'failed' && s.failure !== undefined ? { text: s.failure.text, src: s.failure.src } : undefined);
-    const base = sessionResult(s, outcome, ts);
+    const base = { ...sessionResult(s, outcome, ts), ...(s.partial ? { partial: true as const } : {}) };
     const done: MigrationSession = why === undefined ? base : { ...base, reason: why.text, ...(why.src !== undefined ? { reasonSrc: why.src } : {}), ...(why.drain !== undefined ? { drain: why.drain } : {}) };
     sessions.push(done);
     if (opts.onSessionEnd !== undefined) {
@@ -273,6 +276,9 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     if (session === undefined) {
       if (saving) startSession('save', ts, src, next);
       else if (n === 4) startSession('resume', ts, src, next);
+      // Found already saving or resuming, with the state before unknown: the session began
+      // before what the trace shows.
+      if (session !== undefined && prev === undefined) (session as SessionBuilder).partial = true;
       return;
     }
     session.states.push(stateName(next));
@@ -308,7 +314,6 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       endSession(session.failed ? 'failed' : 'cancelled', ts, session.failed ? undefined : { text: 'the device went back to saving before the resume completed', src });
       startSession('save', ts, src, next);
     }
-    void prev;
   }
 
   function snapshotWith(tl: readonly StateInterval[], ws: readonly WriteEntry[], ss: readonly MigrationSession[]): DeviceTimeline {

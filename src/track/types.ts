@@ -114,6 +114,11 @@ export interface MigrationSession {
    */
   readonly reason?: string;
   readonly reasonSrc?: Source;
+  /**
+   * The state before the session's first state was not known (the trace began mid-session,
+   * or lost events hide its start): startNs, iterations, bytes and pending are lower bounds.
+   */
+  readonly partial?: true;
   /** v1 saves: whether the stop-and-copy stay drained (the fact V1-SAVE-DRAIN reports on). */
   readonly drain?: SessionDrain;
 }

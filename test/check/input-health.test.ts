@@ -46,3 +46,13 @@ describe('findings next to damaged input are uncertain', () => {
     expect(f?.certainty).toBe('certain');
   });
 });
+
+describe('uncertain findings do not fail the run', () => {
+  it('the overflow sample (ERROR V1-SAVE-ORDER across a lost window) exits 0; the same rule certain would exit 1', async () => {
+    const { exitStatusFor } = await import('../../src/cli/analyze.js');
+    const a = await analyzeInputs([{ path: resolve(import.meta.dirname, '../fixtures/samples/ftrace/ftrace-trace_pipe-overflow.txt') }], { formats: FORMATS });
+    expect(a.findings.map((f) => `${f.rule} ${f.severity} ${f.certainty}`)).toEqual(['V1-SAVE-ORDER error uncertain']);
+    expect(exitStatusFor(a, 'error')).toBe(0);
+    expect(exitStatusFor({ ...a, findings: a.findings.map((f) => ({ ...f, certainty: 'certain' as const })) }, 'error')).toBe(1);
+  });
+});

@@ -38,3 +38,18 @@ describe('the join says which evidence made it', () => {
     expect(a.devices[0]?.identity).toMatch(/thread 20582 .*fd 4 of process 20541/);
   });
 });
+
+describe('a device only QEMU names', () => {
+  it('keeps the fd its thread had just used, and says the fd was not shown to be a device', async () => {
+    const a = await analyze('trace-cmd/vfio-mig-default-v7-zstd.report-cpu0.txt');
+    expect(a.devices.map((d) => `${d.id} fd ${d.fd}`)).toEqual(['0000:65:00.0 fd 4']);
+    expect(a.devices[0]?.identity).toMatch(/only QEMU's events name 0000:65:00.0.*fd 4.*did not show it to be a device/);
+  });
+});
+
+describe('a session whose start the trace does not show', () => {
+  it('is marked partial (after the lost window at the start of the extract), the later ones are not', async () => {
+    const a = await analyze('trace-cmd/vfio-mig-lost-events-extract.dat');
+    expect(a.devices[0]?.sessions.map((s) => s.partial === true)).toEqual([true, false, false]);
+  });
+});
