@@ -33,7 +33,7 @@ function describeAnalysis(a: Analysis): string[] {
       if (states[states.length - 1] !== s) states.push(s);
     }
     out.push(`- device \`${d.id}\` (${d.naming}, ${d.protocol}, fd ${d.fd}${d.pid !== undefined ? `, pid ${d.pid}` : ''}${d.region !== undefined ? `, region ${d.region.source}` : ', no region'}): ${states.join(' → ') || 'no timeline'}; ${d.stateWrites.length} state writes${d.resets > 0 ? `, ${d.resets} resets` : ''}`);
-    for (const s of d.sessions) out.push(`  - session ${s.kind} **${s.outcome}**: ${s.iterations} iterations, ${s.bytes} bytes, ${s.pending.length} pending samples, states ${s.states.join('→')}${s.reason !== undefined ? `; reason: ${s.reason}` : ''}`);
+    for (const s of d.sessions) out.push(`  - session ${s.kind} **${s.outcome}**${s.partial === true ? ' (partial)' : ''}: ${s.iterations} iterations, ${s.bytes} bytes, ${s.pending.length} pending samples, states ${s.states.join('→')}${s.reason !== undefined ? `; reason: ${s.reason}` : ''}`);
   }
   if (a.findings.length === 0) out.push('- findings: none');
   for (const f of a.findings) {
