@@ -110,6 +110,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   });
   const trackers: ReturnType<typeof createTracker>[] = [];
   const renames = new Map<string, string>();
+  /** Accesses the decoder could not place, by (pre-rename) device id. */
+  const unplaced = new Map<string, { ref: DeviceRef; count: number; first: readonly import('../record/types.js').Source[]; regionOffsets: readonly bigint[] }>();
   /** QEMU name → how it was joined with a device fd (decoder joins), for the output. */
   const joins = new Map<string, string>();
   const usedIds = new Map<string, string>(); // device id → file that first used it
@@ -208,6 +210,10 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       }
       for (const [id, name] of cur.decoder.aliases()) renames.set(cur.renamed.get(id) ?? id, name);
       for (const [name, j] of cur.decoder.joins()) if (!joins.has(name)) joins.set(name, j.how);
+      for (const u of cur.decoder.unplaced()) {
+        const id = cur.renamed.get(u.device.id) ?? u.device.id;
+        unplaced.set(id, { ref: { ...u.device, id }, count: u.count, first: u.first, regionOffsets: u.regionOffsets });
+      }
       files.push({ path: cur.file, format, clock: cur.clock });
     },
     counts: () => ({ records, malformed, lostEvents }),
@@ -242,7 +248,17 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
       // unless another device already has it.
       // The destination's view settles a source save whose end of stream was not traced.
-      const { devices, settled } = settleByDestination(trackers.flatMap((t) => t.devices()));
+      const tracked = trackers.flatMap((t) => t.devices());
+      // A device fd whose accesses could not be placed never vanishes: it is listed with them.
+      const withUnplaced = tracked.map((d) => {
+        const u = unplaced.get(d.id);
+        return u === undefined ? d : { ...d, unplaced: unplacedOf(u) };
+      });
+      for (const [id, u] of unplaced) {
+        if (tracked.some((d) => d.id === id)) continue;
+        withUnplaced.push({ id, pid: u.ref.pid, comm: undefined, fd: u.ref.fd, naming: u.ref.naming, protocol: 'unknown', region: undefined, timeline: [], stateWrites: [], sessions: [], resets: 0, intervalsDropped: 0, unplaced: unplacedOf(u) });
+      }
+      const { devices, settled } = settleByDestination(withUnplaced);
       for (let i = 0; i < findings.length; i++) {
         const f = findings[i];
         if (f === undefined || f.rule !== 'V2-SAVE-DRAIN') continue;
@@ -269,6 +285,13 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       };
     },
   };
+}
+
+function unplacedOf(u: { ref: DeviceRef; count: number; first: readonly import('../record/types.js').Source[]; regionOffsets: readonly bigint[] }): NonNullable<DeviceTimeline['unplaced']> {
+  const who = `${u.ref.pid ?? '?'}:${u.ref.fd}`;
+  const offs = u.regionOffsets.map((o) => `--region ${who}=0x${o.toString(16)}`);
+  const hint = offs.length > 0 ? `if the migration region is one of the regions touched, pass ${offs.join(' or ')}` : `pass --region ${who}=OFFSET with the migration region's fd offset`;
+  return { count: u.count, first: u.first, hint };
 }
 
 export async function analyzeInputs(inputs: readonly InputSpec[], opts: PipelineOptions): Promise<Analysis> {

@@ -51,6 +51,8 @@ export interface Decoder {
    * "pid:fd" (id → name). Applied by whoever assembles the final result.
    */
   aliases(): ReadonlyMap<string, string>;
+  /** Device fds whose accesses could not be placed (region unknown), with what they saw. */
+  unplaced(): readonly UnplacedAccesses[];
   /** QEMU device names joined with a device fd, and the evidence of each join. */
   joins(): ReadonlyMap<string, { readonly device: DeviceRef; readonly how: string }>;
   /** Records dropped because the fd limit was reached. */
@@ -60,6 +62,15 @@ export interface Decoder {
 }
 
 export const DEFAULT_MAX_FDS = 100_000;
+
+export interface UnplacedAccesses {
+  readonly device: DeviceRef;
+  readonly count: number;
+  /** The first few of them. */
+  readonly first: readonly Source[];
+  /** The fd offsets of the regions they touched (bits 40+: the region index, spec §1.4). */
+  readonly regionOffsets: readonly bigint[];
+}
 const HEADER_SIZE = BigInt(V1_HEADER_SIZE);
 /** Ops queued behind held accesses before the oldest undecided candidate is given up. */
 const MAX_QUEUE = 20_000;
@@ -134,6 +145,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         else if (q.kind === 'qemu') {
           if (q.ref !== undefined) opts.onOp(qemuOp(q.ref, q.rec, q.ev));
         } else if (q.state === 'go' && q.entry !== undefined) decodeAccess(q.entry, q.rec);
+        else if (q.state === 'drop') noteUnplaced(q.rec);
       } finally {
         direct = false;
       }
@@ -304,6 +316,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     const v = inference.observe(r, known?.kind === 'device');
     switch (v.kind) {
       case 'ignore':
+        if (known?.kind === 'device') noteUnplaced(r);
         return;
       case 'hold':
         hold(v.key, r);
@@ -334,6 +347,28 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     const key = inference.forget(pid, fd);
     if (key === undefined) return;
     resolve(key, e?.kind === 'device' && e.region !== undefined ? 'go' : 'drop', e, undefined);
+  }
+
+  /**
+   * Accesses of a known device fd that could not be placed (no migration region found):
+   * the device must not vanish from the output. Per device: the count, the first lines and
+   * the offsets seen, so the user is told which --region to pass.
+   */
+  const unplaced = new Map<string, { device: DeviceRef; count: number; readonly first: Source[]; readonly offsets: bigint[] }>();
+  function noteUnplaced(r: AccessRecord): void {
+    const e = fds.get(r.pid, r.fd);
+    if (e?.kind !== 'device' || e.device === undefined || e.region !== undefined || r.offset === undefined) return;
+    const key = pidFdKey(r.pid, r.fd);
+    let u = unplaced.get(key);
+    if (u === undefined) {
+      if (unplaced.size >= (opts.maxFds ?? DEFAULT_MAX_FDS)) return;
+      u = { device: e.device, count: 0, first: [], offsets: [] };
+      unplaced.set(key, u);
+    }
+    u.count++;
+    if (u.first.length < 5) u.first.push(r.src);
+    const region = (r.offset >> INDEX_SHIFT) << INDEX_SHIFT;
+    if (u.offsets.length < 4 && !u.offsets.includes(region)) u.offsets.push(region);
   }
 
   function decodeAccess(e: FdEntry, r: AccessRecord): void {
@@ -665,6 +700,12 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     },
     aliases: () => aliases,
     joins: () => joins,
+    // Not for devices that later showed a region (their accesses from then on were placed) or
+    // turned out to speak v2 (no migration region; its BAR accesses are not migration traffic).
+    unplaced: () =>
+      [...unplaced.entries()]
+        .filter(([key, u]) => !v2Devices.has(key) && fds.get(u.device.pid, u.device.fd)?.region === undefined)
+        .map(([, u]) => ({ device: u.device, count: u.count, first: u.first, regionOffsets: u.offsets })),
     end(): void {
       expireQemu(true);
       // Candidates never confirmed as devices are dropped: ordinary files are not devices.

@@ -71,6 +71,10 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
         : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
   out.push(paint(o.color, '1', `device ${d.id}`) + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
   if (d.identity !== undefined) out.push(`  named by QEMU's events: ${d.identity}`);
+  if (d.unplaced !== undefined) {
+    out.push(`  ${d.unplaced.count} accesses could not be placed: no migration region found (${d.unplaced.first.map(formatSource).join(', ')}${d.unplaced.count > d.unplaced.first.length ? ', …' : ''})`);
+    out.push(`  ${d.unplaced.hint}`);
+  }
   if (d.region?.source === 'inferred') out.push(`  ${d.region.evidence}`);
   out.push(`  ${'STATE'.padEnd(18)}${'START'.padEnd(16)}${'DURATION'.padEnd(14)}${'BYTES'.padEnd(12)}`);
   const rows = d.timeline;

@@ -113,7 +113,14 @@ export function updateAfter(ctx: DeviceContext, o: DeviceOp, prev: KnownState | 
         startNs: o.tsNs,
         gapSerialAtStart: ctx.gaps.count,
         failure: undefined,
-        movedOutOfRunning: prev !== undefined && lowBits(prev.raw) === 1 ? { src: o.src, what: opText(o), tsNs: o.tsNs } : undefined,
+        // Moved out of RUNNING by the migration: from a known RUNNING, or by the VMM's own
+        // write into a migration state (its value seen, or QEMU's set_state event) when the
+        // state before was not visible (ftrace sees no read values): either way the VMM owes
+        // the device its way back.
+        movedOutOfRunning:
+          (prev !== undefined && lowBits(prev.raw) === 1) || (prev === undefined && (now.how === 'write' || now.how === 'qemu'))
+            ? { src: o.src, what: opText(o), tsNs: o.tsNs }
+            : undefined,
         ending: undefined,
       };
       return undefined;

@@ -170,6 +170,12 @@ export interface DeviceTimeline {
    * (the evidence of the join), when they were; absent when only one view named it.
    */
   readonly identity?: string;
+  /**
+   * Accesses of this device fd that could not be placed because no migration region was
+   * found (no GET_REGION_INFO reply, no --region, no recognisable header pattern): counted
+   * with the first lines, and the --region flag that would place them.
+   */
+  readonly unplaced?: { readonly count: number; readonly first: readonly Source[]; readonly hint: string };
   readonly protocol: Protocol;
   readonly region: DeviceRegion | undefined;
   readonly timeline: readonly StateInterval[];

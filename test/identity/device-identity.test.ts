@@ -53,3 +53,25 @@ describe('a session whose start the trace does not show', () => {
     expect(a.devices[0]?.sessions.map((s) => s.partial === true)).toEqual([true, false, false]);
   });
 });
+
+describe('a device fd whose accesses cannot be placed never vanishes', () => {
+  it('is listed with the accesses it saw and the --region to pass', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'migscope-unplaced-'));
+    const path = join(dir, 'unplaced.trace');
+    const head = '1671319712351 devfd pid=7813 tid=7813 fd=3 ret=3 comm=qemu-system-x86 name=0000:65:00.0';
+    // Reads of a BAR-like region with no header pattern and no GET_REGION_INFO reply.
+    const reads = [0, 1, 2].map((i) => `16713200000${i}0 pread64 pid=7813 tid=7813 fd=3 off=0x90000000100 count=64 ret=64 val=0x0 lat_ns=1000 comm=qemu-system-x86`);
+    writeFileSync(path, [head, ...reads, ''].join('\n'));
+    try {
+      const a = await analyzeInputs([{ path }], { formats: FORMATS });
+      const d = a.devices.find((x) => x.id === '0000:65:00.0');
+      expect(d?.unplaced?.count).toBe(3);
+      expect(d?.unplaced?.first.map((s) => s.line)).toEqual([2, 3, 4]);
+      expect(d?.unplaced?.hint).toContain('--region 7813:3=0x90000000000');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
