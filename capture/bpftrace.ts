@@ -1,5 +1,5 @@
 // The bpftrace capture back end: runs capture/migscope.bt against one process and writes
-// the "migscope-capture v1" file (docs/capture-format.md).
+// the "migscope-capture v2" file (docs/capture-format.md).
 //
 // The file is written by this runner, not by `bpftrace -o`, so that it can begin with the
 // runner's header and clock-sync lines and end with a second clock-sync line; bpftrace's
@@ -18,6 +18,7 @@ import type { Writable } from 'node:stream';
 import { readClockPair, type ClockPair } from './clock.js';
 import { bpftraceLineSource, createReorderer } from './reorder.js';
 import { shippedFile } from './package-root.js';
+import { createCdevAnnouncer } from './vfio-cdev.js';
 import {
   CaptureSetupError,
   type Availability,
@@ -27,7 +28,8 @@ import {
   type Tracer,
 } from './tracer.js';
 
-export const CAPTURE_FORMAT_VERSION = 1;
+/** v2: `vfiodev` records name iommufd cdevs by PCI address (docs/capture-format.md). */
+export const CAPTURE_FORMAT_VERSION = 2;
 
 /** How long a line may wait for earlier ones from other CPUs' buffers (capture/reorder.ts). */
 const REORDER_HOLD_NS = 250_000_000n;
@@ -107,7 +109,7 @@ function wrap(format: 'text' | 'json', line: string): string {
 }
 
 function isBeginLine(line: string): boolean {
-  return line.includes('# migscope-capture v1 tracer=bpftrace program=migscope.bt');
+  return /# migscope-capture v\d+ tracer=bpftrace program=migscope\.bt/.test(line);
 }
 
 const MEMLOCK_NOISE = /couldn't set RLIMIT_MEMLOCK/;
@@ -169,13 +171,23 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
     out.once('error', (e) => reject(new CaptureSetupError(`cannot write ${o.output}: ${e.message}`)));
   });
   let lines = 0;
-  const emit = (line: string): void => {
+  const write = (line: string): void => {
     out.write(`${line}\n`);
     lines++;
     o.onLine?.(line);
   };
-  emit(wrap(o.format, headerLine(o, pid)));
-  emit(wrap(o.format, clockSyncLine(readClockPair(), 'start')));
+  // An openat of /dev/vfio/devices/vfioN is preceded by the vfiodev record naming that cdev,
+  // when the start-of-capture list did not already name it so (capture/vfio-cdev.ts).
+  const cdevs = createCdevAnnouncer(o.sysfsRoot);
+  const emit = (line: string): void => {
+    const named = cdevs.before(line);
+    if (named !== undefined) write(wrap(o.format, named));
+    write(line);
+  };
+  write(wrap(o.format, headerLine(o, pid)));
+  const startSync = readClockPair();
+  write(wrap(o.format, clockSyncLine(startSync, 'start')));
+  for (const l of cdevs.initial(startSync.traceNs)) write(wrap(o.format, l));
 
   const flags = o.readWrite ? 1 : 0;
   // 128: the longest string (path, device name) that keeps migscope.bt within the 512-byte BPF stack
@@ -294,7 +306,7 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
         // a command that never got its go signal: do not leave it waiting
         command?.child.kill('SIGTERM');
       }
-      emit(wrap(o.format, clockSyncLine(readClockPair(), 'end')));
+      write(wrap(o.format, clockSyncLine(readClockPair(), 'end')));
       out.end(() => {
         if (!isAttached) {
           reject(new CaptureSetupError(`bpftrace did not attach: ${why}`));

@@ -19,6 +19,8 @@ export interface CaptureOptions {
   readonly log?: (message: string) => void;
   /** Every complete line written to the output, in order (for live summaries). */
   readonly onLine?: (line: string) => void;
+  /** Where sysfs is (default /sys): iommufd cdevs are named by the PCI address found there (capture/vfio-cdev.ts). Tests pass a fake tree. */
+  readonly sysfsRoot?: string;
 }
 
 export interface CaptureResult {

@@ -1,4 +1,4 @@
-// Parser for bpftrace output of capture/migscope.bt ("migscope-capture v1",
+// Parser for bpftrace output of capture/migscope.bt ("migscope-capture v2",
 // docs/capture-format.md), in bpftrace's text mode and its `-f json` mode; also reads the
 // shared sample script's layout (samples/capture/vfio_mig_access.bt,
 // spec/trace-formats.md §4.4).
@@ -10,7 +10,7 @@
 // Line → record: pread64/pwrite64/read/write → access; ioctl → ioctl; devfd (the extra
 // line migscope.bt prints after a VFIO_GROUP_GET_DEVICE_FD ioctl) → fd-open on success;
 // regioninfo (after a successful GET_REGION_INFO) → region-info; openat → fd-open on
-// success; close → fd-close; clocksync → clock-sync; "Lost N events" / lost_events →
+// success (an iommufd cdev named by the PCI address of an earlier vfiodev record); close → fd-close; clocksync → clock-sync; "Lost N events" / lost_events →
 // lost-events. Other well-formed records (begin/end lines, exit-time maps, helper errors,
 // other printf events) are counted as skipped. Comments ("# ..."), "Attaching N probes",
 // attached_probes and blank lines are not records. Everything else is malformed.
@@ -18,9 +18,16 @@
 import type { LineParser, ParserSink, Source, TraceRecord } from '../src/record/types.js';
 import { parseBig, parseNum, splitRecordLine, type RecordLine } from './bpftrace/fields.js';
 import { parseJsonLine } from './bpftrace/json.js';
+import { createStreamOrder } from './stream-order.js';
+import { cutShort } from './text/cut-line.js';
 
-/** Highest "migscope-capture vN" this parser understands. */
-export const BPFTRACE_CAPTURE_VERSION = 1;
+/** Highest "migscope-capture vN" this parser understands (v2 added `vfiodev`). */
+export const BPFTRACE_CAPTURE_VERSION = 2;
+
+/** Bound on distinct cdevs a capture may name (hostile input: a `vfiodev` line per line). */
+const MAX_CDEVS = 4096;
+const CDEV_PATH = /^\/dev\/vfio\/devices\/vfio\d{1,9}$/;
+const PCI_ADDRESS = /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 
 /** ioctl arguments below this are not pointers: migscope.bt reads no words for them. */
 const MIN_POINTER = 4096n;
@@ -63,7 +70,18 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
     }
   };
 
-  const bad = (lineNo: number, message: string): void => sink.malformed({ src: { file, line: lineNo }, message });
+  /** Time of the last record read: where a problem after it sits on the trace's clock. */
+  let lastTs: bigint | undefined;
+  /** Line number of a last line the input ended without a newline after (else -1). */
+  let cutLine = -1;
+  // A thread's records are in time order (its next syscall enters after the previous
+  // returned); two threads' records need not be (capture/reorder.ts).
+  const order = createStreamOrder(file, 'thread', (p) => sink.malformed(p));
+  /** iommufd cdev path → PCI address, from the capture's `vfiodev` records. */
+  const cdevs = new Map<string, string>();
+
+  const bad = (lineNo: number, message: string): void =>
+    sink.malformed(lineNo === cutLine ? cutShort(file, lineNo, message, lastTs) : { src: { file, line: lineNo }, message, ...(lastTs !== undefined ? { tsNs: lastTs } : {}) });
 
   function textLine(line: string, lineNo: number, fromJson: boolean): void {
     if (!fromJson && warningContext > 0) {
@@ -77,7 +95,7 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
         announceClock();
         const v = Number(h[1]);
         if (v > BPFTRACE_CAPTURE_VERSION) {
-          bad(lineNo, `capture format v${v} is newer than this migscope reads (v${BPFTRACE_CAPTURE_VERSION}); reading it as v1`);
+          bad(lineNo, `capture format v${v} is newer than this migscope reads (v${BPFTRACE_CAPTURE_VERSION}); reading it as v${BPFTRACE_CAPTURE_VERSION}`);
         }
       }
       return;
@@ -85,7 +103,7 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
     if (ATTACHING.test(line)) return;
     const lost = LOST.exec(line);
     if (lost !== null) {
-      sink.record({ ...noTask(file, lineNo), kind: 'lost-events', count: Number(lost[1]) });
+      sink.record({ ...noTask(file, lineNo, lastTs), kind: 'lost-events', count: Number(lost[1]) });
       return;
     }
     if (!fromJson && HELPER_WARNING.test(line)) {
@@ -99,7 +117,7 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
       return;
     }
     const head = EVENT_HEAD.exec(line);
-    if (head !== null && !RECORD_EVENT_NAMES.has(head[1] ?? '') && head[1] !== 'clocksync') {
+    if (head !== null && !RECORD_EVENT_NAMES.has(head[1] ?? '') && head[1] !== 'clocksync' && head[1] !== 'vfiodev') {
       // a timestamped line of another event (begin/end, other scripts' printf): not ours
       sink.skipped();
       return;
@@ -118,11 +136,39 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
       bad(lineNo, `${parts}: ${JSON.stringify(truncate(line))}`);
       return;
     }
+    if (parts.event === 'vfiodev') {
+      cdevLine(parts, lineNo);
+      return;
+    }
     announceClock();
-    const r = toRecord(parts, { file, line: lineNo });
+    let r = toRecord(parts, { file, line: lineNo });
+    if (typeof r === 'object' && r.kind === 'fd-open' && r.via === 'openat') {
+      const pci = cdevs.get(r.name);
+      if (pci !== undefined) r = { ...r, resolvedName: pci };
+    }
     if (r === 'skip') sink.skipped();
     else if (typeof r === 'string') bad(lineNo, `${parts.event}: ${r}`);
-    else sink.record(r);
+    else if (r.tid === undefined || r.tsNs === undefined) {
+      lastTs = r.tsNs ?? lastTs;
+      sink.record(r);
+    } else {
+      const ts = order.check(r.tid, r.tsNs, line, lineNo);
+      if (ts === undefined) return; // a duplicate: reported, dropped
+      lastTs = ts;
+      // Held at the thread's latest time after a backwards step (parsers/stream-order.ts).
+      sink.record(ts === r.tsNs ? r : { ...r, tsNs: ts });
+    }
+  }
+
+  /** `<ts> vfiodev cdev=/dev/vfio/devices/vfioN pci=DDDD:BB:DD.F source=sysfs` (capture/vfio-cdev.ts). */
+  function cdevLine(parts: RecordLine, lineNo: number): void {
+    const cdev = parts.fields.get('cdev') ?? '';
+    const pci = parts.fields.get('pci') ?? '';
+    if (!CDEV_PATH.test(cdev)) return bad(lineNo, `vfiodev: bad cdev=${JSON.stringify(truncate(cdev))}`);
+    if (!PCI_ADDRESS.test(pci)) return bad(lineNo, `vfiodev: bad pci=${JSON.stringify(truncate(pci))}`);
+    if (!cdevs.has(cdev) && cdevs.size >= MAX_CDEVS) return bad(lineNo, `vfiodev: more than ${MAX_CDEVS} cdevs named; ${cdev} not used`);
+    cdevs.set(cdev, pci); // a later record for the same cdev (rebound to another device) replaces it
+    sink.skipped();
   }
 
   function jsonLine(line: string, lineNo: number): void {
@@ -140,7 +186,7 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
         return;
       }
       case 'lost_events':
-        sink.record({ ...noTask(file, lineNo), kind: 'lost-events', count: j.events });
+        sink.record({ ...noTask(file, lineNo, lastTs), kind: 'lost-events', count: j.events });
         return;
       case 'other':
         // attached_probes is bookkeeping; maps, hist, stats, time, helper_error, …: skipped
@@ -150,7 +196,8 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
   }
 
   return {
-    line(text: string, lineNo: number): void {
+    line(text: string, lineNo: number, unterminated?: boolean): void {
+      if (unterminated === true) cutLine = lineNo;
       try {
         const line = text.endsWith('\r') ? text.slice(0, -1) : text;
         if (line.startsWith('{')) jsonLine(line, lineNo);
@@ -170,8 +217,8 @@ function truncate(s: string): string {
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
-function noTask(file: string, line: number): { tsNs: undefined; pid: undefined; tid: undefined; comm: undefined; cpu: undefined; src: Source } {
-  return { tsNs: undefined, pid: undefined, tid: undefined, comm: undefined, cpu: undefined, src: { file, line } };
+function noTask(file: string, line: number, tsNs: bigint | undefined): { tsNs: bigint | undefined; pid: undefined; tid: undefined; comm: undefined; cpu: undefined; src: Source } {
+  return { tsNs, pid: undefined, tid: undefined, comm: undefined, cpu: undefined, src: { file, line } };
 }
 
 /** The record for a line, 'skip' for well-formed lines of no interest, or what is wrong. */

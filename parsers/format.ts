@@ -7,6 +7,8 @@ import type { LineParser, ParserSink } from '../src/record/types.js';
 
 export interface FileParseOptions {
   readonly onProgress?: (bytesDone: number, bytesTotal: number) => void;
+  /** QEMU's trace-events file, for simpletrace inputs (--trace-events). */
+  readonly traceEvents?: string;
 }
 
 export type InputFormat =

@@ -25,6 +25,8 @@ import { parseProbeBody } from './text/probe-args.js';
 import { createSyscallAssembler, syscallAt, type EventCtx } from './text/syscall-assembler.js';
 import { buildEnterInfo, newSyscallArgs, parseRetHex, scanColonArgs } from './text/syscall-args.js';
 import { hasFraction, parseTraceTimestamp } from './text/timestamp.js';
+import { createStreamOrder } from './stream-order.js';
+import { cutShort } from './text/cut-line.js';
 
 export interface FtraceTextOptions {
   /**
@@ -56,9 +58,13 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
   let headerClock: string | undefined;
   /** The previous line was a print event: a prefix-less line is the rest of its text. */
   let afterPrint = false;
+  /** Line number of a last line the input ended without a newline after (else -1). */
+  let cutLine = -1;
+  // Each CPU's ring buffer is in time order (spec trace-formats §2.6).
+  const order = createStreamOrder(file, 'CPU', (p) => sink.malformed(p));
 
   function malformed(lineNo: number, message: string): void {
-    sink.malformed({ src: { file, line: lineNo }, message });
+    sink.malformed(lineNo === cutLine ? cutShort(file, lineNo, message, lastTs) : { src: { file, line: lineNo }, message, ...(lastTs !== undefined ? { tsNs: lastTs } : {}) });
   }
 
   function header(text: string, lineNo: number): void {
@@ -83,7 +89,7 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
     headerClock = captureHeaderClock(text) ?? headerClock;
   }
 
-  /** Parse the line's timestamp into lastTs; false (and reported) when malformed. */
+  /** Parse the line's timestamp into lastTs; false (and reported) when malformed or a duplicate. */
   function stamp(text: string, lineNo: number): boolean {
     const tsNs = parseTraceTimestamp(text, scan.tsStart, scan.tsEnd);
     if (tsNs === undefined) {
@@ -95,7 +101,9 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
       clockReported = true;
       sink.clock(options.clock ?? headerClock ?? (hasFraction(text, scan.tsStart, scan.tsEnd) ? 'local' : 'counter'));
     }
-    lastTs = tsNs;
+    const ts = order.check(scan.cpu, tsNs, text, lineNo);
+    if (ts === undefined) return false; // a duplicate: reported, dropped
+    lastTs = ts;
     return true;
   }
 
@@ -171,7 +179,8 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
     if (ctx !== undefined) asm.probe(ctx, text.slice(b, colon), probe.isReturn, probe.args);
   }
 
-  function line(text: string, lineNo: number): void {
+  function line(text: string, lineNo: number, unterminated?: boolean): void {
+    if (unterminated === true) cutLine = lineNo;
     const c0 = text.charCodeAt(0);
     if (c0 === 35) {
       // '#': header and commentary (spec §2.2), and the buffer-started annotation.

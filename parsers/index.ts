@@ -7,7 +7,11 @@ import { createBpftraceParser, detectBpftrace } from './bpftrace.js';
 import { createFtraceTextParser, detectFtraceText } from './ftrace-text.js';
 import { createTraceCmdReportParser, detectTraceCmdReport } from './tracecmd-report.js';
 import { createQemuLogParser, detectQemuLog } from './qemu-log.js';
+import { createQemuStapParser, detectQemuStap } from './qemu-stap.js';
+import { createQmpTranscriptParser, detectQmpTranscript } from './qmp.js';
+import { createLibvirtLogParser, detectLibvirtLog } from './libvirt-log.js';
 import { detectTraceDat, parseTraceDat, TraceDatError } from './tracedat/index.js';
+import { detectSimpletrace, parseSimpletrace } from './simpletrace/index.js';
 
 export const FORMATS: readonly InputFormat[] = [
   {
@@ -23,9 +27,19 @@ export const FORMATS: readonly InputFormat[] = [
       }
     },
   },
+  {
+    name: 'simpletrace',
+    kind: 'file',
+    detect: (head) => detectSimpletrace(head),
+    parse: (path, sink, opts) => parseSimpletrace(path, sink, { onProgress: opts.onProgress, traceEvents: opts.traceEvents }),
+  },
   { name: 'bpftrace', kind: 'lines', detect: (_h, lines) => detectBpftrace(lines) !== undefined, create: createBpftraceParser },
   { name: 'trace-cmd-report', kind: 'lines', detect: (_h, lines) => detectTraceCmdReport(lines), create: (file, sink) => createTraceCmdReportParser(file, sink) },
   { name: 'ftrace', kind: 'lines', detect: (_h, lines) => detectFtraceText(lines), create: (file, sink) => createFtraceTextParser(file, sink) },
+  // libvirt's logs carry QEMU log lines too (QEMU's stderr): tried before qemu-log.
+  { name: 'libvirt-log', kind: 'lines', detect: (_h, lines) => detectLibvirtLog(lines), create: createLibvirtLogParser },
+  { name: 'qmp', kind: 'lines', detect: (_h, lines) => detectQmpTranscript(lines), create: createQmpTranscriptParser },
+  { name: 'qemu-stap', kind: 'lines', detect: (_h, lines) => detectQemuStap(lines), create: createQemuStapParser },
   { name: 'qemu-log', kind: 'lines', detect: (_h, lines) => detectQemuLog(lines), create: createQemuLogParser },
 ];
 

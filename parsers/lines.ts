@@ -109,7 +109,7 @@ export async function feedLines(input: AsyncIterable<Buffer | string>, parser: L
   if (carry !== undefined) rest += carry.toString('utf8'); // a cut sequence at the very end: U+FFFD
   if (rest.length > 0 && !skippingLong) {
     lineNo++;
-    parser.line(rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNo);
+    parser.line(rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNo, true);
   }
   parser.end();
 }

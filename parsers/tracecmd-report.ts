@@ -22,6 +22,8 @@ import { parseProbeBody } from './text/probe-args.js';
 import { createSyscallAssembler, syscallAt, type EventCtx, type SyscallName } from './text/syscall-assembler.js';
 import { buildEnterInfo, newSyscallArgs, parseRetHex, scanColonArgs, scanRawArgs } from './text/syscall-args.js';
 import { hasFraction, parseTraceTimestamp } from './text/timestamp.js';
+import { createStreamOrder } from './stream-order.js';
+import { cutShort } from './text/cut-line.js';
 
 export interface TraceCmdReportOptions {
   /**
@@ -43,12 +45,16 @@ export function createTraceCmdReportParser(file: string, sink: ParserSink, optio
   let lastTs: bigint | undefined;
   /** Comm of a `report -l` line (scan positions do not apply to it). */
   let latencyComm: string | undefined;
+  /** Line number of a last line the input ended without a newline after (else -1). */
+  let cutLine = -1;
+  // trace-cmd report merges the per-CPU buffers, each in time order (spec trace-formats §5.7).
+  const order = createStreamOrder(file, 'CPU', (p) => sink.malformed(p));
 
   function malformed(lineNo: number, message: string): void {
-    sink.malformed({ src: { file, line: lineNo }, message });
+    sink.malformed(lineNo === cutLine ? cutShort(file, lineNo, message, lastTs) : { src: { file, line: lineNo }, message, ...(lastTs !== undefined ? { tsNs: lastTs } : {}) });
   }
 
-  /** Parse the line's timestamp into lastTs; false (and reported) when malformed. */
+  /** Parse the line's timestamp into lastTs; false (and reported) when malformed or a duplicate. */
   function stamp(text: string, lineNo: number): boolean {
     const tsNs = parseTraceTimestamp(text, scan.tsStart, scan.tsEnd);
     if (tsNs === undefined) {
@@ -60,7 +66,9 @@ export function createTraceCmdReportParser(file: string, sink: ParserSink, optio
       clockReported = true;
       sink.clock(options.clock ?? (hasFraction(text, scan.tsStart, scan.tsEnd) ? 'local' : 'counter'));
     }
-    lastTs = tsNs;
+    const ts = order.check(scan.cpu, tsNs, text, lineNo);
+    if (ts === undefined) return false; // a duplicate: reported, dropped
+    lastTs = ts;
     return true;
   }
 
@@ -195,7 +203,8 @@ export function createTraceCmdReportParser(file: string, sink: ParserSink, optio
     return true;
   }
 
-  function line(text: string, lineNo: number): void {
+  function line(text: string, lineNo: number, unterminated?: boolean): void {
+    if (unterminated === true) cutLine = lineNo;
     if (text.length === 0) return;
     const status = scanEventPrefix(text, scan);
     if (status === PREFIX_OK) {

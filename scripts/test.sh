@@ -11,6 +11,8 @@ command -v trace-cmd >/dev/null || need_apt+=(trace-cmd)
 command -v fusermount3 >/dev/null || need_apt+=(fuse3)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 command -v prometheus >/dev/null || need_apt+=(prometheus)
+# the real-QEMU migration lab (test/lab/qemu-migration.test.ts): QEMU 7.2 under TCG
+command -v qemu-system-x86_64 >/dev/null || need_apt+=(qemu-system-x86)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,5 +1,6 @@
 // One line of `bpftrace -f json` (0.17): {"type": T, "data": D}, or, for helper_error, the
-// fields at top level (spec/trace-formats.md §4.3).
+// fields at top level (spec/trace-formats.md §4.3); newer bpftrace's lost_events puts its
+// count at top level too.
 
 export type JsonLine =
   | { readonly type: 'printf'; readonly text: string }
@@ -26,6 +27,10 @@ function bytesToUtf8(s: string): string {
   return Buffer.from(s, 'latin1').toString('utf8');
 }
 
+function count(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+}
+
 function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
@@ -49,8 +54,11 @@ export function parseJsonLine(raw: string): JsonLine | string {
       return { type: 'printf', text: fixed ? bytesToUtf8(data) : data };
     }
     case 'lost_events': {
+      // bpftrace 0.17: {"type": "lost_events", "data": {"events": N}}; newer bpftrace:
+      // {"type": "lost_events", "count": N}. A count that is not a non-negative integer
+      // is unknown (the lost window is still recorded), never guessed.
       const data = v['data'];
-      const events = isRecord(data) && typeof data['events'] === 'number' ? data['events'] : undefined;
+      const events = isRecord(data) ? count(data['events']) ?? count(data['count']) : count(v['count']) ?? count(v['events']);
       return { type: 'lost_events', events };
     }
     default:

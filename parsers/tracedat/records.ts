@@ -217,6 +217,12 @@ export function createRecordMapper(meta: TraceDatMeta, sink: ParserSink, file: s
   const comm = (tid: number): string | undefined => meta.cmdlines.get(tid);
   const srcOf = (c: Cursor): Source => ({ file, byteOffset: c.fileOffset });
   const bigTs = (c: Cursor): bigint => (typeof c.ts === 'bigint' ? c.ts : BigInt(c.ts));
+  /**
+   * Time of the last event visited (the merge's front): where a problem reported now sits
+   * on the trace clock (InputProblem.tsNs). Kept raw; converted only for a problem.
+   */
+  let lastTs: number | bigint | undefined;
+  const near = (): { tsNs?: bigint } => (lastTs === undefined ? {} : { tsNs: typeof lastTs === 'bigint' ? lastTs : BigInt(lastTs) });
 
   // Object literals with every field spelled out (no spreads): V8 keeps them in fast
   // shapes, which matters at millions of records.
@@ -305,9 +311,10 @@ export function createRecordMapper(meta: TraceDatMeta, sink: ParserSink, file: s
 
   const mapper: RecordMapper = {
     problem(byteOffset, message) {
-      sink.malformed({ src: { file, byteOffset }, message });
+      sink.malformed({ src: { file, byteOffset }, message, ...near() });
     },
     lost(c) {
+      lastTs = c.ts;
       sink.record({
         kind: 'lost-events',
         count: c.lostCount,
@@ -320,6 +327,7 @@ export function createRecordMapper(meta: TraceDatMeta, sink: ParserSink, file: s
       });
     },
     event(c, fmt) {
+      lastTs = c.ts;
       const role = roles[fmt.id] ?? SKIP;
       if (role.kind === 'skip') {
         skipped++;
@@ -329,6 +337,7 @@ export function createRecordMapper(meta: TraceDatMeta, sink: ParserSink, file: s
         sink.malformed({
           src: srcOf(c),
           message: `${fmt.system}:${fmt.name} record of ${c.recLen} bytes is shorter than its format (${role.minLength}); skipped`,
+          ...near(),
         });
         return;
       }
@@ -347,7 +356,7 @@ export function createRecordMapper(meta: TraceDatMeta, sink: ParserSink, file: s
             to = from + (v >>> 16);
           }
           if (from > end || to > end) {
-            sink.malformed({ src: srcOf(c), message: `ftrace:print text lies outside its record; skipped` });
+            sink.malformed({ src: srcOf(c), message: `ftrace:print text lies outside its record; skipped`, ...near() });
             return;
           }
           const nul = b.indexOf(0, from);

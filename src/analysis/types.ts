@@ -4,6 +4,7 @@
 import type { DeviceTimeline } from '../track/types.js';
 import type { Finding } from '../check/types.js';
 import type { InputProblem } from '../record/types.js';
+import type { Migration } from '../track/migration-types.js';
 
 export interface InputFile {
   readonly path: string;
@@ -15,7 +16,12 @@ export interface InputSummary {
   readonly files: readonly InputFile[];
   /** Every trace record read, relevant or not. */
   readonly records: number;
+  /** Lines or blocks that could not be parsed or were cut off (problem kinds malformed, truncated). */
   readonly malformed: number;
+  /** Records dropped as an exact repeat of an earlier one (problem kind duplicate). */
+  readonly duplicates: number;
+  /** Records earlier than the one before them on their CPU/thread (problem kind time-backwards). */
+  readonly timeBackwards: number;
   readonly lostEvents: number;
   /** Lost-event windows (the count may be unknown). */
   readonly gaps: readonly { readonly tsNs: bigint | undefined; readonly count: number | undefined; readonly file: string; readonly line: number | undefined; readonly byteOffset: number | undefined }[];
@@ -47,4 +53,9 @@ export interface Analysis {
   readonly clock: ClockMapping;
   readonly devices: readonly DeviceTimeline[];
   readonly findings: readonly Finding[];
+  /**
+   * The migrations themselves, from QMP and QEMU's migration trace events (track/migration-types.ts).
+   * Always set by the pipeline; optional so that hand-built analyses (tests, exports) need not carry it.
+   */
+  readonly migrations?: readonly Migration[];
 }

@@ -128,6 +128,7 @@ export function createChecker(opts: CheckerOptions): Checker {
           devices.delete(view);
           return;
         case 'session-end':
+        case 'read-back':
           return;
       }
     },

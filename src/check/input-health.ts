@@ -27,7 +27,7 @@ function near(m: InputMark, ev: readonly Evidence[], tsNs: bigint | undefined): 
   if (m.src.line !== undefined && lines.length > 0 && m.src.line >= Math.min(...lines) - LINES_NEAR && m.src.line <= Math.max(...lines) + LINES_NEAR) return true;
   const offs = same.flatMap((e) => (e.src.byteOffset !== undefined ? [e.src.byteOffset] : []));
   if (m.src.byteOffset !== undefined && offs.length > 0 && m.src.byteOffset >= Math.min(...offs) - BYTES_NEAR && m.src.byteOffset <= Math.max(...offs) + BYTES_NEAR) return true;
-  if (m.tsNs !== undefined && tsNs !== undefined && lines.length === 0) {
+  if (m.tsNs !== undefined && tsNs !== undefined && lines.length === 0 && m.src.line === undefined && m.src.byteOffset === undefined) {
     // No positions to compare (trace.dat records of several CPUs): compare times.
     return m.tsNs >= tsNs - NS_NEAR && m.tsNs <= tsNs + NS_NEAR;
   }

@@ -29,6 +29,7 @@ export interface AnalyzeFlags extends ExportFlags {
   readonly quiet?: boolean;
   readonly color?: boolean;
   readonly eagainLimit?: string;
+  readonly traceEvents?: string;
 }
 
 /** Big inputs get a progress bar on a terminal (issue: progress on long inputs). */
@@ -52,6 +53,7 @@ export function addAnalysisOptions(cmd: Command): Command {
     .option('--device <PID:FD=NAME>', 'name the device behind an fd opened before the capture started (repeatable)', collect)
     .option('--region <PID:FD=OFFSET>', 'migration region offset of a device fd, when no GET_REGION_INFO reply was captured (repeatable)', collect)
     .option('--format <name>', `input format instead of auto-detection (${FORMATS.map((f) => f.name).join(', ')})`)
+    .option('--trace-events <file>', "QEMU's trace-events(-all) file for simpletrace inputs (default: one beside the trace)")
     .option('--clock-offset <seconds>', 'wall clock = trace clock + SECONDS, for traces without a clock-sync record')
     .option('--eagain-limit <n>', 'consecutive EAGAIN answers tolerated before V1-EAGAIN warns', '3')
     .option('-q, --quiet', 'no progress bar');
@@ -95,7 +97,7 @@ export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags)
     : undefined;
   let startMs = Date.now();
   try {
-    return await analyzeInputs(inputs, { formats: FORMATS, deviceNames, regionOffsets, clockOffsetNs, eagainLimit, onProgress });
+    return await analyzeInputs(inputs, { formats: FORMATS, deviceNames, regionOffsets, clockOffsetNs, eagainLimit, onProgress, traceEvents: flags.traceEvents });
   } finally {
     bar?.stop();
   }

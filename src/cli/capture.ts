@@ -1,5 +1,5 @@
 // `migscope capture`: record what a VMM does to its VFIO devices, with a tracer from
-// capture/tracers.ts (bpftrace by default), into a "migscope-capture v1" file
+// capture/tracers.ts (bpftrace by default), into a "migscope-capture v2" file
 // (docs/capture-format.md) that `migscope analyze` reads.
 
 import { Command, Option } from 'commander';

@@ -15,10 +15,13 @@ import { createTracker } from '../track/tracker.js';
 import { settleByDestination } from '../track/stream-pairing.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createChecker } from '../check/index.js';
+import { createMigrationTracker } from '../track/migration-tracker.js';
+import { mergeMigrations } from '../track/migration-merge.js';
 import type { Finding } from '../check/types.js';
 import { withInputHealth, type InputMark } from '../check/input-health.js';
 import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
 import { VERSION } from './version.js';
+import { assertNever } from '../protocol/assert-never.js';
 
 export interface InputSpec {
   /** A path, or "-" for standard input. */
@@ -48,6 +51,8 @@ export interface PipelineOptions {
   /** Caps for long-running use (watch): timeline intervals kept per device, findings kept. */
   readonly maxIntervalsPerDevice?: number;
   readonly maxFindingsKept?: number;
+  /** QEMU's trace-events file for simpletrace inputs (--trace-events). */
+  readonly traceEvents?: string;
   /** Read standard input from here (tests); defaults to process.stdin. */
   readonly stdin?: AsyncIterable<Buffer | string>;
 }
@@ -62,7 +67,7 @@ export const DEFAULT_MAX_INTERVALS_PER_DEVICE = 20_000;
 const DEFAULT_MAX_PENDING_SAMPLES = 2_000;
 const HEAD_BYTES = 64 * 1024;
 
-export type SessionOptions = Omit<PipelineOptions, 'formats' | 'onProgress' | 'stdin'>;
+export type SessionOptions = Omit<PipelineOptions, 'formats' | 'onProgress' | 'stdin' | 'traceEvents'>;
 
 export interface AnalysisSession {
   /** Start an input; returns the sink its parser writes to. Inputs are analysed one after another. */
@@ -82,6 +87,8 @@ export interface AnalysisSession {
 export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   let records = 0;
   let malformed = 0;
+  let duplicates = 0;
+  let timeBackwards = 0;
   let lostEvents = 0;
   const problems: InputProblem[] = [];
   let problemsDropped = 0;
@@ -109,6 +116,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
     },
   });
   const trackers: ReturnType<typeof createTracker>[] = [];
+  // The migration level (QMP, QEMU's migration events), over all inputs at once.
+  const migrationTracker = createMigrationTracker();
   const renames = new Map<string, string>();
   /** Accesses the decoder could not place, by (pre-rename) device id. */
   const unplaced = new Map<string, { ref: DeviceRef; count: number; first: readonly import('../record/types.js').Source[]; regionOffsets: readonly bigint[] }>();
@@ -178,14 +187,31 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
             if (gaps.length < 10_000) gaps.push({ tsNs: r.tsNs, count: r.count, file: r.src.file, line: r.src.line, byteOffset: r.src.byteOffset });
             mark({ src: r.src, tsNs: r.tsNs, what: `${r.count ?? 'an unknown number of'} events lost here` });
           }
+          if (r.kind === 'qmp' || r.kind === 'marker') migrationTracker.record(r);
           decoder.record(r);
         },
         skipped(count = 1): void {
           records += count;
         },
         malformed(p: InputProblem): void {
-          malformed++;
-          mark({ src: p.src, tsNs: undefined, what: `malformed record next to the evidence: ${p.message}` });
+          switch (p.kind) {
+            case 'duplicate':
+              // An exact copy was dropped: nothing is missing, so findings near it stay as they are.
+              duplicates++;
+              break;
+            case 'time-backwards':
+              timeBackwards++;
+              mark({ src: p.src, tsNs: p.tsNs, what: `time goes backwards next to the evidence: ${p.message}` });
+              break;
+            case undefined:
+            case 'malformed':
+            case 'truncated':
+              malformed++;
+              mark({ src: p.src, tsNs: p.tsNs, what: `${p.kind === 'truncated' ? 'truncated' : 'malformed'} record next to the evidence: ${p.message}` });
+              break;
+            default:
+              assertNever(p.kind);
+          }
           if (problems.length < MAX_PROBLEMS_KEPT) problems.push(p);
           else problemsDropped++;
         },
@@ -230,6 +256,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         files,
         records,
         malformed,
+        duplicates,
+        timeBackwards,
         lostEvents,
         gaps,
         problems,
@@ -237,6 +265,14 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         firstTsNs: firstTs,
         lastTsNs: lastTs,
       };
+      const migrations = mergeMigrations(migrationTracker.raw(), {
+        clockOf: (f) => files.find((x) => x.path === f)?.clock,
+        traceOffsetNs: clockMap.offsetNs,
+        inputOrder: files.map((x) => x.path),
+      });
+      const migDropped = migrationTracker.dropped();
+      if (migDropped > 0 && problems.length < MAX_PROBLEMS_KEPT)
+        problems.push({ src: { file: files[0]?.path ?? '' }, message: `${migDropped} migration status steps, device states or devices not kept (per-migration caps against hostile input)` });
       // A finding next to a lost-events window or a malformed record is uncertain (DESIGN.md
       // "Knowing versus guessing"); judged here, when every mark of the input is known.
       for (let i = 0; i < findings.length; i++) {
@@ -282,6 +318,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           return { ...d, id, naming: renames.has(d.id) ? 'qemu' : d.naming, ...(how !== undefined ? { identity: how } : {}) };
         }),
         findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
+        migrations,
       };
     },
   };
@@ -351,7 +388,7 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
   if (format.kind === 'file') {
     try {
-      await format.parse(input.path, sink, { onProgress: (d, t) => opts.onProgress?.(d, t) });
+      await format.parse(input.path, sink, { onProgress: (d, t) => opts.onProgress?.(d, t), traceEvents: opts.traceEvents });
     } catch (e) {
       if (e instanceof UnusableInputError) throw new InputError(e.message);
       throw e;

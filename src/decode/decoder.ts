@@ -25,10 +25,11 @@ import {
 } from '../protocol/ioctl.js';
 import { decodeFeature, decodePrecopyInfo, featureCall, featureIndex, isMigrationFeature, looksLikeDeviceFeature } from './v2-feature.js';
 import { V1_HEADER_SIZE, v1FieldAt, v1FieldsOverlapping } from '../protocol/v1.js';
-import { createFdTable, kindOfPath, pidFdKey, type FdEntry, type MigrationRegion } from './fd-table.js';
+import { createFdTable, deviceNameOfOpen, kindOfPath, pidFdKey, type FdEntry, type MigrationRegion } from './fd-table.js';
 import { assertNever } from '../protocol/assert-never.js';
 import { createRegionInference, type RegionInference } from './region-inference.js';
 import { parseQemuEvent, type QemuEvent } from './qemu-events.js';
+import { qmpVfioMigration } from './qmp-vfio.js';
 
 /** vfio-pci encodes the region index in bits 40+ of the fd offset (spec §1.4). */
 const INDEX_SHIFT = 40n;
@@ -544,7 +545,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         if (e === undefined) return void overflowAt(r.src);
         e.kind = kind;
         if (kind === 'device') {
-          const name = r.via === 'group-get-device-fd' ? r.name : r.name.slice(r.name.lastIndexOf('/') + 1);
+          const name = deviceNameOfOpen(r);
           e.kind = 'unknown';
           const ref = promote(e, r, r.fd, name, r.via === 'group-get-device-fd' ? 'group-get-device-fd' : 'openat');
           emit({ op: 'open', device: ref, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });
@@ -617,6 +618,15 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         return;
       case 'clock-sync':
         return;
+      case 'qmp': {
+        // QMP VFIO_MIGRATION (QEMU 9.1+, migration-events=on): a device state QEMU
+        // cached after a successful SET (hw/vfio/migration.c vfio_migration_send_event).
+        const ev = qmpVfioMigration(r);
+        if (ev === undefined) return;
+        const ref = byName.get(ev.device) ?? makeRef(undefined, -1, ev.device, 'qmp');
+        emit({ op: 'qemu', device: ref, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, event: ev.event, args: ev.args });
+        return;
+      }
     }
   }
 

@@ -3,6 +3,7 @@
 // fd numbers are reused (spec trace-formats §7), so an openat/close of an fd resets it.
 
 import type { DeviceRef } from './ops.js';
+import type { FdOpenRecord } from '../record/types.js';
 
 export type FdKind = 'container' | 'group' | 'device' | 'other' | 'unknown';
 
@@ -34,6 +35,16 @@ export function kindOfPath(path: string): FdKind {
   if (path.startsWith('/dev/vfio/devices/')) return 'device';
   if (/^\/dev\/vfio\/(noiommu-)?\d+$/.test(path)) return 'group';
   return 'other';
+}
+
+/**
+ * The device name an fd-open gives: GET_DEVICE_FD's name argument; for an openat of a
+ * cdev, the PCI address the capture resolved it to (capture/vfio-cdev.ts), else the
+ * path's last component ("vfioN": only a bind-time number).
+ */
+export function deviceNameOfOpen(r: FdOpenRecord): string {
+  if (r.via === 'group-get-device-fd') return r.name;
+  return r.resolvedName ?? r.name.slice(r.name.lastIndexOf('/') + 1);
 }
 
 export interface FdTableLimits {

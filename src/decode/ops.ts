@@ -12,7 +12,7 @@ export interface DeviceRef {
   readonly pid: number | undefined;
   readonly fd: number;
   /** Where the name came from. */
-  readonly naming: 'group-get-device-fd' | 'openat' | 'flag' | 'qemu' | 'pid-fd';
+  readonly naming: 'group-get-device-fd' | 'openat' | 'flag' | 'qemu' | 'qmp' | 'pid-fd';
 }
 
 /**

@@ -46,55 +46,138 @@ function compile(template: string): readonly Part[] {
 const DEV = '({device})';
 const SAVE_PENDING_81 = `${DEV} precopy {precopy:n} postcopy {postcopy:n} stopcopy size {stopcopySize:n} precopy initial size {precopyInitialSize:n} precopy dirty size {precopyDirtySize:n}`;
 
-/** Known events → their formats, most specific first (spec §4.2, §4.3). */
-const FORMATS: Readonly<Record<string, readonly string[]>> = {
+/**
+ * One form of an event: the format string (after the name) and the QEMU release it comes
+ * from. `generic` marks an event whose argument list is known but whose format string was
+ * not checked against a release: it is read generically (see `generic`), never by a guessed
+ * template.
+ */
+export interface EventForm {
+  readonly release: string;
+  readonly format: string | 'generic';
+  /** The trace-events argument list, for the forms read generically (documentation and tests). */
+  readonly args?: readonly string[];
+}
+
+const V1 = '5.2–7.2 (v1)';
+const MULTIFD = '10.0 multifd (hw/vfio/trace-events, "vfio/migration: Multifd device state transfer support" series; docs/devel/migration/vfio.rst)';
+const DEV_TREE = '11.1 cycle (pull-vfio-20260707; spec field-2026.md): arguments known, format unverified';
+
+/**
+ * The QEMU VFIO trace events migscope reads, with every form and the release it comes
+ * from, most specific first (spec §4.2, §4.3; field-2026.md). Event names and argument
+ * lists change between releases: this table is the one place that says how.
+ */
+export const QEMU_VFIO_EVENTS: Readonly<Record<string, readonly EventForm[]>> = {
   // Discovery (common.c)
-  vfio_get_dev_region: ['{device} index {index:n}, {type:x}/{subtype:x8}'],
-  vfio_region_setup: ['Device {device}, region {index:n} "{name}", flags: {flags:n}, offset: {offset:n}, size: {size:n}'],
+  vfio_get_dev_region: [{ release: '5.2+ (the %0x8 typo and its fix %08x are both read)', format: '{device} index {index:n}, {type:x}/{subtype:x8}' }],
+  vfio_region_setup: [{ release: '5.2+', format: 'Device {device}, region {index:n} "{name}", flags: {flags:n}, offset: {offset:n}, size: {size:n}' }],
   // v1 (QEMU 5.2 – 7.2) and their v2 successors
-  vfio_migration_probe: [`${DEV} Region {index:n}`, DEV],
-  vfio_migration_realize: [DEV],
+  vfio_migration_probe: [
+    { release: V1, format: `${DEV} Region {index:n}` },
+    { release: '8.0', format: DEV },
+  ],
+  vfio_migration_realize: [{ release: '~9.x', format: DEV }],
   vfio_migration_set_state: [
     // The samples' workload appends the two return codes; not seen in a QEMU release.
-    `${DEV} new state {newState}, recover state {recoverState} ret {ret:n}/{recoverRet:n}`,
-    `${DEV} new state {newState}, recover state {recoverState}`,
-    `${DEV} state {state:n}`,
-    `${DEV} state {state}`,
+    { release: 'migscope lab workload (not a QEMU release)', format: `${DEV} new state {newState}, recover state {recoverState} ret {ret:n}/{recoverRet:n}` },
+    { release: '~9.x', format: `${DEV} new state {newState}, recover state {recoverState}` },
+    { release: V1, format: `${DEV} state {state:n}` },
+    { release: '8.0', format: `${DEV} state {state}` },
   ],
-  vfio_migration_v1_set_state: [`${DEV} state {state:n}`],
-  vfio_migration_set_device_state: [`${DEV} state {state}`],
-  vfio_vmstate_change: [`${DEV} running {running:n} reason {reason} device state {deviceState:n}`, `${DEV} running {running:n} reason {reason} device state {deviceState}`],
-  vfio_vmstate_change_prepare: [`${DEV} running {running:n} reason {reason} device state {deviceState:n}`, `${DEV} running {running:n} reason {reason} device state {deviceState}`],
-  vfio_migration_state_notifier: [`${DEV} state {state:n}`, `${DEV} state {state}`],
-  vfio_migration_data_notifier: [`${DEV} stopcopy size {stopcopySize:n}`],
-  vfio_save_setup: [`${DEV} data buffer size {dataBufferSize:n}`, DEV],
-  vfio_save_cleanup: [DEV],
-  vfio_save_buffer: [`${DEV} Offset {dataOffset:n} size {dataSize:n} pending {pending:n}`],
-  vfio_update_pending: [`${DEV} pending {pending:n}`],
-  vfio_save_device_config_state: [DEV],
+  vfio_migration_v1_set_state: [{ release: '8.0 (v1 kept beside v2)', format: `${DEV} state {state:n}` }],
+  vfio_migration_set_device_state: [{ release: '~9.x', format: `${DEV} state {state}` }],
+  vfio_vmstate_change: [
+    { release: V1, format: `${DEV} running {running:n} reason {reason} device state {deviceState:n}` },
+    { release: '8.0', format: `${DEV} running {running:n} reason {reason} device state {deviceState}` },
+  ],
+  vfio_vmstate_change_prepare: [
+    { release: '8.1', format: `${DEV} running {running:n} reason {reason} device state {deviceState:n}` },
+    { release: '8.1', format: `${DEV} running {running:n} reason {reason} device state {deviceState}` },
+  ],
+  vfio_migration_state_notifier: [
+    { release: '~9.x (MigrationEventType number)', format: `${DEV} state {state:n}` },
+    { release: `${V1}, 8.0 (MigrationStatus string)`, format: `${DEV} state {state}` },
+  ],
+  vfio_migration_data_notifier: [{ release: '~9.x', format: `${DEV} stopcopy size {stopcopySize:n}` }],
+  vfio_save_setup: [
+    { release: '8.0', format: `${DEV} data buffer size {dataBufferSize:n}` },
+    { release: V1, format: DEV },
+  ],
+  vfio_save_cleanup: [{ release: V1, format: DEV }],
+  vfio_save_buffer: [{ release: V1, format: `${DEV} Offset {dataOffset:n} size {dataSize:n} pending {pending:n}` }],
+  vfio_update_pending: [{ release: V1, format: `${DEV} pending {pending:n}` }],
+  vfio_save_device_config_state: [{ release: V1, format: DEV }],
   vfio_save_pending: [
     // The samples' workload line: v1 fields plus the 8.1 exact-pending fields.
-    `${DEV} precopy {precopy:n} postcopy {postcopy:n} compatible {compatible:n} stopcopy size {stopcopySize:n} precopy initial size {precopyInitialSize:n} precopy dirty size {precopyDirtySize:n}`,
-    `${DEV} precopy {precopy:n} postcopy {postcopy:n} compatible {compatible:n}`,
+    { release: 'migscope lab workload (not a QEMU release)', format: `${DEV} precopy {precopy:n} postcopy {postcopy:n} compatible {compatible:n} stopcopy size {stopcopySize:n} precopy initial size {precopyInitialSize:n} precopy dirty size {precopyDirtySize:n}` },
+    { release: V1, format: `${DEV} precopy {precopy:n} postcopy {postcopy:n} compatible {compatible:n}` },
   ],
-  vfio_save_iterate: [`${DEV} data_size {dataSize:n}`, `${DEV} precopy initial size {precopyInitialSize:n} precopy dirty size {precopyDirtySize:n}`, DEV],
-  vfio_save_iterate_started: [DEV],
-  vfio_save_iterate_empty_hit: [DEV],
-  vfio_save_block: [`${DEV} data_size {dataSize:n}`],
-  vfio_save_complete_precopy: [`${DEV} ret {ret:n}`, DEV],
-  vfio_save_complete_precopy_started: [DEV],
-  vfio_state_pending_exact: [SAVE_PENDING_81, `${DEV} precopy {precopy:n} postcopy {postcopy:n} stopcopy size {stopcopySize:n}`],
-  vfio_state_pending_estimate: [`${DEV} precopy {precopy:n} postcopy {postcopy:n} precopy initial size {precopyInitialSize:n} precopy dirty size {precopyDirtySize:n}`],
-  vfio_load_device_config_state: [DEV],
-  vfio_load_state: [`${DEV} data {data:n}`],
-  vfio_load_state_device_data: [`${DEV} Offset {dataOffset:n} size {dataSize:n}`, `${DEV} size {dataSize:n} ret {ret:n}`, `${DEV} size {dataSize:n}`],
-  vfio_load_cleanup: [DEV],
+  vfio_save_iterate: [
+    { release: V1, format: `${DEV} data_size {dataSize:n}` },
+    { release: '8.1', format: `${DEV} precopy initial size {precopyInitialSize:n} precopy dirty size {precopyDirtySize:n}` },
+    { release: DEV_TREE, format: DEV },
+  ],
+  vfio_save_iterate_start: [{ release: DEV_TREE, format: DEV }],
+  vfio_save_iterate_started: [{ release: '~9.x', format: DEV }],
+  vfio_save_iterate_empty_hit: [{ release: '~9.x', format: DEV }],
+  vfio_save_block: [{ release: '8.0', format: `${DEV} data_size {dataSize:n}` }],
+  vfio_save_block_precopy_empty_hit: [{ release: '~9.x', format: DEV }],
+  vfio_save_complete_precopy: [
+    { release: '8.0', format: `${DEV} ret {ret:n}` },
+    { release: V1, format: DEV },
+  ],
+  vfio_save_complete_precopy_start: [{ release: '10.0', format: DEV }],
+  vfio_save_complete_precopy_started: [{ release: '~9.x', format: DEV }],
+  vfio_state_pending_exact: [
+    { release: '8.1', format: SAVE_PENDING_81 },
+    { release: '8.0', format: `${DEV} precopy {precopy:n} postcopy {postcopy:n} stopcopy size {stopcopySize:n}` },
+  ],
+  vfio_state_pending_estimate: [{ release: '8.1', format: `${DEV} precopy {precopy:n} postcopy {postcopy:n} precopy initial size {precopyInitialSize:n} precopy dirty size {precopyDirtySize:n}` }],
+  // Replaces _estimate/_exact in the 11.1 cycle; exact = 1 for the exact query, final = 1 for the last one before switchover.
+  vfio_state_pending: [
+    { release: DEV_TREE, format: 'generic', args: ['name', 'stopcopy_size', 'precopy_init_size', 'precopy_dirty_size', 'request_switchover_ack', 'exact', 'final'] },
+  ],
+  vfio_migration_init: [{ release: DEV_TREE, format: 'generic', args: ['name', 'mig_flags', 'precopy_info_v2_used', 'dirty_pages_supported'] }],
+  // ret < 0, or size = 100 GiB (QEMU's sentinel when VFIO_DEVICE_FEATURE_MIG_DATA_SIZE fails): the size is unknown.
+  vfio_query_stop_copy_size: [{ release: DEV_TREE, format: 'generic', args: ['name', 'size', 'ret'] }],
+  vfio_query_precopy_size: [{ release: DEV_TREE, format: 'generic', args: ['name', 'init', 'dirty', 'reinit', 'ret'] }],
+  vfio_load_device_config_state: [{ release: V1, format: DEV }],
+  vfio_load_device_config_state_start: [{ release: MULTIFD, format: DEV }],
+  vfio_load_device_config_state_end: [{ release: MULTIFD, format: DEV }],
+  vfio_load_state: [{ release: V1, format: `${DEV} data {data:n}` }],
+  vfio_load_state_device_data: [
+    { release: V1, format: `${DEV} Offset {dataOffset:n} size {dataSize:n}` },
+    { release: '8.0 (hex), ~9.x (decimal)', format: `${DEV} size {dataSize:n} ret {ret:n}` },
+    { release: '8.0', format: `${DEV} size {dataSize:n}` },
+  ],
+  vfio_load_cleanup: [{ release: V1, format: DEV }],
+  // Multifd device-state transfer (10.0): STOP_COPY data is read by a per-device thread and
+  // sent in multifd packets, so there is no vfio_save_block during stop-copy.
+  vfio_save_complete_precopy_thread_start: [{ release: MULTIFD, format: `${DEV} idstr {idstr} instance {instance:n}` }],
+  vfio_save_complete_precopy_thread_end: [{ release: MULTIFD, format: `${DEV} ret {ret:n}` }],
+  vfio_load_bufs_thread_start: [{ release: MULTIFD, format: DEV }],
+  vfio_load_bufs_thread_end: [{ release: MULTIFD, format: DEV }],
+  vfio_load_state_device_buffer_incoming: [{ release: MULTIFD, format: `${DEV} idx {idx:n}` }],
+  vfio_load_state_device_buffer_start: [{ release: MULTIFD, format: DEV }],
+  vfio_load_state_device_buffer_starved: [{ release: MULTIFD, format: `${DEV} idx {idx:n}` }],
+  vfio_load_state_device_buffer_load_start: [{ release: MULTIFD, format: `${DEV} idx {idx:n}` }],
+  vfio_load_state_device_buffer_load_end: [{ release: MULTIFD, format: `${DEV} idx {idx:n}` }],
+  vfio_load_state_device_buffer_end: [{ release: MULTIFD, format: DEV }],
   vfio_get_dirty_bitmap: [
-    'container fd={containerFd:n}, iova={iova:n} size= {size:n} bitmap_size={bitmapSize:n} start={start:n} dirty_pages={dirtyPages:n}',
-    'container fd={containerFd:n}, iova={iova:n} size= {size:n} bitmap_size={bitmapSize:n} start={start:n}',
+    { release: '~9.x', format: 'container fd={containerFd:n}, iova={iova:n} size= {size:n} bitmap_size={bitmapSize:n} start={start:n} dirty_pages={dirtyPages:n}' },
+    { release: V1, format: 'container fd={containerFd:n}, iova={iova:n} size= {size:n} bitmap_size={bitmapSize:n} start={start:n}' },
+    { release: 'upstream snapshot after ~9.x (no container fd)', format: 'iova={iova:n} size= {size:n} bitmap_size={bitmapSize:n} start={start:n} dirty_pages={dirtyPages:n}' },
   ],
-  vfio_iommu_map_dirty_notify: ['iommu dirty @ {start:n} - {end:n}'],
+  vfio_iommu_map_dirty_notify: [{ release: V1, format: 'iommu dirty @ {start:n} - {end:n}' }],
 };
+
+/** Known events → their template formats, most specific first; generic-only events are left out. */
+const FORMATS: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  Object.entries(QEMU_VFIO_EVENTS)
+    .map(([k, forms]) => [k, forms.flatMap((f) => (f.format === 'generic' ? [] : [f.format]))] as const)
+    .filter(([, f]) => f.length > 0),
+);
 
 const COMPILED: ReadonlyMap<string, readonly (readonly Part[])[]> = new Map(Object.entries(FORMATS).map(([k, v]) => [k, v.map(compile)]));
 

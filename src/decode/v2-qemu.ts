@@ -7,6 +7,7 @@
 //   the SET (a request, possibly skipped when X is QEMU's cached state), and
 //   `vfio_migration_set_device_state (dev) state X` after a successful SET, after a
 //   successful recovery SET, and after the reset that follows a failed recovery.
+// - QMP VFIO_MIGRATION (9.1+): sent at the same point as set_device_state (qmp-vfio.ts).
 // State strings come from mig_state_to_str; "UNKNOWN STATE" and any other text say nothing.
 
 import type { QemuEventOp } from './ops.js';
@@ -25,7 +26,8 @@ function stateOf(v: bigint | string | undefined): number | undefined {
 }
 
 export function v2QemuFact(o: QemuEventOp): V2QemuFact | undefined {
-  if (o.event === 'vfio_migration_set_device_state') {
+  // QMP VFIO_MIGRATION (decode/qmp-vfio.ts) is sent where set_device_state is traced.
+  if (o.event === 'vfio_migration_set_device_state' || o.event === 'VFIO_MIGRATION') {
     const s = stateOf(o.args['state']);
     return s === undefined ? undefined : { kind: 'now', state: s };
   }

@@ -156,6 +156,7 @@ export async function exportAnalysis(analysis: Analysis, opts: ExportOptions = {
       await exportDevice(exp, analysis, d, byDevice.get(d.id) ?? []);
       byDevice.delete(d.id);
     }
+    for (const m of analysis.migrations ?? []) await exp.migration(m, analysis.clock, analysis.host);
     // Findings about devices the timeline does not list.
     for (const list of byDevice.values()) for (const f of list) await exp.finding({ host: analysis.host, clock: analysis.clock, finding: f });
   } catch (error) {

@@ -27,6 +27,8 @@ import { buildResource } from './resource.js';
 import { findingAttributes, isErrorFinding, planSession, type SessionInput, type SpanPlan } from './session-plan.js';
 import { createSpanPipeline, type SpanPipelineExporter } from './span-pipeline.js';
 import { emitSession, emitSingle, type RootOptions } from './spans.js';
+import { planMigration } from './migration-plan.js';
+import type { Migration } from '../track/migration-types.js';
 import type { ExportSummary, ExporterSummary } from './summary.js';
 import { nsToHrTime, toWallNs, wallClockOf } from './time.js';
 
@@ -90,6 +92,8 @@ export interface MigscopeExporter {
   session(input: SessionInput): Promise<void>;
   /** Export a finding outside every session: counted, and a span of its own (a child of the device's latest session span when there is one). */
   finding(input: FindingInput): Promise<void>;
+  /** Export one migration of the `migrations` section (migration-plan.ts): spans only. */
+  migration(m: Migration, clock: ClockMapping, host: string | undefined): Promise<void>;
   /** Set the device state gauge (raw value; undefined = unknown). */
   deviceState(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, raw: number | undefined): void;
   /** Set the pending-bytes gauge to a device's latest sample (tracker onPending). */
@@ -252,6 +256,12 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
         links: [],
       };
       await emitSingle(spans.emitter, plan, rootOpts);
+    },
+    async migration(m, clock, host): Promise<void> {
+      if (shutdownResult !== undefined) throw new Error('migscope exporter: migration() after shutdown()');
+      const plan = planMigration(m, clock, host);
+      if (plan === undefined) return;
+      await emitSession(spans.emitter, plan, { parent, spanId: undefined, links: [] });
     },
     deviceState(host, device, raw): void {
       metrics.instruments.recordDeviceState(host, device, raw);

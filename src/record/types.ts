@@ -71,6 +71,12 @@ export interface FdOpenRecord extends RecordBase {
   readonly name: string;
   /** The fd the ioctl was issued on (the group fd), for group-get-device-fd. */
   readonly parentFd: number | undefined;
+  /**
+   * For an openat of an iommufd device cdev (/dev/vfio/devices/vfioN): the PCI address the
+   * capture resolved it to through sysfs (docs/capture-format.md, `vfiodev`). Absent when
+   * the capture did not say (other tracers, devices not bound while capturing).
+   */
+  readonly resolvedName?: string;
 }
 
 /** close(fd): the fd number may be reused for an unrelated file afterwards. */
@@ -117,6 +123,21 @@ export interface ClockSyncRecord extends RecordBase {
   readonly wallNs: bigint;
 }
 
+/**
+ * One QEMU Monitor Protocol message (a QMP transcript, libvirt's monitor log): a command
+ * sent to QEMU, its reply, an asynchronous event, or the greeting. The object is kept as
+ * parsed JSON: QMP is a protocol shared by several file formats, and what a message means
+ * (a migration status, a VFIO device state) is read later, field by checked field.
+ */
+export interface QmpRecord extends RecordBase {
+  readonly kind: 'qmp';
+  readonly dir: 'command' | 'reply' | 'event' | 'greeting';
+  /** The JSON object as parsed (untrusted: every reader checks the fields it uses). */
+  readonly message: Readonly<Record<string, unknown>>;
+  /** The monitor it went through when the log names one (libvirt's `mon=0x…`), to pair commands with replies. */
+  readonly monitor: string | undefined;
+}
+
 export type TraceRecord =
   | AccessRecord
   | IoctlRecord
@@ -125,14 +146,35 @@ export type TraceRecord =
   | RegionInfoRecord
   | MarkerRecord
   | LostEventsRecord
-  | ClockSyncRecord;
+  | ClockSyncRecord
+  | QmpRecord;
 
 export type TraceRecordKind = TraceRecord['kind'];
 
-/** Something in the input that could not be used: a malformed line, a truncated block. */
+/**
+ * What is wrong with a piece of input:
+ * - malformed: a line or block that could not be parsed (dropped);
+ * - truncated: the input ends in the middle of a line or block (dropped);
+ * - time-backwards: a record earlier than the one before it on the same CPU (ftrace,
+ *   trace-cmd) or thread (bpftrace); kept in file order, its time held at the latest time
+ *   of that CPU/thread so that nothing downstream sees time run backwards (parsers/stream-order.ts);
+ * - duplicate: the same record a second time (overlapping captures, a repeated line); dropped.
+ */
+export type InputProblemKind = 'malformed' | 'truncated' | 'time-backwards' | 'duplicate';
+
+/** Something in the input that could not be used as it is, with where it is. */
 export interface InputProblem {
   readonly src: Source;
   readonly message: string;
+  /** Absent means 'malformed' (the parsers that predate the kinds). */
+  readonly kind?: InputProblemKind;
+  /**
+   * Trace time next to the problem, so that a finding whose evidence is near it can be
+   * marked uncertain: the record's own time for time-backwards and duplicate (as the input
+   * gave it), the time of the last good record before it for malformed and truncated.
+   * Absent when no timestamped record came before it.
+   */
+  readonly tsNs?: bigint;
 }
 
 /**
@@ -144,7 +186,11 @@ export interface ParserSink {
   record(r: TraceRecord): void;
   /** A well-formed record of no interest (another syscall, another event). Counts toward input.records. */
   skipped(count?: number): void;
-  /** A line or block that could not be parsed. Counts toward input.malformed; parsing goes on. */
+  /**
+   * A problem with the input; parsing goes on. Counts by kind: malformed and truncated
+   * toward input.malformed, duplicate toward input.duplicates, time-backwards toward
+   * input.timeBackwards; every problem is listed in input.problems (first 200).
+   */
   malformed(p: InputProblem): void;
   /** The trace clock this input uses, once known (e.g. "mono" for bpftrace nsecs). */
   clock(name: string): void;
@@ -152,7 +198,12 @@ export interface ParserSink {
 
 /** A line-oriented parser: fed one line at a time (without the newline), 1-based numbers. */
 export interface LineParser {
-  line(text: string, lineNo: number): void;
+  /**
+   * `unterminated` is true for a last line the input ended without a newline after: the
+   * file was probably cut in the middle of it (a killed capture, a full disk), so a parser
+   * that cannot read it reports it as truncated rather than malformed.
+   */
+  line(text: string, lineNo: number, unterminated?: boolean): void;
   /** End of input: flush anything pending (e.g. a syscall entry that never saw its exit). */
   end(): void;
 }

@@ -6,6 +6,7 @@ import { summarize } from '../analysis/summary.js';
 import type { Finding } from '../check/types.js';
 import type { DeviceTimeline } from '../track/types.js';
 import type { Source } from '../record/types.js';
+import { migrationsBlock } from './migrations-terminal.js';
 
 export interface TerminalOptions {
   readonly color: boolean;
@@ -127,15 +128,22 @@ export function renderTerminal(a: Analysis, o: TerminalOptions): string {
   const sum = summarize(a);
   const files = a.input.files.map((f) => `${f.path} (${f.format}${f.clock !== undefined ? `, clock ${f.clock}` : ''})`).join(', ');
   lines.push(`migscope ${a.tool.version}: ${files}`);
+  const wallInputs = a.input.files.length > 0 && a.input.files.every((f) => f.clock === 'realtime' || f.clock === 'order-only' || f.clock === undefined) && a.input.files.some((f) => f.clock === 'realtime');
   if (origin !== undefined) {
-    const clock =
-      a.clock.offsetNs !== undefined
+    const clock = wallInputs
+      ? `trace start ${new Date(Number(origin / 1_000_000n)).toISOString()} (wall clock: the inputs' own stamps)`
+      : a.clock.offsetNs !== undefined
         ? `trace start ${new Date(Number((origin + a.clock.offsetNs) / 1_000_000n)).toISOString()} (wall clock from ${a.clock.source === 'sync' ? 'the capture\'s clock-sync record' : '--clock-offset'})`
         : 'times are trace-relative (no clock-sync record; set --clock-offset for wall-clock times)';
     lines.push(clock);
   }
   lines.push('');
-  if (a.devices.length === 0) {
+  const migrations = a.migrations ?? [];
+  lines.push(...migrationsBlock(migrations, o.color));
+  if (a.devices.length === 0 && migrations.length > 0) {
+    lines.push('No VFIO device in these inputs (device timelines need VFIO trace events, QMP VFIO_MIGRATION events or a syscall capture).');
+    lines.push('');
+  } else if (a.devices.length === 0) {
     lines.push('No VFIO device found in this trace. migscope looks for VFIO_GROUP_GET_DEVICE_FD, /dev/vfio opens,');
     lines.push('GET_REGION_INFO replies with a migration region, or the v1 header access pattern; use');
     lines.push('--device PID:FD=NAME and --region PID:FD=OFFSET when the capture started after the device was opened.');
@@ -154,7 +162,11 @@ export function renderTerminal(a: Analysis, o: TerminalOptions): string {
     `${sum.devices} device(s), ${sum.sessions} session(s) (${Object.entries(sum.outcomes).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}); ` +
       `${sum.bySeverity.error} error(s), ${sum.bySeverity.warning} warning(s) (vmm ${sum.byBlame.vmm}, driver ${sum.byBlame.driver}${sum.uncertain > 0 ? `, ${sum.uncertain} uncertain` : ''})`,
   );
-  lines.push(`input: ${inp.records} records, ${inp.malformed} malformed, ${inp.lostEvents} lost events${inp.gaps.length > 0 ? ` in ${inp.gaps.length} gap(s)` : ''}`);
+  lines.push(
+    `input: ${inp.records} records, ${inp.malformed} malformed, ` +
+      `${inp.duplicates > 0 ? `${inp.duplicates} duplicate(s) dropped, ` : ''}${inp.timeBackwards > 0 ? `${inp.timeBackwards} backwards time step(s), ` : ''}` +
+      `${inp.lostEvents} lost events${inp.gaps.length > 0 ? ` in ${inp.gaps.length} gap(s)` : ''}`,
+  );
   for (const p of inp.problems.slice(0, 10)) lines.push(`  ${formatSource(p.src)}: ${p.message}`);
   if (inp.problems.length > 10 || inp.problemsDropped > 0) lines.push(`  … ${inp.problems.length - 10 + inp.problemsDropped} more (see --json)`);
   return lines.join('\n') + '\n';

@@ -62,6 +62,8 @@ export interface DeviceStateOptions {
   readonly onPending?: ((deviceId: string, protocol: 'v1' | 'v2', bytes: bigint, tsNs: bigint | undefined) => void) | undefined;
   /** The tracker's count of lost-event windows (stop-copy stays remember it, for certainty). */
   readonly gaps?: GapCounter;
+  /** A failed device_state write met its read-back: the first read after it that showed a value (spec §2.3 rule 3). */
+  readonly onReadBack?: (write: V1StateWriteOp, read: V1StateReadOp) => void;
   /** The device's migration episode (migration-episode.ts), which exempts recoveries from V1-SAVE-DRAIN. */
   readonly episode?: () => ActiveMigration | undefined;
 }
@@ -83,7 +85,8 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   const rec = createTimelineRecorder<WriteEntry>({ maxIntervals: opts.maxIntervals, stateName, isNotRunning: (raw) => (raw & V1_RUNNING) === 0 });
   const sessions: MigrationSession[] = [];
   let session: SessionBuilder | undefined;
-  let awaitingReadBack: WriteEntry | undefined;
+  /** The last failed device_state write, waiting for the first read that shows a value (its read-back). */
+  let awaitingReadBack: { readonly entry: WriteEntry; readonly op: V1StateWriteOp } | undefined;
   /** A pending_bytes read whose value the tracer did not see, waiting for QEMU's event. */
   let awaitingPendingValue = false;
   let syscallPendingSeen = false;
@@ -337,7 +340,10 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       protocol = 'v1';
       // A mis-sized write over device_state that the driver did not refuse (V1-WIDTH) may
       // have changed the state in a way nobody can tell (as device-view.ts applyOp says).
-      if (o.write && o.fields.includes('device_state') && o.result.ok !== false) setState(undefined, 'unknown', o.tsNs, o.src);
+      if (o.write && o.fields.includes('device_state') && o.result.ok !== false) {
+        awaitingReadBack = undefined;
+        setState(undefined, 'unknown', o.tsNs, o.src);
+      }
     },
     open(o: OpenOp): void {
       currentOp = o;
@@ -389,9 +395,10 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       } else if (o.result.ok === false) {
         // EAGAIN is transient (spec §6.1 V1-EAGAIN): not a failed transition.
         if (isHardFailure(o.result)) refused(o, entry);
-        awaitingReadBack = entry;
+        awaitingReadBack = { entry, op: o };
       } else {
         // The exit was not seen: the write may or may not have taken effect.
+        awaitingReadBack = undefined;
         setState(undefined, 'unknown', o.tsNs, o.src);
       }
     },
@@ -402,8 +409,10 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       protocol = 'v1';
       if (o.result.ok !== true || o.value === undefined) return;
       if (awaitingReadBack !== undefined) {
-        awaitingReadBack.readBackRaw = o.value;
+        const a = awaitingReadBack;
+        a.entry.readBackRaw = o.value;
         awaitingReadBack = undefined;
+        opts.onReadBack?.(a.op, o);
       }
       setState(o.value, 'known', o.tsNs, o.src);
     },

@@ -5,7 +5,8 @@
 
 import type { AnyDeviceOp } from '../decode/ops.js';
 import type { Source } from '../record/types.js';
-import type { DeviceContext } from './device-view.js';
+import type { DeviceContext, KnownState } from './device-view.js';
+import type { V1StateReadOp, V1StateWriteOp } from '../decode/ops.js';
 import type { MigrationEnd } from './migration-episode.js';
 import type { DeviceTimeline, MigrationSession } from './types.js';
 
@@ -14,6 +15,20 @@ export type TrackerFact =
   | { readonly kind: 'migration-end'; readonly end: MigrationEnd }
   /** A save or resume session ended, with its outcome and the reason for it. */
   | { readonly kind: 'session-end'; readonly device: DeviceTimeline; readonly session: MigrationSession }
+  /**
+   * A failed device_state write and the first read after it that showed a value (v1, spec
+   * §2.3 rule 3), with what was known of the state before the write.
+   */
+  | {
+      readonly kind: 'read-back';
+      readonly write: V1StateWriteOp;
+      readonly read: V1StateReadOp;
+      readonly before: KnownState | undefined;
+      /** Events were lost before the write since the state was last established. */
+      readonly beforeUncertain: boolean;
+      /** The lost-events serial at the write (a gap since means the read-back may not be the first). */
+      readonly gapSerial: number;
+    }
   /** The device was closed, or the trace ended with it open: its view starts afresh after this. */
   | { readonly kind: 'device-finished'; readonly reason: 'close' | 'end-of-trace'; readonly src: Source | undefined };
 

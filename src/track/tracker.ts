@@ -22,7 +22,7 @@ import type { Source } from '../record/types.js';
 import type { DeviceTimeline, MigrationSession, Protocol } from './types.js';
 import { createDeviceState, type DeviceState, type DeviceStateOptions } from './device-state.js';
 import { createV2DeviceState, type V2DeviceState } from './v2-device-state.js';
-import { applyOp, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter } from './device-view.js';
+import { applyOp, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter, type KnownState } from './device-view.js';
 import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-episode.js';
 import { applyV2, newV2Context, settleV2Before } from './v2-context.js';
 import type { TrackerFact, TrackerObserver } from './facts.js';
@@ -93,6 +93,8 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
   /** The decoder hands every op of a device the same DeviceRef: the entry is found once per ref. */
   const byRef = new WeakMap<DeviceRef, Entry>();
   const gaps: GapCounter = { count: 0 };
+  /** What the view knew when a device_state write failed, for its read-back fact. */
+  const failedWrites = new WeakMap<AnyDeviceOp, { readonly before: KnownState | undefined; readonly beforeUncertain: boolean; readonly gapSerial: number }>();
   const observer = opts.observer;
   let lastTs: bigint | undefined;
 
@@ -151,6 +153,10 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         onPending: opts.onPending,
         gaps,
         episode: () => created?.view.migration.active,
+        onReadBack: (write, read) => {
+          const at = failedWrites.get(write);
+          if (created !== undefined) fact(created, { kind: 'read-back', write, read, before: at?.before, beforeUncertain: at?.beforeUncertain ?? true, gapSerial: at?.gapSerial ?? -1 });
+        },
       };
       let created: Entry | undefined;
       created = { view: freshView(ref, key), stateOpts, v1: createDeviceState(ref, stateOpts), v2: undefined, undecided: [], reported: 'unknown', firstNs: o.tsNs, lastNs: o.tsNs, closed: false, identity };
@@ -313,6 +319,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       return;
     }
     const prev = v.state;
+    if (o.op === 'v1-state-write' && o.result.ok === false) failedWrites.set(o, { before: prev, beforeUncertain: v.stateUncertain, gapSerial: gaps.count });
     deviceOp(e, o);
     applyOp(v, o);
     applyV2(v.v2, o, gaps.count);

@@ -1,78 +1,76 @@
 // Fails when a module imports against DESIGN.md's data flow (STYLE.md "Layers you can see
-// from the folder list"): parsers → decode → track → check → analysis → report/export → cli,
-// with src/record and src/protocol as the base anyone may import.
+// from the folder list"); the check is test/architecture/import-layers.ts. Its "can fail"
+// case runs that same check on a throwaway tree whose files import upward in every form.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, resolve, dirname } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { importsOf, layer, layerViolations } from './import-layers.js';
 
 const root = resolve(import.meta.dirname, '../..');
 
-/** Layer of a path relative to the repo root; higher may import lower, never the reverse. */
-function layer(rel: string): { rank: number; group: string } | undefined {
-  const table: readonly [string, number][] = [
-    ['src/record/', 0],
-    ['src/protocol/', 0],
-    ['parsers/', 1],
-    ['capture/', 1],
-    ['src/decode/', 2],
-    ['src/track/', 3],
-    ['src/check/', 4],
-    ['src/analysis/', 5],
-    ['src/report/', 6],
-    ['src/export/', 6],
-    ['src/cli/', 7],
-    ['dashboards/', 7],
-  ];
-  for (const [prefix, rank] of table) if (rel.startsWith(prefix)) return { rank, group: prefix };
-  return undefined;
-}
-
-function sources(dir: string): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    if (name === 'node_modules' || name === 'dist') continue;
-    const p = join(dir, name);
-    if (statSync(p).isDirectory()) out.push(...sources(p));
-    else if (p.endsWith('.ts') && !p.endsWith('.test.ts')) out.push(p);
-  }
-  return out;
-}
-
-export function layerViolations(): string[] {
-  const bad: string[] = [];
-  const files = ['src', 'parsers', 'capture', 'dashboards'].flatMap((d) => {
-    try {
-      return sources(join(root, d));
-    } catch {
-      return [];
-    }
-  });
-  for (const file of files) {
-    const from = layer(relative(root, file));
-    if (from === undefined) continue;
-    const text = readFileSync(file, 'utf8');
-    for (const m of text.matchAll(/(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]/g)) {
-      const target = relative(root, resolve(dirname(file), m[1] as string));
-      const to = layer(target);
-      if (to === undefined) continue;
-      const ok = to.rank < from.rank || to.group === from.group;
-      if (!ok) bad.push(`${relative(root, file)} imports ${target} (layer ${to.group} may not be imported from ${from.group})`);
-    }
-  }
-  return bad;
-}
-
 describe('layering', () => {
   it('has no import against the data flow', () => {
-    expect(layerViolations()).toEqual([]);
+    expect(layerViolations(root)).toEqual([]);
   });
 
-  it('the check itself can fail: a fake upward import is detected', () => {
-    // Guard against a checker that never finds anything (e.g. a broken regex).
-    expect(layer('parsers/x.ts')!.rank).toBeLessThan(layer('src/decode/x.ts')!.rank);
-    const text = "import { createTracker } from '../src/track/tracker.js';";
-    const m = /(?:^|\n)\s*(?:import|export)[^'"]*?from\s+['"](\.[^'"]+)['"]/.exec(text);
-    expect(m?.[1]).toBe('../src/track/tracker.js');
+  describe('the check itself can fail', () => {
+    const tmp = mkdtempSync(join(tmpdir(), 'migscope-layers-'));
+    afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+    const write = (rel: string, text: string): void => {
+      mkdirSync(dirname(join(tmp, rel)), { recursive: true });
+      writeFileSync(join(tmp, rel), text);
+    };
+    // A parser that reaches up into the tracker, the checker and the CLI, each in another way.
+    write(
+      'parsers/evil.ts',
+      [
+        "// import { x } from '../src/cli/main.js';  (a comment: not an import)",
+        "const quoted = \"require('../src/cli/main.js')\";",
+        "import { createTracker } from '../src/track/tracker.js';",
+        "import '../src/check/index.js';",
+        "export * from '../src/report/json.js';",
+        "const later = await import('../src/export/index.js');",
+        "const cjs = require('../src/cli/pipeline.js');",
+        "import legacy = require('../src/decode/decoder.js');",
+        "type T = import('../src/track/types.js').DeviceTimeline;",
+        'const name = "x"; const computed = await import(name);',
+        "import { ok } from '../src/record/types.js';",
+        "import { ok2 } from './bpftrace.js';",
+        "import { readFileSync } from 'node:fs';",
+      ].join('\n'),
+    );
+    // Same layer, downward: allowed.
+    write('src/check/fine.ts', "import type { DeviceTimeline } from '../track/types.js';\nconst d = await import('../decode/ops.js');\n");
+    // Sibling of the same rank: report may not import export.
+    write('src/report/sibling.ts', "const e = require('../export/index.js');\n");
+
+    it('reports every upward import form, with its line, and nothing else', () => {
+      // src/ is scanned before parsers/
+      expect(layerViolations(tmp)).toEqual([
+        'src/report/sibling.ts:1: require() of src/export/index.js (layer src/export/ may not be imported from src/report/)',
+        'parsers/evil.ts:3: import of src/track/tracker.js (layer src/track/ may not be imported from parsers/)',
+        'parsers/evil.ts:4: bare import of src/check/index.js (layer src/check/ may not be imported from parsers/)',
+        'parsers/evil.ts:5: export from of src/report/json.js (layer src/report/ may not be imported from parsers/)',
+        'parsers/evil.ts:6: dynamic import() of src/export/index.js (layer src/export/ may not be imported from parsers/)',
+        'parsers/evil.ts:7: require() of src/cli/pipeline.js (layer src/cli/ may not be imported from parsers/)',
+        'parsers/evil.ts:8: import = require of src/decode/decoder.js (layer src/decode/ may not be imported from parsers/)',
+        'parsers/evil.ts:9: import() type of src/track/types.js (layer src/track/ may not be imported from parsers/)',
+        'parsers/evil.ts:10: dynamic import() with a computed specifier cannot be checked against the layers',
+      ]);
+    });
+
+    it('the layer table follows STYLE.md', () => {
+      const rank = (p: string): number => layer(p)?.rank ?? -1;
+      const flow = ['parsers/x.ts', 'src/decode/x.ts', 'src/track/x.ts', 'src/check/x.ts', 'src/report/x.ts', 'src/cli/x.ts'];
+      for (let i = 1; i < flow.length; i++) expect(rank(flow[i] ?? '')).toBeGreaterThan(rank(flow[i - 1] ?? ''));
+      expect(rank('src/protocol/x.ts')).toBe(0);
+      expect(rank('src/export/x.ts')).toBe(rank('src/report/x.ts'));
+    });
+
+    it('reads imports from the syntax tree: comments and strings are not imports', () => {
+      expect(importsOf('a.ts', "// import '../x.js'\nconst s = 'require(\"../y.js\")';\nimport '../z.js';\n")).toEqual([{ specifier: '../z.js', how: 'bare import', line: 3 }]);
+    });
   });
 });

@@ -129,6 +129,8 @@ export function labAnalysis(clock: ClockMapping, overrides: Partial<Analysis> = 
     input: {
       files: [{ path: 'lab.trace', format: 'bpftrace', clock: 'mono' }],
       ...INPUT,
+      duplicates: 0,
+      timeBackwards: 0,
       gaps: [],
       problems: [],
       problemsDropped: 0,

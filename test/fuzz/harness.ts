@@ -288,7 +288,7 @@ export function checkingSink(budget: number, keepProblems = 64): { sink: ParserS
         checkSource(p.src, 'problem');
         if (typeof p.message !== 'string' || p.message.length === 0) throw new FuzzFailure('problem without a message');
         if (p.message.length > MAX_MESSAGE) throw new FuzzFailure(`problem message of ${p.message.length} chars (unbounded?)`);
-        result.malformed++;
+        if (isUnreadable(p)) result.malformed++;
         if (result.problems.length < keepProblems) result.problems.push(p);
       },
       clock(name: string): void {
@@ -354,3 +354,8 @@ export function splitLines(b: Buffer): string[] {
  * off, so text parsers cannot take it for a continuation or commentary.
  */
 export const JUNK_LINE = 'garbage-1 [000] \u0007 not a record';
+
+/** A problem that counts toward input.malformed (a line that could not be read), not a duplicate or a backwards time step. */
+export function isUnreadable(p: InputProblem): boolean {
+  return p.kind === undefined || p.kind === 'malformed' || p.kind === 'truncated';
+}

@@ -35,7 +35,7 @@ describe('fuzz regressions', () => {
         writeFileSync(path, bytes);
         try {
           const a = await analyzeInputs([{ path }], { formats: FORMATS });
-          expect(a.input.malformed).toBe(a.input.problems.length + a.input.problemsDropped);
+          expect(a.input.malformed + a.input.duplicates + a.input.timeBackwards).toBe(a.input.problems.length + a.input.problemsDropped);
         } catch (e) {
           if (!(e instanceof InputError)) throw e;
         }

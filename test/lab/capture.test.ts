@@ -74,7 +74,7 @@ describe.skipIf(!avail.ok)('lab scenarios captured with bpftrace', () => {
       expect(records.filter((r) => r.kind === 'lost-events')).toEqual([]);
 
       // the header line is the versioned format marker
-      expect(readFileSync(out, 'utf8').split('\n')[0]).toMatch(/^# migscope-capture v1 tracer=bpftrace format=text/);
+      expect(readFileSync(out, 'utf8').split('\n')[0]).toMatch(/^# migscope-capture v2 tracer=bpftrace format=text/);
 
       // clock-sync at start and end bracket every traced syscall (same clock: CLOCK_MONOTONIC)
       const syncs = records.filter((r) => r.kind === 'clock-sync');
@@ -132,7 +132,7 @@ describe.skipIf(!avail.ok)('lab scenarios captured with bpftrace', () => {
     const out = join(tmp, 'json.trace');
     const cap = await captureScenario('error-state-reset', out, { format: 'json' });
     const first = readFileSync(out, 'utf8').split('\n')[0] ?? '';
-    expect(first).toMatch(/^\{"type": "printf", "data": "# migscope-capture v1 tracer=bpftrace format=json/);
+    expect(first).toMatch(/^\{"type": "printf", "data": "# migscope-capture v2 tracer=bpftrace format=json/);
     const { records, malformed } = parse(out);
     expect(malformed).toEqual([]);
     assertJournalInTrace(cap, records);

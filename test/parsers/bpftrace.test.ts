@@ -127,8 +127,8 @@ describe('migscope-capture v1 text lines', () => {
   });
 
   it('a newer format version is reported once and still read', () => {
-    const out = parse('# migscope-capture v2 tracer=bpftrace\n10 close pid=1 tid=1 fd=3 ret=0 lat_ns=1 comm=q');
-    expect(out.malformed).toMatchObject([{ src: { line: 1 }, message: expect.stringContaining('v2') }]);
+    const out = parse('# migscope-capture v3 tracer=bpftrace\n10 close pid=1 tid=1 fd=3 ret=0 lat_ns=1 comm=q');
+    expect(out.malformed).toMatchObject([{ src: { line: 1 }, message: expect.stringContaining('v3') }]);
     expect(out.records).toHaveLength(1);
   });
 

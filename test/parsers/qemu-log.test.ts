@@ -28,13 +28,13 @@ describe('QEMU log backend', () => {
     // The warning, another subsystem's event, and a "vfio_pci:" message are not vfio events.
     expect(out.skipped).toBe(3);
     expect(out.malformed.map((m) => m.src.line)).toEqual([6]);
-    expect(out.malformed[0]?.message).toMatch(/PID@SEC\.USEC/);
+    expect(out.malformed[0]?.message).toMatch(/TID@SEC\.USEC/);
   });
 
-  it('without any timestamped line no clock is claimed', () => {
+  it('without any timestamped line no wall clock is claimed: the input says its records are in order only', () => {
     const out = parseText('vfio_save_setup  (0000:65:00.0)\n', createQemuLogParser);
     expect(out.records).toHaveLength(1);
-    expect(out.clocks).toEqual([]);
+    expect(out.clocks).toEqual(['order-only']);
   });
 
   it('detection', () => {

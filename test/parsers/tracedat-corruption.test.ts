@@ -163,6 +163,10 @@ describe('damaged pages: skipped with offset, neighbours kept', () => {
     expect(r.out.problems).toHaveLength(1);
     expect(r.out.problems[0]?.src.byteOffset).toBe(p);
     expect(r.out.problems[0]?.message).toMatch(/runs past the page data/);
+    // Where it sits on the trace clock (InputProblem.tsNs): the last event read before it.
+    const t = r.out.problems[0]?.tsNs;
+    expect(typeof t).toBe('bigint');
+    expect(r.out.records.some((x) => x.tsNs === t)).toBe(true);
     const got = new Set(r.out.records.map(key));
     for (const k of cpu1) expect(got.has(k)).toBe(true);
     expect(r.out.records.filter((x) => x.cpu === 0).length).toBeGreaterThan(0);

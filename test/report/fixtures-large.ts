@@ -119,6 +119,8 @@ export function largeAnalysis(sessions = 100_000, devices = 4): Analysis {
       files: [{ path: file, format: 'bpftrace-text', clock: 'mono' }],
       records: line,
       malformed: 0,
+      duplicates: 0,
+      timeBackwards: 0,
       lostEvents: gaps.reduce((n, g) => n + g.count, 0),
       gaps,
       problems: [],

@@ -64,6 +64,8 @@ function input(p: Partial<InputSummary> = {}): InputSummary {
     files: [{ path: 'bpftrace-vfio_mig_access.txt', format: 'bpftrace-text', clock: 'mono' }],
     records: 180,
     malformed: 0,
+    duplicates: 0,
+    timeBackwards: 0,
     lostEvents: 0,
     gaps: [],
     problems: [],

@@ -15,6 +15,7 @@ import { findingsViewModule } from './client/findings-view.js';
 import { formatModule } from './client/format.js';
 import { type ClientFactories, mainModule } from './client/main.js';
 import { markersModule } from './client/markers.js';
+import { migrationsViewModule } from './client/migrations-view.js';
 import { pagerModule } from './client/pager.js';
 import { recordViewModule } from './client/record-view.js';
 import { summaryViewModule } from './client/summary-view.js';
@@ -34,6 +35,7 @@ const FACTORIES: ClientFactories = {
   summaryViewModule,
   findingsViewModule,
   deviceTablesModule,
+  migrationsViewModule,
 };
 
 let cached: string | undefined;

@@ -143,6 +143,14 @@ export interface ModelRule {
   readonly specRef: string;
 }
 
+/** One migration of the `migrations` section, as the facts the terminal prints (report/migration-facts.ts). */
+export interface ModelMigration {
+  readonly title: string;
+  readonly outcome: string;
+  readonly when: string;
+  readonly facts: readonly (readonly [string, string, string])[];
+}
+
 export interface ReportModel {
   readonly format: 'migscope-report-1';
   readonly title: string;
@@ -174,4 +182,5 @@ export interface ReportModel {
   /** Session outcome names and colours, indexed like ModelSessions.outcome. */
   readonly outcomes: readonly string[];
   readonly outcomeColors: readonly string[];
+  readonly migrations: readonly ModelMigration[];
 }

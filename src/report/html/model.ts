@@ -1,6 +1,7 @@
 // Analysis → ReportModel: the projection the page embeds (see model-types.ts for the
 // encoding and why it is columnar).
 
+import { migrationFacts } from '../migration-facts.js';
 import type { Analysis } from '../../analysis/types.js';
 import type { Finding } from '../../check/types.js';
 import type { Source } from '../../record/types.js';
@@ -270,5 +271,9 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
     gaps,
     outcomes: [...OUTCOME_ORDER],
     outcomeColors: OUTCOME_ORDER.map((o) => OUTCOME_COLORS[o]),
+    migrations: (analysis.migrations ?? []).map((m) => {
+      const f = migrationFacts(m);
+      return { title: f.title, outcome: f.outcome, when: f.when, facts: f.facts.map(([l, v, t]) => [l, v, t] as const) };
+    }),
   };
 }

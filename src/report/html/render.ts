@@ -66,6 +66,7 @@ export function renderHtmlReport(analysis: Analysis, opts: HtmlReportOptions = {
 <main id="app" aria-busy="true">
 <noscript><p class="fatal">This report draws its summary, timeline and tables with JavaScript, which is off here. Open the file in a web browser; the data is in the script element with id "report-data".</p></noscript>
 <section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2><div id="summary-body"></div></section>
+<section id="migrations" aria-labelledby="migrations-h"><h2 id="migrations-h">Migrations</h2><div id="migrations-body"></div></section>
 <section id="timeline" aria-labelledby="timeline-h"><h2 id="timeline-h">Timeline</h2><div id="timeline-body"></div><div id="legend"></div>
 <div class="selected" id="selected" aria-live="polite" aria-labelledby="selected-h"><h3 id="selected-h">Selected record</h3><div id="selected-body"><p class="muted">Hover or focus a marker to see its record.</p></div></div></section>
 <section id="curves" aria-labelledby="curves-h"><h2 id="curves-h">Session curves: pending_bytes and bytes moved</h2><div id="curves-body"></div></section>

@@ -13,6 +13,7 @@ import type { domModule } from './dom.js';
 import type { findingsViewModule } from './findings-view.js';
 import type { formatModule } from './format.js';
 import type { markersModule } from './markers.js';
+import type { migrationsViewModule } from './migrations-view.js';
 import type { pagerModule } from './pager.js';
 import type { recordViewModule, Target } from './record-view.js';
 import type { summaryViewModule } from './summary-view.js';
@@ -32,6 +33,7 @@ export interface ClientFactories {
   readonly summaryViewModule: typeof summaryViewModule;
   readonly findingsViewModule: typeof findingsViewModule;
   readonly deviceTablesModule: typeof deviceTablesModule;
+  readonly migrationsViewModule: typeof migrationsViewModule;
 }
 
 export async function mainModule(f: ClientFactories, UPlot: typeof uPlot): Promise<void> {
@@ -75,6 +77,7 @@ export async function mainModule(f: ClientFactories, UPlot: typeof uPlot): Promi
       .join(' · ');
 
     f.summaryViewModule(dom, fmt).render(d, dom.byId('summary-body', HTMLElement));
+    f.migrationsViewModule(dom).render(model, dom.byId('migrations-body', HTMLElement));
 
     // The selected record panel: what the focused or clicked marker stands for.
     const selected = dom.byId('selected-body', HTMLElement);
