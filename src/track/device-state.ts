@@ -296,7 +296,9 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       // Found already saving or resuming with nothing known before it (the device's first
       // state the trace shows, or the first after lost events): the session began before what
       // the trace shows. A state before it that was only invisible (an unseen value) is not that.
-      if (session !== undefined && prev === undefined && (!everKnown || lostSinceKnown)) (session as SessionBuilder).partial = true;
+      // A write into it (or QEMU's set_state event, which follows one) shows the start.
+      const foundByRead = currentOp?.op === 'v1-state-read';
+      if (session !== undefined && prev === undefined && (lostSinceKnown || (!everKnown && foundByRead))) (session as SessionBuilder).partial = true;
       return;
     }
     session.states.push(stateName(next));

@@ -25,7 +25,9 @@ function where(src: Json | undefined, rel: (p: string) => string): string {
   if (!isObj(src)) return '?';
   const file = typeof src['file'] === 'string' ? rel(src['file']) : '?';
   if (typeof src['line'] === 'number') return `${file}:${src['line']}`;
-  if (typeof src['byteOffset'] === 'number') return `${file}@${src['byteOffset']}`;
+  const cpu = typeof src['cpu'] === 'number' ? ` cpu${src['cpu']}` : '';
+  const chunk = typeof src['chunkOffset'] === 'number' ? `+${src['chunkOffset']}` : '';
+  if (typeof src['byteOffset'] === 'number') return `${file}@${src['byteOffset']}${chunk}${cpu}`;
   return file;
 }
 
@@ -54,7 +56,7 @@ function line(o: Obj, order: readonly string[], rel: (p: string) => string, drop
 
 /** A Source ({file, line} or {file, byteOffset}) and nothing else. */
 function isSource(v: Json | undefined): v is Obj {
-  return isObj(v) && typeof v['file'] === 'string' && Object.keys(v).every((k) => k === 'file' || k === 'line' || k === 'byteOffset');
+  return isObj(v) && typeof v['file'] === 'string' && Object.keys(v).every((k) => k === 'file' || k === 'line' || k === 'byteOffset' || k === 'cpu' || k === 'chunkOffset');
 }
 
 /**
