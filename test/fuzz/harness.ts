@@ -75,6 +75,21 @@ export function corpus(): Seed[] {
     const p = join(fixtures, f);
     if (existsSync(p)) out.push({ name: `fixtures/${f}`, format: 'ftrace', bytes: readFileSync(p) });
   }
+  // The QEMU/libvirt/QMP inputs (issue 11): fixtures built from QEMU's and libvirt's
+  // formats, and the real QEMU lab's recording.
+  const qemuDir = [resolve(import.meta.dirname, '../fixtures/qemu'), resolve(import.meta.dirname, '../../../test/fixtures/qemu')].find((d) => existsSync(join(d, 'README.md')));
+  if (qemuDir !== undefined) {
+    for (const [f, format] of [
+      ['libvirt-destination.log', 'libvirt-log'],
+      ['qmp-transcript.jsonl', 'qmp'],
+      ['stap.txt', 'qemu-stap'],
+      ['log-iso.txt', 'qemu-log'],
+      ['simpletrace-v4.bin', 'simpletrace'],
+    ] as const) {
+      const p = join(qemuDir, f);
+      if (existsSync(p)) out.push({ name: `fixtures/qemu/${f}`, format, bytes: readFileSync(p) });
+    }
+  }
   corpusCache = out;
   return out;
 }
