@@ -267,7 +267,10 @@ export function planSession(input: SessionInput, ctx: PlanContext): SessionPlan 
     };
     if (c.iv.raw !== undefined) a[ATTR.stateRaw] = c.iv.raw;
     if (c.iv.src !== undefined) a[ATTR.source] = sourceRef(c.iv.src);
-    const clipped = (c.iv.startNs !== undefined && c.iv.startNs < s) || c.iv.endNs === undefined || c.iv.endNs > e;
+    // The state a session ends in is handed over as a zero-length interval at the session's
+    // end (track/device-state.ts): it goes on after the session, so it is clipped too.
+    const arriving = c.iv.startNs !== undefined && c.iv.startNs === e && c.iv.endNs === e;
+    const clipped = (c.iv.startNs !== undefined && c.iv.startNs < s) || c.iv.endNs === undefined || c.iv.endNs > e || arriving;
     if (clipped) a[ATTR.stateClipped] = true;
     if (c.iv.endNs === undefined) a[ATTR.stateOpen] = true;
     const isError = c.iv.state === 'ERROR';
