@@ -181,7 +181,7 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
   if (flags.json === true) process.stdout.write(renderJson(analysis) + '\n');
   else process.stdout.write(renderTerminal(analysis, { color: useColor(flags.color, process.stdout) }));
   let status = exitStatusFor(analysis, flags.failOn);
-  if (analysis.devices.length === 0) {
+  if (analysis.devices.length === 0 && (analysis.migrations?.length ?? 0) === 0) {
     // Nothing migscope can check: unusable input (exit 2), whatever --fail-on says. The
     // terminal output carries the hint; with --json it goes to stderr.
     if (flags.json === true) process.stderr.write(`migscope: ${NO_DEVICE_HINT}\n`);

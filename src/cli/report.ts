@@ -56,7 +56,7 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
       `migscope report: ${flags.output} (${(html.length / 1e6).toFixed(1)} MB): ${s.devices} device(s), ${s.sessions} session(s), ` +
         `${s.bySeverity.error} error(s), ${s.bySeverity.warning} warning(s)\n`,
     );
-    if (analysis.devices.length === 0) {
+    if (analysis.devices.length === 0 && (analysis.migrations?.length ?? 0) === 0) {
       process.stderr.write(`migscope report: ${NO_DEVICE_HINT}\n`);
       return EXIT_USAGE;
     }

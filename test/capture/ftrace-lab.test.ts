@@ -35,7 +35,7 @@ describe.skipIf(!avail.ok)('lab scenarios captured with ftrace', () => {
       expect(cap.result.stoppedBy).toBe('target-exited');
       const lines = readFileSync(out, 'utf8').split('\n');
       expect(lines[0]).toBe('# tracer: nop');
-      expect(lines[1]).toMatch(/^# migscope-ftrace-capture v1 version=\S+ tracer=ftrace clock=mono target=pid:\d+ instance=migscope-\d+-[0-9a-f]{6} uprobe=migscope_\d+_[0-9a-f]{6} /);
+      expect(lines[1]).toMatch(/^# migscope-ftrace-capture v1 version=\S+ tracer=ftrace clock=mono target=pid:\d+ instance=migscope-\d+-[0-9a-f]{6}(?:-o\d+s\d+)? uprobe=migscope_\d+_[0-9a-f]{6}(?:_o\d+s\d+)? /);
       const got = parse(out);
       // the header comment names the clock (ftrace text does not say it otherwise)
       expect(got.clocks).toEqual(['mono']);
