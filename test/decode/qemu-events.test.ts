@@ -112,7 +112,7 @@ describe('parseQemuEvent', () => {
 });
 
 const S = samplesDir();
-if (S === undefined) console.warn('shared/samples not found beside the checkout (set MIGSCOPE_SAMPLES): sample test skipped');
+if (S === undefined) console.warn('test/fixtures/samples (or $MIGSCOPE_SAMPLES) not found: sample test skipped');
 
 describe.skipIf(S === undefined)('QEMU events in the samples', () => {
   it("every marker the workload wrote parses, naming the device", () => {

@@ -9,7 +9,7 @@ import { PROPERTIES } from './properties.js';
 
 const RUNS = Number(process.env['MIGSCOPE_FUZZ_RUNS'] ?? '60');
 const haveSamples = samplesDir() !== undefined && corpus().length > 0;
-if (!haveSamples) console.warn('test/fuzz: shared samples not found (set MIGSCOPE_SAMPLES): sample-based properties skipped');
+if (!haveSamples) console.warn('test/fuzz: test/fixtures/samples (or $MIGSCOPE_SAMPLES) not found: sample-based properties skipped');
 
 describe('fuzz: hostile input never crashes, hangs or loses its place', () => {
   for (const p of PROPERTIES) {

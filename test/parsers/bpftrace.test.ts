@@ -206,7 +206,7 @@ describe('detectBpftrace', () => {
 });
 
 const S = samplesDir();
-if (S === undefined) console.warn('SKIPPED bpftrace sample tests: shared/samples not found (set MIGSCOPE_SAMPLES)');
+if (S === undefined) console.warn('SKIPPED bpftrace sample tests: test/fixtures/samples (or $MIGSCOPE_SAMPLES) not found');
 
 describe.skipIf(S === undefined)('shared samples (spec/trace-formats.md §4)', () => {
   const sample = (f: string): string => join(S ?? '', 'bpftrace', f);

@@ -1,4 +1,4 @@
-// parsers/ftrace-text.ts against the real tracefs captures in shared/samples (spec
+// parsers/ftrace-text.ts against the real tracefs captures in test/fixtures/samples (a copy of shared/samples) (spec
 // trace-formats §2, §3) and small hand-made fixtures for what the samples do not have
 // (older and newer kernels' argument renderings, syscalls mixed with uprobes, broken lines).
 
@@ -10,7 +10,7 @@ import type { AccessRecord, IoctlRecord, LostEventsRecord, MarkerRecord, TraceRe
 import { fixturesDir, kinds, linesOf, parseFile, parseText, samplesDir } from '../fixtures/text/harness.js';
 
 const S = samplesDir();
-if (S === undefined) console.warn('shared/samples not found beside the checkout (set MIGSCOPE_SAMPLES): sample tests skipped');
+if (S === undefined) console.warn('test/fixtures/samples (or $MIGSCOPE_SAMPLES) not found: sample tests skipped');
 
 const ftrace = (file: string, sink: Parameters<typeof createFtraceTextParser>[1]) => createFtraceTextParser(file, sink);
 const sample = (rel: string) => parseFile(join(S ?? '', rel), ftrace);

@@ -11,7 +11,7 @@ import type { AccessRecord, IoctlRecord, LostEventsRecord, TraceRecord } from '.
 import { kinds, linesOf, parseFile, parseText, samplesDir, shape } from '../fixtures/text/harness.js';
 
 const S = samplesDir();
-if (S === undefined) console.warn('shared/samples not found beside the checkout (set MIGSCOPE_SAMPLES): sample tests skipped');
+if (S === undefined) console.warn('test/fixtures/samples (or $MIGSCOPE_SAMPLES) not found: sample tests skipped');
 
 const report = (file: string, sink: Parameters<typeof createTraceCmdReportParser>[1]) => createTraceCmdReportParser(file, sink);
 const ftrace = (file: string, sink: Parameters<typeof createFtraceTextParser>[1]) => createFtraceTextParser(file, sink);
