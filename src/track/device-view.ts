@@ -12,7 +12,7 @@ import type { V2ContextFields } from './v2-context.js';
 import { V1_RUNNING } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import type { MigrationState } from './migration-episode.js';
-import { opText } from './op-text.js';
+import { isHardFailure, opText } from './op-text.js';
 import { qemuSetState } from '../decode/qemu-facts.js';
 import type { Evidence } from './evidence.js';
 import type { Protocol } from './types.js';
@@ -105,12 +105,13 @@ export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
       if (o.result.ok === true && o.value !== undefined) {
         ctx.state = known(o, o.value, 'write', gaps);
         ctx.stateUncertain = false;
-      } else if (o.result.ok !== false) {
-        // Success with an unseen value, or an unseen result: the state is unknown now.
+      } else if (o.result.ok !== false || isHardFailure(o.result)) {
+        // Success with an unseen value, or an unseen result: the state is unknown now. So it
+        // is after a hard failure: the driver keeps the previous state or reports 110b
+        // (§2.3 rule 3), and only the read-back shows which (V1-FAIL-READBACK checks it).
+        // EAGAIN is transient and leaves the state as it was (§6.1 V1-EAGAIN).
         ctx.state = undefined;
       }
-      // A failed write leaves the state as it was (§2.3 rule 3); the read-back, if any,
-      // says otherwise and is checked by V1-FAIL-READBACK.
       return;
     case 'v1-state-read':
       if (o.result.ok === true && o.value !== undefined) {
