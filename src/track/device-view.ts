@@ -9,7 +9,7 @@
 import { assertNever } from '../protocol/assert-never.js';
 import type { AnyDeviceOp, DeviceOp, DeviceRef } from '../decode/ops.js';
 import type { V2ContextFields } from './v2-context.js';
-import { V1_RUNNING } from '../protocol/v1.js';
+import { v1IsError, v1IsValid, V1_RUNNING } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import type { MigrationState } from './migration-episode.js';
 import { isHardFailure, opText } from './op-text.js';
@@ -36,6 +36,8 @@ export interface KnownState {
   readonly tsNs: bigint | undefined;
   /** The checker's gap count when this became known (see gapSince). */
   readonly gapSerial: number;
+  /** The device's device_state write count when this became known (see writtenSince). */
+  readonly writeSerial: number;
 }
 
 export interface RegionInfo {
@@ -60,6 +62,16 @@ export interface DeviceContextFields {
   state: KnownState | undefined;
   /** Most recent device_state read with a seen value (reset forgets it). */
   lastRead: KnownState | undefined;
+  /** device_state writes (and mis-sized writes over it) so far, whatever their result. */
+  writeSerial: number;
+  /** The last state known to be one of the five valid v1 states (spec §2.2). */
+  lastValid: KnownState | undefined;
+  /**
+   * Since lastValid became known, a write could have led to the error state 110b: it failed
+   * hard (not EAGAIN), its result or value was not seen, it wrote 110b, or a mis-sized write
+   * over device_state went through (V1-ERROR-ORIGIN reads this; spec §2.7 [REV]).
+   */
+  errorPossible: boolean;
   /**
    * Events were lost since the state was last re-established by a seen read, a
    * successful write of a seen value, or QEMU's set_state event.
@@ -78,6 +90,11 @@ export function stateEvidence(k: KnownState, note?: string): Evidence {
   return { src: k.src, what: note === undefined ? k.what : `${k.what} (${note})` };
 }
 
+/** True when a device_state write (of any result) came after `k` became known. */
+export function writtenSince(ctx: DeviceContext, k: KnownState): boolean {
+  return ctx.writeSerial !== k.writeSerial;
+}
+
 /** True when a gap (lost events) happened after `serial` was taken from ctx.gaps.count. */
 export function gapSince(ctx: DeviceContext, serial: number): boolean {
   return ctx.gaps.count !== serial;
@@ -92,16 +109,35 @@ export function deviceKey(o: AnyDeviceOp): string {
   return o.device.pid !== undefined ? `${o.device.id}\u0000${o.device.pid}` : `${o.device.id}\u0000file:${o.src.file}`;
 }
 
-function known(o: DeviceOp, raw: number, how: StateHow, gaps: number): KnownState {
+function knownAs(ctx: DeviceContextFields, o: DeviceOp, raw: number, how: StateHow, gaps: number): KnownState {
   const what = how === 'open' ? 'device opened (starts in RUNNING, 001b)' : how === 'reset' ? `${opText(o)} (returns the device to RUNNING, 001b)` : opText(o);
-  return { raw, how, src: o.src, what, tsNs: o.tsNs, gapSerial: gaps };
+  return { raw, how, src: o.src, what, tsNs: o.tsNs, gapSerial: gaps, writeSerial: ctx.writeSerial };
 }
 
 /** Update what is known about device_state after `o` (rules have already seen it). */
 export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
+  applyState(ctx, o);
+  noteErrorPossible(ctx, o);
+  const s = ctx.state;
+  if (s !== undefined && s !== ctx.lastValid && v1IsValid(s.raw)) {
+    ctx.lastValid = s;
+    ctx.errorPossible = false;
+  }
+}
+
+/** Whether `o` could lead to 110b legitimately, or unseen (the errorPossible field). */
+function noteErrorPossible(ctx: DeviceContextFields, o: DeviceOp): void {
+  if (o.op === 'v1-state-write') {
+    if (isHardFailure(o.result) || o.result.ok === undefined || o.value === undefined || (o.result.ok === true && v1IsError(o.value))) ctx.errorPossible = true;
+  } else if (o.op === 'v1-bad-access' && o.write && o.fields.includes('device_state') && o.result.ok !== false) ctx.errorPossible = true;
+}
+
+function applyState(ctx: DeviceContextFields, o: DeviceOp): void {
   const gaps = ctx.gaps.count;
+  const known = (op: DeviceOp, raw: number, how: StateHow, g: number): KnownState => knownAs(ctx, op, raw, how, g);
   switch (o.op) {
     case 'v1-state-write':
+      ctx.writeSerial++;
       if (o.result.ok === true && o.value !== undefined) {
         ctx.state = known(o, o.value, 'write', gaps);
         ctx.stateUncertain = false;
@@ -147,6 +183,7 @@ export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
       return;
     }
     case 'v1-bad-access':
+      if (o.write && o.fields.includes('device_state')) ctx.writeSerial++;
       // A mis-sized write over device_state that the driver did not refuse (V1-WIDTH)
       // may have changed the state in a way nobody can tell.
       if (o.write && o.fields.includes('device_state') && o.result.ok !== false) ctx.state = undefined;

@@ -106,6 +106,9 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       region: undefined,
       state: undefined,
       lastRead: undefined,
+      writeSerial: 0,
+      lastValid: undefined,
+      errorPossible: false,
       // A device first seen after lost events may have lost its own earlier events.
       stateUncertain: gaps.count > 0,
       gaps,
