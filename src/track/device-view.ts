@@ -7,9 +7,9 @@
 // was BEFORE the op they are handed. Bounded: a fixed number of fields per device.
 
 import { assertNever } from '../protocol/assert-never.js';
-import type { AnyDeviceOp, DeviceOp, DeviceRef } from '../decode/ops.js';
+import type { AnyDeviceOp, DeviceOp, DeviceRef, V1FieldOp } from '../decode/ops.js';
 import type { V2ContextFields } from './v2-context.js';
-import { v1IsError, v1IsValid, V1_RUNNING } from '../protocol/v1.js';
+import { v1IsError, v1IsSaving, v1IsValid, V1_RUNNING } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import type { MigrationState } from './migration-episode.js';
 import { isHardFailure, opText } from './op-text.js';
@@ -39,6 +39,31 @@ export interface KnownState {
   /** The device's device_state write count when this became known (see writtenSince). */
   readonly writeSerial: number;
 }
+
+/** A data-path field read of the current save round. */
+export interface FieldRead {
+  readonly op: V1FieldOp;
+  /** Undefined when the tracer did not show the value. */
+  readonly value: bigint | undefined;
+  readonly gapSerial: number;
+}
+
+/**
+ * One v1 save round (spec §2.5 [L58]: pending_bytes → data_offset → data_size → data), as
+ * the tracker follows it while the device is not known to be outside saving. A pending_bytes
+ * read begins a round; data_offset and data_size are the first reads of each in the round
+ * (a failed read is not one). A device_state write, a data_size write or a reset starts a
+ * new buffer (offset and size forgotten); a reset, the open or a known state outside
+ * saving forgets the round. V1-SAVE-ORDER, V1-SAVE-STABLE, V1-EMPTY-ITER and V1-DATA-OFFSET
+ * read it.
+ */
+export interface SaveRound {
+  readonly pending: FieldRead | undefined;
+  readonly dataOffset: FieldRead | undefined;
+  readonly dataSize: FieldRead | undefined;
+}
+
+export const NO_ROUND: SaveRound = { pending: undefined, dataOffset: undefined, dataSize: undefined };
 
 export interface RegionInfo {
   readonly offset: bigint;
@@ -72,6 +97,16 @@ export interface DeviceContextFields {
    * over device_state went through (V1-ERROR-ORIGIN reads this; spec §2.7 [REV]).
    */
   errorPossible: boolean;
+  /** The v1 save round in progress (see SaveRound). */
+  round: SaveRound;
+  /**
+   * The entry into saving was seen: the state was known outside saving and is now saving
+   * (possibly through unknown states between). Undefined outside saving, or when the save
+   * was already under way when the trace showed it.
+   */
+  saveEntry: { readonly gapSerial: number } | undefined;
+  /** The state was last known outside saving (so an entry into saving can be seen). */
+  offSeen: boolean;
   /**
    * Events were lost since the state was last re-established by a seen read, a
    * successful write of a seen value, or QEMU's set_state event.
@@ -116,12 +151,45 @@ function knownAs(ctx: DeviceContextFields, o: DeviceOp, raw: number, how: StateH
 
 /** Update what is known about device_state after `o` (rules have already seen it). */
 export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
+  const before = ctx.state;
   applyState(ctx, o);
   noteErrorPossible(ctx, o);
   const s = ctx.state;
   if (s !== undefined && s !== ctx.lastValid && v1IsValid(s.raw)) {
     ctx.lastValid = s;
     ctx.errorPossible = false;
+  }
+  if (before === undefined || v1IsSaving(before.raw)) ctx.round = nextRound(ctx, ctx.round, o);
+  if (s === undefined) return;
+  if (!v1IsSaving(s.raw)) {
+    ctx.round = NO_ROUND;
+    ctx.saveEntry = undefined;
+    ctx.offSeen = true;
+  } else if (ctx.offSeen) {
+    ctx.saveEntry = { gapSerial: ctx.gaps.count };
+    ctx.offSeen = false;
+  }
+}
+
+/** The save round after `o` (see SaveRound). */
+function nextRound(ctx: DeviceContextFields, r: SaveRound, o: DeviceOp): SaveRound {
+  switch (o.op) {
+    case 'v1-field': {
+      if (o.write) return o.field === 'data_size' ? { ...r, dataOffset: undefined, dataSize: undefined } : r;
+      if (o.result.ok === false) return r;
+      const read: FieldRead = { op: o, value: o.result.ok === true ? o.value : undefined, gapSerial: ctx.gaps.count };
+      if (o.field === 'pending_bytes') return { pending: read, dataOffset: undefined, dataSize: undefined };
+      if (o.field === 'data_offset' && r.dataOffset === undefined) return { ...r, dataOffset: read };
+      if (o.field === 'data_size' && r.dataSize === undefined) return { ...r, dataSize: read };
+      return r;
+    }
+    case 'v1-state-write':
+      return r.dataOffset === undefined && r.dataSize === undefined ? r : { ...r, dataOffset: undefined, dataSize: undefined };
+    case 'reset':
+    case 'open':
+      return NO_ROUND;
+    default:
+      return r;
   }
 }
 
