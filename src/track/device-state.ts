@@ -18,7 +18,7 @@ import type {
   V1StateWriteOp,
 } from '../decode/ops.js';
 import { ERRNO } from '../protocol/ioctl.js';
-import { V1_RUNNING, v1StateName } from '../protocol/v1.js';
+import { V1_RUNNING, v1IsError, v1StateName } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import { createTimelineRecorder, type Certainty, type WriteEntry } from './timeline-recorder.js';
 import type { GapCounter } from './device-view.js';
@@ -426,12 +426,16 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         // EAGAIN is transient (spec §6.1 V1-EAGAIN): not a failed transition, the state stays.
         // After a hard failure the driver reports the previous state or, on an internal
         // error, 110b (spec §2.3 rule 3): which one only a read shows, so until then the
-        // state is unknown, never the previous one assumed.
+        // state is unknown, never the previous one assumed. Except in 110b: only a reset
+        // leaves the error state (spec §2.7 [REV]), so a refused write leaves it there.
         if (isHardFailure(o.result)) {
           refused(o, entry);
-          refusing = true;
-          setState(undefined, 'unknown', o.tsNs, o.src);
-          refusing = false;
+          const cur = rec.current().raw;
+          if (cur === undefined || !v1IsError(cur)) {
+            refusing = true;
+            setState(undefined, 'unknown', o.tsNs, o.src);
+            refusing = false;
+          }
         }
         awaitingReadBack = { entry, op: o };
       } else {

@@ -209,11 +209,12 @@ function applyState(ctx: DeviceContextFields, o: DeviceOp): void {
       if (o.result.ok === true && o.value !== undefined) {
         ctx.state = known(o, o.value, 'write', gaps);
         ctx.stateUncertain = false;
-      } else if (o.result.ok !== false || isHardFailure(o.result)) {
+      } else if (o.result.ok !== false || (isHardFailure(o.result) && !(ctx.state !== undefined && v1IsError(ctx.state.raw)))) {
         // Success with an unseen value, or an unseen result: the state is unknown now. So it
         // is after a hard failure: the driver keeps the previous state or reports 110b
         // (§2.3 rule 3), and only the read-back shows which (V1-FAIL-READBACK checks it).
-        // EAGAIN is transient and leaves the state as it was (§6.1 V1-EAGAIN).
+        // EAGAIN is transient and leaves the state as it was (§6.1 V1-EAGAIN); so does a
+        // refused write in 110b, which only a reset leaves (§2.7 [REV]).
         ctx.state = undefined;
       }
       return;

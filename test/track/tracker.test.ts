@@ -106,6 +106,20 @@ describe('tracker: v1 timeline and sessions', () => {
     expect(d.sessions[0]!.outcome).toBe('failed');
   });
 
+  it('a refused write in 110b leaves the device in 110b (only a reset leaves it)', () => {
+    const b = recordBuilder();
+    const fd = 7;
+    const { devices } = track([
+      b.open(fd, 'd'),
+      b.regionInfo(fd),
+      ...b.rmw(fd, 1, 3),
+      b.pwrite(fd, REGION, 4, 2n, -5),
+      b.pread(fd, REGION, 4, 6n),
+      b.pwrite(fd, REGION, 4, 1n, -22),
+    ]);
+    expect(devices[0]!.timeline.map((i) => `${i.state}:${i.certainty}`)).toEqual(['RUNNING:known', 'PRE_COPY:known', 'UNKNOWN:unknown', 'ERROR:known']);
+  });
+
   it('an EAGAIN refusal is transient: the state stays known', () => {
     const b = recordBuilder();
     const fd = 7;
