@@ -7,7 +7,7 @@
 // was BEFORE the op they are handed. Bounded: a fixed number of fields per device.
 
 import { assertNever } from '../protocol/assert-never.js';
-import type { AnyDeviceOp, DeviceOp, DeviceRef, V1FieldOp } from '../decode/ops.js';
+import type { AnyDeviceOp, DeviceOp, DeviceRef, V1FieldOp, V1StateWriteOp } from '../decode/ops.js';
 import type { V2ContextFields } from './v2-context.js';
 import { v1IsError, v1IsSaving, v1IsValid, V1_RUNNING } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
@@ -97,6 +97,11 @@ export interface DeviceContextFields {
    * over device_state went through (V1-ERROR-ORIGIN reads this; spec §2.7 [REV]).
    */
   errorPossible: boolean;
+  /**
+   * The last device_state write failed hard (not EAGAIN) and the VMM has not read
+   * device_state (nor reset the device) since (spec §2.3 rule 3: it should read it back).
+   */
+  unreadFailure: { readonly write: V1StateWriteOp; readonly gapSerial: number } | undefined;
   /** The v1 save round in progress (see SaveRound). */
   round: SaveRound;
   /**
@@ -206,6 +211,7 @@ function applyState(ctx: DeviceContextFields, o: DeviceOp): void {
   switch (o.op) {
     case 'v1-state-write':
       ctx.writeSerial++;
+      ctx.unreadFailure = isHardFailure(o.result) ? { write: o, gapSerial: gaps } : undefined;
       if (o.result.ok === true && o.value !== undefined) {
         ctx.state = known(o, o.value, 'write', gaps);
         ctx.stateUncertain = false;
@@ -219,6 +225,7 @@ function applyState(ctx: DeviceContextFields, o: DeviceOp): void {
       }
       return;
     case 'v1-state-read':
+      ctx.unreadFailure = undefined;
       if (o.result.ok === true && o.value !== undefined) {
         ctx.state = known(o, o.value, 'read', gaps);
         ctx.lastRead = ctx.state;
@@ -226,6 +233,7 @@ function applyState(ctx: DeviceContextFields, o: DeviceOp): void {
       }
       return;
     case 'reset':
+      ctx.unreadFailure = undefined;
       if (o.result.ok === true) {
         ctx.state = known(o, V1_RUNNING, 'reset', gaps);
         ctx.lastRead = undefined;

@@ -109,6 +109,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       writeSerial: 0,
       lastValid: undefined,
       errorPossible: false,
+      unreadFailure: undefined,
       round: NO_ROUND,
       saveEntry: undefined,
       offSeen: false,
