@@ -13,6 +13,22 @@ function decode(records: readonly TraceRecord[], opts: Partial<Parameters<typeof
 }
 
 describe('decoder: device identity', () => {
+  it('names a device opened by a non-VFIO path (a vendor node, the lab\'s FUSE file) by that path', () => {
+    const b = recordBuilder();
+    const ops = decode([b.open(5, '/srv/vendor/mig0', 'openat'), b.regionInfo(5), b.pread(5, REGION, 4, 1n), b.pwrite(5, REGION, 4, 3n)]);
+    const refs = new Set(ops.flatMap((o) => ('device' in o ? [`${o.device.id}|${o.device.naming}`] : [])));
+    expect([...refs]).toEqual(['/srv/vendor/mig0|path']);
+  });
+
+  it('forgets the path when the fd is closed: a reused fd number is pid:fd again', () => {
+    const b = recordBuilder();
+    const { cmd: _cmd, ...rest } = b.ioctl(5, 0);
+    const close: TraceRecord = { ...rest, kind: 'fd-close', fd: 5, ret: 0 };
+    const ops = decode([b.open(5, '/srv/vendor/mig0', 'openat'), close, b.regionInfo(5), b.pread(5, REGION, 4, 1n)]);
+    const ids = new Set(ops.flatMap((o) => ('device' in o ? [o.device.id] : [])));
+    expect([...ids]).toEqual(['100:5']);
+  });
+
   it('names a device from VFIO_GROUP_GET_DEVICE_FD and finds its region from GET_REGION_INFO', () => {
     const b = recordBuilder();
     const ops = decode([b.open(7, '0000:65:00.0'), b.regionInfo(7), ...b.rmw(7, 1, 3)]);
