@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TRACERS } from '../../capture/tracers.js';
+import { DEFAULT_VMM_MATCH } from '../../capture/vmm-registry.js';
 import { CaptureSetupError, type CaptureHandle, type CaptureTarget } from '../../capture/tracer.js';
 import { FORMATS } from '../../parsers/index.js';
 import type { LineParser } from '../record/types.js';
@@ -34,6 +35,8 @@ import { ZeroFirstPrometheusExporter } from '../export/zero-first-prometheus-exp
 export interface WatchFlags extends Omit<AnalyzeFlags, 'json' | 'openmetrics' | 'failOn'> {
   readonly failOn: FailOn;
   readonly pid?: string;
+  readonly all?: boolean;
+  readonly match?: string;
   readonly tracer: string;
   readonly save?: string;
   readonly metrics: boolean;
@@ -68,7 +71,19 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   let clockOffsetNs: bigint | undefined;
   let eagainLimit: number | undefined;
   try {
-    if (command.length === 1 && command[0] === '-') {
+    if (flags.match !== undefined && flags.all !== true) throw new UsageError('--match chooses the processes of --all; give --all too');
+    if (flags.all === true) {
+      if (flags.pid !== undefined || command.length > 0) throw new UsageError('--all traces every VMM on the host: give no --pid, command or -');
+      let match = DEFAULT_VMM_MATCH;
+      if (flags.match !== undefined) {
+        try {
+          match = new RegExp(flags.match);
+        } catch (e) {
+          throw new UsageError(`--match: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      target = { kind: 'all', match };
+    } else if (command.length === 1 && command[0] === '-') {
       if (flags.pid !== undefined) throw new UsageError('give either --pid or - (stdin), not both');
       target = 'stdin';
     } else if (command.length > 0) {
@@ -77,7 +92,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     } else if (flags.pid !== undefined) {
       target = { kind: 'pid', pid: parsePositiveInt('--pid', flags.pid) };
     } else {
-      throw new UsageError('what to watch? --pid PID, -- COMMAND ARGS..., or - for a live trace on stdin');
+      throw new UsageError('what to watch? --all, --pid PID, -- COMMAND ARGS..., or - for a live trace on stdin');
     }
     exportOpts = exportOptionsFromFlags(flags);
     address = flags.metrics ? parseAddress(flags.metricsAddress) : undefined;
@@ -340,7 +355,8 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       });
       if (stopRequested()) handle.stop();
       await handle.attached.catch(() => undefined);
-      process.stderr.write(`migscope watch: tracing pid ${handle.pid} with ${tracer.name}; Ctrl-C to stop\n`);
+      const what = target.kind === 'all' ? `every process matching /${target.match.source}/` : `pid ${String(handle.pid)}`;
+      process.stderr.write(`migscope watch: tracing ${what} with ${tracer.name}; Ctrl-C to stop\n`);
       const h = handle;
       // A stop (Ctrl-C, SIGTERM) ends tracing at once, but the runners resolve `done` only
       // when a command they started has exited too, to report its status; with SIGTERM to
@@ -355,7 +371,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
         // The runner completes the --save file right after its closing line, but says so
         // only together with the command's exit: give the last write a moment.
         if (flags.save !== undefined) await new Promise((r) => setTimeout(r, 500));
-        if (target.kind === 'command') process.stderr.write(`migscope watch: tracing stopped; the traced command (pid ${h.pid}) runs on untraced\n`);
+        if (target.kind === 'command') process.stderr.write(`migscope watch: tracing stopped; the traced command (pid ${String(h.pid)}) runs on untraced\n`);
       }
     }
   } catch (e) {
@@ -393,7 +409,11 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   signals.dispose();
   if (status !== 0) return status;
   if (exportOpts !== undefined && !summary.ok) return EXIT_EXPORT_FAILED;
-  if (analysis.devices.length === 0) {
+  // A host agent that saw no VMM with a VFIO device did nothing wrong (a host without
+  // migrations); for one process or a stream, no device means a wrong target or filter.
+  if (analysis.devices.length === 0 && target !== 'stdin' && target.kind === 'all') {
+    process.stderr.write('migscope watch: no VFIO device was seen on this host\n');
+  } else if (analysis.devices.length === 0) {
     process.stderr.write(`migscope watch: ${NO_DEVICE_HINT}\n`);
     return EXIT_USAGE;
   }
