@@ -29,6 +29,7 @@ import { useColor } from './color.js';
 import type { ClockMapping } from '../analysis/types.js';
 import { hostname } from 'node:os';
 import { JSON_SCHEMA_ID } from '../report/json.js';
+import { wallTimeIso } from '../report/wall-clock.js';
 
 import { ZeroFirstPrometheusExporter } from '../export/zero-first-prometheus-exporter.js';
 
@@ -173,9 +174,18 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   const flushEnded = (): void => {
     for (const e of endedNow.splice(0)) track(exporter.session({ host, clock, device: e.device, session: e.session, findings: e.findings }));
   };
+  /**
+   * Where and when, for a JSON line: the host, and the wall-clock time of the trace time
+   * `tsNs` through the capture's clock mapping (timeSource "trace"), or, when the mapping
+   * or the time is unknown, the moment watch reported it (timeSource "observed").
+   */
+  const whereWhen = (tsNs: bigint | undefined): { host: string; time: string; timeSource: 'trace' | 'observed' } => {
+    const t = wallTimeIso(clock, tsNs);
+    return t !== undefined ? { host, time: t, timeSource: 'trace' } : { host, time: new Date().toISOString(), timeSource: 'observed' };
+  };
   const printFinding = (f: Finding): void => {
     if (flags.jsonLines === true) {
-      process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'finding', ...f }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'finding', ...whereWhen(f.tsNs), ...f }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       return;
     }
     const sev = f.severity === 'error' ? (color ? '\x1b[31;1mERROR\x1b[0m  ' : 'ERROR  ') : color ? '\x1b[33mWARNING\x1b[0m' : 'WARNING';
@@ -241,7 +251,12 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       for (const f of before) track(exporter.finding({ host, clock, finding: f }));
       endedNow.push({ device, session: s, findings: [...inWindow] });
       if (flags.jsonLines === true) {
-        process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'session', device: device.id, ...s }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+        const startTime = wallTimeIso(clock, s.startNs);
+        process.stdout.write(
+          JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'session', ...whereWhen(s.endNs), ...(startTime !== undefined ? { startTime } : {}), device: device.id, ...s }, (_k, v: unknown) =>
+            typeof v === 'bigint' ? v.toString() : v,
+          ) + '\n',
+        );
       } else {
         const dur = s.startNs !== undefined && s.endNs !== undefined ? formatDuration(s.endNs - s.startNs) : '?';
         process.stdout.write(

@@ -16,7 +16,7 @@
 // Skips, printing why, without root, FUSE, python3-fusepy or bpftrace.
 
 import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { LAB_PYTHON, labAvailable, labScenarios, startLab, type RunningLab } from '../../capture/lab/run.js';
@@ -40,7 +40,8 @@ interface Line {
   readonly device: string;
   readonly rule?: string;
   readonly host?: string;
-  readonly wallTime?: string;
+  readonly time?: string;
+  readonly timeSource?: string;
   readonly evidence?: readonly { readonly src: { readonly line?: number } }[];
 }
 
@@ -62,6 +63,7 @@ describe.skipIf(!lab.ok)('watch --all: VMMs that start later, one bpftrace', () 
   });
 
   it('sees both, reports each one’s findings and metrics, and one exiting leaves the other whole', async () => {
+    const began = Date.now();
     labs = [await startLab(A), await startLab(B)];
     const port = await freePort();
     watch = startProc([process.execPath, builtCli(), 'watch', '--all', '--match', `^${name}$`, '--json-lines', '--save', save, '--metrics-address', `127.0.0.1:${port}`, '--fail-on', 'never', '--no-color'], { detached: true });
@@ -106,6 +108,16 @@ describe.skipIf(!lab.ok)('watch --all: VMMs that start later, one bpftrace', () 
     expect(found.sort((x, y) => `${x.rule}${x.device}`.localeCompare(`${y.rule}${y.device}`))).toEqual(
       wanted.sort((x, y) => `${x.rule}${x.device}`.localeCompare(`${y.rule}${y.device}`)),
     );
+    // Every JSON line says where and when: this host, and the wall clock of its trace time
+    // through the capture's clock-sync record (so within this test's run).
+    for (const l of lines()) {
+      expect(l.host).toBe(hostname());
+      expect(l.timeSource).toBe('trace');
+      expect(l.time).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/);
+      const ms = Date.parse(l.time ?? '');
+      expect(ms).toBeGreaterThanOrEqual(began);
+      expect(ms).toBeLessThanOrEqual(Date.now());
+    }
     // B's save ended (V2-SAVE-DRAIN cites it): a session line for B's device after A exited.
     expect(lines().some((l) => l.type === 'session' && l.device === '0000:66:00.0')).toBe(true);
 
