@@ -631,6 +631,23 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         return;
       case 'clock-sync':
         return;
+      case 'process-exit': {
+        // The kernel closed every fd of the process; its pid, and so its "pid:fd" keys, may
+        // be reused by another process. Each device it had open ends here, as at close().
+        const prefix = `${r.pid}:`;
+        for (const [k, d] of dataFds) {
+          if (!k.startsWith(prefix)) continue;
+          dataFds.delete(k);
+          emit({ op: 'v2-data-close', device: d.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, dataFd: d.dataFd, session: d.session });
+        }
+        for (const { fd, entry } of fds.ofProcess(r.pid)) {
+          settleHeld(r.pid, fd, entry);
+          if (entry.device !== undefined) emit({ op: 'close', device: entry.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });
+          fds.delete(r.pid, fd);
+          v2Devices.delete(pidFdKey(r.pid, fd));
+        }
+        return;
+      }
       case 'qmp': {
         // QMP VFIO_MIGRATION (QEMU 9.1+, migration-events=on): a device state QEMU
         // cached after a successful SET (hw/vfio/migration.c vfio_migration_send_event).
