@@ -25,7 +25,7 @@
 // buffer is enlarged, and overruns are reported on stderr (the parser shows the gaps).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readClockPair } from './clock.js';
 import {
@@ -274,6 +274,23 @@ function run(cmd: string, args: readonly string[], cwd: string): Promise<{ code:
   });
 }
 
+const EXTRACT_ATTEMPTS = 5;
+
+/**
+ * trace-cmd's "error in size of file '…'" (trace-output.c: the size it measured differs
+ * from what it copied): the file changed under it, as /proc/kallsyms does while other
+ * tracers load BPF programs, or an event's format file as another tracer adds or removes
+ * a probe. It is raised while the file header is written, before any event is read, so a
+ * retry loses nothing.
+ */
+export function isTransientExtractError(out: string): boolean {
+  return /error in size of file/i.test(out);
+}
+
+function lastLines(out: string): string {
+  return out.trim().split('\n').slice(-2).join(' / ');
+}
+
 /** The instance's ring buffer into `output` as a trace.dat; which way it was done. */
 export async function extractInstance(
   s: Session,
@@ -290,8 +307,17 @@ export async function extractInstance(
     // sh: bind the instance over every tracefs mount, then exec trace-cmd (private namespace:
     // nothing of this is visible outside, and it ends with the process)
     const script = 'inst=$1; out=$2; shift 2; for m in "$@"; do mount --bind "$inst" "$m" || exit 97; done; exec trace-cmd extract -o "$out"';
-    const r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'migscope-extract', s.inst.dir, out, ...mounts], cwd);
-    if (r.code === 0 && existsSync(out) && statSync(out).size > 0) return 'namespace';
+    let r = { code: null as number | null, out: '' };
+    for (let attempt = 1; attempt <= EXTRACT_ATTEMPTS; attempt++) {
+      r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'migscope-extract', s.inst.dir, out, ...mounts], cwd);
+      if (r.code === 0 && existsSync(out) && statSync(out).size > 0) return 'namespace';
+      if (!isTransientExtractError(r.out) || attempt === EXTRACT_ATTEMPTS) break;
+      // Another tracer loading BPF programs changed /proc/kallsyms while trace-cmd copied
+      // it (the header is written before any event is read): nothing was consumed, try again.
+      log(`trace-cmd extract: ${lastLines(r.out)} (another tracer changed a file it copies); retrying (${attempt}/${EXTRACT_ATTEMPTS - 1})`);
+      rmSync(out, { force: true });
+      await new Promise((ok) => setTimeout(ok, 200 * attempt));
+    }
     log(`trace-cmd extract in a private mount namespace failed (${r.out.trim().split('\n').slice(-2).join(' / ') || `exit ${String(r.code)}`}); trying trace-cmd extract -B`);
   }
   log(

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clockSyncMarkerText } from '../../capture/ftrace.js';
-import { refusedByKernel } from '../../capture/tracecmd.js';
+import { isTransientExtractError, refusedByKernel } from '../../capture/tracecmd.js';
 import { ElfError, elfDynamicFunctions, findPwrite64, functionOffset, libcOfPid, PWRITE64_NAMES } from '../../capture/uprobe-libc.js';
 import { captureHeaderClock, clockSyncOrMarker, parseClockSyncMarker } from '../../parsers/text/clock-sync-marker.js';
 import { createFtraceTextParser } from '../../parsers/ftrace-text.js';
@@ -128,5 +128,18 @@ describe('trace-cmd record refusal', () => {
   it('other failures are not reported as a refusal', () => {
     expect(refusedByKernel('trace-cmd: No such file or directory\n  unknown event\n')).toBeUndefined();
     expect(refusedByKernel('')).toBeUndefined();
+  });
+});
+
+describe('trace-cmd extract: which failures are retried', () => {
+  it('retries a file that changed while trace-cmd copied it (kallsyms while other tracers load BPF programs)', () => {
+    // The words trace-cmd 3.1.6 printed here when another suite's bpftrace ran beside it.
+    expect(isTransientExtractError("trace-cmd: No such file or directory\n  error in size of file '/proc/kallsyms'\n")).toBe(true);
+    expect(isTransientExtractError("error in size of file '/sys/kernel/tracing/events/uprobes/p_libc_0x1/format'")).toBe(true);
+  });
+
+  it('does not retry other failures', () => {
+    expect(isTransientExtractError('trace-cmd: Permission denied\n  Could not open trace_pipe_raw')).toBe(false);
+    expect(isTransientExtractError('')).toBe(false);
   });
 });
