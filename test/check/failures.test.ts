@@ -240,6 +240,27 @@ describe('V1-FAIL-RECOVER', () => {
     expect(f[0]?.message).toContain('failed');
   });
 
+  it('a later refused write not read back: judged on the last state shown, uncertain (110b would excuse it)', () => {
+    const t = trace();
+    const d = t.device('dev');
+    const { write, readBack } = failedStopAndCopy(d);
+    const again = d.write(2, { errno: EIO }); // refused again, never read back
+    const f = only(check(t.ops), 'V1-FAIL-RECOVER');
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ blame: 'vmm', severity: 'warning', certainty: 'uncertain' });
+    expect(lines(f[0])).toEqual([write, readBack, again]);
+    expect(f[0]?.message).toContain('not read back');
+  });
+
+  it('is quiet when that later refusal is read back as 110b (only a reset helps then)', () => {
+    const t = trace();
+    const d = t.device('dev');
+    failedStopAndCopy(d);
+    d.write(2, { errno: EIO });
+    d.read(6);
+    expect(only(check(t.ops), 'V1-FAIL-RECOVER')).toEqual([]);
+  });
+
   it('fires at the end of the trace when nothing else ends the migration', () => {
     const t = trace();
     failedStopAndCopy(t.device('dev'));

@@ -5,7 +5,7 @@
 
 import { v1IsValid, V1_STATE_MASK } from '../../protocol/v1.js';
 import { gapSince, stateEvidence } from '../../track/device-view.js';
-import { stateText } from '../format.js';
+import { opText, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 
 export const v1FailRecover: DeviceRuleDef = {
@@ -26,17 +26,22 @@ export const v1FailRecover: DeviceRuleDef = {
         const f = end.migration.failure;
         const after = end.migration.afterFailure;
         if (f === undefined || after === undefined || end.backToRunning || after.triedRunning || after.unseenWrite || !after.stateSeen) return;
-        const s = ctx.state;
+        // A later refused write not read back leaves the state unshown (spec §2.3 rule 3: the
+        // driver should have kept its state, or reported 110b on an internal error): judged
+        // on the last valid state the trace showed, and uncertain, since 110b would excuse it.
+        const unshown = ctx.state === undefined && ctx.unreadFailure !== undefined;
+        const s = unshown ? ctx.lastValid : ctx.state;
         if (s === undefined || !v1IsValid(s.raw) || (s.raw & V1_STATE_MASK) === 1) return;
-        const ev = [{ src: f.src, what: `${f.what} (failed transition)` }, stateEvidence(s, 'state after the failure')];
+        const ev = [{ src: f.src, what: `${f.what} (failed transition)` }, stateEvidence(s, unshown ? 'last state shown after the failure' : 'state after the failure')];
+        if (unshown && ctx.unreadFailure !== undefined) ev.push({ src: ctx.unreadFailure.write.src, what: `${opText(ctx.unreadFailure.write)} (refused; not read back, so the state after it is not shown)` });
         if (end.src !== undefined) ev.push({ src: end.src, what: `migration over: ${end.reason}` });
         env.report(ctx, {
           severity: 'warning',
           blame: 'vmm',
           tsNs: end.tsNs ?? s.tsNs,
-          message: `The device_state write${f.toRaw === undefined ? '' : ` of ${stateText(f.toRaw)}`} ${f.resultText} during a ${end.migration.kind === 'save' ? 'save (source)' : 'resume (destination)'} migration. The device was in ${stateText(s.raw)}, a valid state, when the migration ended (${end.reason}), and the VMM never wrote RUNNING (001b). After a failed transition the VMM should take the device back to RUNNING before failing the migration or resuming the VM.`,
+          message: `The device_state write${f.toRaw === undefined ? '' : ` of ${stateText(f.toRaw)}`} ${f.resultText} during a ${end.migration.kind === 'save' ? 'save (source)' : 'resume (destination)'} migration. The device was ${unshown ? `last shown in ${stateText(s.raw)}, a valid state (a later refused write was not read back, so the state after it is not shown),` : `in ${stateText(s.raw)}, a valid state,`} when the migration ended (${end.reason}), and the VMM never wrote RUNNING (001b). After a failed transition the VMM should take the device back to RUNNING before failing the migration or resuming the VM.`,
           evidence: ev,
-          uncertain: gapSince(ctx, f.gapSerial),
+          uncertain: unshown || gapSince(ctx, f.gapSerial),
         });
       },
     };
