@@ -39,6 +39,12 @@ export interface PipelineOptions {
   readonly eagainLimit?: number;
   /** V2-BLOCKED-ARC: seconds after which a FEATURE ioctl whose exit the trace lacks counts as hung (default 10). */
   readonly v2HangSeconds?: number;
+  /** --downtime-limit (ms): overrides the migrate-set-parameters downtime-limit the inputs show. */
+  readonly downtimeLimitMs?: number;
+  /** MIG-PRECOPY-STALL: iterations without a shrink before pre-copy counts as stalled (default 3). */
+  readonly stallIterations?: number;
+  /** MIG-ESTIMATE-WRONG: stop-copy data above this many times the device's estimate (default 2). */
+  readonly estimateFactor?: number;
   readonly onFinding?: (f: Finding) => void;
   readonly onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void;
   readonly onStateChange?: (deviceId: string, raw: number | undefined, state: string, protocol: string) => void;
@@ -113,6 +119,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   const checker = createChecker({
     eagainLimit: opts.eagainLimit,
     v2HangSeconds: opts.v2HangSeconds,
+    ...(opts.estimateFactor !== undefined ? { estimateFactor: opts.estimateFactor } : {}),
     onFinding: (f: Finding) => {
       // Watch mode keeps the latest findings only (they were printed and exported already).
       if (opts.maxFindingsKept !== undefined && findings.length >= opts.maxFindingsKept) findings.shift();
@@ -144,6 +151,15 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         maxPendingSamples: DEFAULT_MAX_PENDING_SAMPLES,
         // The checker reads this tracker's model of each device: ops and facts in order.
         observer: checker.observer,
+        // A save's convergence account (and MIG-EARLY-SWITCHOVER) compares with the limit in
+        // force when it ends: the flag, else the last migrate-set-parameters read so far
+        // (a QMP log given after the trace comes too late for it: pass it first).
+        downtimeLimit: () => {
+          if (opts.downtimeLimitMs !== undefined) return { ms: opts.downtimeLimitMs, from: 'flag' };
+          const ms = migrationTracker.downtimeLimitMs();
+          return ms === undefined ? undefined : { ms, from: 'qmp' };
+        },
+        ...(opts.stallIterations !== undefined ? { convergence: { stallIterations: opts.stallIterations } } : {}),
       });
       trackers.push(tracker);
       const renamed = new Map<string, string>();
