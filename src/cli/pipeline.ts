@@ -17,6 +17,7 @@ import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createChecker } from '../check/index.js';
 import { createMigrationTracker } from '../track/migration-tracker.js';
 import { mergeMigrations } from '../track/migration-merge.js';
+import { withDowntimeShares } from '../track/downtime-shares.js';
 import type { Finding } from '../check/types.js';
 import { withInputHealth, type InputMark } from '../check/input-health.js';
 import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
@@ -332,12 +333,17 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         host: hostname(),
         input,
         clock: clockMap,
-        devices: devices.map((d) => {
-          const id = rename(d.id);
-          const how = joins.get(id);
-          if (id === d.id && how === undefined) return d;
-          return { ...d, id, naming: renames.has(d.id) ? 'qemu' : d.naming, ...(how !== undefined ? { identity: how } : {}) };
-        }),
+        // Each save's share of the downtime, against the other devices and QEMU's figure (final ids).
+        devices: withDowntimeShares(
+          devices.map((d) => {
+            const id = rename(d.id);
+            const how = joins.get(id);
+            if (id === d.id && how === undefined) return d;
+            return { ...d, id, naming: renames.has(d.id) ? 'qemu' : d.naming, ...(how !== undefined ? { identity: how } : {}) };
+          }),
+          migrations,
+          { clockOf: (f) => files.find((x) => x.path === f)?.clock, traceOffsetNs: clockMap.offsetNs },
+        ),
         findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
         migrations,
       };

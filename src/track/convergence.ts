@@ -120,6 +120,8 @@ export function sessionConvergence(c: ConvergenceInput, ctx: ConvergenceContext)
     ...(throughputBytesPerS !== undefined ? { throughputBytesPerS, throughputFrom } : {}),
     ...(predictedStopCopyNs !== undefined ? { predictedStopCopyNs } : {}),
     ...(actualStopCopyNs !== undefined ? { actualStopCopyNs } : {}),
+    ...(sc?.startNs !== undefined ? { stopCopyStartNs: sc.startNs } : {}),
+    ...(sc?.endNs !== undefined ? { stopCopyEndNs: sc.endNs } : {}),
     stopCopyEvidence: sc === undefined ? [] : [sc.entry, ...(sc.exit !== undefined ? [sc.exit] : [])],
     downtime: { ...(actualStopCopyNs !== undefined ? { deviceStopCopyNs: actualStopCopyNs } : {}), notRunningNs: ctx.notRunningNs },
     ...(ctx.limit !== undefined ? { downtimeLimitMs: ctx.limit.ms, downtimeLimitFrom: ctx.limit.from } : {}),

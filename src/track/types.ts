@@ -173,6 +173,9 @@ export interface SessionConvergence {
   readonly predictedStopCopyNs?: bigint;
   /** Time in stop-copy (entry to exit). */
   readonly actualStopCopyNs?: bigint;
+  /** When stop-copy began and ended (trace clock), for lining devices up. */
+  readonly stopCopyStartNs?: bigint;
+  readonly stopCopyEndNs?: bigint;
   /** The stop-copy entry and exit records. */
   readonly stopCopyEvidence: readonly Evidence[];
   readonly downtime: ConvergenceDowntime;
