@@ -181,7 +181,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   }
 
   function convergenceOf(s: SessionBuilder, ts: bigint | undefined): NonNullable<MigrationSession['convergence']> {
-    convergenceEnd(s.conv, ts, lastOp?.src, 'the session ended');
+    convergenceEnd(s.conv, ts, lastOp?.src, arriving !== undefined ? `${arriving.state} entered` : 'the session ended');
     return sessionConvergence(s.conv, {
       protocol: 'v2',
       endNs: ts,
