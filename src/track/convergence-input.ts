@@ -132,7 +132,12 @@ function num(o: QemuEventOp, ...names: string[]): bigint | undefined {
 }
 
 function unknownSize(c: ConvergenceInput, o: QemuEventOp, what: string): void {
-  if (c.sizeUnknown.length < MAX_EVIDENCE) c.sizeUnknown.push({ src: o.src, what });
+  convergenceSizeUnknown(c, { src: o.src, what });
+}
+
+/** The stop-copy size could not be had: QEMU's failed query or sentinel, or the driver refusing MIG_DATA_SIZE. */
+export function convergenceSizeUnknown(c: ConvergenceInput, ev: Evidence): void {
+  if (c.sizeUnknown.length < MAX_EVIDENCE) c.sizeUnknown.push(ev);
 }
 
 /**

@@ -34,7 +34,7 @@ import { createTimelineRecorder, type Certainty, type WriteEntry } from './timel
 import type { DeviceTimeline, MigrationSession, PrecopySample, SessionKind, SessionOutcome, StateInterval } from './types.js';
 import { V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, flagsFor, flagsShownBy, predictSet, v2InSavingGroup, v2Name, v2NotRunning } from './v2-model.js';
 import { V2_STATES } from '../protocol/v2.js';
-import { convergenceBytes, convergenceEnd, convergenceEnter, convergenceEstimate, convergenceQemu, convergenceSample, type ConvergencePhase } from './convergence-input.js';
+import { convergenceBytes, convergenceEnd, convergenceEnter, convergenceEstimate, convergenceQemu, convergenceSample, convergenceSizeUnknown, type ConvergencePhase } from './convergence-input.js';
 import { DEFAULT_STALL_ITERATIONS, sessionConvergence } from './convergence.js';
 
 /** v2 states by convergence phase (spec §5.3): PRE_COPY(_P2P) pre-copy, STOP_COPY stop-copy. */
@@ -366,6 +366,8 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         if (o.result.ok === true && o.state !== undefined) shown(o.state, 'known', o);
         return;
       case 'v2-data-size':
+        // A refused MIG_DATA_SIZE is what makes QEMU fall back to its 100 GiB sentinel (field-2026.md).
+        if (session?.kind === 'save' && o.result.ok === false) convergenceSizeUnknown(session.conv, { src: o.src, what: `MIG_DATA_SIZE GET failed (errno ${o.result.errno ?? '?'}): the driver could not say its stop-copy size` });
         if (session !== undefined && o.result.ok === true && o.stopCopyLength !== undefined) {
           session.stopCopyLength = o.stopCopyLength;
           if (session.kind === 'save') convergenceEstimate(session.conv, o.tsNs, o.stopCopyLength, 'mig-data-size', o.src, `MIG_DATA_SIZE GET: stop_copy_length ${o.stopCopyLength}`);

@@ -204,6 +204,21 @@ describe('MIG-STOPCOPY-SIZE-UNKNOWN', () => {
     expect(only(run(t2.ops).findings, 'MIG-STOPCOPY-SIZE-UNKNOWN')).toHaveLength(1);
   });
 
+  it('fires when the driver refuses MIG_DATA_SIZE itself (the syscall view of the same failure)', () => {
+    const t = v2Trace();
+    const d = t.device('0000:65:00.0');
+    d.open();
+    d.set(S.PRE_COPY, { session: 1 });
+    d.precopy(1, 0x4000n, 0n);
+    const failed = t.ops.push({ op: 'v2-data-size', device: d.ref, tsNs: 99_000n, tid: 1, comm: 'qemu', src: { file: t.file, line: 99 }, call: { argsz: 16, flags: 0x10009 }, stopCopyLength: undefined, result: { ok: false, ret: -95, errno: 95 } });
+    expect(failed).toBeGreaterThan(0);
+    d.set(S.STOP_COPY);
+    d.read(1, 0);
+    d.set(S.STOP);
+    const f = only(run(t.ops).findings, 'MIG-STOPCOPY-SIZE-UNKNOWN');
+    expect(lines(f[0])).toEqual([99]);
+  });
+
   it('is quiet when the size query answered', () => {
     const t = v2Trace();
     v2Save(t, { precopy: [0x4000n, 0x2000n], qemu: (d) => d.qemu('vfio_query_stop_copy_size', { size: 0x3000n, ret: 0n }) });
