@@ -6,6 +6,10 @@
 // stdout is copied into it line by line, put back in timestamp order (capture/reorder.ts). bpftrace's stderr goes to the log, minus the
 // harmless RLIMIT_MEMLOCK complaint (LAB-NOTES: it cannot be raised here and bpftrace works).
 //
+// Host mode (target `all`, `migscope watch --all`): one bpftrace for every VMM on the host;
+// capture/vmm-registry.ts decides which processes are VMMs and registers them with the
+// program as they appear (the program drops them as they exit). It runs until stop().
+//
 // Targets: a pid, or a command. bpftrace's own `-c` cannot be used with a pid filter
 // (`cpid` is unknown before the run and `$1` must be fixed), so a command is started here
 // as `sh -c 'read <&3; exec "$@"'`: its pid is known at once, it waits until bpftrace is
@@ -20,6 +24,7 @@ import { bpftraceLineSource, createReorderer } from './reorder.js';
 import { shippedFile } from './package-root.js';
 import { createCdevAnnouncer } from './vfio-cdev.js';
 import { childExited } from './child-exit.js';
+import { isVmm, parseExecLine, registerVmm, runningVmms, unregisterVmm } from './vmm-registry.js';
 import {
   CaptureSetupError,
   type Availability,
@@ -94,8 +99,8 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-function headerLine(o: CaptureOptions, pid: number): string {
-  const target = o.target.kind === 'pid' ? `pid:${pid}` : `command:${pid}`;
+function headerLine(o: CaptureOptions, pid: number | undefined): string {
+  const target = o.target.kind === 'all' ? `all match=${JSON.stringify(o.target.match.source)}` : o.target.kind === 'pid' ? `pid:${String(pid)}` : `command:${String(pid)}`;
   return `# migscope-capture v${CAPTURE_FORMAT_VERSION} tracer=bpftrace format=${o.format} runner=migscope target=${target} read_write=${o.readWrite ? 1 : 0}`;
 }
 
@@ -154,9 +159,14 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
   const avail = await bpftraceAvailable();
   if (!avail.ok) throw new CaptureSetupError(avail.reason ?? 'bpftrace unavailable');
 
-  let pid: number;
+  let pid: number | undefined;
   let command: { child: ChildProcess; release: () => void } | undefined;
-  if (o.target.kind === 'pid') {
+  const hostMode = o.target.kind === 'all' ? o.target.match : undefined;
+  if (o.target.kind === 'all') {
+    // exec records are decided on as text (vmm-registry.ts) before they reach the file
+    if (o.format !== 'text') throw new CaptureSetupError('tracing every VMM (--all) writes the text format only');
+    pid = undefined;
+  } else if (o.target.kind === 'pid') {
     pid = o.target.pid;
     if (!Number.isInteger(pid) || pid <= 0 || !processAlive(pid)) throw new CaptureSetupError(`no such process: ${pid}`);
   } else {
@@ -190,7 +200,7 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
   write(wrap(o.format, clockSyncLine(startSync, 'start')));
   for (const l of cdevs.initial(startSync.traceNs)) write(wrap(o.format, l));
 
-  const flags = o.readWrite ? 1 : 0;
+  const flags = (o.readWrite ? 1 : 0) | (hostMode !== undefined ? 2 : 0);
   // 128: the longest string (path, device name) that keeps migscope.bt within the 512-byte BPF stack
   // 1024 pages (4 MiB) of perf ring buffer per CPU instead of 64: a VMM's 8-byte data-section
   // syscalls come in bursts of thousands, and a lost record is a hole in the protocol.
@@ -200,7 +210,7 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
     BPFTRACE_PERF_RB_PAGES: process.env['BPFTRACE_PERF_RB_PAGES'] ?? '1024',
   };
   // Own process group: a terminal Ctrl-C reaches us, and we stop bpftrace exactly once.
-  const bt = spawn('bpftrace', ['-f', o.format, bpftraceProgramPath(), String(pid), String(flags)], {
+  const bt = spawn('bpftrace', ['-f', o.format, bpftraceProgramPath(), String(pid ?? 0), String(flags), String(hostMode !== undefined ? process.pid : 0)], {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
     env,
@@ -226,11 +236,38 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
 
   const reorder = createReorderer(bpftraceLineSource, emit, REORDER_HOLD_NS);
   const ticker = setInterval(() => reorder.tick(), 50);
+  const traced = new Set<number>();
+  /** Host mode: trace this process from now on (it exists: checked after the kernel took it). */
+  const adopt = (p: number, name: string): void => {
+    if (traced.has(p) || !registerVmm(p)) return;
+    // It may have exited between the decision and the registration (then the program's
+    // exit probe ran before it was in the map): take it back out.
+    if (!processAlive(p)) return void unregisterVmm(p);
+    traced.add(p);
+    log(`tracing pid ${p} (${name})`);
+  };
+  const VMM_GONE = /^\d+ vmmexit pid=(\d+) .*why=(\w+)/;
   const stdoutLines = splitLines((line) => {
+    if (hostMode !== undefined) {
+      // Every exec on the host is reported; only a VMM's is kept (and registered at once:
+      // until then its syscalls are not traced, migscope.bt counts what that misses).
+      const ex = parseExecLine(line);
+      if (ex !== undefined) {
+        if (!isVmm(hostMode, ex)) return;
+        adopt(ex.pid, ex.comm);
+      }
+      const gone = VMM_GONE.exec(line);
+      if (gone !== null && traced.delete(Number(gone[1]))) log(`pid ${gone[1]} no longer traced (${gone[2] ?? ''})`);
+    }
     reorder.push(line);
     if (!isAttached && isBeginLine(line)) {
       isAttached = true;
       attachedResolve();
+      if (hostMode !== undefined) {
+        const exclude = new Set([process.pid, bt.pid ?? -1]);
+        for (const v of runningVmms(hostMode, exclude)) adopt(v.pid, v.comm);
+        if (traced.size === 0) log('no VMM running yet; waiting for one to start');
+      }
     }
   });
   bt.stdout?.on('data', (c: Buffer) => stdoutLines.push(c));
@@ -285,9 +322,10 @@ async function start(o: CaptureOptions): Promise<CaptureHandle> {
       commandSignal = signal ?? undefined;
       stopTracer('target-exited');
     });
-  } else {
+  } else if (pid !== undefined) {
+    const p = pid;
     watcher = setInterval(() => {
-      if (!processAlive(pid)) stopTracer('target-exited');
+      if (!processAlive(p)) stopTracer('target-exited');
     }, 100);
   }
 

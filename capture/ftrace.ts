@@ -139,6 +139,7 @@ export function startTarget(t: CaptureTarget): Target {
     if (!Number.isInteger(t.pid) || t.pid <= 0 || !processAlive(t.pid)) throw new CaptureSetupError(`no such process: ${t.pid}`);
     return { pid: t.pid, command: undefined };
   }
+  if (t.kind === 'all') throw new CaptureSetupError('tracing every VMM on the host (--all) needs --tracer bpftrace');
   const command = startGatedCommand(t.argv);
   const p = command.child.pid;
   if (p === undefined) throw new CaptureSetupError(`cannot start ${t.argv.join(' ')}`);
@@ -195,7 +196,7 @@ export function setupSession(o: SessionOptions): Session {
     let uprobeGroup: string | undefined;
     let libc: LibcProbeSite | undefined;
     const site = findPwrite64(
-      o.target.kind === 'pid' ? { kind: 'pid', pid } : { kind: 'command', argv0: o.target.argv[0] ?? '' },
+      o.target.kind === 'command' ? { kind: 'command', argv0: o.target.argv[0] ?? '' } : { kind: 'pid', pid },
     );
     if (typeof site === 'string') {
       o.log(`no uprobe on libc pwrite64 (${site}): values written will be unknown`);

@@ -139,7 +139,7 @@ async function tryRecord(o: CaptureOptions, log: (m: string) => void): Promise<R
     if (sc === 'ioctl') events.push('-f', 'cmd >= 0x3b00 && cmd <= 0x3bff');
     events.push('-e', `syscalls:sys_exit_${sc}`);
   }
-  const site = findPwrite64(o.target.kind === 'pid' ? { kind: 'pid', pid } : { kind: 'command', argv0: o.target.argv[0] ?? '' });
+  const site = findPwrite64(o.target.kind === 'command' ? { kind: 'command', argv0: o.target.argv[0] ?? '' } : { kind: 'pid', pid });
   if (typeof site !== 'string') {
     const group = uprobeGroupName(UPROBE_GROUP_PREFIX, pid);
     try {

@@ -5,7 +5,13 @@
 /** What to trace: a running process, or a command the capture starts (and stops with). */
 export type CaptureTarget =
   | { readonly kind: 'pid'; readonly pid: number }
-  | { readonly kind: 'command'; readonly argv: readonly string[] };
+  | { readonly kind: 'command'; readonly argv: readonly string[] }
+  /**
+   * Host mode: every process whose thread-group leader's comm or program name matches,
+   * those that start later included, each dropped when it exits (capture/vmm-registry.ts).
+   * One tracer for all; bpftrace only.
+   */
+  | { readonly kind: 'all'; readonly match: RegExp };
 
 export interface CaptureOptions {
   readonly target: CaptureTarget;
@@ -47,8 +53,8 @@ export interface CaptureResult {
 }
 
 export interface CaptureHandle {
-  /** The traced process (for command targets: the command's pid, known before it runs). */
-  readonly pid: number;
+  /** The traced process (for command targets: the command's pid, known before it runs); undefined in host mode. */
+  readonly pid: number | undefined;
   /** Resolves once the tracer is attached and the target is being traced. */
   readonly attached: Promise<void>;
   /** Resolves when the output file is complete. */

@@ -49,7 +49,8 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
     const analysis = await runAnalysis(files, { ...flags, failOn: 'never' }, signals.stopped);
     const { renderHtmlReport } = await import('../report/html/render.js');
     const rules = ruleCatalogue().map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef }));
-    const html = renderHtmlReport(analysis, { title: flags.title ?? `migscope: ${files.join(', ')}`, rules });
+    const { citedLines } = await import('./evidence-lines.js');
+    const html = renderHtmlReport(analysis, { title: flags.title ?? `migscope: ${files.join(', ')}`, rules, evidenceText: await citedLines(analysis) });
     await writeFile(flags.output, html);
     const s = summarize(analysis);
     process.stderr.write(

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { TRACERS } from '../../capture/tracers.js';
+import { DEFAULT_VMM_MATCH } from '../../capture/vmm-registry.js';
 import { CaptureSetupError, type CaptureHandle, type CaptureTarget } from '../../capture/tracer.js';
 import { FORMATS } from '../../parsers/index.js';
 import type { LineParser } from '../record/types.js';
@@ -28,12 +29,15 @@ import { useColor } from './color.js';
 import type { ClockMapping } from '../analysis/types.js';
 import { hostname } from 'node:os';
 import { JSON_SCHEMA_ID } from '../report/json.js';
+import { wallTimeIso } from '../report/wall-clock.js';
 
 import { ZeroFirstPrometheusExporter } from '../export/zero-first-prometheus-exporter.js';
 
 export interface WatchFlags extends Omit<AnalyzeFlags, 'json' | 'openmetrics' | 'failOn'> {
   readonly failOn: FailOn;
   readonly pid?: string;
+  readonly all?: boolean;
+  readonly match?: string;
   readonly tracer: string;
   readonly save?: string;
   readonly metrics: boolean;
@@ -69,7 +73,19 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   let eagainLimit: number | undefined;
   let convergence: ReturnType<typeof convergenceOptionsFromFlags> = {};
   try {
-    if (command.length === 1 && command[0] === '-') {
+    if (flags.match !== undefined && flags.all !== true) throw new UsageError('--match chooses the processes of --all; give --all too');
+    if (flags.all === true) {
+      if (flags.pid !== undefined || command.length > 0) throw new UsageError('--all traces every VMM on the host: give no --pid, command or -');
+      let match = DEFAULT_VMM_MATCH;
+      if (flags.match !== undefined) {
+        try {
+          match = new RegExp(flags.match);
+        } catch (e) {
+          throw new UsageError(`--match: ${e instanceof Error ? e.message : String(e)}`);
+        }
+      }
+      target = { kind: 'all', match };
+    } else if (command.length === 1 && command[0] === '-') {
       if (flags.pid !== undefined) throw new UsageError('give either --pid or - (stdin), not both');
       target = 'stdin';
     } else if (command.length > 0) {
@@ -78,7 +94,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     } else if (flags.pid !== undefined) {
       target = { kind: 'pid', pid: parsePositiveInt('--pid', flags.pid) };
     } else {
-      throw new UsageError('what to watch? --pid PID, -- COMMAND ARGS..., or - for a live trace on stdin');
+      throw new UsageError('what to watch? --all, --pid PID, -- COMMAND ARGS..., or - for a live trace on stdin');
     }
     exportOpts = exportOptionsFromFlags(flags);
     address = flags.metrics ? parseAddress(flags.metricsAddress) : undefined;
@@ -160,9 +176,18 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   const flushEnded = (): void => {
     for (const e of endedNow.splice(0)) track(exporter.session({ host, clock, device: e.device, session: e.session, findings: e.findings }));
   };
+  /**
+   * Where and when, for a JSON line: the host, and the wall-clock time of the trace time
+   * `tsNs` through the capture's clock mapping (timeSource "trace"), or, when the mapping
+   * or the time is unknown, the moment watch reported it (timeSource "observed").
+   */
+  const whereWhen = (tsNs: bigint | undefined): { host: string; time: string; timeSource: 'trace' | 'observed' } => {
+    const t = wallTimeIso(clock, tsNs);
+    return t !== undefined ? { host, time: t, timeSource: 'trace' } : { host, time: new Date().toISOString(), timeSource: 'observed' };
+  };
   const printFinding = (f: Finding): void => {
     if (flags.jsonLines === true) {
-      process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'finding', ...f }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+      process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'finding', ...whereWhen(f.tsNs), ...f }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
       return;
     }
     const sev = f.severity === 'error' ? (color ? '\x1b[31;1mERROR\x1b[0m  ' : 'ERROR  ') : color ? '\x1b[33mWARNING\x1b[0m' : 'WARNING';
@@ -229,7 +254,12 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       for (const f of before) track(exporter.finding({ host, clock, finding: f }));
       endedNow.push({ device, session: s, findings: [...inWindow] });
       if (flags.jsonLines === true) {
-        process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'session', device: device.id, ...s }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
+        const startTime = wallTimeIso(clock, s.startNs);
+        process.stdout.write(
+          JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'session', ...whereWhen(s.endNs), ...(startTime !== undefined ? { startTime } : {}), device: device.id, ...s }, (_k, v: unknown) =>
+            typeof v === 'bigint' ? v.toString() : v,
+          ) + '\n',
+        );
       } else {
         const dur = s.startNs !== undefined && s.endNs !== undefined ? formatDuration(s.endNs - s.startNs) : '?';
         process.stdout.write(
@@ -343,7 +373,8 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       });
       if (stopRequested()) handle.stop();
       await handle.attached.catch(() => undefined);
-      process.stderr.write(`migscope watch: tracing pid ${handle.pid} with ${tracer.name}; Ctrl-C to stop\n`);
+      const what = target.kind === 'all' ? `every process matching /${target.match.source}/` : `pid ${String(handle.pid)}`;
+      process.stderr.write(`migscope watch: tracing ${what} with ${tracer.name}; Ctrl-C to stop\n`);
       const h = handle;
       // A stop (Ctrl-C, SIGTERM) ends tracing at once, but the runners resolve `done` only
       // when a command they started has exited too, to report its status; with SIGTERM to
@@ -358,7 +389,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
         // The runner completes the --save file right after its closing line, but says so
         // only together with the command's exit: give the last write a moment.
         if (flags.save !== undefined) await new Promise((r) => setTimeout(r, 500));
-        if (target.kind === 'command') process.stderr.write(`migscope watch: tracing stopped; the traced command (pid ${h.pid}) runs on untraced\n`);
+        if (target.kind === 'command') process.stderr.write(`migscope watch: tracing stopped; the traced command (pid ${String(h.pid)}) runs on untraced\n`);
       }
     }
   } catch (e) {
@@ -396,7 +427,11 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   signals.dispose();
   if (status !== 0) return status;
   if (exportOpts !== undefined && !summary.ok) return EXIT_EXPORT_FAILED;
-  if (analysis.devices.length === 0) {
+  // A host agent that saw no VMM with a VFIO device did nothing wrong (a host without
+  // migrations); for one process or a stream, no device means a wrong target or filter.
+  if (analysis.devices.length === 0 && target !== 'stdin' && target.kind === 'all') {
+    process.stderr.write('migscope watch: no VFIO device was seen on this host\n');
+  } else if (analysis.devices.length === 0) {
     process.stderr.write(`migscope watch: ${NO_DEVICE_HINT}\n`);
     return EXIT_USAGE;
   }

@@ -14,6 +14,8 @@ export function registerWatchCommand(program: Command): void {
     .description('capture and analyse live: findings as they happen, spans as sessions end, Prometheus /metrics')
     .argument('[command...]', 'a command to start and trace (after --), or - to read a live trace from stdin')
     .option('-p, --pid <pid>', 'trace this running process (the VMM)')
+    .option('--all', 'trace every VMM on the host, those started later included (QEMU unless --match; bpftrace)')
+    .option('--match <regex>', "with --all: which processes are VMMs, by the leader's comm or program name (default: ^(qemu-system-.+|qemu-kvm)$)")
     .option('-t, --tracer <name>', `tracer to run (${[...TRACERS.keys()].join(', ')})`, DEFAULT_TRACER)
     .option('--save <file>', 'also keep the raw capture in this file (for a later `migscope analyze` or a bug report)')
     .option('--no-metrics', 'do not serve Prometheus metrics')
@@ -28,6 +30,8 @@ export function registerWatchCommand(program: Command): void {
     `
 Examples:
   sudo migscope watch --pid $(pidof qemu-system-x86_64)            live findings; metrics on 127.0.0.1:9464/metrics
+  sudo migscope watch --all --metrics-address 0.0.0.0:9464          every QEMU on the host, now and later (the fleet agent)
+  sudo migscope watch --all --match '^cloud-hyperviso'              cloud-hypervisor instead (comm is cut to 15 bytes)
   sudo migscope watch --export otlp --migration-id mig-42 -- qemu-system-x86_64 ...
   bpftrace capture/migscope.bt ... | migscope watch -              analyse a live stream from another tracer run
 

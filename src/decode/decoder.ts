@@ -169,6 +169,8 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   const lastVfioFdByTid = new Map<number, { pid: number | undefined; fd: number }>();
   /** Names bound to fds by QEMU's events before the fd was known as a device. Key "pid:fd". */
   const qemuNames = new Map<string, string>();
+  /** Paths of fds opened by a non-VFIO path, by pid:fd, until closed (see fd-open). */
+  const otherPaths = new Map<string, string>();
   const aliases = new Map<string, string>();
   /** How each QEMU name was joined to a device fd (the evidence of the join). */
   const joins = new Map<string, { readonly device: DeviceRef; readonly how: string }>();
@@ -205,13 +207,16 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     if (e.kind === 'device' && e.device !== undefined) return e.device;
     const flagName = opts.deviceNames?.get(pidFdKey(r.pid, fd));
     const qemuName = qemuNames.get(pidFdKey(r.pid, fd));
+    const path = name === undefined ? otherPaths.get(pidFdKey(r.pid, fd)) : undefined;
     e.kind = 'device';
     e.device =
       flagName !== undefined
         ? makeRef(r.pid, fd, flagName, 'flag')
         : name === undefined && qemuName !== undefined
           ? makeRef(r.pid, fd, qemuName, 'qemu')
-          : makeRef(r.pid, fd, name, naming ?? 'pid-fd');
+          : path !== undefined
+            ? makeRef(r.pid, fd, path, 'path')
+            : makeRef(r.pid, fd, name, naming ?? 'pid-fd');
     if (e.device.naming === 'qemu' && qemuName !== undefined) {
       joins.set(qemuName, { device: e.device, how: `QEMU's event for ${qemuName} came from the thread that had just used fd ${fd} of ${processText(r.pid)}` });
       releaseQemu(qemuName, e.device);
@@ -537,10 +542,17 @@ export function createDecoder(opts: DecoderOptions): Decoder {
           }
         }
         // A reused fd number starts afresh.
+        otherPaths.delete(pidFdKey(r.pid, r.fd));
         const old = fds.get(r.pid, r.fd);
         if (old?.device !== undefined) emit({ op: 'close', device: old.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });
         fds.delete(r.pid, r.fd);
-        if (kind === 'other') return; // ordinary files are not tracked (bounded memory)
+        if (kind === 'other') {
+          // Ordinary files are not tracked, but their path is kept (bounded, like the fd
+          // table) so that one that turns out to be a device is named by it.
+          if (otherPaths.size < (opts.maxFds ?? DEFAULT_MAX_FDS)) otherPaths.set(pidFdKey(r.pid, r.fd), r.name);
+          else overflowAt(r.src); // counted with the fd bound: the name falls back to pid:fd
+          return;
+        }
         const e = fds.ensure(r.pid, r.fd);
         if (e === undefined) return void overflowAt(r.src);
         e.kind = kind;
@@ -568,6 +580,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         if (r.ret === undefined || r.ret >= 0) {
           fds.delete(r.pid, r.fd);
           v2Devices.delete(dk);
+          otherPaths.delete(dk);
         }
         return;
       }
@@ -618,6 +631,23 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         return;
       case 'clock-sync':
         return;
+      case 'process-exit': {
+        // The kernel closed every fd of the process; its pid, and so its "pid:fd" keys, may
+        // be reused by another process. Each device it had open ends here, as at close().
+        const prefix = `${r.pid}:`;
+        for (const [k, d] of dataFds) {
+          if (!k.startsWith(prefix)) continue;
+          dataFds.delete(k);
+          emit({ op: 'v2-data-close', device: d.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, dataFd: d.dataFd, session: d.session });
+        }
+        for (const { fd, entry } of fds.ofProcess(r.pid)) {
+          settleHeld(r.pid, fd, entry);
+          if (entry.device !== undefined) emit({ op: 'close', device: entry.device, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src });
+          fds.delete(r.pid, fd);
+          v2Devices.delete(pidFdKey(r.pid, fd));
+        }
+        return;
+      }
       case 'qmp': {
         // QMP VFIO_MIGRATION (QEMU 9.1+, migration-events=on): a device state QEMU
         // cached after a successful SET (hw/vfio/migration.c vfio_migration_send_event).
@@ -653,9 +683,9 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     }
     const owner = qemuNames.get(key);
     if (owner !== undefined && owner !== name) return undefined; // that fd already has another QEMU name
-    if (e.device.naming !== 'pid-fd' && e.device.naming !== 'qemu') return undefined; // named otherwise; QEMU's name is another device
+    if (e.device.naming !== 'pid-fd' && e.device.naming !== 'qemu' && e.device.naming !== 'path') return undefined; // named otherwise; QEMU's name is another device
     qemuNames.set(key, name);
-    if (e.device.naming === 'pid-fd') aliases.set(e.device.id, name);
+    if (e.device.naming === 'pid-fd' || e.device.naming === 'path') aliases.set(e.device.id, name);
     byName.set(name, e.device);
     joins.set(name, { device: e.device, how: `QEMU's event for ${name} came from thread ${tid ?? '?'} right after it used fd ${last.fd} of ${processText(last.pid)}` });
     releaseQemu(name, e.device);

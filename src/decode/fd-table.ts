@@ -75,6 +75,13 @@ export function createFdTable(limits: FdTableLimits) {
     size(): number {
       return entries.size;
     },
+    /** The fds of one process, with their entries (for a process that is gone). */
+    ofProcess(pid: number): { fd: number; entry: FdEntry }[] {
+      const prefix = `${processKey(pid)}:`;
+      const out: { fd: number; entry: FdEntry }[] = [];
+      for (const [k, entry] of entries) if (k.startsWith(prefix)) out.push({ fd: Number(k.slice(prefix.length)), entry });
+      return out;
+    },
     devices(): FdEntry[] {
       return [...entries.values()].filter((e) => e.kind === 'device');
     },

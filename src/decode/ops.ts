@@ -12,7 +12,12 @@ export interface DeviceRef {
   readonly pid: number | undefined;
   readonly fd: number;
   /** Where the name came from. */
-  readonly naming: 'group-get-device-fd' | 'openat' | 'flag' | 'qemu' | 'qmp' | 'pid-fd';
+  /**
+   * openat: a /dev/vfio/devices cdev (named by the PCI address the capture resolved, else
+   * vfioN); path: any other path the fd was opened by (a host-local name: never paired
+   * across hosts, and QEMU's name for the device replaces it as it replaces pid:fd).
+   */
+  readonly naming: 'group-get-device-fd' | 'openat' | 'flag' | 'qemu' | 'qmp' | 'path' | 'pid-fd';
 }
 
 /**

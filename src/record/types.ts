@@ -128,6 +128,17 @@ export interface ClockSyncRecord extends RecordBase {
 }
 
 /**
+ * A traced process is gone (it exited, or exec'd another program): its fds are closed, and
+ * its pid may be reused by an unrelated process. Written by host-mode captures
+ * (`migscope watch --all`), where processes come and go while the capture runs.
+ */
+export interface ProcessExitRecord extends RecordBase {
+  readonly kind: 'process-exit';
+  readonly pid: number;
+  readonly why: 'exit' | 'exec' | 'unregistered';
+}
+
+/**
  * One QEMU Monitor Protocol message (a QMP transcript, libvirt's monitor log): a command
  * sent to QEMU, its reply, an asynchronous event, or the greeting. The object is kept as
  * parsed JSON: QMP is a protocol shared by several file formats, and what a message means
@@ -151,6 +162,7 @@ export type TraceRecord =
   | MarkerRecord
   | LostEventsRecord
   | ClockSyncRecord
+  | ProcessExitRecord
   | QmpRecord;
 
 export type TraceRecordKind = TraceRecord['kind'];

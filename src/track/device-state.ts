@@ -18,7 +18,7 @@ import type {
   V1StateWriteOp,
 } from '../decode/ops.js';
 import { ERRNO } from '../protocol/ioctl.js';
-import { V1_RUNNING, v1StateName } from '../protocol/v1.js';
+import { V1_RUNNING, v1IsError, v1StateName } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import { createTimelineRecorder, type Certainty, type WriteEntry } from './timeline-recorder.js';
 import type { GapCounter } from './device-view.js';
@@ -163,6 +163,10 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   /** A state with a value was seen (or inferred, e.g. RUNNING at open) at some point; lost events since the last one. */
   let everKnown = false;
+  /** setState is running for a refused write (its unknown is a wait for the read-back). */
+  let refusing = false;
+  /** The session's last state name while a refused write's read-back is awaited. */
+  let heldByRefusal: string | undefined;
   let lostSinceKnown = false;
 
   function setState(raw: number | undefined, certainty: Certainty, ts: bigint | undefined, src: Source): void {
@@ -304,11 +308,20 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   /** Session bookkeeping for a v1 state change (spec §2.4 flows, §3.3 call sites). */
   function transition(prev: number | undefined, next: number | undefined, ts: bigint | undefined, src: Source): void {
+    const held = heldByRefusal;
+    heldByRefusal = undefined;
     if (next === undefined) {
-      session?.states.push('UNKNOWN');
+      // A refused write makes the state unknown until the read-back; the session did not
+      // visit a new state because of it, so its state list waits for what the read shows.
+      if (refusing && session !== undefined) heldByRefusal = session.states[session.states.length - 1];
+      else session?.states.push('UNKNOWN');
       return;
     }
     const n = low(next);
+    // The read-back shows the state the device kept (spec §2.3 rule 3): nothing new visited.
+    if (held !== undefined && held === stateName(next) && session !== undefined) {
+      if (n === 2 || n === 3 || n === 4) return;
+    }
     const saving = n === 2 || n === 3;
     // Entering stop-and-copy starts a stay; SAVING seen cleared ends it (unknown states in between keep it).
     let drain: SessionDrain | undefined;
@@ -437,8 +450,20 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
           if (stopCopy !== undefined) stopCopy.unseenWrite = true;
         } else setState(o.value, 'known', o.tsNs, o.src);
       } else if (o.result.ok === false) {
-        // EAGAIN is transient (spec §6.1 V1-EAGAIN): not a failed transition.
-        if (isHardFailure(o.result)) refused(o, entry);
+        // EAGAIN is transient (spec §6.1 V1-EAGAIN): not a failed transition, the state stays.
+        // After a hard failure the driver reports the previous state or, on an internal
+        // error, 110b (spec §2.3 rule 3): which one only a read shows, so until then the
+        // state is unknown, never the previous one assumed. Except in 110b: only a reset
+        // leaves the error state (spec §2.7 [REV]), so a refused write leaves it there.
+        if (isHardFailure(o.result)) {
+          refused(o, entry);
+          const cur = rec.current().raw;
+          if (cur === undefined || !v1IsError(cur)) {
+            refusing = true;
+            setState(undefined, 'unknown', o.tsNs, o.src);
+            refusing = false;
+          }
+        }
         awaitingReadBack = { entry, op: o };
       } else {
         // The exit was not seen: the write may or may not have taken effect.

@@ -7,12 +7,12 @@
 // was BEFORE the op they are handed. Bounded: a fixed number of fields per device.
 
 import { assertNever } from '../protocol/assert-never.js';
-import type { AnyDeviceOp, DeviceOp, DeviceRef } from '../decode/ops.js';
+import type { AnyDeviceOp, DeviceOp, DeviceRef, V1FieldOp, V1StateWriteOp } from '../decode/ops.js';
 import type { V2ContextFields } from './v2-context.js';
-import { V1_RUNNING } from '../protocol/v1.js';
+import { v1IsError, v1IsSaving, v1IsValid, V1_RUNNING } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import type { MigrationState } from './migration-episode.js';
-import { opText } from './op-text.js';
+import { isHardFailure, opText } from './op-text.js';
 import { qemuSetState } from '../decode/qemu-facts.js';
 import type { Evidence } from './evidence.js';
 import type { Protocol } from './types.js';
@@ -36,7 +36,34 @@ export interface KnownState {
   readonly tsNs: bigint | undefined;
   /** The checker's gap count when this became known (see gapSince). */
   readonly gapSerial: number;
+  /** The device's device_state write count when this became known (see writtenSince). */
+  readonly writeSerial: number;
 }
+
+/** A data-path field read of the current save round. */
+export interface FieldRead {
+  readonly op: V1FieldOp;
+  /** Undefined when the tracer did not show the value. */
+  readonly value: bigint | undefined;
+  readonly gapSerial: number;
+}
+
+/**
+ * One v1 save round (spec §2.5 [L58]: pending_bytes → data_offset → data_size → data), as
+ * the tracker follows it while the device is not known to be outside saving. A pending_bytes
+ * read begins a round; data_offset and data_size are the first reads of each in the round
+ * (a failed read is not one). A device_state write, a data_size write or a reset starts a
+ * new buffer (offset and size forgotten); a reset, the open or a known state outside
+ * saving forgets the round. V1-SAVE-ORDER, V1-SAVE-STABLE, V1-EMPTY-ITER and V1-DATA-OFFSET
+ * read it.
+ */
+export interface SaveRound {
+  readonly pending: FieldRead | undefined;
+  readonly dataOffset: FieldRead | undefined;
+  readonly dataSize: FieldRead | undefined;
+}
+
+export const NO_ROUND: SaveRound = { pending: undefined, dataOffset: undefined, dataSize: undefined };
 
 export interface RegionInfo {
   readonly offset: bigint;
@@ -60,6 +87,31 @@ export interface DeviceContextFields {
   state: KnownState | undefined;
   /** Most recent device_state read with a seen value (reset forgets it). */
   lastRead: KnownState | undefined;
+  /** device_state writes (and mis-sized writes over it) so far, whatever their result. */
+  writeSerial: number;
+  /** The last state known to be one of the five valid v1 states (spec §2.2). */
+  lastValid: KnownState | undefined;
+  /**
+   * Since lastValid became known, a write could have led to the error state 110b: it failed
+   * hard (not EAGAIN), its result or value was not seen, it wrote 110b, or a mis-sized write
+   * over device_state went through (V1-ERROR-ORIGIN reads this; spec §2.7 [REV]).
+   */
+  errorPossible: boolean;
+  /**
+   * The last device_state write failed hard (not EAGAIN) and the VMM has not read
+   * device_state (nor reset the device) since (spec §2.3 rule 3: it should read it back).
+   */
+  unreadFailure: { readonly write: V1StateWriteOp; readonly gapSerial: number } | undefined;
+  /** The v1 save round in progress (see SaveRound). */
+  round: SaveRound;
+  /**
+   * The entry into saving was seen: the state was known outside saving and is now saving
+   * (possibly through unknown states between). Undefined outside saving, or when the save
+   * was already under way when the trace showed it.
+   */
+  saveEntry: { readonly gapSerial: number } | undefined;
+  /** The state was last known outside saving (so an entry into saving can be seen). */
+  offSeen: boolean;
   /**
    * Events were lost since the state was last re-established by a seen read, a
    * successful write of a seen value, or QEMU's set_state event.
@@ -78,6 +130,11 @@ export function stateEvidence(k: KnownState, note?: string): Evidence {
   return { src: k.src, what: note === undefined ? k.what : `${k.what} (${note})` };
 }
 
+/** True when a device_state write (of any result) came after `k` became known. */
+export function writtenSince(ctx: DeviceContext, k: KnownState): boolean {
+  return ctx.writeSerial !== k.writeSerial;
+}
+
 /** True when a gap (lost events) happened after `serial` was taken from ctx.gaps.count. */
 export function gapSince(ctx: DeviceContext, serial: number): boolean {
   return ctx.gaps.count !== serial;
@@ -92,27 +149,83 @@ export function deviceKey(o: AnyDeviceOp): string {
   return o.device.pid !== undefined ? `${o.device.id}\u0000${o.device.pid}` : `${o.device.id}\u0000file:${o.src.file}`;
 }
 
-function known(o: DeviceOp, raw: number, how: StateHow, gaps: number): KnownState {
+function knownAs(ctx: DeviceContextFields, o: DeviceOp, raw: number, how: StateHow, gaps: number): KnownState {
   const what = how === 'open' ? 'device opened (starts in RUNNING, 001b)' : how === 'reset' ? `${opText(o)} (returns the device to RUNNING, 001b)` : opText(o);
-  return { raw, how, src: o.src, what, tsNs: o.tsNs, gapSerial: gaps };
+  return { raw, how, src: o.src, what, tsNs: o.tsNs, gapSerial: gaps, writeSerial: ctx.writeSerial };
 }
 
 /** Update what is known about device_state after `o` (rules have already seen it). */
 export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
+  const before = ctx.state;
+  applyState(ctx, o);
+  noteErrorPossible(ctx, o);
+  const s = ctx.state;
+  if (s !== undefined && s !== ctx.lastValid && v1IsValid(s.raw)) {
+    ctx.lastValid = s;
+    ctx.errorPossible = false;
+  }
+  if (before === undefined || v1IsSaving(before.raw)) ctx.round = nextRound(ctx, ctx.round, o);
+  if (s === undefined) return;
+  if (!v1IsSaving(s.raw)) {
+    ctx.round = NO_ROUND;
+    ctx.saveEntry = undefined;
+    ctx.offSeen = true;
+  } else if (ctx.offSeen) {
+    ctx.saveEntry = { gapSerial: ctx.gaps.count };
+    ctx.offSeen = false;
+  }
+}
+
+/** The save round after `o` (see SaveRound). */
+function nextRound(ctx: DeviceContextFields, r: SaveRound, o: DeviceOp): SaveRound {
+  switch (o.op) {
+    case 'v1-field': {
+      if (o.write) return o.field === 'data_size' ? { ...r, dataOffset: undefined, dataSize: undefined } : r;
+      if (o.result.ok === false) return r;
+      const read: FieldRead = { op: o, value: o.result.ok === true ? o.value : undefined, gapSerial: ctx.gaps.count };
+      if (o.field === 'pending_bytes') return { pending: read, dataOffset: undefined, dataSize: undefined };
+      if (o.field === 'data_offset' && r.dataOffset === undefined) return { ...r, dataOffset: read };
+      if (o.field === 'data_size' && r.dataSize === undefined) return { ...r, dataSize: read };
+      return r;
+    }
+    case 'v1-state-write':
+      return r.dataOffset === undefined && r.dataSize === undefined ? r : { ...r, dataOffset: undefined, dataSize: undefined };
+    case 'reset':
+    case 'open':
+      return NO_ROUND;
+    default:
+      return r;
+  }
+}
+
+/** Whether `o` could lead to 110b legitimately, or unseen (the errorPossible field). */
+function noteErrorPossible(ctx: DeviceContextFields, o: DeviceOp): void {
+  if (o.op === 'v1-state-write') {
+    if (isHardFailure(o.result) || o.result.ok === undefined || o.value === undefined || (o.result.ok === true && v1IsError(o.value))) ctx.errorPossible = true;
+  } else if (o.op === 'v1-bad-access' && o.write && o.fields.includes('device_state') && o.result.ok !== false) ctx.errorPossible = true;
+}
+
+function applyState(ctx: DeviceContextFields, o: DeviceOp): void {
   const gaps = ctx.gaps.count;
+  const known = (op: DeviceOp, raw: number, how: StateHow, g: number): KnownState => knownAs(ctx, op, raw, how, g);
   switch (o.op) {
     case 'v1-state-write':
+      ctx.writeSerial++;
+      ctx.unreadFailure = isHardFailure(o.result) ? { write: o, gapSerial: gaps } : undefined;
       if (o.result.ok === true && o.value !== undefined) {
         ctx.state = known(o, o.value, 'write', gaps);
         ctx.stateUncertain = false;
-      } else if (o.result.ok !== false) {
-        // Success with an unseen value, or an unseen result: the state is unknown now.
+      } else if (o.result.ok !== false || (isHardFailure(o.result) && !(ctx.state !== undefined && v1IsError(ctx.state.raw)))) {
+        // Success with an unseen value, or an unseen result: the state is unknown now. So it
+        // is after a hard failure: the driver keeps the previous state or reports 110b
+        // (§2.3 rule 3), and only the read-back shows which (V1-FAIL-READBACK checks it).
+        // EAGAIN is transient and leaves the state as it was (§6.1 V1-EAGAIN); so does a
+        // refused write in 110b, which only a reset leaves (§2.7 [REV]).
         ctx.state = undefined;
       }
-      // A failed write leaves the state as it was (§2.3 rule 3); the read-back, if any,
-      // says otherwise and is checked by V1-FAIL-READBACK.
       return;
     case 'v1-state-read':
+      ctx.unreadFailure = undefined;
       if (o.result.ok === true && o.value !== undefined) {
         ctx.state = known(o, o.value, 'read', gaps);
         ctx.lastRead = ctx.state;
@@ -120,6 +233,7 @@ export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
       }
       return;
     case 'reset':
+      ctx.unreadFailure = undefined;
       if (o.result.ok === true) {
         ctx.state = known(o, V1_RUNNING, 'reset', gaps);
         ctx.lastRead = undefined;
@@ -146,6 +260,7 @@ export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
       return;
     }
     case 'v1-bad-access':
+      if (o.write && o.fields.includes('device_state')) ctx.writeSerial++;
       // A mis-sized write over device_state that the driver did not refuse (V1-WIDTH)
       // may have changed the state in a way nobody can tell.
       if (o.write && o.fields.includes('device_state') && o.result.ok !== false) ctx.state = undefined;

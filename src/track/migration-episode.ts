@@ -22,7 +22,7 @@ import type { DeviceOp } from '../decode/ops.js';
 import { V1_RESUMING, V1_SAVING, V1_STATE_MASK } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import type { DeviceContext, KnownState } from './device-view.js';
-import { isHardFailure, opText } from './op-text.js';
+import { isHardFailure, opText, resultText } from './op-text.js';
 import { qemuMigrationEnding, qemuSetState, qemuVmRunning } from '../decode/qemu-facts.js';
 
 export interface MigrationFailure {
@@ -33,6 +33,33 @@ export interface MigrationFailure {
   readonly toRaw: number | undefined;
   readonly errno: number;
   readonly gapSerial: number;
+  /** The failed write as a record shows it, and its result in words (for evidence lists). */
+  readonly what: string;
+  readonly resultText: string;
+}
+
+/** After a migration's failed transition (spec §2.7 [REV]: the VMM should write 001b). */
+export interface AfterFailure {
+  /** The state was shown after the failure: a read with a seen value, or a successful write of one. */
+  stateSeen: boolean;
+  /** A later device_state write's value or result was not seen (or a mis-sized write over it). */
+  unseenWrite: boolean;
+  /** The VMM tried to write RUNNING (001b), whatever the driver answered. */
+  triedRunning: boolean;
+}
+
+function noteAfterFailure(f: AfterFailure, o: DeviceOp): void {
+  if (o.op === 'v1-state-write') {
+    if (o.value !== undefined && (o.value & V1_STATE_MASK) === 1) f.triedRunning = true;
+    else if (o.value === undefined || o.result.ok === undefined) f.unseenWrite = true;
+    if (o.result.ok === true && o.value !== undefined) f.stateSeen = true;
+  } else if (o.op === 'v1-state-read') {
+    if (o.result.ok === true && o.value !== undefined) f.stateSeen = true;
+  } else if (o.op === 'v1-bad-access' && o.write && o.fields.includes('device_state')) f.unseenWrite = true;
+}
+
+function freshAfterFailure(): AfterFailure {
+  return { stateSeen: false, unseenWrite: false, triedRunning: false };
 }
 
 export interface ActiveMigration {
@@ -42,6 +69,8 @@ export interface ActiveMigration {
   readonly gapSerialAtStart: number;
   /** First hard failure of a device_state write during the migration. */
   failure: MigrationFailure | undefined;
+  /** What the trace shows after that failure (V1-FAIL-RECOVER reads it); set with `failure`. */
+  afterFailure: AfterFailure | undefined;
   /** The op by which the migration took the device out of RUNNING (known 001b → other). */
   movedOutOfRunning: { readonly src: Source; readonly what: string; readonly tsNs: bigint | undefined } | undefined;
   /** A notifier said the migration ended; settled at the next op outside a set sequence. */
@@ -113,6 +142,7 @@ export function updateAfter(ctx: DeviceContext, o: DeviceOp, prev: KnownState | 
         startNs: o.tsNs,
         gapSerialAtStart: ctx.gaps.count,
         failure: undefined,
+        afterFailure: undefined,
         // Moved out of RUNNING by the migration: from a known RUNNING, or by the VMM's own
         // write into a migration state (its value seen, or QEMU's set_state event) when the
         // state before was not visible (ftrace sees no read values): either way the VMM owes
@@ -132,6 +162,7 @@ export function updateAfter(ctx: DeviceContext, o: DeviceOp, prev: KnownState | 
         startNs: o.tsNs,
         gapSerialAtStart: ctx.gaps.count,
         failure: failureOf(ctx, o, prev),
+        afterFailure: freshAfterFailure(),
         movedOutOfRunning: undefined,
         ending: undefined,
       };
@@ -140,7 +171,11 @@ export function updateAfter(ctx: DeviceContext, o: DeviceOp, prev: KnownState | 
   }
 
   const a = m.active;
-  if (o.op === 'v1-state-write' && isHardFailure(o.result) && a.failure === undefined) a.failure = failureOf(ctx, o, prev);
+  if (a.afterFailure !== undefined) noteAfterFailure(a.afterFailure, o);
+  if (o.op === 'v1-state-write' && isHardFailure(o.result) && a.failure === undefined) {
+    a.failure = failureOf(ctx, o, prev);
+    a.afterFailure = freshAfterFailure();
+  }
   if (changed && prev !== undefined && lowBits(prev.raw) === 1 && lowBits(now.raw) !== 1 && a.movedOutOfRunning === undefined) {
     a.movedOutOfRunning = { src: o.src, what: opText(o), tsNs: o.tsNs };
   }
@@ -178,5 +213,7 @@ function failureOf(ctx: DeviceContext, o: DeviceOp & { op: 'v1-state-write' }, p
     toRaw: o.value,
     errno: o.result.errno ?? 0,
     gapSerial: ctx.gaps.count,
+    what: opText(o),
+    resultText: resultText(o.result),
   };
 }

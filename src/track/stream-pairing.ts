@@ -43,10 +43,10 @@ export interface SettledSave {
 export function settleByDestination(devices: readonly DeviceTimeline[]): { devices: DeviceTimeline[]; settled: SettledSave[] } {
   const settled: SettledSave[] = [];
   const resumes = devices.flatMap((d) =>
-    d.protocol !== 'v2' || d.naming === 'pid-fd' ? [] : d.sessions.filter((s) => s.kind === 'resume' && s.outcome === 'completed').map((s) => ({ d, s })),
+    d.protocol !== 'v2' || (d.naming === 'pid-fd' || d.naming === 'path') ? [] : d.sessions.filter((s) => s.kind === 'resume' && s.outcome === 'completed').map((s) => ({ d, s })),
   );
   const out = devices.map((d) => {
-    if (d.protocol !== 'v2' || d.naming === 'pid-fd') return d;
+    if (d.protocol !== 'v2' || (d.naming === 'pid-fd' || d.naming === 'path')) return d;
     let changed = false;
     const sessions = d.sessions.map((s, i) => {
       if (s.kind !== 'save' || s.outcome !== 'failed' || s.bytes === 0 || s.reason === undefined || !s.reason.includes('end of the stream was never confirmed')) return s;

@@ -22,7 +22,7 @@ import type { Source } from '../record/types.js';
 import type { DeviceTimeline, MigrationSession, Protocol } from './types.js';
 import { createDeviceState, type DeviceState, type DeviceStateOptions } from './device-state.js';
 import { createV2DeviceState, type V2DeviceState } from './v2-device-state.js';
-import { applyOp, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter, type KnownState } from './device-view.js';
+import { applyOp, NO_ROUND, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter, type KnownState } from './device-view.js';
 import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-episode.js';
 import { applyV2, newV2Context, settleV2Before } from './v2-context.js';
 import type { TrackerFact, TrackerObserver } from './facts.js';
@@ -111,6 +111,13 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       region: undefined,
       state: undefined,
       lastRead: undefined,
+      writeSerial: 0,
+      lastValid: undefined,
+      errorPossible: false,
+      unreadFailure: undefined,
+      round: NO_ROUND,
+      saveEntry: undefined,
+      offSeen: false,
       // A device first seen after lost events may have lost its own earlier events.
       stateUncertain: gaps.count > 0,
       gaps,

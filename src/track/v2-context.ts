@@ -10,7 +10,7 @@ import { qemuMigrationAbandoned } from '../decode/qemu-facts.js';
 import { v2ArcEndsSession, v2ArcStartsSession, v2StateFromRaw, v2Walk, type V2Walk } from '../protocol/v2-arcs.js';
 import { MIG_FLAG_P2P, MIG_FLAG_PRE_COPY, MIG_FLAG_STOP_COPY, V2_STATES, type V2StateName } from '../protocol/v2.js';
 import type { Source } from '../record/types.js';
-import { flagsFor, flagsShownBy, predictSet, v2InSavingGroup, V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, type V2Flags } from './v2-model.js';
+import { flagsFor, flagsShownBy, predictSet, rawOf, v2InSavingGroup, V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, type V2Flags } from './v2-model.js';
 import { isHardFailure } from './op-text.js';
 import type { Evidence } from './evidence.js';
 import { v2Evidence, v2OpText } from './v2-op-text.js';
@@ -66,12 +66,38 @@ export interface V2ContextFields {
   announced: { readonly newState: number; readonly recoverState: number | undefined; next: 'new' | 'recover' } | undefined;
   /** QEMU's migration notifier said the migration is failing or cancelled, since the current session started: abandonment. */
   abandoned: Evidence | undefined;
+  /** The last SET MIG_DEVICE_STATE, when it failed (a later SET or a reset forgets it). */
+  failedSet: V2FailedSet | undefined;
+  /**
+   * The first hard-failed SET (not one the core certainly rejected, which moves nothing) not
+   * yet followed by a successful SET, a reset or a GET showing ERROR: the VMM owes a
+   * recovery (spec §5.2 [L518], QEMU's recover state §5.6).
+   */
+  recoveryOwed: { readonly o: V2SetStateOp; readonly gapSerial: number } | undefined;
+}
+
+/** A failed SET and what it may have done (spec §5.2 [L518], §5.5 [LHEAD]). */
+export interface V2FailedSet {
+  readonly o: V2SetStateOp;
+  /** The state before the SET, when known. */
+  readonly before: V2Known | undefined;
+  readonly gapSerial: number;
+  /** Not EAGAIN. */
+  readonly hard: boolean;
+  /**
+   * Where the device may be now: the original state, any state on the kernel's path for
+   * (before, requested) under every flag set the trace allows, or ERROR. Empty when the
+   * state before is unknown.
+   */
+  readonly mayBeIn: readonly number[];
+  /** A successful GET came after the failure (the first one is what V2-FAIL-STATE judges). */
+  readonly getSeen: boolean;
 }
 
 const MAX_SESSIONS = 8;
 
 export function newV2Context(): V2ContextFields {
-  return { isV2: false, state: undefined, learnedFlags: undefined, shownFlags: 0, session: undefined, sessions: [], unexplained: undefined, announced: undefined, abandoned: undefined };
+  return { isV2: false, state: undefined, learnedFlags: undefined, shownFlags: 0, session: undefined, sessions: [], unexplained: undefined, announced: undefined, abandoned: undefined, failedSet: undefined, recoveryOwed: undefined };
 }
 
 export function v2Flags(v: Readonly<V2ContextFields>): V2Flags {
@@ -190,6 +216,25 @@ function applySet(v: V2ContextFields, o: AnyDeviceOp, requested: number, result:
   v.state = undefined;
 }
 
+/** Before applySet moves the state: what a failed SET leaves to judge (failedSet, recoveryOwed). */
+function noteSetOutcome(v: V2ContextFields, o: V2SetStateOp, gaps: number): void {
+  if (o.result.ok === true) v.recoveryOwed = undefined;
+  if (o.result.ok !== false) {
+    v.failedSet = undefined;
+    return;
+  }
+  const before = v.state;
+  const hard = isHardFailure(o.result);
+  const rejectCertain = before !== undefined && predictSet(before.raw, o.requested, v2Flags(v))?.rejectCertain === true;
+  const mayBeIn = new Set<number>();
+  if (before !== undefined) {
+    mayBeIn.add(before.raw).add(V2_ERROR);
+    for (const w of possibleWalks(v, before.raw, o.requested)) if (w.kind === 'path') for (const s of w.states) mayBeIn.add(rawOf(s));
+  }
+  v.failedSet = { o, before, gapSerial: gaps, hard, mayBeIn: [...mayBeIn], getSeen: false };
+  if (hard && !rejectCertain) v.recoveryOwed ??= { o, gapSerial: gaps };
+}
+
 /** A state shown by a GET or QEMU. */
 function applyShown(v: V2ContextFields, o: AnyDeviceOp, raw: number, how: V2How, gaps: number): void {
   v.shownFlags |= raw >= 0 && raw < V2_STATES.length ? flagsShownBy(raw) : 0;
@@ -230,6 +275,8 @@ export function applyV2(v: V2ContextFields, o: AnyDeviceOp, gaps: number): void 
       return;
     case 'reset':
       v.announced = undefined;
+      if (o.result.ok !== false) v.failedSet = undefined;
+      if (o.result.ok === true) v.recoveryOwed = undefined;
       if (o.result.ok === true) {
         endSession(v, { src: o.src, what: v2OpText(o) });
         v.state = known(o, V2_RUNNING, 'reset', gaps, `${v2OpText(o)} (returns the device to RUNNING)`);
@@ -283,10 +330,15 @@ function applyV2Op(v: V2ContextFields, o: V2Op, gaps: number): void {
       return;
     case 'v2-set-state':
       v.announced = undefined;
+      noteSetOutcome(v, o, gaps);
       applySet(v, o, o.requested, o.result, o.session, o.dataFd, 'set', gaps);
       return;
     case 'v2-get-state':
-      if (o.result.ok === true && o.state !== undefined) applyShown(v, o, o.state, 'get', gaps);
+      if (o.result.ok === true && o.state !== undefined) {
+        if (v.failedSet !== undefined && !v.failedSet.getSeen) v.failedSet = { ...v.failedSet, getSeen: true };
+        if (o.state === V2_ERROR) v.recoveryOwed = undefined;
+        applyShown(v, o, o.state, 'get', gaps);
+      }
       return;
     case 'v2-data': {
       const s = sessionBySerial(v, o.session);

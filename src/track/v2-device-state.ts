@@ -63,8 +63,16 @@ interface SessionBuilder extends SessionCore {
   /** read() returned 0 in STOP_COPY: the end of the stream (spec §5.4). */
   eof: boolean;
   stopCopyLength: bigint | undefined;
-  /** The first failed SET of the session, in words (its reason when it fails). */
-  failure: string | undefined;
+  /** The first failed SET of the session, in words, and its record (its reason when it fails). */
+  failure: Why | undefined;
+  /** The read() that returned 0 in STOP_COPY (the fact a completed save's reason cites). */
+  eofSrc: Source | undefined;
+}
+
+/** A session's reason in words and the record that decided it (MigrationSession.reason, reasonSrc). */
+interface Why {
+  readonly text: string;
+  readonly src: Source | undefined;
 }
 
 export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
@@ -133,6 +141,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       eof: false,
       stopCopyLength: undefined,
       failure: undefined,
+      eofSrc: undefined,
     };
   }
 
@@ -149,18 +158,18 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   });
 
   /** Why a v2 session has its outcome (MigrationSession.reason): the failure if it failed, else `why`. */
-  function reasonText(s: SessionBuilder, outcome: SessionOutcome, why: string | undefined): string | undefined {
+  function reasonOf(s: SessionBuilder, outcome: SessionOutcome, why: Why | undefined): Why | undefined {
     if (outcome === 'failed' && s.failure !== undefined) return s.failure;
     return why;
   }
 
-  function finishSession(s: SessionBuilder, outcome: SessionOutcome, ts: bigint | undefined, why?: string): void {
+  function finishSession(s: SessionBuilder, outcome: SessionOutcome, ts: bigint | undefined, why?: Why): void {
     accrueNotRunning(ts, s);
     if (session === s) session = undefined;
-    const reason = reasonText(s, outcome, why);
+    const reason = reasonOf(s, outcome, why);
     const done: MigrationSession = {
       ...sessionResult(s, outcome, ts),
-      ...(reason !== undefined ? { reason } : {}),
+      ...(reason !== undefined ? { reason: reason.text, ...(reason.src !== undefined ? { reasonSrc: reason.src } : {}) } : {}),
       ...(s.precopy.length > 0 ? { precopy: s.precopy } : {}),
       ...(s.stopCopyLength !== undefined ? { stopCopyLength: s.stopCopyLength } : {}),
       ...(s.dataFd !== undefined ? { dataFd: s.dataFd } : {}),
@@ -194,11 +203,11 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   }
 
   /** Why a session ends as outcomeAt says (the words of MigrationSession.reason). */
-  function whyAt(s: SessionBuilder, from: V2StateName, outcome: SessionOutcome): string {
-    if (s.kind === 'resume') return 'RESUMING → STOP succeeded: the driver accepted the data';
-    if (from !== 'STOP_COPY') return `${from} → RUNNING: the save was cancelled before STOP_COPY`;
-    if (s.eof) return 'read() returned 0 (end of stream) in STOP_COPY before STOP';
-    return outcome === 'failed' ? 'STOP_COPY was left before read() returned 0: the end of the stream was never confirmed' : 'the session\'s data traffic was not traced: whether the stream was read to its end is not shown';
+  function whyAt(s: SessionBuilder, from: V2StateName, outcome: SessionOutcome, src: Source): Why {
+    if (s.kind === 'resume') return { text: 'RESUMING → STOP succeeded: the driver accepted the data', src };
+    if (from !== 'STOP_COPY') return { text: `${from} → RUNNING: the save was cancelled before STOP_COPY`, src };
+    if (s.eof) return { text: 'read() returned 0 (end of stream) in STOP_COPY before STOP', src: s.eofSrc ?? src };
+    return { text: outcome === 'failed' ? 'STOP_COPY was left before read() returned 0: the end of the stream was never confirmed' : 'the session\'s data traffic was not traced: whether the stream was read to its end is not shown', src };
   }
 
   /** How a session ends at the arc `from` → `to` that ends it (spec §5.3). */
@@ -216,18 +225,18 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
    */
   function walkSessions(from: V2StateName, path: readonly V2StateName[], ts: bigint | undefined, src: Source, serial: number | undefined, dataFd: number | undefined): void {
     let prev = from;
-    let closing: { s: SessionBuilder; outcome: SessionOutcome; why: string } | undefined;
+    let closing: { s: SessionBuilder; outcome: SessionOutcome; why: Why } | undefined;
     for (const next of path) {
       const starts = v2ArcStartsSession(prev, next);
       if (session !== undefined && v2ArcEndsSession(prev, next)) {
         const outcome = outcomeAt(session, prev);
-        closing = { s: session, outcome, why: whyAt(session, prev, outcome) };
+        closing = { s: session, outcome, why: whyAt(session, prev, outcome, src) };
         session = undefined;
         closing.s.states.push(next);
       } else if (starts !== undefined) {
         if (closing !== undefined) finishSession(closing.s, closing.outcome, ts, closing.why);
         closing = undefined;
-        if (session !== undefined) finishSession(session, session.failed ? 'failed' : 'unknown', ts, 'a new data session started before this one ended');
+        if (session !== undefined) finishSession(session, session.failed ? 'failed' : 'unknown', ts, { text: 'a new data session started before this one ended', src });
         startSession(starts, ts, src, next, serial, dataFd);
       } else if (session !== undefined) session.states.push(next);
       else if (closing !== undefined) closing.s.states.push(next);
@@ -246,7 +255,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         return;
       }
       session.states.push(name);
-      finishSession(session, session.failed || to === V2_ERROR ? 'failed' : 'unknown', ts, to === V2_ERROR ? 'the device entered ERROR' : `the device was next seen in ${name}; the arcs between are not shown`);
+      finishSession(session, session.failed || to === V2_ERROR ? 'failed' : 'unknown', ts, { text: to === V2_ERROR ? 'the device entered ERROR' : `the device was next seen in ${name}; the arcs between are not shown`, src });
     }
     if (serial !== undefined) startSession(to === V2_RESUMING ? 'resume' : 'save', ts, src, name, serial, dataFd);
   }
@@ -287,7 +296,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       if (pred?.rejectCertain === true) return; // rejected by the core: nothing changed
       if (session !== undefined) {
         session.failed = true;
-        session.failure ??= `SET ${v2Name(from)} → ${v2Name(requested)} failed (${result.errno !== undefined ? `errno ${result.errno}` : 'no errno'})`;
+        session.failure ??= { text: `SET ${v2Name(from)} → ${v2Name(requested)} failed (${result.errno !== undefined ? `errno ${result.errno}` : 'no errno'})`, src: o.src };
       }
       lastFailed = entry;
       session?.states.push('UNKNOWN');
@@ -398,7 +407,10 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
           s.bytes += n;
           s.iterations++;
           convergenceBytes(s.conv, n);
-        } else if (!o.write && rec.current().raw === V2_STOP_COPY) s.eof = true;
+        } else if (!o.write && rec.current().raw === V2_STOP_COPY) {
+          s.eof = true;
+          s.eofSrc ??= o.src;
+        }
         return;
       }
       case 'v2-data-close':
@@ -429,7 +441,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       settleUnexplained(undefined);
       note(o);
       accrueNotRunning(o.tsNs);
-      if (session !== undefined) finishSession(session, session.failed ? 'failed' : 'incomplete', o.tsNs, 'the device was closed mid-session');
+      if (session !== undefined) finishSession(session, session.failed ? 'failed' : 'incomplete', o.tsNs, { text: 'the device was closed mid-session', src: o.src });
       rec.finish(o.tsNs, 'fd-closed');
       ended = true;
     },
@@ -445,7 +457,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       lastFailed = undefined;
       if (session !== undefined) {
         session.states.push('RUNNING');
-        finishSession(session, 'failed', o.tsNs, 'the device was reset (VFIO_DEVICE_RESET) during the session');
+        finishSession(session, 'failed', o.tsNs, { text: 'the device was reset (VFIO_DEVICE_RESET) during the session', src: o.src });
       }
       // Reset returns the device to RUNNING (spec §5.3); inferred until a GET shows it.
       if (rec.current().raw === V2_RUNNING) setState(undefined, 'unknown', o.tsNs, o.src);
@@ -481,7 +493,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       if (ended) return;
       if (session !== undefined) {
         accrueNotRunning(lastTs);
-        finishSession(session, session.failed ? 'failed' : 'incomplete', lastTs, 'the trace ended mid-session');
+        finishSession(session, session.failed ? 'failed' : 'incomplete', lastTs, { text: 'the trace ended mid-session', src: undefined });
       }
       rec.finish(lastTs, 'trace-ended');
       ended = true;

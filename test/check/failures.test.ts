@@ -317,6 +317,38 @@ describe('V1-GROUP-RECOVER', () => {
     expect(only(check(t.ops), 'V1-FAIL-RECOVER')).toEqual([]);
   });
 
+  // trace-cmd records and ftrace without tgid name no pid: the thread that wrote both
+  // devices' device_state (QEMU's migration thread) makes them one process's.
+  const pidless = (tidA: number, tidB: number) => {
+    const t = trace();
+    const a = t.device('?:3', { pid: undefined, fd: 3, naming: 'pid-fd', tid: tidA });
+    const b = t.device('?:4', { pid: undefined, fd: 4, naming: 'pid-fd', tid: tidB });
+    a.open();
+    b.open();
+    a.set(1, 3);
+    b.set(1, 3);
+    const aStop = a.set(3, 2);
+    const fail = b.write(2, { errno: EIO });
+    b.set(3, 1);
+    a.close();
+    b.close();
+    return { ops: t.ops, aStop, fail };
+  };
+
+  it('without a pid, fires for devices whose device_state the same thread wrote', () => {
+    const { ops, aStop, fail } = pidless(7, 7);
+    const f = only(check(ops), 'V1-GROUP-RECOVER');
+    expect(f).toHaveLength(1);
+    expect(f[0]).toMatchObject({ device: '?:3', blame: 'vmm', severity: 'warning' });
+    expect(lines(f[0])).toContain(fail);
+    expect(lines(f[0])).toContain(aStop);
+    expect(f[0]?.message).toContain('thread 7');
+  });
+
+  it('without a pid, is quiet for devices written by different threads (processes not shown to be one)', () => {
+    expect(only(check(pidless(7, 8).ops), 'V1-GROUP-RECOVER')).toEqual([]);
+  });
+
   it('is quiet when the VMM takes every device back to RUNNING', () => {
     const t = trace();
     const a = t.device('0000:65:00.0', { pid: 42, fd: 5 });
@@ -354,7 +386,7 @@ describe('V1-GROUP-RECOVER', () => {
     expect(only(check(t.ops), 'V1-GROUP-RECOVER')).toEqual([]);
   });
 
-  it('is quiet when the sibling state is unknown, and without a pid', () => {
+  it('is quiet when the sibling state is unknown, and without a pid when different threads wrote them', () => {
     const t = trace();
     const a = t.device('x', { pid: 7 });
     const b = t.device('y', { pid: 7 });
@@ -366,8 +398,8 @@ describe('V1-GROUP-RECOVER', () => {
     a.read(3);
     a.write(2, { errno: EINVAL });
     const u = trace('nopid.txt');
-    const c = u.device('x', { pid: undefined });
-    const e = u.device('y', { pid: undefined });
+    const c = u.device('x', { pid: undefined, tid: 11 });
+    const e = u.device('y', { pid: undefined, tid: 12 });
     c.open();
     e.open();
     c.set(1, 3);

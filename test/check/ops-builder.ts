@@ -49,7 +49,8 @@ export interface Dev {
 export interface Trace {
   readonly file: string;
   readonly ops: ProtocolOp[];
-  device(id: string, o?: { pid?: number | undefined; fd?: number; naming?: DeviceRef['naming'] }): Dev;
+  /** `tid`: the thread of every op of the device (1 unless given). */
+  device(id: string, o?: { pid?: number | undefined; fd?: number; naming?: DeviceRef['naming']; tid?: number }): Dev;
   /** Lost events at this point. */
   gap(count?: number): number;
 }
@@ -74,7 +75,7 @@ export function trace(file = 'trace.txt', ops: ProtocolOp[] = []): Trace {
         ops.push(op);
         return op.src.line ?? 0;
       };
-      const base = () => ({ device: ref, ...next() });
+      const base = () => ({ device: ref, ...next(), ...(o.tid !== undefined ? { tid: o.tid } : {}) });
       const dev: Dev = {
         ref,
         open: () => push({ op: 'open', ...base() }),

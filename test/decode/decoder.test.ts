@@ -12,7 +12,43 @@ function decode(records: readonly TraceRecord[], opts: Partial<Parameters<typeof
   return ops;
 }
 
+describe('decoder: a process that is gone (host mode)', () => {
+  it('closes its devices at its exit, and a new process under the same pid starts afresh', () => {
+    const b = recordBuilder();
+    const exit = (pid: number): TraceRecord => ({ kind: 'process-exit', pid, why: 'exit', tsNs: 999n, tid: pid, comm: undefined, cpu: undefined, src: { file: 't.trace', line: 50 } });
+    const ops = decode([b.open(7, '0000:65:00.0'), b.regionInfo(7), exit(100), b.pread(7, REGION, 4, 1n)]);
+    expect(ops.map((o) => o.op)).toEqual(['open', 'region', 'close']);
+    const close = ops[2];
+    expect(close?.op === 'close' && close.device.id).toBe('0000:65:00.0');
+    // the later pread on fd 7 of pid 100 is another program's fd: not the device
+  });
+  it("leaves other processes' devices open", () => {
+    const a = recordBuilder('t.trace', 100);
+    const c = recordBuilder('t.trace', 200);
+    const exit: TraceRecord = { kind: 'process-exit', pid: 100, why: 'exit', tsNs: 999n, tid: 100, comm: undefined, cpu: undefined, src: { file: 't.trace', line: 50 } };
+    const ops = decode([a.open(7, '0000:65:00.0'), c.open(7, '0000:66:00.0'), c.regionInfo(7), exit, ...c.rmw(7, 1, 3)]);
+    expect(ops.filter((o) => o.op === 'close').map((o) => (o.op === 'close' ? o.device.id : ''))).toEqual(['0000:65:00.0']);
+    expect(ops.filter((o) => o.op === 'v1-state-write').map((o) => (o.op === 'v1-state-write' ? o.device.id : ''))).toEqual(['0000:66:00.0']);
+  });
+});
+
 describe('decoder: device identity', () => {
+  it('names a device opened by a non-VFIO path (a vendor node, the lab\'s FUSE file) by that path', () => {
+    const b = recordBuilder();
+    const ops = decode([b.open(5, '/srv/vendor/mig0', 'openat'), b.regionInfo(5), b.pread(5, REGION, 4, 1n), b.pwrite(5, REGION, 4, 3n)]);
+    const refs = new Set(ops.flatMap((o) => ('device' in o ? [`${o.device.id}|${o.device.naming}`] : [])));
+    expect([...refs]).toEqual(['/srv/vendor/mig0|path']);
+  });
+
+  it('forgets the path when the fd is closed: a reused fd number is pid:fd again', () => {
+    const b = recordBuilder();
+    const { cmd: _cmd, ...rest } = b.ioctl(5, 0);
+    const close: TraceRecord = { ...rest, kind: 'fd-close', fd: 5, ret: 0 };
+    const ops = decode([b.open(5, '/srv/vendor/mig0', 'openat'), close, b.regionInfo(5), b.pread(5, REGION, 4, 1n)]);
+    const ids = new Set(ops.flatMap((o) => ('device' in o ? [o.device.id] : [])));
+    expect([...ids]).toEqual(['100:5']);
+  });
+
   it('names a device from VFIO_GROUP_GET_DEVICE_FD and finds its region from GET_REGION_INFO', () => {
     const b = recordBuilder();
     const ops = decode([b.open(7, '0000:65:00.0'), b.regionInfo(7), ...b.rmw(7, 1, 3)]);

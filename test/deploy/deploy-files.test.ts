@@ -37,17 +37,21 @@ type Obj = Record<string, unknown>;
 const obj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-describe('systemd unit', () => {
-  const UNIT = 'systemd/migscope@.service';
+// The host agent (watch --all, every VMM) and the one-VM template (watch --pid).
+describe.each([
+  { unit: 'migscope.service', instance: 'migscope.service', exec: /main\.js watch --all$/, restart: 'always' },
+  { unit: 'migscope@.service', instance: 'migscope@vm42.service', exec: /main\.js watch --pid /, restart: 'on-abnormal' },
+])('systemd unit $unit', ({ unit, instance, exec, restart }) => {
+  const UNIT = `systemd/${unit}`;
 
   /** systemd-analyze verify's complaints about a copy of the unit with `edit` applied. */
   function verify(edit: (t: string) => string): string {
     const dir = mkdtempSync(join(tmpdir(), 'migscope-unit-'));
     try {
-      writeFileSync(join(dir, 'migscope@.service'), edit(read(UNIT)));
-      const r = spawnSync(SYSTEMD_ANALYZE, ['verify', join(dir, 'migscope@vm42.service')], { encoding: 'utf8' });
+      writeFileSync(join(dir, unit), edit(read(UNIT)));
+      const r = spawnSync(SYSTEMD_ANALYZE, ['verify', join(dir, instance)], { encoding: 'utf8' });
       // verify exits 0 on many problems and prints them: every line naming the unit counts.
-      return (r.stdout + r.stderr).split('\n').filter((l) => l.includes('migscope@')).join('\n');
+      return (r.stdout + r.stderr).split('\n').filter((l) => l.includes(unit.replace('.service', ''))).join('\n');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -55,7 +59,7 @@ describe('systemd unit', () => {
 
   it.skipIf(!haveSystemd)('passes systemd-analyze verify, which catches a broken copy', () => {
     expect(verify((t) => t)).toBe('');
-    expect(verify((t) => t.replace('Restart=on-abnormal', 'Restart=sometimes'))).toMatch(/restart specifier/);
+    expect(verify((t) => t.replace(`Restart=${restart}`, 'Restart=sometimes'))).toMatch(/restart specifier/);
   });
 
   it('has the capabilities bpftrace needs, a restart policy, the OTEL_* environment file and SIGINT for a flushed stop', () => {
@@ -65,10 +69,10 @@ describe('systemd unit', () => {
       expect(line('CapabilityBoundingSet').split(' '), cap).toContain(cap);
       expect(line('AmbientCapabilities').split(' '), cap).toContain(cap);
     }
-    expect(line('Restart')).toBe('on-abnormal');
+    expect(line('Restart')).toBe(restart);
     expect(line('EnvironmentFile')).toBe('-/etc/migscope/migscope.env');
     expect(line('KillSignal')).toBe('SIGINT');
-    expect(line('ExecStart')).toMatch(/main\.js watch --pid /);
+    expect(line('ExecStart')).toMatch(exec);
     // The environment file: KEY=value lines only, OTEL_* among them.
     const env = read('systemd/migscope.env').split('\n').filter((l) => l.trim() !== '' && !l.startsWith('#'));
     for (const l of env) expect(l, l).toMatch(/^[A-Z_][A-Z0-9_]*=\S*$/);
@@ -107,7 +111,7 @@ function daemonSetProblems(text: string): string[] {
   for (const c of containers) {
     if (obj(c['securityContext'])['privileged'] !== true) p.push(`container ${String(c['name'])} is not privileged`);
     if (typeof c['image'] !== 'string') p.push('no image');
-    if (arr(c['args'])[0] !== 'watch') p.push('the container does not run migscope watch');
+    if (arr(c['args'])[0] !== 'watch' || !arr(c['args']).includes('--all')) p.push('the container does not run migscope watch --all');
     const mounts = arr(c['volumeMounts']).map(obj);
     for (const m of mounts) if (!volumes.has(String(m['name']))) p.push(`volumeMount ${String(m['name'])} has no volume`);
     const tracefs = mounts.find((m) => m['mountPath'] === '/sys/kernel/tracing');

@@ -158,6 +158,25 @@ describe('migscope-capture v1 text lines', () => {
   });
 });
 
+describe('host-mode records (watch --all)', () => {
+  it('vmmexit is the end of a process', () => {
+    expect(one('9 vmmexit pid=42 tid=42 why=exit')).toMatchObject({ kind: 'process-exit', pid: 42, why: 'exit', tsNs: 9n });
+    expect(one('9 vmmexit pid=42 tid=42 why=exec')).toMatchObject({ kind: 'process-exit', why: 'exec' });
+    expect(parse('9 vmmexit pid=42 tid=42 why=bored').malformed).toHaveLength(1);
+  });
+  it('a registration is no record, unless VFIO ioctls before it went untraced (then a hole)', () => {
+    const quiet = parse('8 vmm pid=42 tid=42 early_vfio=0 exec_ns=5');
+    expect(quiet.records).toEqual([]);
+    expect(quiet.malformed).toEqual([]);
+    expect(one('8 vmm pid=42 tid=42 early_vfio=3 exec_ns=5')).toMatchObject({ kind: 'lost-events', count: 3, pid: 42, tsNs: 8n });
+  });
+  it('exec records are well-formed records of no interest', () => {
+    const out = parse('7 exec pid=42 tid=42 comm=qemu-system-x86 path=/usr/bin/qemu-system-x86_64');
+    expect(out.records).toEqual([]);
+    expect(out.malformed).toEqual([]);
+  });
+});
+
 describe('-f json lines', () => {
   it('printf records carry the same lines; attached_probes, maps and helper errors are not records', () => {
     const out = parse(

@@ -13,6 +13,7 @@ import type { Analysis } from '../../src/analysis/types.js';
 import { formatModule } from '../../src/report/html/client/format.js';
 import { timelineDrawModule } from '../../src/report/html/client/timeline-draw.js';
 import { renderHtmlReport, stateColor, summarize } from '../../src/report/html/index.js';
+import { wallTimeIso } from '../../src/report/wall-clock.js';
 import type { Source } from '../../src/record/types.js';
 import { chromiumAvailable, chromiumSkipReason, cleanupTemp, launchChromium, openReport, writeTemp, type Opened } from './fixtures-browser.js';
 import { largeAnalysis } from './fixtures-large.js';
@@ -277,6 +278,33 @@ describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
       expect(errors).toEqual([]);
     } finally {
       await page.close();
+    }
+  });
+
+  it('a finding shows the trace lines it cites when they were supplied, and its wall clock when the clock is known (issue 15)', async () => {
+    const base = failedPrecopy();
+    const offsetNs = 1_767_225_600_000_000_000n;
+    const a: Analysis = { ...base, clock: { source: 'sync', clock: 'local', offsetNs } };
+    const raw = (src: { readonly line?: number }): string | undefined => (src.line !== undefined ? `  <raw> line ${src.line} pwrite64 & <b>x</b>` : undefined);
+    const page = (await openReport(browser, writeTemp('evidence-text.html', renderHtmlReport(a, { rules: RULES, evidenceText: raw })))).page;
+    try {
+      await page.click('tr.finding[data-row="0"] button.expand');
+      const detail = 'tr.finding-detail[data-detail-for="0"]';
+      const f = a.findings[0];
+      expect(await page.$$eval(`${detail} ol.evidence li pre.ev-line`, (ps) => ps.map((p) => p.textContent))).toEqual(f?.evidence.map((e) => raw(e.src)));
+      expect(await page.$$(`${detail} ol.evidence li pre.ev-line b`)).toEqual([]); // text, never markup
+      expect(await page.textContent(detail)).toContain(wallTimeIso(a.clock, f?.tsNs) ?? 'no wall time?');
+    } finally {
+      await page.close();
+    }
+    // Without a mapping, no wall clock; without the lines, no embedded text.
+    const plain = (await openReport(browser, writeTemp('evidence-plain.html', renderHtmlReport(base, { rules: RULES })))).page;
+    try {
+      await plain.click('tr.finding[data-row="0"] button.expand');
+      expect(await plain.$$('tr.finding-detail[data-detail-for="0"] pre.ev-line')).toEqual([]);
+      expect(await plain.textContent('tr.finding-detail[data-detail-for="0"]')).not.toContain('Wall clock');
+    } finally {
+      await plain.close();
     }
   });
 

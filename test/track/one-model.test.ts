@@ -85,7 +85,7 @@ describe('the timeline and the rules\' view are one model', () => {
       fc.property(fc.array(step, { maxLength: 40 }), (steps) => {
         expect(disagreements(opsOf(steps))).toEqual([]);
       }),
-      { numRuns: 400 },
+      { numRuns: Number(process.env.ONE_MODEL_RUNS ?? 400) },
     );
   });
 

@@ -84,7 +84,47 @@ describe('tracker: v1 timeline and sessions', () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ from: 'PRE_COPY', to: 'SAVING', errno: 22, readBackRaw: 3 });
     expect(d.sessions.map((s) => s.outcome)).toEqual(['failed']);
-    expect(d.timeline.map((i) => i.state)).toEqual(['RUNNING', 'PRE_COPY', 'RUNNING']);
+    // Between the refused write and its read-back the state is unknown (spec §2.3 rule 3:
+    // previous state or 110b); the read-back shows the device kept PRE_COPY.
+    expect(d.timeline.map((i) => i.state)).toEqual(['RUNNING', 'PRE_COPY', 'UNKNOWN', 'PRE_COPY', 'RUNNING']);
+    // The session did not visit a new state because of the refusal.
+    expect(d.sessions[0]!.states).toEqual(['PRE_COPY', 'RUNNING']);
+  });
+
+  it('a refused write whose read-back value is not seen leaves the state UNKNOWN, never the previous one assumed', () => {
+    const b = recordBuilder();
+    const fd = 7;
+    const { devices } = track([
+      b.open(fd, 'd'),
+      b.regionInfo(fd),
+      ...b.rmw(fd, 1, 3),
+      b.pwrite(fd, REGION, 4, 2n, -5),
+      b.pread(fd, REGION, 4, undefined),
+    ]);
+    const d = devices[0]!;
+    expect(d.timeline.map((i) => `${i.state}:${i.certainty}`)).toEqual(['RUNNING:known', 'PRE_COPY:known', 'UNKNOWN:unknown']);
+    expect(d.sessions[0]!.outcome).toBe('failed');
+  });
+
+  it('a refused write in 110b leaves the device in 110b (only a reset leaves it)', () => {
+    const b = recordBuilder();
+    const fd = 7;
+    const { devices } = track([
+      b.open(fd, 'd'),
+      b.regionInfo(fd),
+      ...b.rmw(fd, 1, 3),
+      b.pwrite(fd, REGION, 4, 2n, -5),
+      b.pread(fd, REGION, 4, 6n),
+      b.pwrite(fd, REGION, 4, 1n, -22),
+    ]);
+    expect(devices[0]!.timeline.map((i) => `${i.state}:${i.certainty}`)).toEqual(['RUNNING:known', 'PRE_COPY:known', 'UNKNOWN:unknown', 'ERROR:known']);
+  });
+
+  it('an EAGAIN refusal is transient: the state stays known', () => {
+    const b = recordBuilder();
+    const fd = 7;
+    const { devices } = track([b.open(fd, 'd'), b.regionInfo(fd), ...b.rmw(fd, 1, 3), b.pwrite(fd, REGION, 4, 2n, -11)]);
+    expect(devices[0]!.timeline.map((i) => `${i.state}:${i.certainty}`)).toEqual(['RUNNING:known', 'PRE_COPY:known']);
   });
 
   it('follows ERROR and reset back to RUNNING (inferred until read)', () => {
@@ -100,7 +140,7 @@ describe('tracker: v1 timeline and sessions', () => {
       b.ioctl(fd, 0x3b6f, 0),
     ]);
     const d = devices[0]!;
-    expect(d.timeline.map((i) => `${i.state}:${i.certainty}`)).toEqual(['RUNNING:known', 'PRE_COPY:known', 'ERROR:known', 'RUNNING:inferred']);
+    expect(d.timeline.map((i) => `${i.state}:${i.certainty}`)).toEqual(['RUNNING:known', 'PRE_COPY:known', 'UNKNOWN:unknown', 'ERROR:known', 'RUNNING:inferred']);
     expect(d.resets).toBe(1);
     expect(d.sessions[0]!.outcome).toBe('failed');
   });

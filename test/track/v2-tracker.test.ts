@@ -63,6 +63,14 @@ describe('v2 tracker: a clean save with PRE_COPY and P2P', () => {
     expect(s.notRunningNs).toBe(4000n);
     expect(ended).toEqual([s]);
   });
+
+  it('cites the record its reason rests on: the read() that returned 0 in STOP_COPY', () => {
+    const s = d.sessions[0]!;
+    expect(s.reason).toContain('read() returned 0');
+    const eof = t.ops.find((o) => o.op === 'v2-data' && !o.write && o.result.ok === true && o.result.ret === 0);
+    expect(eof).toBeDefined();
+    expect(s.reasonSrc).toEqual(eof!.src);
+  });
 });
 
 describe('v2 tracker: sessions', () => {

@@ -21,7 +21,6 @@ export const v1DataOffset: DeviceRuleDef = {
     'data_offset must be at least 32 (never 0: the header comes first and the data section follows it), and the buffer it describes, [data_offset, data_offset + data_size), must end inside the migration region. A violation is a driver error. The region-size checks need the region size from the region info; the rule needs the values read. (The page alignment required when data_offset lies in an mmap-able sparse area is not checked: the sparse areas are not part of the decoded region.)',
   uncertainWhen: 'For the buffer-end check, events were lost between the data_offset and data_size reads: they may belong to different iterations.',
   create(env) {
-    let offset: { readonly op: V1FieldOp; readonly value: bigint; readonly gapSerial: number } | undefined;
     let lastReported = '';
     const report = (key: string, o: V1FieldOp, message: string, ev: readonly Evidence[], uncertain: boolean, ctx: DeviceContext): void => {
       // A driver that gets it wrong usually does so every iteration: say it once per value.
@@ -31,19 +30,10 @@ export const v1DataOffset: DeviceRuleDef = {
     };
     return {
       op(o, ctx) {
-        if (o.op === 'v1-state-write' || o.op === 'reset') {
-          offset = undefined;
-          return;
-        }
         if (o.op !== 'v1-field') return;
-        if (o.field === 'pending_bytes' || (o.field === 'data_size' && o.write)) {
-          offset = undefined;
-          return;
-        }
         if (o.write || o.result.ok !== true || o.value === undefined) return;
         const size = ctx.region?.size;
         if (o.field === 'data_offset') {
-          offset = { op: o, value: o.value, gapSerial: ctx.gaps.count };
           if (o.value < BigInt(V1_HEADER_SIZE)) {
             report(`low:${o.value}`, o, `data_offset read ${hex(o.value)}; it must be at least ${V1_HEADER_SIZE} (${hex(V1_HEADER_SIZE)}): the data section follows the 32-byte header, so data_offset is never inside it.`, [evidence(o)], false, ctx);
           } else if (size !== undefined && o.value >= size) {
@@ -51,7 +41,9 @@ export const v1DataOffset: DeviceRuleDef = {
           }
           return;
         }
-        if (o.field === 'data_size' && offset !== undefined && size !== undefined && offset.value + o.value > size) {
+        // The round's data_offset is the tracker's (device-view.ts SaveRound).
+        const offset = ctx.round.dataOffset;
+        if (o.field === 'data_size' && offset !== undefined && offset.value !== undefined && size !== undefined && offset.value + o.value > size) {
           report(
             `end:${offset.value}:${o.value}`,
             o,

@@ -2,8 +2,7 @@
 // is data, yet the iteration's data_size is 0. QEMU stops iterating on data_size 0, which
 // can leave data behind (V1-SAVE-DRAIN).
 
-import type { V1FieldOp } from '../../decode/ops.js';
-import { gapSince } from '../../track/device-view.js';
+import { gapSince, type FieldRead } from '../../track/device-view.js';
 import { evidence, hex } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 
@@ -18,25 +17,22 @@ export const v1EmptyIter: DeviceRuleDef = {
     'When pending_bytes reads > 0, the data_size read in the same iteration should be > 0 too. A data_size of 0 while data is pending is a driver warning: QEMU stops iterating when data_size is 0, which can end stop-and-copy with data still pending (V1-SAVE-DRAIN). Needs both values.',
   uncertainWhen: 'Events were lost between the pending_bytes read and the data_size read: a lost pending_bytes read may have started a new, empty iteration.',
   create(env) {
-    let pending: { readonly op: V1FieldOp; readonly gapSerial: number; reported: boolean } | undefined;
+    // The round's pending_bytes read is the tracker's (device-view.ts SaveRound); the rule
+    // remembers which rounds it already reported.
+    const reported = new WeakSet<FieldRead>();
     return {
       op(o, ctx) {
-        if (o.op === 'reset') pending = undefined;
-        if (o.op !== 'v1-field') return;
-        if (o.field === 'pending_bytes' && !o.write) {
-          pending = o.result.ok === true && o.value !== undefined && o.value > 0n ? { op: o, gapSerial: ctx.gaps.count, reported: false } : undefined;
-          return;
-        }
-        if (o.field !== 'data_size' || o.write) return;
-        if (pending === undefined || pending.reported || o.result.ok !== true || o.value !== 0n) return;
-        pending.reported = true;
+        if (o.op !== 'v1-field' || o.field !== 'data_size' || o.write || o.result.ok !== true || o.value !== 0n) return;
+        const p = ctx.round.pending;
+        if (p === undefined || p.value === undefined || p.value <= 0n || reported.has(p)) return;
+        reported.add(p);
         env.report(ctx, {
           severity: 'warning',
           blame: 'driver',
           tsNs: o.tsNs,
-          message: `pending_bytes read ${hex(pending.op.value ?? 0n)}, but data_size in the same iteration read 0. With data pending the driver should offer a non-empty buffer; QEMU stops iterating on data_size 0.`,
-          evidence: [evidence(pending.op), evidence(o)],
-          uncertain: gapSince(ctx, pending.gapSerial),
+          message: `pending_bytes read ${hex(p.value)}, but data_size in the same iteration read 0. With data pending the driver should offer a non-empty buffer; QEMU stops iterating on data_size 0.`,
+          evidence: [evidence(p.op), evidence(o)],
+          uncertain: gapSince(ctx, p.gapSerial),
         });
       },
     };

@@ -2,9 +2,8 @@
 // leaves the error state (110b), and a reset returns the device to RUNNING (001b).
 
 import { assertNever } from '../../protocol/assert-never.js';
-import type { DeviceOp } from '../../decode/ops.js';
 import { v1IsError, V1_STATE_MASK } from '../../protocol/v1.js';
-import { gapSince } from '../../track/device-view.js';
+import { gapSince, stateEvidence, writtenSince } from '../../track/device-view.js';
 import { evidence, stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 
@@ -20,39 +19,40 @@ export const v1ErrorExit: DeviceRuleDef = {
   uncertainWhen:
     'Events were lost between the 110b read and the write (a lost reset would explain the write), or between the reset and the read-back (a lost write would explain another state).',
   create(env) {
-    let inError: { readonly read: DeviceOp; readonly gapSerial: number; warned: boolean } | undefined;
-    let afterReset: { readonly reset: DeviceOp; readonly gapSerial: number } | undefined;
+    // In 110b and "just reset" are the tracker's view (ctx.state: a refused write leaves
+    // 110b as it is, a reset is known how === 'reset' until a write). The rule remembers
+    // only that it warned in the current stay in 110b.
+    let warnedThisStay = false;
     return {
       op(o, ctx) {
+        const s = ctx.state;
+        const inError = s !== undefined && v1IsError(s.raw) ? s : undefined;
+        if (inError === undefined) warnedThisStay = false;
         switch (o.op) {
-          case 'v1-state-read':
+          case 'v1-state-read': {
             if (o.result.ok !== true || o.value === undefined) return;
-            if (afterReset !== undefined) {
-              if ((o.value & V1_STATE_MASK) !== 1) {
-                env.report(ctx, {
-                  severity: 'error',
-                  blame: 'driver',
-                  tsNs: o.tsNs,
-                  message: `After a successful VFIO_DEVICE_RESET, device_state read ${stateText(o.value)}; a reset must return the device to RUNNING (001b).`,
-                  evidence: [evidence(afterReset.reset), evidence(o)],
-                  uncertain: gapSince(ctx, afterReset.gapSerial),
-                });
-              }
-              afterReset = undefined;
+            if (s !== undefined && s.how === 'reset' && !writtenSince(ctx, s) && (o.value & V1_STATE_MASK) !== 1) {
+              env.report(ctx, {
+                severity: 'error',
+                blame: 'driver',
+                tsNs: o.tsNs,
+                message: `After a successful VFIO_DEVICE_RESET, device_state read ${stateText(o.value)}; a reset must return the device to RUNNING (001b).`,
+                evidence: [stateEvidence(s), evidence(o)],
+                uncertain: gapSince(ctx, s.gapSerial),
+              });
             }
-            inError = v1IsError(o.value) ? (inError ?? { read: o, gapSerial: ctx.gaps.count, warned: false }) : undefined;
             return;
+          }
           case 'v1-state-write':
-            afterReset = undefined;
             if (inError === undefined) return;
-            if (!inError.warned) {
-              inError.warned = true;
+            if (!warnedThisStay) {
+              warnedThisStay = true;
               env.report(ctx, {
                 severity: 'warning',
                 blame: 'vmm',
                 tsNs: o.tsNs,
                 message: `The VMM wrote device_state${o.value === undefined ? '' : ` = ${stateText(o.value)}`} while the device was in the error state (110b). Only VFIO_DEVICE_RESET leaves the error state.`,
-                evidence: [evidence(inError.read), evidence(o)],
+                evidence: [stateEvidence(inError), evidence(o)],
                 uncertain: gapSince(ctx, inError.gapSerial),
               });
             }
@@ -62,21 +62,12 @@ export const v1ErrorExit: DeviceRuleDef = {
                 blame: 'driver',
                 tsNs: o.tsNs,
                 message: `The driver accepted a device_state write${o.value === undefined ? '' : ` of ${stateText(o.value)}`} while in the error state (110b); writes out of the error state must fail, only VFIO_DEVICE_RESET leaves it.`,
-                evidence: [evidence(inError.read), evidence(o)],
+                evidence: [stateEvidence(inError), evidence(o)],
                 uncertain: gapSince(ctx, inError.gapSerial),
               });
-              inError = undefined;
             }
             return;
           case 'reset':
-            if (o.result.ok === true) {
-              inError = undefined;
-              afterReset = { reset: o, gapSerial: ctx.gaps.count };
-            } else if (o.result.ok === undefined) {
-              inError = undefined;
-              afterReset = undefined;
-            }
-            return;
           case 'v1-field':
           case 'v1-bad-access':
           case 'v1-data':

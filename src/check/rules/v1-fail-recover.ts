@@ -3,17 +3,10 @@
 // take it back to RUNNING (write 001b) before failing the migration or resuming the VM.
 // When the migration ends is decided by migration-context.ts.
 
-import { assertNever } from '../../protocol/assert-never.js';
-import type { V1StateWriteOp } from '../../decode/ops.js';
 import { v1IsValid, V1_STATE_MASK } from '../../protocol/v1.js';
 import { gapSince, stateEvidence } from '../../track/device-view.js';
-import { evidence, isHardFailure, resultText, stateText } from '../format.js';
+import { stateText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
-
-function entersMigration(raw: number): boolean {
-  const low = raw & V1_STATE_MASK;
-  return low === 2 || low === 3 || low === 4;
-}
 
 export const v1FailRecover: DeviceRuleDef = {
   scope: 'device',
@@ -26,58 +19,22 @@ export const v1FailRecover: DeviceRuleDef = {
     'When a device_state write fails during a migration (errno other than EAGAIN) and the device is still in a valid state, the VMM should write RUNNING (001b) before it fails the migration or resumes the VM. A VMM warning if the migration ends (QEMU\'s migration state notifier reports failed/cancelled, QEMU resumes the VM, the device is closed, or the trace ends) with the device in a valid state other than RUNNING. Quiet when the device is in the error state (only a reset helps, V1-ERROR-EXIT), when its state after the failure was never seen, or when a later write had an unseen value or result. A VMM that tried to write 001b and was refused has done its part (V1-REFUSE-VALID judges the driver).',
   uncertainWhen: 'Events were lost after the failed write: the write of 001b may have been among them.',
   create(env) {
-    let failure: { readonly write: V1StateWriteOp; readonly gapSerial: number } | undefined;
-    let seenAfter = false; // the state was seen after the failure
-    let unknownAfter = false; // a later write whose value or result is unseen
-    let tried = false; // the VMM tried to write 001b after the failure
+    // The migration's failure and what followed it are the tracker's (migration-episode.ts:
+    // ActiveMigration.failure / afterFailure); the rule judges them when the migration ends.
     return {
-      op(o, ctx) {
-        switch (o.op) {
-          case 'v1-state-write':
-            if (failure !== undefined) {
-              if (o.value !== undefined && (o.value & V1_STATE_MASK) === 1) tried = true;
-              else if (o.value === undefined || o.result.ok === undefined) unknownAfter = true;
-              if (o.result.ok === true && o.value !== undefined) seenAfter = true;
-            } else if (isHardFailure(o.result) && (ctx.migration.active !== undefined || (o.value !== undefined && entersMigration(o.value)))) {
-              // The failure belongs to a migration: one in progress, or the write that
-              // tried to start one (migration-context.ts starts it after this op).
-              failure = { write: o, gapSerial: ctx.gaps.count };
-              seenAfter = false;
-              unknownAfter = false;
-              tried = false;
-            }
-            return;
-          case 'v1-state-read':
-            if (failure !== undefined && o.result.ok === true && o.value !== undefined) seenAfter = true;
-            return;
-          case 'v1-bad-access':
-            if (failure !== undefined && o.write && o.fields.includes('device_state')) unknownAfter = true;
-            return;
-          case 'reset':
-          case 'v1-field':
-          case 'v1-data':
-          case 'region':
-          case 'open':
-          case 'close':
-          case 'qemu':
-            return;
-          default:
-            assertNever(o);
-        }
-      },
       migrationEnd(end, ctx) {
-        const f = failure;
-        failure = undefined;
-        if (f === undefined || end.backToRunning || tried || unknownAfter || !seenAfter) return;
+        const f = end.migration.failure;
+        const after = end.migration.afterFailure;
+        if (f === undefined || after === undefined || end.backToRunning || after.triedRunning || after.unseenWrite || !after.stateSeen) return;
         const s = ctx.state;
         if (s === undefined || !v1IsValid(s.raw) || (s.raw & V1_STATE_MASK) === 1) return;
-        const ev = [evidence(f.write, 'failed transition'), stateEvidence(s, 'state after the failure')];
+        const ev = [{ src: f.src, what: `${f.what} (failed transition)` }, stateEvidence(s, 'state after the failure')];
         if (end.src !== undefined) ev.push({ src: end.src, what: `migration over: ${end.reason}` });
         env.report(ctx, {
           severity: 'warning',
           blame: 'vmm',
           tsNs: end.tsNs ?? s.tsNs,
-          message: `The device_state write${f.write.value === undefined ? '' : ` of ${stateText(f.write.value)}`} ${resultText(f.write.result)} during a ${end.migration.kind === 'save' ? 'save (source)' : 'resume (destination)'} migration. The device was in ${stateText(s.raw)}, a valid state, when the migration ended (${end.reason}), and the VMM never wrote RUNNING (001b). After a failed transition the VMM should take the device back to RUNNING before failing the migration or resuming the VM.`,
+          message: `The device_state write${f.toRaw === undefined ? '' : ` of ${stateText(f.toRaw)}`} ${f.resultText} during a ${end.migration.kind === 'save' ? 'save (source)' : 'resume (destination)'} migration. The device was in ${stateText(s.raw)}, a valid state, when the migration ended (${end.reason}), and the VMM never wrote RUNNING (001b). After a failed transition the VMM should take the device back to RUNNING before failing the migration or resuming the VM.`,
           evidence: ev,
           uncertain: gapSince(ctx, f.gapSerial),
         });

@@ -7,7 +7,7 @@
 // Devices belong together when they share a pid; without a pid (ftrace text without
 // tgid) devices are not grouped and the rule stays quiet.
 
-import type { V1StateWriteOp } from '../../decode/ops.js';
+import type { DeviceOp, V1StateWriteOp } from '../../decode/ops.js';
 import { V1_STATE_MASK } from '../../protocol/v1.js';
 import { gapSince, stateEvidence, type DeviceContext } from '../../track/device-view.js';
 import { evidence, isHardFailure, resultText, stateText } from '../format.js';
@@ -20,6 +20,8 @@ interface GroupFailure {
   readonly write: V1StateWriteOp;
   readonly fromRaw: number | undefined;
   readonly gapSerial: number;
+  /** The process group (see groupOf). */
+  readonly group: string;
 }
 
 function entersMigration(raw: number): boolean {
@@ -35,16 +37,30 @@ export const v1GroupRecover: GlobalRuleDef = {
   blames: ['vmm'],
   specRef: 'migscope rule (issue 2), extending spec §6.1 V1-FAIL-RECOVER; §2.7 [REV: Dave Gilbert / Alex 2020-01-07]',
   description:
-    'When one device of a process (same pid) fails a device_state transition during a migration, the migration fails for the whole VM: every other device of that process that the migration moved out of RUNNING must be taken back to RUNNING (001b) too. A VMM warning, reported for each such device whose migration ends (QEMU\'s notifier reports failed/cancelled, QEMU resumes the VM, the device is closed, or the trace ends) while it is still in another state. Quiet for devices that failed themselves (V1-FAIL-RECOVER), whose state is unknown, or without a pid.',
+    'When one device of a process (same pid) fails a device_state transition during a migration, the migration fails for the whole VM: every other device of that process that the migration moved out of RUNNING must be taken back to RUNNING (001b) too. A VMM warning, reported for each such device whose migration ends (QEMU\'s notifier reports failed/cancelled, QEMU resumes the VM, the device is closed, or the trace ends) while it is still in another state. Quiet for devices that failed themselves (V1-FAIL-RECOVER) or whose state is unknown. Without a pid (trace-cmd records, ftrace without tgid), devices whose device_state the same thread wrote are of one process: a thread belongs to exactly one process.',
   uncertainWhen: 'Events were lost after the failure: the write that took the device back to RUNNING may have been among them.',
   create(env) {
     // Live devices per pid, the open failure per pid, and which device migrations were
     // running when it happened. All bounded by the number of live devices.
-    const byPid = new Map<number, Map<string, DeviceContext>>();
-    const failures = new Map<number, GroupFailure>();
+    // A group is a process: `pid:N`, or without a pid `tid:FILE:T`, the thread that wrote
+    // the device's device_state (QEMU's migration thread writes every device's).
+    const byPid = new Map<string, Map<string, DeviceContext>>();
+    const failures = new Map<string, GroupFailure>();
+    const threadGroup = new Map<string, string>(); // device key → tid group, for devices without a pid
+    const groupOf = (o: DeviceOp, ctx: DeviceContext): string | undefined => {
+      if (ctx.device.pid !== undefined) return `pid:${ctx.device.pid}`;
+      const had = threadGroup.get(ctx.key);
+      if (o.op !== 'v1-state-write' || o.tid === undefined) return had;
+      const now = `tid:${o.src.file}:${o.tid}`;
+      if (had !== undefined && had !== now) byPid.get(had)?.delete(ctx.key);
+      threadGroup.set(ctx.key, now);
+      return now;
+    };
+    const groupText = (group: string, ctx: DeviceContext): string =>
+      group.startsWith('pid:') ? `of the same process (pid ${ctx.device.pid})` : `of the same process (the trace names no pid; thread ${group.slice(group.lastIndexOf(':') + 1)} wrote the device_state of both)`;
     const affected = new Map<string, { readonly failure: GroupFailure; readonly migration: ActiveMigration }>();
 
-    const attach = (pid: number, f: GroupFailure): void => {
+    const attach = (pid: string, f: GroupFailure): void => {
       for (const other of byPid.get(pid)?.values() ?? []) {
         const m = other.migration.active;
         if (other.key === f.device.key || m === undefined || affected.has(other.key)) continue;
@@ -53,7 +69,7 @@ export const v1GroupRecover: GlobalRuleDef = {
     };
 
     const forget = (ctx: DeviceContext): void => {
-      const pid = ctx.device.pid;
+      const pid = ctx.device.pid !== undefined ? `pid:${ctx.device.pid}` : threadGroup.get(ctx.key);
       if (pid === undefined) return;
       const anyActive = [...(byPid.get(pid)?.values() ?? [])].some((d) => d.key !== ctx.key && d.migration.active !== undefined);
       if (!anyActive) failures.delete(pid);
@@ -61,7 +77,7 @@ export const v1GroupRecover: GlobalRuleDef = {
 
     return {
       op(o, ctx) {
-        const pid = ctx.device.pid;
+        const pid = groupOf(o, ctx);
         if (pid === undefined) return;
         const devs = byPid.get(pid) ?? new Map<string, DeviceContext>();
         byPid.set(pid, devs);
@@ -74,7 +90,7 @@ export const v1GroupRecover: GlobalRuleDef = {
         if (o.op !== 'v1-state-write' || !isHardFailure(o.result)) return;
         if (ctx.migration.active === undefined && !(o.value !== undefined && entersMigration(o.value))) return;
         if (open !== undefined) return; // the first failure tells the story
-        const f: GroupFailure = { device: ctx, write: o, fromRaw: ctx.state?.raw, gapSerial: ctx.gaps.count };
+        const f: GroupFailure = { device: ctx, write: o, fromRaw: ctx.state?.raw, gapSerial: ctx.gaps.count, group: pid };
         failures.set(pid, f);
         attach(pid, f);
       },
@@ -97,7 +113,7 @@ export const v1GroupRecover: GlobalRuleDef = {
               severity: 'warning',
               blame: 'vmm',
               tsNs: end.tsNs ?? s.tsNs,
-              message: `Device ${f.device.device.id} of the same process (pid ${ctx.device.pid}) failed the transition${arc} ${f.write.value === undefined ? '(value not seen)' : stateText(f.write.value)} (write ${resultText(f.write.result)}) during the migration. This device, ${ctx.device.id}, had been moved out of RUNNING by the migration and was left in ${stateText(s.raw)} when its migration ended (${end.reason}). When one device fails, the VMM must take every device it moved out of RUNNING back to RUNNING (001b).`,
+              message: `Device ${f.device.device.id} ${groupText(f.group, ctx)} failed the transition${arc} ${f.write.value === undefined ? '(value not seen)' : stateText(f.write.value)} (write ${resultText(f.write.result)}) during the migration. This device, ${ctx.device.id}, had been moved out of RUNNING by the migration and was left in ${stateText(s.raw)} when its migration ended (${end.reason}). When one device fails, the VMM must take every device it moved out of RUNNING back to RUNNING (001b).`,
               evidence: ev,
               uncertain: gapSince(ctx, f.gapSerial),
             });
@@ -106,7 +122,8 @@ export const v1GroupRecover: GlobalRuleDef = {
         forget(ctx);
       },
       finish(_reason, _at, ctx) {
-        const pid = ctx.device.pid;
+        const pid = ctx.device.pid !== undefined ? `pid:${ctx.device.pid}` : threadGroup.get(ctx.key);
+        threadGroup.delete(ctx.key);
         affected.delete(ctx.key);
         if (pid === undefined) return;
         const devs = byPid.get(pid);

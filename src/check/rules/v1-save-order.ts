@@ -14,10 +14,6 @@ import { evidence, hex } from '../format.js';
 import type { DeviceRuleDef, RuleEnv } from '../rule.js';
 import type { Evidence } from '../types.js';
 
-interface Read {
-  readonly op: DeviceOp;
-  readonly value: bigint | undefined;
-}
 
 export const v1SaveOrder: DeviceRuleDef = {
   scope: 'device',
@@ -30,73 +26,43 @@ export const v1SaveOrder: DeviceRuleDef = {
     'While saving (010b or 011b) each iteration must go: read pending_bytes (> 0) → read data_offset → read data_size → read data inside [data_offset, data_offset + data_size) → read pending_bytes. Reading data_size before data_offset, reading data before data_size, or reading data outside that window is a VMM error (reported once per iteration). Reading data_offset when the last pending_bytes read returned 0, or without any pending_bytes read since saving began, is a VMM warning: the VMM should not iterate. The window check needs the values of data_offset and data_size; the order checks do not.',
   uncertainWhen: 'Events were lost since the iteration began (the last pending_bytes read): the missing read may have been among them.',
   create(env) {
-    let fromOff = false; // last known state was outside saving (so an entry can be seen)
-    let began = false; // entry into saving was seen
-    let beganSerial = 0;
-    let pending: (Read & { readonly gapSerial: number }) | undefined;
-    let offset: Read | undefined;
-    let size: Read | undefined;
-    let reported = false; // an error was reported in this iteration
-
-    const newIteration = (): void => {
-      offset = undefined;
-      size = undefined;
-      reported = false;
-    };
-    const uncertain = (ctx: DeviceContext): boolean => gapSince(ctx, pending?.gapSerial ?? beganSerial);
-    const active = (): boolean => pending !== undefined || began;
-
+    // The round (pending_bytes read, first data_offset and data_size reads) and whether the
+    // entry into saving was seen are the tracker's (device-view.ts SaveRound, saveEntry).
+    // The rule remembers only the round it already reported an error in.
+    let reportedIn: object | undefined;
     return {
       op(o, ctx) {
         const s = ctx.state;
         const mode = s === undefined ? 'unknown' : v1IsSaving(s.raw) ? 'saving' : 'off';
-        if (mode === 'off') {
-          began = false;
-          fromOff = true;
-          pending = undefined;
-          newIteration();
-          return;
-        }
-        if (mode === 'saving' && fromOff) {
-          // Entered saving from a known other state (possibly through an unseen write).
-          began = true;
-          fromOff = false;
-          beganSerial = ctx.gaps.count;
-        }
+        if (mode === 'off') return;
+        const r = ctx.round;
+        const began = ctx.saveEntry !== undefined;
+        // The round is known by its pending_bytes read, or by the entry into saving before one.
+        const key: object | undefined = r.pending ?? ctx.saveEntry;
+        if (key === undefined) return; // neither a pending_bytes read nor the entry: nothing to judge
+        const reported = reportedIn === key;
+        const uncertain = gapSince(ctx, r.pending?.gapSerial ?? ctx.saveEntry?.gapSerial ?? 0);
+        const pending = r.pending;
 
         if (o.op === 'v1-field' && !o.write && o.result.ok !== false) {
-          const value = o.result.ok === true ? o.value : undefined;
-          switch (o.field) {
-            case 'pending_bytes':
-              pending = { op: o, value, gapSerial: ctx.gaps.count };
-              newIteration();
-              return;
-            case 'data_offset':
-              if (mode === 'saving' && offset === undefined) {
-                if (pending === undefined && began) {
-                  warn(env, ctx, o, 'The VMM read data_offset without reading pending_bytes since saving began; each iteration starts by reading pending_bytes, and iterates only if it is > 0.', [evidence(o)], uncertain(ctx));
-                } else if (pending !== undefined && pending.value === 0n) {
-                  warn(env, ctx, o, 'The VMM read data_offset although the last pending_bytes read returned 0; with nothing pending it should not iterate.', [evidence(pending.op), evidence(o)], uncertain(ctx));
-                }
-              }
-              if (offset === undefined) offset = { op: o, value };
-              return;
-            case 'data_size':
-              if (!active() || size !== undefined) return;
-              if (offset === undefined && !reported) {
-                reported = true;
-                error(env, ctx, o, 'The VMM read data_size before data_offset in this save iteration. The order is pending_bytes → data_offset → data_size → data.', [...(pending ? [evidence(pending.op)] : []), evidence(o)], uncertain(ctx));
-              }
-              size = { op: o, value };
-              return;
-            case 'reserved':
-              return;
+          if (o.field === 'data_offset' && mode === 'saving' && r.dataOffset === undefined) {
+            if (pending === undefined && began) {
+              warn(env, ctx, o, 'The VMM read data_offset without reading pending_bytes since saving began; each iteration starts by reading pending_bytes, and iterates only if it is > 0.', [evidence(o)], uncertain);
+            } else if (pending !== undefined && pending.value === 0n) {
+              warn(env, ctx, o, 'The VMM read data_offset although the last pending_bytes read returned 0; with nothing pending it should not iterate.', [evidence(pending.op), evidence(o)], uncertain);
+            }
+          } else if (o.field === 'data_size' && r.dataSize === undefined && r.dataOffset === undefined && !reported) {
+            reportedIn = key;
+            error(env, ctx, o, 'The VMM read data_size before data_offset in this save iteration. The order is pending_bytes → data_offset → data_size → data.', [...(pending ? [evidence(pending.op)] : []), evidence(o)], uncertain);
           }
+          return;
         }
-        if (o.op === 'v1-data' && !o.write && active() && !reported) {
+        if (o.op === 'v1-data' && !o.write && !reported) {
+          const offset = r.dataOffset;
+          const size = r.dataSize;
           if (size === undefined) {
-            reported = true;
-            error(env, ctx, o, 'The VMM read migration data before reading data_size in this save iteration. The order is pending_bytes → data_offset → data_size → data.', [...(offset ? [evidence(offset.op)] : []), evidence(o)], uncertain(ctx));
+            reportedIn = key;
+            error(env, ctx, o, 'The VMM read migration data before reading data_size in this save iteration. The order is pending_bytes → data_offset → data_size → data.', [...(offset ? [evidence(offset.op)] : []), evidence(o)], uncertain);
             return;
           }
           const base = offset?.value;
@@ -104,14 +70,14 @@ export const v1SaveOrder: DeviceRuleDef = {
           if (base === undefined || len === undefined) return;
           const end = o.regionOffset + BigInt(o.size);
           if (o.regionOffset < base || end > base + len) {
-            reported = true;
+            reportedIn = key;
             error(
               env,
               ctx,
               o,
               `The VMM read data at region offsets [${hex(o.regionOffset)}, ${hex(end)}), outside the buffer the driver offered, [${hex(base)}, ${hex(base + len)}) (data_offset ${hex(base)}, data_size ${hex(len)}).`,
               [...(offset ? [evidence(offset.op)] : []), evidence(size.op), evidence(o)],
-              uncertain(ctx),
+              uncertain,
             );
           }
         }

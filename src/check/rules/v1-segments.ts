@@ -57,7 +57,7 @@ export const v1Segments: GlobalRuleDef = {
     const finishSession = (s: Session): void => {
       open.delete(s.ctx.key);
       s.gapSerialAtEnd = s.ctx.gaps.count;
-      if (s.ctx.device.naming === 'pid-fd' || s.failed) return;
+      if ((s.ctx.device.naming === 'pid-fd' || s.ctx.device.naming === 'path') || s.failed) return;
       const name = s.ctx.device.id;
       const lists = finished.get(name) ?? { saves: [], resumes: [] };
       finished.set(name, lists);

@@ -1,10 +1,8 @@
 // V1-USER-READBACK (spec §6.1; §2.3 rule 3 [L58]): after a failed device_state write the
 // VMM should read device_state to learn where the device is before writing it again.
 
-import { assertNever } from '../../protocol/assert-never.js';
-import type { V1StateWriteOp } from '../../decode/ops.js';
 import { gapSince } from '../../track/device-view.js';
-import { evidence, isHardFailure, resultText } from '../format.js';
+import { evidence, resultText } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 
 export const v1UserReadback: DeviceRuleDef = {
@@ -18,38 +16,19 @@ export const v1UserReadback: DeviceRuleDef = {
     'After a device_state write fails, the VMM should read device_state before it writes device_state again: the driver reports there whether the device stayed in its previous state or went to the error state. A second write without that read is a VMM warning. EAGAIN failures are exempt: they are transient and a retry is the expected answer (V1-EAGAIN).',
   uncertainWhen: 'Events were lost between the failed write and the next write: the read may have been among them.',
   create(env) {
-    let failed: { readonly write: V1StateWriteOp; readonly gapSerial: number } | undefined;
+    // Whether a failed write still waits for its read is the tracker's (view.unreadFailure).
     return {
       op(o, ctx) {
-        switch (o.op) {
-          case 'v1-state-write':
-            if (failed !== undefined) {
-              env.report(ctx, {
-                severity: 'warning',
-                blame: 'vmm',
-                tsNs: o.tsNs,
-                message: `The device_state write ${resultText(failed.write.result)}, and the VMM wrote device_state again without reading it first. After a failed transition the VMM should read device_state to learn whether the device kept its previous state or entered the error state.`,
-                evidence: [evidence(failed.write), evidence(o)],
-                uncertain: gapSince(ctx, failed.gapSerial),
-              });
-            }
-            failed = isHardFailure(o.result) ? { write: o, gapSerial: ctx.gaps.count } : undefined;
-            return;
-          case 'v1-state-read':
-          case 'reset':
-            failed = undefined;
-            return;
-          case 'v1-field':
-          case 'v1-bad-access':
-          case 'v1-data':
-          case 'region':
-          case 'open':
-          case 'close':
-          case 'qemu':
-            return;
-          default:
-            assertNever(o);
-        }
+        const failed = ctx.unreadFailure;
+        if (o.op !== 'v1-state-write' || failed === undefined) return;
+        env.report(ctx, {
+          severity: 'warning',
+          blame: 'vmm',
+          tsNs: o.tsNs,
+          message: `The device_state write ${resultText(failed.write.result)}, and the VMM wrote device_state again without reading it first. After a failed transition the VMM should read device_state to learn whether the device kept its previous state or entered the error state.`,
+          evidence: [evidence(failed.write), evidence(o)],
+          uncertain: gapSince(ctx, failed.gapSerial),
+        });
       },
     };
   },

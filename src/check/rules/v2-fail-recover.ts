@@ -3,11 +3,7 @@
 // the device ends (close, end of trace). Requests the core must have rejected without a
 // state change (predictSet().rejectCertain) owe nothing.
 
-import type { V2Op } from '../../decode/ops.js';
-import { predictSet, V2_ERROR } from '../../track/v2-model.js';
 import type { DeviceRuleDef } from '../rule.js';
-import { isHardFailure } from '../format.js';
-import { v2Flags } from '../../track/v2-context.js';
 import { v2Evidence } from './v2-format.js';
 
 export const v2FailRecover: DeviceRuleDef = {
@@ -21,27 +17,11 @@ export const v2FailRecover: DeviceRuleDef = {
     'After a failed SET MIG_DEVICE_STATE that may have moved the device (it is left in the original state, on the path, or in ERROR), the VMM should either SET a recovery state (QEMU\'s recover state) or reset the device. If the device is closed or the trace ends first, with no successful SET or reset and no GET showing ERROR, that is a VMM warning.',
   uncertainWhen: 'Events were lost after the failure: a lost recovery SET or reset would explain it.',
   create(env) {
-    let pending: { readonly o: V2Op; readonly gapSerial: number } | undefined;
+    // Whether a recovery is owed is the tracker's (v2-context.ts recoveryOwed).
     return {
-      op(o) {
-        if (o.op === 'reset' && o.result.ok === true) pending = undefined;
-      },
-      v2Op(o: V2Op, ctx) {
-        if (o.op === 'v2-get-state' && o.result.ok === true && o.state === V2_ERROR) pending = undefined;
-        if (o.op !== 'v2-set-state') return;
-        if (o.result.ok === true) {
-          pending = undefined;
-          return;
-        }
-        if (!isHardFailure(o.result)) return;
-        const st = ctx.v2.state;
-        if (st !== undefined && predictSet(st.raw, o.requested, v2Flags(ctx.v2))?.rejectCertain === true) return;
-        pending ??= { o, gapSerial: ctx.gaps.count };
-      },
       finish(reason, at, ctx) {
-        if (pending === undefined) return;
-        const p = pending;
-        pending = undefined;
+        const p = ctx.v2.recoveryOwed;
+        if (p === undefined) return;
         env.report(ctx, {
           severity: 'warning',
           blame: 'vmm',

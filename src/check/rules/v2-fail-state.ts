@@ -6,9 +6,8 @@
 
 import type { V2Op } from '../../decode/ops.js';
 import type { DeviceRuleDef } from '../rule.js';
-import { possibleWalks, type V2Known } from '../../track/v2-context.js';
 import { v2Evidence, v2StateText } from './v2-format.js';
-import { rawOf, v2Name, V2_ERROR } from '../../track/v2-model.js';
+import { v2Name } from '../../track/v2-model.js';
 
 export const v2FailState: DeviceRuleDef = {
   scope: 'device',
@@ -21,30 +20,18 @@ export const v2FailState: DeviceRuleDef = {
     'When a SET MIG_DEVICE_STATE fails, the device must be left in the original state, in a state on the path the kernel walks for (current, requested) (spec §5.5), or in ERROR. The first GET after the failure returning any other state is a driver error. Needs the state before the SET; with flags inferred rather than read from MIGRATION GET, a state on the path for any flag set consistent with the trace is accepted.',
   uncertainWhen: 'Events were lost between the state before the SET and the GET.',
   create(env) {
-    let failed: { readonly o: V2Op; readonly before: V2Known; readonly allowed: ReadonlySet<number> } | undefined;
+    // The failed SET and where it may have left the device are the tracker's
+    // (v2-context.ts failedSet); the rule judges the first GET after it.
     return {
-      op(o) {
-        if (o.op === 'reset' && o.result.ok !== false) failed = undefined;
-      },
       v2Op(o: V2Op, ctx) {
-        if (o.op === 'v2-set-state') {
-          failed = undefined;
-          const before = ctx.v2.state;
-          if (o.result.ok !== false || before === undefined) return;
-          const allowed = new Set<number>([before.raw, V2_ERROR]);
-          for (const w of possibleWalks(ctx.v2, before.raw, o.requested)) if (w.kind === 'path') for (const s of w.states) allowed.add(rawOf(s));
-          failed = { o, before, allowed };
-          return;
-        }
-        if (o.op !== 'v2-get-state' || o.result.ok !== true || o.state === undefined || failed === undefined) return;
-        const f = failed;
-        failed = undefined;
-        if (f.allowed.has(o.state)) return;
+        if (o.op !== 'v2-get-state' || o.result.ok !== true || o.state === undefined) return;
+        const f = ctx.v2.failedSet;
+        if (f === undefined || f.getSeen || f.before === undefined || f.mayBeIn.includes(o.state)) return;
         env.report(ctx, {
           severity: 'error',
           blame: 'driver',
           tsNs: o.tsNs,
-          message: `After a failed SET from ${v2StateText(f.before.raw)}, GET returned ${v2StateText(o.state)}; the device may only be in ${[...f.allowed].map((r) => v2Name(r)).join(', ')}.`,
+          message: `After a failed SET from ${v2StateText(f.before.raw)}, GET returned ${v2StateText(o.state)}; the device may only be in ${f.mayBeIn.map((r) => v2Name(r)).join(', ')}.`,
           evidence: [{ src: f.before.src, what: f.before.what }, v2Evidence(f.o), v2Evidence(o)],
           uncertain: ctx.gaps.count !== f.before.gapSerial,
         });

@@ -71,7 +71,7 @@ export const v2StreamBytes: GlobalRuleDef = {
     };
     return {
       finish(_reason, _at, ctx) {
-        if (!ctx.v2.isV2 || ctx.device.naming === 'pid-fd') return;
+        if (!ctx.v2.isV2 || (ctx.device.naming === 'pid-fd' || ctx.device.naming === 'path')) return;
         const name = nameOf(ctx);
         ctx.v2.sessions.forEach((s, i) => {
           if (s.serial === undefined || s.inexact || !s.dataSeen) return;

@@ -146,6 +146,8 @@ export interface ModelFindings {
   readonly evidenceCount: Column;
   readonly evidenceSrc: ModelSources;
   readonly evidenceWhat: readonly string[];
+  /** The trace line each evidence entry cites, as the input has it (null: not supplied, or a binary record). */
+  readonly evidenceText?: readonly (string | null)[];
 }
 
 export interface ModelGaps {

@@ -245,6 +245,7 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
     evidenceCount: ints(fs.map((f) => f.evidence.length)),
     evidenceSrc: sources(evidence.map((e) => e.src)),
     evidenceWhat: evidence.map((e) => e.what),
+    ...(opts.evidenceText !== undefined ? { evidenceText: evidence.map((e) => opts.evidenceText?.(e.src) ?? null) } : {}),
   };
 
   const gs = analysis.input.gaps;

@@ -1,5 +1,7 @@
 // What a caller may pass to renderHtmlReport besides the Analysis.
 
+import type { Source } from '../../record/types.js';
+
 /** One rule of the catalogue (spec/vfio-migration.md §6), as the findings table explains it. */
 export interface ReportRule {
   readonly id: string;
@@ -20,6 +22,12 @@ export interface HtmlReportOptions {
    * GZIP_THRESHOLD_BYTES, so a 100,000-session report stays small enough to attach.
    */
   readonly dataEncoding?: 'auto' | 'json' | 'gzip';
+  /**
+   * The text of the trace line a piece of evidence cites (the caller reads the inputs:
+   * src/cli/evidence-lines.ts), embedded so that the file stands alone. Without it the page
+   * shows file:line only.
+   */
+  readonly evidenceText?: (src: Source) => string | undefined;
 }
 
 export const GZIP_THRESHOLD_BYTES = 2_000_000;

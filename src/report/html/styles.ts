@@ -115,6 +115,7 @@ tr.finding.sev-warning td:first-child { box-shadow: inset 4px 0 0 var(--warn); }
 tr.finding-detail > td { background: #fcfcfd; padding: 6px 16px 10px 36px; }
 .rule-text { margin: 2px 0 6px; max-width: 90ch; }
 .evidence { margin: 2px 0 6px; padding-left: 22px; }
+.evidence .ev-line { margin: 2px 0 4px; white-space: pre-wrap; word-break: break-all; font-size: 11px; opacity: 0.85; }
 button.expand { width: 26px; padding: 0; }
 .pager { display: flex; gap: 4px; align-items: center; font-size: 12px; }
 .pager.single button { display: none; }

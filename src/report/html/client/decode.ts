@@ -223,6 +223,7 @@ export function decodeModule() {
         specRef: Int32Array.from(expand(MF.specRef)),
         message: MF.message,
         evidenceWhat: MF.evidenceWhat,
+        evidenceText: MF.evidenceText ?? [],
         ts: fTs,
         evidenceOff: offsets(MF.evidenceCount),
         evidenceSrc: decodeSources(MF.evidenceSrc),

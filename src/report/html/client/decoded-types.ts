@@ -111,6 +111,7 @@ export interface DFindings {
   readonly specRef: Int32Array;
   readonly message: readonly string[];
   readonly evidenceWhat: readonly string[];
+  readonly evidenceText: readonly (string | null)[];
   readonly ts: Float64Array;
   readonly evidenceOff: Int32Array;
   readonly evidenceSrc: DSources;

@@ -33,8 +33,17 @@ export function findingsViewModule(dom: DomModule, fmt: FormatModule, pager: Pag
       const ev = dom.el('ol', { class: 'evidence' });
       for (let k = d.findings.evidenceOff[i] ?? 0; k < (d.findings.evidenceOff[i + 1] ?? 0); k++) {
         const where = fmt.src(d, d.findings.evidenceSrc, k);
-        ev.appendChild(dom.el('li', { data: { src: where } }, [dom.el('code', { text: where }), ` — ${F.evidenceWhat[k] ?? ''}`]));
+        const line = F.evidenceText[k];
+        ev.appendChild(
+          dom.el('li', { data: { src: where } }, [
+            dom.el('code', { text: where }),
+            ` — ${F.evidenceWhat[k] ?? ''}`,
+            // the cited line itself, embedded: the report needs no trace file beside it
+            ...(line !== undefined && line !== null ? [dom.el('pre', { class: 'ev-line', text: line })] : []),
+          ]),
+        );
       }
+      const wallAt = fmt.wall(d, d.findings.ts[i] ?? NaN);
       const lane = F.lane[i] ?? -1;
       const jump = dom.el('button', { class: 'no-print', text: 'Show on timeline', attrs: { type: 'button' } });
       jump.disabled = lane < 0 || Number.isNaN(d.findings.ts[i] ?? NaN);
@@ -50,6 +59,7 @@ export function findingsViewModule(dom: DomModule, fmt: FormatModule, pager: Pag
           ['Blame', BLAME_TEXT[F.blame[i] ?? 0] ?? ''],
           ['Certainty', CERTAINTY_TEXT[F.certainty[i] ?? 0] ?? ''],
           ['Message', F.message[i] ?? ''],
+          ...(wallAt !== undefined ? [['Wall clock', wallAt] as const] : []),
         ]),
         dom.el('p', { class: 'ev-head', text: `Evidence (${(d.findings.evidenceOff[i + 1] ?? 0) - (d.findings.evidenceOff[i] ?? 0)} line(s) of the trace):` }),
         ev,
