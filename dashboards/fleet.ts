@@ -40,6 +40,7 @@ export function fleetDashboard(): dashboard.DashboardBuilder {
   const migrations = `${M.migrations.prometheus}{${sel()}}`;
   const findings = `${M.findings.prometheus}{${sel()}}`;
   const notRunningBucket = `${M.notRunning.prometheus}_bucket{${sel()}}`;
+  const stopCopySum = `${M.stopCopy.prometheus}_sum{${sel()}}`;
   const bytes = `${M.transferredBytes.prometheus}{${sel()}}`;
 
   return new dashboard.DashboardBuilder('migscope / Fleet overview')
@@ -129,6 +130,22 @@ export function fleetDashboard(): dashboard.DashboardBuilder {
           .graphMode(common.BigValueGraphMode.None)
           .reduceOptions(lastValue()),
         [{ expr: `histogram_quantile(0.95, sum by (le, kind) (increase(${notRunningBucket}[$__range])))`, legend: '{{kind}}', instant: true }],
+      ),
+    )
+
+    .withPanel(
+      targets(
+        new bargauge.PanelBuilder()
+          .title('Devices that dominate downtime')
+          .description("Total stop-copy time per device in the range (migscope_migration_stop_copy_seconds): the devices whose own state transfer held the VM stopped longest. With MIG-PRECOPY-STALL or MIG-EARLY-SWITCHOVER findings on the same device, pre-copy did not converge or the VMM switched over too early.")
+          .span(24)
+          .height(8)
+          .unit('s')
+          .min(0)
+          .orientation(common.VizOrientation.Horizontal)
+          .displayMode(common.BarGaugeDisplayMode.Basic)
+          .reduceOptions(lastValue()),
+        [{ expr: `topk(10, sum by (host, device) (increase(${stopCopySum}[$__range])))`, legend: '{{host}} {{device}}', instant: true }],
       ),
     )
 

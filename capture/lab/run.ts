@@ -56,7 +56,11 @@ export interface LabScenario {
     readonly protocols?: Readonly<Record<string, 'v1' | 'v2'>>;
     /** v2 scenarios: the data sessions of each v2 device, in order. */
     readonly sessions?: Readonly<Record<string, readonly LabSession[]>>;
+    /** Issue 12: the convergence verdict and fit of each device's save (what a correct analyzer says). */
+    readonly convergence?: Readonly<Record<string, { readonly verdict?: string; readonly fits?: string }>>;
   };
+  /** Flags the scenario is analysed with (e.g. `--downtime-limit`). */
+  readonly analyze?: { readonly downtimeLimit?: string };
 }
 
 function isObj(v: unknown): v is Record<string, unknown> {
@@ -142,12 +146,22 @@ function allLabScenarios(): readonly LabScenario[] {
         });
       }
     }
+    const convergence: Record<string, { verdict?: string; fits?: string }> = {};
+    if (isObj(expect['convergence'])) {
+      for (const [k, v] of Object.entries(expect['convergence'])) {
+        if (!isObj(v)) throw new Error(`scenarios.json: ${String(s['name'])}: convergence.${k}`);
+        convergence[k] = { ...(typeof v['verdict'] === 'string' ? { verdict: v['verdict'] } : {}), ...(typeof v['fits'] === 'string' ? { fits: v['fits'] } : {}) };
+      }
+    }
+    const an = s['analyze'];
+    const analyze = isObj(an) && typeof an['downtimeLimit'] === 'string' ? { downtimeLimit: an['downtimeLimit'] } : undefined;
     return {
       name: s['name'],
       protocol,
       description: s['description'],
       devices: names,
-      expect: { findings: f, states: st, stateWrites: sw, resets, protocols, sessions },
+      expect: { findings: f, states: st, stateWrites: sw, resets, protocols, sessions, convergence },
+      ...(analyze !== undefined ? { analyze } : {}),
     };
   });
 }

@@ -126,6 +126,9 @@ class Device:
         self.chunk = cfg.get("chunk", 0x2000)
         self.precopy_bytes = cfg.get("precopy_bytes", 0x6000)
         self.stopcopy_bytes = cfg.get("stopcopy_bytes", 0x3000)
+        # bytes the device dirties again per buffer handed over in pre-copy (issue 12: a
+        # device whose pending_bytes grows every iteration when this exceeds the chunk)
+        self.dirty_per_consume = cfg.get("dirty_per_consume", 0)
         self.accept_reserved = cfg.get("accept_reserved_states", False)
         self.accept_bad_width = cfg.get("accept_bad_width", False)
         self.empty_data_size_in = set(cfg.get("empty_data_size_in", []))  # states where data_size reads 0
@@ -193,6 +196,8 @@ class Device:
         n = self.staged
         take = min(n, self.pre_left)
         self.pre_left -= take
+        if n and (self.state & MASK) == 3:
+            self.pre_left += self.dirty_per_consume
         self.stop_left = max(0, self.stop_left - (n - take))
         self.staged = 0
 

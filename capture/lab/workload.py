@@ -394,6 +394,30 @@ def sc_stopcopy_pending_left(vmm, devs):
     vmm.complete_precopy(d, drain=False)
 
 
+def sc_precopy_converges(vmm, devs):
+    d = devs[0]
+    vmm.save_setup(d)
+    vmm.precopy(d, 16)  # iterate until pending_bytes reads 0
+    vmm.vm_stop(d)
+    vmm.complete_precopy(d)
+
+
+def sc_precopy_grows(vmm, devs):
+    d = devs[0]
+    vmm.save_setup(d)
+    vmm.precopy(d, 5)  # the driver dirties more than each buffer hands over: QEMU gives up after 5
+    vmm.vm_stop(d)
+    vmm.complete_precopy(d)
+
+
+def sc_early_switchover(vmm, devs):
+    d = devs[0]
+    vmm.save_setup(d)
+    vmm.precopy(d, 1)  # one buffer of a 1 MiB pre-copy, then the VM is stopped
+    vmm.vm_stop(d)
+    vmm.complete_precopy(d)
+
+
 def sc_stopcopy_empty_iter(vmm, devs):
     sc_clean_live_migration(vmm, devs)  # the driver reports data_size 0 in 010
 
@@ -502,6 +526,9 @@ def sc_v1_v2_mixed(vmm, devs):
 
 SCENARIOS = {
     "clean-live-migration": sc_clean_live_migration,
+    "precopy-converges": sc_precopy_converges,
+    "precopy-grows": sc_precopy_grows,
+    "early-switchover": sc_early_switchover,
     "save-suspend": sc_save_suspend,
     "resume": sc_resume,
     "precopy-stopcopy-fail-recover": sc_precopy_stopcopy_fail_recover,

@@ -10,7 +10,7 @@ import { isV2Op, type AnyDeviceOp } from '../decode/ops.js';
 import type { DeviceContext } from '../track/device-view.js';
 import type { TrackerFact, TrackerObserver } from '../track/facts.js';
 import type { RuleDef, RuleEnv, RuleHooks, RuleInfo, RuleOptions } from './rule.js';
-import { ALL_RULES, V2_RULES } from './rules/index.js';
+import { ALL_RULES, MIG_RULES, V2_RULES } from './rules/index.js';
 import type { Finding } from './types.js';
 
 export interface CheckerOptions {
@@ -24,6 +24,8 @@ export interface CheckerOptions {
   readonly rules?: readonly RuleDef[];
   /** V2-BLOCKED-ARC: seconds after which an ioctl whose exit is not seen counts as hung (default 10). */
   readonly v2HangSeconds?: number;
+  /** MIG-ESTIMATE-WRONG: stop-copy data above this many times the device's estimate (default 2). */
+  readonly estimateFactor?: number;
 }
 
 export interface Checker {
@@ -40,14 +42,18 @@ interface Device {
 export const DEFAULT_EAGAIN_LIMIT = 3;
 export const DEFAULT_SEGMENTS_KEPT = 4096;
 export const DEFAULT_V2_HANG_SECONDS = 10;
+export const DEFAULT_ESTIMATE_FACTOR = 2;
 
 const V2_IDS = new Set(V2_RULES.map((r) => r.id));
+/** Rules about a migration's convergence: they read the session-end fact of either protocol. */
+const BOTH_IDS = new Set(MIG_RULES.map((r) => r.id));
 
 export function createChecker(opts: CheckerOptions): Checker {
   const options: RuleOptions = {
     eagainLimit: opts.eagainLimit ?? DEFAULT_EAGAIN_LIMIT,
     segmentsKept: opts.segmentsKept ?? DEFAULT_SEGMENTS_KEPT,
     v2HangNs: BigInt(Math.round((opts.v2HangSeconds ?? DEFAULT_V2_HANG_SECONDS) * 1e9)),
+    estimateFactor: opts.estimateFactor ?? DEFAULT_ESTIMATE_FACTOR,
   };
   const rules = opts.rules ?? ALL_RULES;
   // Device rule instances by the tracker's view object (one per device life: the tracker
@@ -81,7 +87,7 @@ export function createChecker(opts: CheckerOptions): Checker {
   const applies = (rule: RuleInfo, view: DeviceContext): boolean => {
     // v1 rules never concern a v2 device and v2 rules never a v1 device (spec §5: a device
     // speaks one protocol, as the tracker decided it); while it is unknown both watch.
-    if (view.protocol === 'unknown') return true;
+    if (view.protocol === 'unknown' || BOTH_IDS.has(rule.id)) return true;
     return V2_IDS.has(rule.id) === (view.protocol === 'v2');
   };
 

@@ -5,7 +5,7 @@ export { createChecker, DEFAULT_EAGAIN_LIMIT, DEFAULT_SEGMENTS_KEPT, DEFAULT_V2_
 export type { Checker, CheckerOptions } from './checker.js';
 export { checkOps, createOpsChecker } from './ops-checker.js';
 export type { OpsChecker } from './ops-checker.js';
-export { ALL_RULES, V1_RULES, V2_RULES } from './rules/index.js';
+export { ALL_RULES, MIG_RULES, V1_RULES, V2_RULES } from './rules/index.js';
 export type { RuleDef, RuleInfo } from './rule.js';
 export type { Blame, Certainty, Evidence, Finding, Severity } from './types.js';
 

@@ -51,6 +51,8 @@ export interface RuleOptions {
    * at least this long before the trace's last event, did not return (ns).
    */
   readonly v2HangNs: bigint;
+  /** MIG-ESTIMATE-WRONG: stop-copy data above this many times the device's last estimate. */
+  readonly estimateFactor: number;
 }
 
 export interface RuleEnv {

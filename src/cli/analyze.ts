@@ -5,7 +5,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { analyzeInputs, InputError, type InputSpec } from './pipeline.js';
 import { FORMATS } from '../../parsers/index.js';
-import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parseSecondsToNs, UsageError } from './flags.js';
+import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parsePositiveNumber, parseSecondsToNs, UsageError } from './flags.js';
 import { renderTerminal } from '../report/terminal.js';
 import { renderJson } from '../report/json.js';
 import type { Analysis } from '../analysis/types.js';
@@ -32,6 +32,9 @@ export interface AnalyzeFlags extends ExportFlags {
   readonly color?: boolean;
   readonly eagainLimit?: string;
   readonly traceEvents?: string;
+  readonly downtimeLimit?: string;
+  readonly stallIterations?: string;
+  readonly estimateFactor?: string;
 }
 
 /** Why an input without a VFIO device exits 2 (the terminal report says the same, report/terminal.ts). */
@@ -63,7 +66,19 @@ export function addAnalysisOptions(cmd: Command): Command {
     .option('--trace-events <file>', "QEMU's trace-events(-all) file for simpletrace inputs (default: one beside the trace)")
     .option('--clock-offset <seconds>', 'wall clock = trace clock + SECONDS, for traces without a clock-sync record')
     .option('--eagain-limit <n>', 'consecutive EAGAIN answers tolerated before V1-EAGAIN warns', '3')
+    .option('--downtime-limit <ms>', "downtime limit to judge each device's predicted stop-copy against (default: the migrate-set-parameters downtime-limit the inputs show)")
+    .option('--stall-iterations <n>', 'pre-copy iterations without a shrink before MIG-PRECOPY-STALL warns', '3')
+    .option('--estimate-factor <x>', "stop-copy data above X times the device's estimate makes MIG-ESTIMATE-WRONG warn", '2')
     .option('-q, --quiet', 'no progress bar');
+}
+
+/** --downtime-limit, --stall-iterations, --estimate-factor (issue 12), for analyze, report and watch. */
+export function convergenceOptionsFromFlags(flags: Pick<AnalyzeFlags, 'downtimeLimit' | 'stallIterations' | 'estimateFactor'>): { downtimeLimitMs?: number; stallIterations?: number; estimateFactor?: number } {
+  return {
+    ...(flags.downtimeLimit !== undefined ? { downtimeLimitMs: parsePositiveNumber('--downtime-limit', flags.downtimeLimit, 'milliseconds, e.g. 300') } : {}),
+    ...(flags.stallIterations !== undefined ? { stallIterations: parsePositiveInt('--stall-iterations', flags.stallIterations) } : {}),
+    ...(flags.estimateFactor !== undefined ? { estimateFactor: parsePositiveNumber('--estimate-factor', flags.estimateFactor, 'a factor of at least 1, e.g. 2', 0.999999) } : {}),
+  };
 }
 
 export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags, stopReading?: Promise<unknown>): Promise<Analysis> {
@@ -104,7 +119,14 @@ export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags,
     : undefined;
   let startMs = Date.now();
   try {
-    return await analyzeInputs(inputs, { formats: FORMATS, deviceNames, regionOffsets, clockOffsetNs, eagainLimit, onProgress, traceEvents: flags.traceEvents, stopReading });
+    return await analyzeInputs(inputs, {
+      formats: FORMATS,
+      deviceNames,
+      regionOffsets,
+      clockOffsetNs,
+      eagainLimit,
+      ...convergenceOptionsFromFlags(flags),
+      onProgress, traceEvents: flags.traceEvents, stopReading });
   } finally {
     bar?.stop();
   }

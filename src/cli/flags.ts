@@ -28,6 +28,12 @@ export function parsePositiveInt(flag: string, text: string): number {
   return Number(text);
 }
 
+/** A positive decimal number (e.g. `300`, `1.5`); `min` bounds it from below. */
+export function parsePositiveNumber(flag: string, text: string, what: string, min = 0): number {
+  if (!/^\d+(\.\d+)?$/.test(text.trim()) || !(Number(text) > min)) throw new UsageError(`${flag} expects ${what}, got "${text}"`);
+  return Number(text);
+}
+
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }

@@ -17,6 +17,7 @@ import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createChecker } from '../check/index.js';
 import { createMigrationTracker } from '../track/migration-tracker.js';
 import { mergeMigrations } from '../track/migration-merge.js';
+import { withDowntimeShares } from '../track/downtime-shares.js';
 import type { Finding } from '../check/types.js';
 import { withInputHealth, type InputMark } from '../check/input-health.js';
 import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
@@ -39,6 +40,12 @@ export interface PipelineOptions {
   readonly eagainLimit?: number;
   /** V2-BLOCKED-ARC: seconds after which a FEATURE ioctl whose exit the trace lacks counts as hung (default 10). */
   readonly v2HangSeconds?: number;
+  /** --downtime-limit (ms): overrides the migrate-set-parameters downtime-limit the inputs show. */
+  readonly downtimeLimitMs?: number;
+  /** MIG-PRECOPY-STALL: iterations without a shrink before pre-copy counts as stalled (default 3). */
+  readonly stallIterations?: number;
+  /** MIG-ESTIMATE-WRONG: stop-copy data above this many times the device's estimate (default 2). */
+  readonly estimateFactor?: number;
   readonly onFinding?: (f: Finding) => void;
   readonly onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void;
   readonly onStateChange?: (deviceId: string, raw: number | undefined, state: string, protocol: string) => void;
@@ -113,6 +120,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   const checker = createChecker({
     eagainLimit: opts.eagainLimit,
     v2HangSeconds: opts.v2HangSeconds,
+    ...(opts.estimateFactor !== undefined ? { estimateFactor: opts.estimateFactor } : {}),
     onFinding: (f: Finding) => {
       // Watch mode keeps the latest findings only (they were printed and exported already).
       if (opts.maxFindingsKept !== undefined && findings.length >= opts.maxFindingsKept) findings.shift();
@@ -144,6 +152,15 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         maxPendingSamples: DEFAULT_MAX_PENDING_SAMPLES,
         // The checker reads this tracker's model of each device: ops and facts in order.
         observer: checker.observer,
+        // A save's convergence account (and MIG-EARLY-SWITCHOVER) compares with the limit in
+        // force when it ends: the flag, else the last migrate-set-parameters read so far
+        // (a QMP log given after the trace comes too late for it: pass it first).
+        downtimeLimit: () => {
+          if (opts.downtimeLimitMs !== undefined) return { ms: opts.downtimeLimitMs, from: 'flag' };
+          const ms = migrationTracker.downtimeLimitMs();
+          return ms === undefined ? undefined : { ms, from: 'qmp' };
+        },
+        ...(opts.stallIterations !== undefined ? { convergence: { stallIterations: opts.stallIterations } } : {}),
       });
       trackers.push(tracker);
       const renamed = new Map<string, string>();
@@ -316,12 +333,17 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         host: hostname(),
         input,
         clock: clockMap,
-        devices: devices.map((d) => {
-          const id = rename(d.id);
-          const how = joins.get(id);
-          if (id === d.id && how === undefined) return d;
-          return { ...d, id, naming: renames.has(d.id) ? 'qemu' : d.naming, ...(how !== undefined ? { identity: how } : {}) };
-        }),
+        // Each save's share of the downtime, against the other devices and QEMU's figure (final ids).
+        devices: withDowntimeShares(
+          devices.map((d) => {
+            const id = rename(d.id);
+            const how = joins.get(id);
+            if (id === d.id && how === undefined) return d;
+            return { ...d, id, naming: renames.has(d.id) ? 'qemu' : d.naming, ...(how !== undefined ? { identity: how } : {}) };
+          }),
+          migrations,
+          { clockOf: (f) => files.find((x) => x.path === f)?.clock, traceOffsetNs: clockMap.offsetNs },
+        ),
         findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
         migrations,
       };

@@ -19,7 +19,7 @@ import type { LineParser } from '../record/types.js';
 import type { Finding } from '../check/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createAnalysisSession } from './pipeline.js';
-import { NO_DEVICE_HINT, type AnalyzeFlags, type FailOn } from './analyze.js';
+import { convergenceOptionsFromFlags, NO_DEVICE_HINT, type AnalyzeFlags, type FailOn } from './analyze.js';
 import { parseOffset, parsePidFdAssignment, parsePositiveInt, parseSecondsToNs, UsageError } from './flags.js';
 import { createExporter, exportOptionsFromFlags, ExportUsageError, formatSummary, type MigscopeExporter } from '../export/index.js';
 import { formatSource, formatDuration, formatBytes } from '../report/terminal.js';
@@ -71,6 +71,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   const regionOffsets = new Map<string, bigint>();
   let clockOffsetNs: bigint | undefined;
   let eagainLimit: number | undefined;
+  let convergence: ReturnType<typeof convergenceOptionsFromFlags> = {};
   try {
     if (flags.match !== undefined && flags.all !== true) throw new UsageError('--match chooses the processes of --all; give --all too');
     if (flags.all === true) {
@@ -107,6 +108,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     }
     if (flags.clockOffset !== undefined) clockOffsetNs = parseSecondsToNs('--clock-offset', flags.clockOffset);
     if (flags.eagainLimit !== undefined) eagainLimit = parsePositiveInt('--eagain-limit', flags.eagainLimit);
+    convergence = convergenceOptionsFromFlags(flags);
   } catch (e) {
     if (e instanceof UsageError || e instanceof ExportUsageError) {
       process.stderr.write(`migscope watch: ${e.message}\n`);
@@ -198,6 +200,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     regionOffsets,
     clockOffsetNs,
     eagainLimit,
+    ...convergence,
     maxIntervalsPerDevice: WATCH_LIMITS.maxIntervalsPerDevice,
     maxFindingsKept: WATCH_LIMITS.maxFindingsKept,
     onFinding: (f) => {

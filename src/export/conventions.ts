@@ -65,6 +65,14 @@ export const ATTR = {
   bytes: 'migscope.session.bytes',
   iterations: 'migscope.session.iterations',
   notRunningNs: 'migscope.session.not_running_ns',
+  /** A save's convergence account (track/convergence.ts; issue 12); each only when known. */
+  convergenceVerdict: 'migscope.session.convergence.verdict',
+  stopCopyEstimateBytes: 'migscope.session.stop_copy.estimate_bytes',
+  stopCopyActualBytes: 'migscope.session.stop_copy.actual_bytes',
+  predictedStopCopyNs: 'migscope.session.stop_copy.predicted_ns',
+  actualStopCopyNs: 'migscope.session.stop_copy.actual_ns',
+  downtimeLimitMs: 'migscope.session.downtime_limit_ms',
+  downtimeFits: 'migscope.session.downtime_fits',
   states: 'migscope.session.states',
   /** Ordinal of this save/resume session of the device in this run (0 first). */
   sessionIndex: 'migscope.session.index',

@@ -111,6 +111,20 @@ export const METRICS = {
     labels: [...DEVICE_LABELS, LABEL.kind, LABEL.outcome],
     buckets: NOT_RUNNING_BUCKETS,
   },
+  /**
+   * A save's stop-copy duration (convergence.actualStopCopyNs): the device's own part of the
+   * VM's downtime, per device, so a dashboard shows which device dominates it (issue 12).
+   * Saves whose stop-copy the trace does not time are not recorded.
+   */
+  stopCopy: {
+    name: 'migscope.migration.stop_copy_seconds',
+    prometheus: 'migscope_migration_stop_copy_seconds',
+    kind: 'histogram',
+    unit: 's',
+    description: 'Time a device spent in stop-copy in one save (its share of the downtime)',
+    labels: [...DEVICE_LABELS, LABEL.outcome],
+    buckets: NOT_RUNNING_BUCKETS,
+  },
   /** MigrationSession.bytes. */
   transferredBytes: {
     name: 'migscope.migration.transferred_bytes',

@@ -40,6 +40,11 @@ export function createInstruments(meter: Meter, opts: InstrumentOptions = {}): I
     description: m.notRunning.description,
     advice: { explicitBucketBoundaries: [...m.notRunning.buckets] },
   });
+  const stopCopy: Histogram = meter.createHistogram(m.stopCopy.name, {
+    unit: m.stopCopy.unit,
+    description: m.stopCopy.description,
+    advice: { explicitBucketBoundaries: [...m.stopCopy.buckets] },
+  });
   const transferred: Counter = meter.createCounter(m.transferredBytes.name, { unit: m.transferredBytes.unit, description: m.transferredBytes.description, valueType: ValueType.INT });
   const deviceState: Gauge = meter.createGauge(m.deviceState.name, { unit: m.deviceState.unit, description: m.deviceState.description, valueType: ValueType.INT });
   const pending: Gauge = meter.createGauge(m.pendingBytes.name, { unit: m.pendingBytes.unit, description: m.pendingBytes.description, valueType: ValueType.INT });
@@ -68,6 +73,8 @@ export function createInstruments(meter: Meter, opts: InstrumentOptions = {}): I
       withOutcome[LABEL.outcome] = session.outcome;
       migrations.add(1, withOutcome);
       notRunning.record(nsToSeconds(session.notRunningNs), withOutcome);
+      const sc = session.convergence?.actualStopCopyNs;
+      if (sc !== undefined) stopCopy.record(nsToSeconds(sc), { [LABEL.host]: h, [LABEL.device]: d, [LABEL.protocol]: device.protocol, [LABEL.outcome]: session.outcome });
       // add(0) still creates the series, so a device that moved no data shows 0, not nothing.
       if (session.bytes >= 0) transferred.add(session.bytes, withKind());
       // Whole intervals only: a clipped one (the state the session ends in, still going)

@@ -299,6 +299,7 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
   const findings = family<number>(METRICS.findings);
   const stateDuration = family<HistState>(METRICS.stateDuration);
   const notRunning = family<HistState>(METRICS.notRunning);
+  const stopCopy = family<HistState>(METRICS.stopCopy);
   const transferred = family<number>(METRICS.transferredBytes);
   const deviceState = family<number>(METRICS.deviceState);
   const pendingBytes = family<number>(METRICS.pendingBytes);
@@ -322,6 +323,8 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
       const withOutcome = { ...withKind, [LABEL.outcome]: s.outcome };
       add(migrations, labelsFor(migrations.spec, withOutcome), ms, 1);
       observe(notRunning, labelsFor(notRunning.spec, withOutcome), ms, s.notRunningNs);
+      const sc = s.convergence?.actualStopCopyNs;
+      if (sc !== undefined) observe(stopCopy, labelsFor(stopCopy.spec, { ...dev, [LABEL.outcome]: s.outcome }), ms, sc);
       add(transferred, labelsFor(transferred.spec, withKind), ms, s.bytes);
       // The same state intervals (clipped to the session) as the live histogram records.
       const plan = planSession({ host: a.host, clock: a.clock, device: d, session: s, findings: [] }, { wall, sessionIndex, migrationId: undefined });
@@ -379,6 +382,7 @@ function* render(a: Analysis, frame: Frame, traceEndNs: bigint, wallMs: (ns: big
   yield* counterText(findings, frame);
   yield* histogramText(stateDuration, frame);
   yield* histogramText(notRunning, frame);
+  yield* histogramText(stopCopy, frame);
   yield* counterText(transferred, frame);
   yield* gaugeText(deviceState, frame);
   yield* gaugeText(pendingBytes, frame);

@@ -195,6 +195,16 @@ export function planSession(input: SessionInput, ctx: PlanContext): SessionPlan 
   rootAttrs[ATTR.bytes] = session.bytes;
   rootAttrs[ATTR.iterations] = session.iterations;
   rootAttrs[ATTR.notRunningNs] = Number(session.notRunningNs);
+  const c = session.convergence;
+  if (c !== undefined) {
+    rootAttrs[ATTR.convergenceVerdict] = c.verdict;
+    rootAttrs[ATTR.downtimeFits] = c.fits;
+    if (c.stopCopyEstimateBytes !== undefined) rootAttrs[ATTR.stopCopyEstimateBytes] = Number(c.stopCopyEstimateBytes);
+    if (c.stopCopyActualBytes !== undefined) rootAttrs[ATTR.stopCopyActualBytes] = c.stopCopyActualBytes;
+    if (c.predictedStopCopyNs !== undefined) rootAttrs[ATTR.predictedStopCopyNs] = Number(c.predictedStopCopyNs);
+    if (c.actualStopCopyNs !== undefined) rootAttrs[ATTR.actualStopCopyNs] = Number(c.actualStopCopyNs);
+    if (c.downtimeLimitMs !== undefined) rootAttrs[ATTR.downtimeLimitMs] = c.downtimeLimitMs;
+  }
   rootAttrs[ATTR.states] = [...session.states];
   rootAttrs[ATTR.resets] = device.resets;
   rootAttrs[ATTR.sessionIndex] = ctx.sessionIndex;

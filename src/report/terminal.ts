@@ -7,26 +7,15 @@ import type { Finding } from '../check/types.js';
 import type { DeviceTimeline } from '../track/types.js';
 import type { Source } from '../record/types.js';
 import { migrationsBlock } from './migrations-terminal.js';
+import { convergenceLines } from './convergence-terminal.js';
+import { formatBytes, formatDuration } from './terminal-format.js';
+
+export { formatBytes, formatDuration } from './terminal-format.js';
 
 export interface TerminalOptions {
   readonly color: boolean;
   /** Rows shown per device timeline before eliding the middle. */
   readonly maxRows?: number;
-}
-
-export function formatDuration(ns: bigint): string {
-  const n = Number(ns);
-  if (n < 1_000) return `${n} ns`;
-  if (n < 1_000_000) return `${(n / 1_000).toFixed(1)} µs`;
-  if (n < 1_000_000_000) return `${(n / 1_000_000).toFixed(2)} ms`;
-  return `${(n / 1_000_000_000).toFixed(3)} s`;
-}
-
-export function formatBytes(b: number): string {
-  if (b < 1024) return `${b} B`;
-  if (b < 1024 * 1024) return `${(b / 1024).toFixed(1)} KiB`;
-  if (b < 1024 * 1024 * 1024) return `${(b / 1024 / 1024).toFixed(1)} MiB`;
-  return `${(b / 1024 / 1024 / 1024).toFixed(2)} GiB`;
 }
 
 export function formatSource(s: Source): string {
@@ -113,6 +102,7 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
     );
     if (s.partial === true) out.push('    began before what the trace shows (state before it unknown): its start, iterations and bytes are lower bounds');
     if (s.reason !== undefined) out.push(`    why: ${s.reason}${s.reasonSrc !== undefined ? ` (${formatSource(s.reasonSrc)})` : ''}`);
+    if (s.convergence !== undefined) out.push(...convergenceLines(s.convergence));
   }
   return out;
 }

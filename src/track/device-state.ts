@@ -25,6 +25,8 @@ import type { GapCounter } from './device-view.js';
 import type { Evidence } from './evidence.js';
 import type { ActiveMigration } from './migration-episode.js';
 import { hex, isHardFailure, opText, resultText, stateText } from './op-text.js';
+import { convergenceBytes, convergenceEnd, convergenceEnter, convergenceQemu, convergenceSample, type ConvergencePhase } from './convergence-input.js';
+import { DEFAULT_STALL_ITERATIONS, sessionConvergence, type ConvergenceOptions, type DowntimeLimit } from './convergence.js';
 import type { DeviceOp } from '../decode/ops.js';
 import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionDrain, SessionKind, SessionOutcome, SessionReason, StateInterval } from './types.js';
 
@@ -66,6 +68,15 @@ export interface DeviceStateOptions {
   readonly onReadBack?: (write: V1StateWriteOp, read: V1StateReadOp) => void;
   /** The device's migration episode (migration-episode.ts), which exempts recoveries from V1-SAVE-DRAIN. */
   readonly episode?: () => ActiveMigration | undefined;
+  /** The downtime limit in force when a save ends (`--downtime-limit`, or QMP's migrate-set-parameters so far). */
+  readonly downtimeLimit?: () => DowntimeLimit | undefined;
+  readonly convergence?: ConvergenceOptions;
+}
+
+/** v1 states by convergence phase: 011b pre-copy, 010b stop-and-copy (spec §2.2). */
+function v1Phase(raw: number): ConvergencePhase {
+  const n = raw & 7;
+  return n === 3 ? 'pre-copy' : n === 2 ? 'stop-copy' : 'other';
 }
 
 function stateName(raw: number | undefined): string {
@@ -108,6 +119,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       if (ev !== undefined) stopCopy.last = { bytes, ev };
     }
     if (session === undefined) return;
+    if (currentOp !== undefined) convergenceSample(session.conv, ts, bytes, currentOp.src, opText(currentOp));
     if (session.pending.length < opts.maxPendingSamples) session.pending.push({ tsNs: ts, bytes });
     else session.pendingDropped++;
     opts.onPending?.(ref.id, 'v1', bytes, ts);
@@ -173,6 +185,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     rec.enter(raw, certainty, ts, src);
     opts.onStateChange?.(ref.id, raw, stateName(raw), protocol);
     transition(prev, raw, ts, src);
+    if (raw !== undefined && session?.kind === 'save') convergenceEnter(session.conv, v1Phase(raw), ts, src, currentOp !== undefined ? opText(currentOp) : stateName(raw));
     if (raw !== undefined) {
       everKnown = true;
       lostSinceKnown = false;
@@ -206,7 +219,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, raw: number): void {
     session = {
-      ...newSessionCore(kind, ts, stateName(raw), src, rec.intervals().length, rec.writes().length),
+      ...newSessionCore(kind, ts, stateName(raw), src, rec.intervals().length, rec.writes().length, opts.gaps?.count ?? 0),
       failure: undefined,
       partial: false,
     };
@@ -219,7 +232,8 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     session = undefined;
     const why: SessionReason | undefined = reason ?? (outcome === 'failed' && s.failure !== undefined ? { text: s.failure.text, src: s.failure.src } : undefined);
     const base = { ...sessionResult(s, outcome, ts), ...(s.partial ? { partial: true as const } : {}) };
-    const done: MigrationSession = why === undefined ? base : { ...base, reason: why.text, ...(why.src !== undefined ? { reasonSrc: why.src } : {}), ...(why.drain !== undefined ? { drain: why.drain } : {}) };
+    const withReason: MigrationSession = why === undefined ? base : { ...base, reason: why.text, ...(why.src !== undefined ? { reasonSrc: why.src } : {}), ...(why.drain !== undefined ? { drain: why.drain } : {}) };
+    const done: MigrationSession = s.kind === 'save' ? { ...withReason, convergence: convergenceOf(s, ts) } : withReason;
     sessions.push(done);
     if (opts.onSessionEnd !== undefined) {
       // The interval in progress belongs to the session too: the state the session ended in
@@ -233,6 +247,19 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         done,
       );
     }
+  }
+
+  function convergenceOf(s: SessionBuilder, ts: bigint | undefined): NonNullable<MigrationSession['convergence']> {
+    convergenceEnd(s.conv, ts, currentOp?.src, currentOp !== undefined ? opText(currentOp) : 'the session ended');
+    return sessionConvergence(s.conv, {
+      protocol: 'v1',
+      endNs: ts,
+      notRunningNs: s.notRunningNs,
+      partial: s.partial || s.pendingDropped > 0,
+      gapsNow: opts.gaps?.count ?? 0,
+      limit: opts.downtimeLimit?.(),
+      options: opts.convergence ?? { stallIterations: DEFAULT_STALL_ITERATIONS },
+    });
   }
 
   /**
@@ -485,7 +512,10 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       protocol = 'v1';
       if (o.result.ok !== true || o.result.ret === undefined) return;
       rec.addBytes(o.result.ret);
-      if (session !== undefined) session.bytes += o.result.ret;
+      if (session !== undefined) {
+        session.bytes += o.result.ret;
+        convergenceBytes(session.conv, o.result.ret);
+      }
     },
     reset(o: ResetOp): void {
       currentOp = o;
@@ -514,6 +544,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       settleUnseenWrite(o);
       note(o);
       if (hadUnseen && o.event === 'vfio_migration_set_state') return; // consumed above
+      if (session?.kind === 'save') convergenceQemu(session.conv, o);
       const pending = o.args['pending'];
       if (o.event === 'vfio_update_pending' && typeof pending === 'bigint' && (awaitingPendingValue || !syscallPendingSeen)) {
         awaitingPendingValue = false;

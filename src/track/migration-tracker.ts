@@ -93,11 +93,14 @@ export interface MigrationTracker {
   raw(): readonly RawMigration[];
   /** Status steps and device states not kept (caps against hostile input). */
   dropped(): number;
+  /** The downtime limit (ms) most recently set by migrate-set-parameters / migrate_set_downtime in any input so far. */
+  downtimeLimitMs(): number | undefined;
 }
 
 export function createMigrationTracker(): MigrationTracker {
   const streams = new Map<string, Stream>();
   let dropped = 0;
+  let lastLimitMs: number | undefined;
 
   function stream(file: string, monitor: string | undefined): Stream {
     const key = `${file}\u0000${monitor ?? ''}`;
@@ -254,6 +257,7 @@ export function createMigrationTracker(): MigrationTracker {
         const limit = num(args['downtime-limit']);
         if (limit !== undefined) {
           s.downtimeLimitMs = limit;
+          lastLimitMs = limit;
           if (s.open !== undefined) s.open.notes.push(`downtime-limit set to ${limit} ms during the migration`);
         }
       } else if (cmd === 'migrate-set-capabilities') {
@@ -261,7 +265,10 @@ export function createMigrationTracker(): MigrationTracker {
         if (Array.isArray(caps) && caps.some((x) => isObject(x) && x['capability'] === 'events' && x['state'] === true)) s.eventsOn = true;
       } else if (cmd === 'migrate_set_downtime') {
         const v = num(args['value']);
-        if (v !== undefined) s.downtimeLimitMs = v * 1000;
+        if (v !== undefined) {
+          s.downtimeLimitMs = v * 1000;
+          lastLimitMs = v * 1000;
+        }
       } else if (cmd === 'migrate') {
         const uri = typeof args['uri'] === 'string' ? args['uri'] : undefined;
         s.pendingSide = { side: 'source', evidence: `"migrate" command (${r.src.file}:${r.src.line ?? ''})` };
@@ -423,5 +430,6 @@ export function createMigrationTracker(): MigrationTracker {
     },
     raw: () => [...streams.values()].flatMap((s) => s.done),
     dropped: () => dropped,
+    downtimeLimitMs: () => lastLimitMs,
   };
 }

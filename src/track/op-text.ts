@@ -83,3 +83,22 @@ export function isEagain(r: OpResult): boolean {
 export function isHardFailure(r: OpResult): boolean {
   return r.ok === false && r.errno !== ERRNO.EAGAIN;
 }
+
+/** A byte count for people: exact below 1 KiB, else KiB/MiB/GiB with one decimal (and the exact count). */
+export function bytesText(n: number | bigint): string {
+  const v = Number(n);
+  if (Math.abs(v) < 1024) return `${String(n)} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let x = v / 1024;
+  let u = 0;
+  while (Math.abs(x) >= 1024 && u < units.length - 1) {
+    x /= 1024;
+    u++;
+  }
+  return `${x.toFixed(1)} ${units[u] ?? 'TiB'} (${String(n)} B)`;
+}
+
+/** A duration in ns as milliseconds with three decimals. */
+export function msText(ns: bigint): string {
+  return `${(Number(ns) / 1e6).toFixed(3)} ms`;
+}

@@ -4,6 +4,7 @@
 
 import type { Source } from '../record/types.js';
 import type { MigrationSession, PendingSample, SessionKind, SessionOutcome } from './types.js';
+import { newConvergenceInput, type ConvergenceInput } from './convergence-input.js';
 
 export interface SessionCore {
   kind: SessionKind;
@@ -19,13 +20,15 @@ export interface SessionCore {
   /** Where the session's intervals and writes start in the device's recorder (for onSessionEnd slices). */
   firstInterval: number;
   firstWrite: number;
+  /** What the convergence account needs (saves; convergence-input.ts). */
+  conv: ConvergenceInput;
 }
 
 /**
  * A session starting now. `intervalsSoFar`/`writesSoFar` are the recorder's counts: the
  * write that started the session is the last one recorded, hence `writesSoFar - 1`.
  */
-export function newSessionCore(kind: SessionKind, ts: bigint | undefined, firstState: string, src: Source | undefined, intervalsSoFar: number, writesSoFar: number): SessionCore {
+export function newSessionCore(kind: SessionKind, ts: bigint | undefined, firstState: string, src: Source | undefined, intervalsSoFar: number, writesSoFar: number, gapSerial = 0): SessionCore {
   return {
     kind,
     startNs: ts,
@@ -39,6 +42,7 @@ export function newSessionCore(kind: SessionKind, ts: bigint | undefined, firstS
     src,
     firstInterval: intervalsSoFar,
     firstWrite: Math.max(0, writesSoFar - 1),
+    conv: newConvergenceInput(gapSerial),
   };
 }
 

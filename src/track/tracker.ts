@@ -26,6 +26,7 @@ import { applyOp, NO_ROUND, deviceKey, type DeviceContext, type DeviceContextFie
 import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-episode.js';
 import { applyV2, newV2Context, settleV2Before } from './v2-context.js';
 import type { TrackerFact, TrackerObserver } from './facts.js';
+import type { ConvergenceOptions, DowntimeLimit } from './convergence.js';
 
 /** Ops kept per device while its protocol is unknown, for the v2 machine to replay. */
 const MAX_UNDECIDED_OPS = 1000;
@@ -73,6 +74,10 @@ export interface TrackerOptions {
   readonly maxIntervalsPerDevice?: number;
   /** The checker: every op with the device's view before it, then the facts it produced. */
   readonly observer?: TrackerObserver;
+  /** The downtime limit in force when a save ends, for its convergence account (convergence.ts). */
+  readonly downtimeLimit?: () => DowntimeLimit | undefined;
+  /** MIG-PRECOPY-STALL's N (the convergence verdict's window). */
+  readonly convergence?: ConvergenceOptions;
 }
 
 export interface Tracker {
@@ -160,6 +165,8 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         onPending: opts.onPending,
         gaps,
         episode: () => created?.view.migration.active,
+        ...(opts.downtimeLimit !== undefined ? { downtimeLimit: opts.downtimeLimit } : {}),
+        ...(opts.convergence !== undefined ? { convergence: opts.convergence } : {}),
         onReadBack: (write, read) => {
           const at = failedWrites.get(write);
           if (created !== undefined) fact(created, { kind: 'read-back', write, read, before: at?.before, beforeUncertain: at?.beforeUncertain ?? true, gapSerial: at?.gapSerial ?? -1 });

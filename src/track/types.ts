@@ -121,6 +121,84 @@ export interface MigrationSession {
   readonly partial?: true;
   /** v1 saves: whether the stop-and-copy stay drained (the fact V1-SAVE-DRAIN reports on). */
   readonly drain?: SessionDrain;
+  /** Saves only: did pre-copy converge, and what did the switchover cost (track/convergence.ts). */
+  readonly convergence?: SessionConvergence;
+}
+
+/**
+ * converging: the remaining bytes shrank over the verdict window (or reached 0).
+ * stalled: they shrank by less than 1 % over the last N iterations. growing: they grew.
+ * unknown: too few samples in pre-copy (fewer than 2, or fewer than N + 1 without a shrink).
+ */
+export type ConvergenceVerdict = 'converging' | 'stalled' | 'growing' | 'unknown';
+
+/** One remaining-bytes sample in pre-copy. */
+export interface ConvergencePoint {
+  readonly tsNs: bigint | undefined;
+  readonly remainingBytes: bigint;
+}
+
+/**
+ * A save's pre-copy convergence and its switchover, from whatever the trace shows (v1
+ * pending_bytes; v2 PRECOPY_INFO and MIG_DATA_SIZE; QEMU's vfio_save_iterate,
+ * vfio_state_pending*, vfio_query_*_size events). Every figure the trace cannot give is
+ * absent; verdicts say unknown.
+ */
+export interface SessionConvergence {
+  /** Where the remaining-bytes curve comes from. */
+  readonly curveFrom: 'pending-bytes' | 'precopy-info' | 'qemu' | 'none';
+  readonly iterations: readonly ConvergencePoint[];
+  /** Samples past the per-session cap (counted, not kept). */
+  readonly iterationsDropped: number;
+  /** (first − last remaining) / time between them; negative when the curve grew. */
+  readonly shrinkRateBytesPerS?: number;
+  /** Bytes moved over the curve's span minus its shrink, per second: what the device dirtied. Absent when the data moved is not shown. */
+  readonly dirtyRateBytesPerS?: number;
+  readonly verdict: ConvergenceVerdict;
+  readonly verdictReason: string;
+  /** The verdict window's first and last samples (the evidence of a stall). */
+  readonly verdictEvidence: readonly Evidence[];
+  /** The device's own estimate of what stop-copy had to move, at switchover. */
+  readonly stopCopyEstimateBytes?: bigint;
+  readonly estimateFrom?: 'mig-data-size' | 'qemu-stop-copy-size' | 'pending-bytes';
+  readonly estimateEvidence?: Evidence;
+  /** QEMU said it could not get the stop-copy size (ret < 0, or its 100 GiB sentinel): the records. */
+  readonly stopCopySizeUnknown: readonly Evidence[];
+  /** Data bytes moved while the device was in stop-copy (absent: no stop-copy, or its data not shown). */
+  readonly stopCopyActualBytes?: number;
+  /** Bytes per second the trace showed moving, and in which phase (pre-copy is what a VMM can know before switchover). */
+  readonly throughputBytesPerS?: number;
+  readonly throughputFrom?: 'pre-copy' | 'stop-copy';
+  /** estimate / throughput. */
+  readonly predictedStopCopyNs?: bigint;
+  /** Time in stop-copy (entry to exit). */
+  readonly actualStopCopyNs?: bigint;
+  /** When stop-copy began and ended (trace clock), for lining devices up. */
+  readonly stopCopyStartNs?: bigint;
+  readonly stopCopyEndNs?: bigint;
+  /** The stop-copy entry and exit records. */
+  readonly stopCopyEvidence: readonly Evidence[];
+  readonly downtime: ConvergenceDowntime;
+  /** The downtime limit that applied (`--downtime-limit`, or migrate-set-parameters seen before the session ended). */
+  readonly downtimeLimitMs?: number;
+  readonly downtimeLimitFrom?: 'flag' | 'qmp';
+  /** Would the predicted stop-copy fit the limit: unknown without a prediction or a limit. */
+  readonly fits: 'yes' | 'no' | 'unknown';
+  /** Lost events during the session, a partial session, or samples dropped: the figures are lower bounds or gaps. */
+  readonly uncertain: boolean;
+}
+
+export interface ConvergenceDowntime {
+  /** This device's stop-copy time. */
+  readonly deviceStopCopyNs?: bigint;
+  /** Time the device was not running in the session. */
+  readonly notRunningNs: bigint;
+  /** The longest stop-copy of another device whose stop-copy overlapped this one (analysis-wide, after the last input). */
+  readonly otherDevicesNs?: bigint;
+  /** QEMU's downtime (query-migrate) of the migration this session belongs to, when known. */
+  readonly migrationDowntimeMs?: number;
+  /** The device with the longest stop-copy among the overlapping ones (this one or another). */
+  readonly dominantDevice?: string;
 }
 
 /** How a v1 stop-and-copy (010b) stay ended (spec §2.5 [L58]: iterate until pending_bytes is 0). */

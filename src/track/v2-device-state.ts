@@ -34,6 +34,14 @@ import { createTimelineRecorder, type Certainty, type WriteEntry } from './timel
 import type { DeviceTimeline, MigrationSession, PrecopySample, SessionKind, SessionOutcome, StateInterval } from './types.js';
 import { V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, flagsFor, flagsShownBy, predictSet, v2InSavingGroup, v2Name, v2NotRunning } from './v2-model.js';
 import { V2_STATES } from '../protocol/v2.js';
+import { convergenceBytes, convergenceEnd, convergenceEnter, convergenceEstimate, convergenceQemu, convergenceSample, convergenceSizeUnknown, type ConvergencePhase } from './convergence-input.js';
+import { DEFAULT_STALL_ITERATIONS, sessionConvergence } from './convergence.js';
+
+/** v2 states by convergence phase (spec §5.3): PRE_COPY(_P2P) pre-copy, STOP_COPY stop-copy. */
+function v2Phase(raw: number): ConvergencePhase {
+  const name = V2_STATES[raw];
+  return name === 'PRE_COPY' || name === 'PRE_COPY_P2P' ? 'pre-copy' : name === 'STOP_COPY' ? 'stop-copy' : 'other';
+}
 
 /** A SET as the recorder keeps it, with what v2 adds to a state write (types.ts StateWrite). */
 interface V2WriteEntry extends WriteEntry {
@@ -89,7 +97,11 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   const flags = () => flagsFor(learnedFlags, shownFlags);
 
+  /** The op being handled (its record ends or starts the convergence phases). */
+  let lastOp: OpBase | undefined;
+
   function note(o: OpBase): void {
+    lastOp = o;
     if (comm === undefined && o.comm !== undefined) comm = o.comm;
   }
 
@@ -115,11 +127,12 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     accrueNotRunning(ts);
     rec.enter(raw, certainty, ts, src);
     opts.onStateChange?.(ref.id, raw, v2Name(raw), 'v2');
+    if (raw !== undefined && session?.kind === 'save') convergenceEnter(session.conv, v2Phase(raw), ts, src, `${v2Name(raw)} entered`);
   }
 
   function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, first: string, serial: number | undefined, dataFd: number | undefined): void {
     session = {
-      ...newSessionCore(kind, ts, first, src, rec.intervals().length, rec.writes().length),
+      ...newSessionCore(kind, ts, first, src, rec.intervals().length, rec.writes().length, opts.gaps?.count ?? 0),
       precopy: [],
       accruedTo: undefined,
       serial,
@@ -160,6 +173,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       ...(s.precopy.length > 0 ? { precopy: s.precopy } : {}),
       ...(s.stopCopyLength !== undefined ? { stopCopyLength: s.stopCopyLength } : {}),
       ...(s.dataFd !== undefined ? { dataFd: s.dataFd } : {}),
+      ...(s.kind === 'save' ? { convergence: convergenceOf(s, ts) } : {}),
     };
     sessions.push(done);
     if (opts.onSessionEnd !== undefined) {
@@ -173,6 +187,19 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       const entered: StateInterval[] = arriving !== undefined && arriving.startNs === ts ? [arriving] : [];
       opts.onSessionEnd(snapshotWith([...rec.intervals().slice(s.firstInterval), ...leaving, ...entered], rec.writes().slice(s.firstWrite), [done]), done);
     }
+  }
+
+  function convergenceOf(s: SessionBuilder, ts: bigint | undefined): NonNullable<MigrationSession['convergence']> {
+    convergenceEnd(s.conv, ts, lastOp?.src, arriving !== undefined ? `${arriving.state} entered` : 'the session ended');
+    return sessionConvergence(s.conv, {
+      protocol: 'v2',
+      endNs: ts,
+      notRunningNs: s.notRunningNs,
+      partial: s.pendingDropped > 0 || !s.dataSeen,
+      gapsNow: opts.gaps?.count ?? 0,
+      limit: opts.downtimeLimit?.(),
+      options: opts.convergence ?? { stallIterations: DEFAULT_STALL_ITERATIONS },
+    });
   }
 
   /** Why a session ends as outcomeAt says (the words of MigrationSession.reason). */
@@ -348,7 +375,12 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         if (o.result.ok === true && o.state !== undefined) shown(o.state, 'known', o);
         return;
       case 'v2-data-size':
-        if (session !== undefined && o.result.ok === true && o.stopCopyLength !== undefined) session.stopCopyLength = o.stopCopyLength;
+        // A refused MIG_DATA_SIZE is what makes QEMU fall back to its 100 GiB sentinel (field-2026.md).
+        if (session?.kind === 'save' && o.result.ok === false) convergenceSizeUnknown(session.conv, { src: o.src, what: `MIG_DATA_SIZE GET failed (errno ${o.result.errno ?? '?'}): the driver could not say its stop-copy size` });
+        if (session !== undefined && o.result.ok === true && o.stopCopyLength !== undefined) {
+          session.stopCopyLength = o.stopCopyLength;
+          if (session.kind === 'save') convergenceEstimate(session.conv, o.tsNs, o.stopCopyLength, 'mig-data-size', o.src, `MIG_DATA_SIZE GET: stop_copy_length ${o.stopCopyLength}`);
+        }
         return;
       case 'v2-precopy-info': {
         const s = session;
@@ -357,6 +389,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
           s.pending.push({ tsNs: o.tsNs, bytes: o.initialBytes + o.dirtyBytes });
           s.precopy.push({ tsNs: o.tsNs, initialBytes: o.initialBytes, dirtyBytes: o.dirtyBytes });
         } else s.pendingDropped++;
+        if (s.kind === 'save') convergenceSample(s.conv, o.tsNs, o.initialBytes + o.dirtyBytes, o.src, `PRECOPY_INFO: initial ${o.initialBytes} + dirty ${o.dirtyBytes}`);
         opts.onPending?.(ref.id, 'v2', o.initialBytes + o.dirtyBytes, o.tsNs);
         return;
       }
@@ -373,6 +406,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         if (n > 0) {
           s.bytes += n;
           s.iterations++;
+          convergenceBytes(s.conv, n);
         } else if (!o.write && rec.current().raw === V2_STOP_COPY) {
           s.eof = true;
           s.eofSrc ??= o.src;
@@ -432,6 +466,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     qemu(o: QemuEventOp): void {
       const consumed = settleUnexplained(o);
       note(o);
+      if (session?.kind === 'save') convergenceQemu(session.conv, o);
       if (consumed) return;
       const fact = v2QemuFact(o);
       if (fact === undefined) return;

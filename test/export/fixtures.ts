@@ -81,6 +81,24 @@ export function cleanSaveAnalysis(deviceId = SRC_DEVICE): Analysis {
     pendingDropped: 0,
     notRunningNs: SAVE.stop - SAVE.saving,
     src: { file: 'trace.txt', line: 20 },
+    // What the tracker's convergence account says of this save (track/convergence.ts).
+    convergence: {
+      curveFrom: 'pending-bytes',
+      iterations: [],
+      iterationsDropped: 0,
+      verdict: 'unknown',
+      verdictReason: 'no samples',
+      verdictEvidence: [],
+      stopCopySizeUnknown: [],
+      stopCopyActualBytes: 65536,
+      actualStopCopyNs: SAVE.stop - SAVE.saving,
+      stopCopyStartNs: SAVE.saving,
+      stopCopyEndNs: SAVE.stop,
+      stopCopyEvidence: [],
+      downtime: { deviceStopCopyNs: SAVE.stop - SAVE.saving, notRunningNs: SAVE.stop - SAVE.saving },
+      fits: 'unknown',
+      uncertain: false,
+    },
   };
   const device: DeviceTimeline = {
     id: deviceId,

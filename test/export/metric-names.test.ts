@@ -55,6 +55,9 @@ describe('metric names', () => {
     expect(text).toMatch(/^migscope_migrations_total\{host="src-host",device="0000:66:00\.0",protocol="v1",kind="save",outcome="failed"[^}]*\} 1/m);
     expect(text).toMatch(/^migscope_findings_total\{host="src-host",device="0000:66:00\.0",rule="V1-WIDTH",severity="warning",blame="vmm",certainty="certain"[^}]*\} 1/m);
     expect(text).toMatch(/^migscope_state_duration_seconds_bucket\{[^}]*state="PRE_COPY"[^}]*le="0\.5"\} 1/m);
+    // The clean save's 100 ms stop-copy; the failed save has no timed stop-copy, so no series.
+    expect(text).toMatch(/^migscope_migration_stop_copy_seconds_bucket\{host="src-host",device="0000:65:00\.0",protocol="v1",outcome="completed"[^}]*le="0\.1"\} 1/m);
+    expect(text).not.toMatch(/^migscope_migration_stop_copy_seconds_count\{[^}]*device="0000:66:00\.0"/m);
     expect(text).toMatch(/^migscope_device_state\{host="src-host",device="0000:65:00\.0",protocol="v1",state="STOP"[^}]*\} 1/m);
     expect(text).toMatch(/^migscope_device_state\{host="src-host",device="0000:66:00\.0",protocol="v1",state="INVALID_101"[^}]*\} 1/m);
     expect(text).toMatch(/^migscope_device_pending_bytes\{host="src-host",device="0000:65:00\.0",protocol="v1"[^}]*\} 4096/m);

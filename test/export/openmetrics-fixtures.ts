@@ -22,8 +22,30 @@ function iv(state: string, raw: number | undefined, from: number, to: number, op
   return { state, raw, startNs: at(from), endNs: at(to), certainty: raw === undefined ? 'unknown' : 'known', bytes: 0, src: { file: 'lab.trace', line: Math.round(from * 10) + 1 }, ...(openAtEnd ? { openAtEnd } : {}) };
 }
 
-function session(kind: SessionKind, from: number, to: number, outcome: SessionOutcome, bytes: number, notRunningS: number, states: readonly string[]): MigrationSession {
+/** A save's convergence account with only its stop-copy timed (what migscope_migration_stop_copy_seconds records). */
+function stopCopy(fromS: number, toS: number): NonNullable<MigrationSession['convergence']> {
+  const ns = at(toS) - at(fromS);
   return {
+    curveFrom: 'none',
+    iterations: [],
+    iterationsDropped: 0,
+    verdict: 'unknown',
+    verdictReason: 'no samples',
+    verdictEvidence: [],
+    stopCopySizeUnknown: [],
+    actualStopCopyNs: ns,
+    stopCopyStartNs: at(fromS),
+    stopCopyEndNs: at(toS),
+    stopCopyEvidence: [],
+    downtime: { deviceStopCopyNs: ns, notRunningNs: ns },
+    fits: 'unknown',
+    uncertain: false,
+  };
+}
+
+function session(kind: SessionKind, from: number, to: number, outcome: SessionOutcome, bytes: number, notRunningS: number, states: readonly string[], sc?: readonly [number, number]): MigrationSession {
+  return {
+    ...(sc !== undefined ? { convergence: stopCopy(sc[0], sc[1]) } : {}),
     kind,
     startNs: at(from),
     endNs: at(to),
@@ -72,7 +94,7 @@ export function labDevices(): DeviceTimeline[] {
       DEV.v1Save,
       'v1',
       [iv('RUNNING', 1, 0, 10), iv('PRE_COPY', 3, 10, 12), iv('SAVING', 0b1010, 12, 12.2), iv('STOP', 0, 12.2, TRACE_S, true)],
-      [session('save', 10, 12.2, 'completed', 1_048_576, 0.2, ['PRE_COPY', 'SAVING', 'STOP'])],
+      [session('save', 10, 12.2, 'completed', 1_048_576, 0.2, ['PRE_COPY', 'SAVING', 'STOP'], [12, 12.2])],
     ),
     // v1 resume on the destination.
     device(
@@ -94,7 +116,7 @@ export function labDevices(): DeviceTimeline[] {
       DEV.v2Save,
       'v2',
       [iv('RUNNING', 2, 0, 30), iv('PRE_COPY', 6, 30, 32), iv('STOP_COPY', 3, 32, 32.15), iv('STOP', 1, 32.15, 45)],
-      [session('save', 30, 32.15, 'completed', 4_194_304, 0.15, ['PRE_COPY', 'STOP_COPY', 'STOP'])],
+      [session('save', 30, 32.15, 'completed', 4_194_304, 0.15, ['PRE_COPY', 'STOP_COPY', 'STOP'], [32, 32.15])],
     ),
     // v2 save into ERROR, reset at 45 s.
     device(

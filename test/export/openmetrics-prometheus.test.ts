@@ -40,10 +40,12 @@ interface SessionFact {
   readonly outcome: string;
   readonly bytes: number;
   readonly notRunningS: number;
+  /** The save's timed stop-copy, s (-1: none). */
+  readonly stopCopyS: number;
 }
 
 const SESSIONS: readonly SessionFact[] = labDevices().flatMap((d) =>
-  d.sessions.map((s) => ({ device: d.id, protocol: d.protocol, kind: s.kind, outcome: s.outcome, bytes: s.bytes, notRunningS: Number(s.notRunningNs) / 1e9 })),
+  d.sessions.map((s) => ({ device: d.id, protocol: d.protocol, kind: s.kind, outcome: s.outcome, bytes: s.bytes, notRunningS: Number(s.notRunningNs) / 1e9, stopCopyS: s.convergence?.actualStopCopyNs === undefined ? -1 : Number(s.convergence.actualStopCopyNs) / 1e9 })),
 );
 
 /** Time inside each session per state interval (by hand from openmetrics-fixtures.ts): device → state → [seconds…]. */
@@ -175,6 +177,12 @@ function expectedFor(q: DashboardQuery, sel: Selection): ExpectedSeries[] | 'sta
     }
     case 'migscope-fleet/Time not running, p95 over the range/A':
       return quantiles(0.95, sessions, ['kind']);
+    case 'migscope-fleet/Devices that dominate downtime/A':
+      return groupSum(
+        sessions.filter((s) => s.stopCopyS >= 0),
+        ['host', 'device'],
+        (r) => Number(r['stopCopyS']),
+      );
     case 'migscope-fleet/Findings by rule/A':
     case 'migscope-fleet/Findings over time by rule/A':
       return groupSum(findings, ['rule'], one);

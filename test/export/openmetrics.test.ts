@@ -102,6 +102,7 @@ describe('renderOpenMetrics: the format promtool reads', () => {
     const units = meta.filter((m) => m.kind === 'UNIT');
     expect(units.map((u) => `${u.family} ${u.rest}`).sort()).toEqual([
       'migscope_migration_not_running_seconds seconds',
+      'migscope_migration_stop_copy_seconds seconds',
       'migscope_migration_transferred_bytes bytes',
       'migscope_state_duration_seconds seconds',
     ]);

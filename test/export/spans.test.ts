@@ -69,11 +69,17 @@ describe('clean v1 save over OTLP/HTTP protobuf', () => {
       [ATTR.iterations]: 3n,
       [ATTR.notRunningNs]: BigInt(SAVE.stop - SAVE.saving),
       [ATTR.states]: ['PRE_COPY', 'SAVING', 'STOP'],
+      // the convergence account: what it knows, and nothing for what it does not
+      [ATTR.convergenceVerdict]: 'unknown',
+      [ATTR.downtimeFits]: 'unknown',
+      [ATTR.actualStopCopyNs]: BigInt(SAVE.stop - SAVE.saving),
+      [ATTR.stopCopyActualBytes]: 65536n,
       [ATTR.clockSource]: 'sync',
       [ATTR.clockName]: 'mono',
       [ATTR.traceStartNs]: SAVE.preCopy.toString(),
       [ATTR.source]: 'trace.txt:20',
     });
+    expect(root.attributes[ATTR.predictedStopCopyNs]).toBeUndefined();
     expect(root.resource['service.name']).toBe('migscope');
     expect(root.resource['service.version']).toBe('0.1.0-test');
     expect(root.scope).toBe('migscope');

@@ -29,7 +29,7 @@ describe('recorded lab fixtures (bpftrace) report what scenarios.json says a cor
     const file = join(REPO_ROOT, 'test', 'fixtures', 'lab', 'bpftrace', `${s.name}.txt`);
     it(`${s.name}: ${s.expect.findings.length === 0 ? 'no finding' : s.expect.findings.map((f) => f.rule).join(', ')}`, async () => {
       expect(existsSync(file), `${file}: record it with scripts/record-lab-fixtures.sh`).toBe(true);
-      const a = await runAnalysis([file], { failOn: 'error', eagainLimit: '3', quiet: true });
+      const a = await runAnalysis([file], { failOn: 'error', eagainLimit: '3', quiet: true, ...(s.analyze?.downtimeLimit !== undefined ? { downtimeLimit: s.analyze.downtimeLimit } : {}) });
       const got = a.findings.map((f) => `${f.rule} ${f.blame} ${f.severity} ${f.device}`).sort();
       const want = s.expect.findings.map((f) => `${f.rule} ${blameOf[f.blame]} ${f.severity} ${f.device}`).sort();
       expect(got, a.findings.map((f) => `${f.rule}: ${f.message}`).join('\n')).toEqual(want);
@@ -51,6 +51,11 @@ describe('recorded lab fixtures (bpftrace) report what scenarios.json says a cor
           const sessions = (d?.sessions ?? []).map((x) => ({ kind: x.kind, outcome: x.outcome, bytes: x.bytes }));
           expect(sessions, `sessions of ${device}`).toEqual(wantSessions.map((x) => ({ kind: x.kind, outcome: x.outcome, bytes: x.bytes ?? sessions[0]?.bytes })));
         }
+      }
+      for (const [device, want] of Object.entries(s.expect.convergence ?? {})) {
+        const c = a.devices.find((x) => x.id === device)?.sessions.find((x) => x.kind === 'save')?.convergence;
+        if (want.verdict !== undefined) expect(c?.verdict, `convergence verdict of ${device}`).toBe(want.verdict);
+        if (want.fits !== undefined) expect(c?.fits, `downtime fit of ${device}`).toBe(want.fits);
       }
       for (const f of a.findings) {
         expect(f.evidence.length).toBeGreaterThan(0);

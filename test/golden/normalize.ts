@@ -4,8 +4,8 @@
 //
 // - Dropped: the tool version and the host name (they change with every release and
 //   machine, not with the verdict), finding messages and evidence descriptions (wording),
-//   and the lists of pending/pre-copy samples (kept as counts; the session's bytes and
-//   iterations carry the verdict).
+//   and the lists of pending/pre-copy samples and the convergence curve (kept as counts;
+//   the session's bytes and iterations carry the verdict).
 // - Paths are relative to the repository root, so the files are the same on any clone.
 // - Timeline intervals, state writes and evidence become one line each; any other
 //   citation (a Source, or {src, what}) one string ("k=v ..."), so a
@@ -79,6 +79,8 @@ function session(s: Obj, rel: (p: string) => string): Obj {
   for (const [k, v] of Object.entries(s)) {
     if (k === 'src') out['src'] = where(v, rel);
     else if ((k === 'pending' || k === 'precopy') && Array.isArray(v)) out[`${k}Samples`] = v.length;
+    // The convergence curve repeats the pending samples: kept as a count, like them.
+    else if (k === 'convergence' && isObj(v)) out[k] = relPaths(Object.fromEntries(Object.entries(v).map(([ck, cv]) => (ck === 'iterations' && Array.isArray(cv) ? ['iterationsSamples', cv.length] : [ck, cv]))), rel);
     else out[k] = relPaths(v, rel);
   }
   return out;

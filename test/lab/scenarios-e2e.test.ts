@@ -36,7 +36,7 @@ describe.skipIf(!avail.ok)('lab scenarios, captured with bpftrace, analysed end 
     it(`${s.name}: ${s.expect.findings.length === 0 ? 'no finding' : s.expect.findings.map((f) => f.rule).join(', ')}`, async () => {
       const trace = join(tmp, `${s.name}.trace`);
       await captureScenario(s.name, trace);
-      const a = await analyzeInputs([{ path: trace }], { formats: FORMATS });
+      const a = await analyzeInputs([{ path: trace }], { formats: FORMATS, ...(s.analyze?.downtimeLimit !== undefined ? { downtimeLimitMs: Number(s.analyze.downtimeLimit) } : {}) });
       const got = a.findings.map((f) => `${f.rule} ${f.blame} ${f.severity} ${f.device}`).sort();
       const want = s.expect.findings.map((f) => `${f.rule} ${blameOf[f.blame]} ${f.severity} ${f.device}`).sort();
       expect(got, a.findings.map((f) => `${f.rule}: ${f.message}`).join('\n')).toEqual(want);

@@ -31,7 +31,7 @@ for (const tracer of ['ftrace', 'trace-cmd'] as const) {
       it(s.name, async () => {
         const trace = join(tmp, `${s.name}.${tracer === 'ftrace' ? 'txt' : 'dat'}`);
         const cap = await captureScenario(s.name, trace, { tracer });
-        const a = await analyzeInputs([{ path: trace }], { formats: FORMATS });
+        const a = await analyzeInputs([{ path: trace }], { formats: FORMATS, ...(s.analyze?.downtimeLimit !== undefined ? { downtimeLimitMs: Number(s.analyze.downtimeLimit) } : {}) });
         // ftrace cannot read GET_DEVICE_FD's name argument: devices are "pid:fd" (or "?:fd"
         // without a tgid). Map them to the scenario's names through the workload's journal
         // (the fd each GET_DEVICE_FD returned) — the analysis itself never saw the names.

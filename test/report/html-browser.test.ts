@@ -17,7 +17,7 @@ import { wallTimeIso } from '../../src/report/wall-clock.js';
 import type { Source } from '../../src/record/types.js';
 import { chromiumAvailable, chromiumSkipReason, cleanupTemp, launchChromium, openReport, writeTemp, type Opened } from './fixtures-browser.js';
 import { largeAnalysis } from './fixtures-large.js';
-import { failedPrecopy, HOSTILE_DEVICE, HOSTILE_MESSAGE, HOSTILE_TITLE, hostile, RULES, SCENARIOS } from './fixtures.js';
+import { cleanSave, failedPrecopy, HOSTILE_DEVICE, HOSTILE_MESSAGE, HOSTILE_TITLE, hostile, RULES, SCENARIOS } from './fixtures.js';
 
 const SHOTS = join(dirname(fileURLToPath(import.meta.url)), 'screenshots');
 const LAYOUT = timelineDrawModule(formatModule()).LAYOUT;
@@ -337,6 +337,26 @@ describe.skipIf(!chromiumAvailable)('HTML report in headless Chromium', () => {
       await page.click(`${detail} button:has-text("Show on timeline")`);
       expect(await page.evaluate(() => ({ ...(document.activeElement as HTMLElement).dataset }))).toMatchObject({ kind: 'finding', rule: 'V1-REFUSE-VALID', index: '0' });
       await page.screenshot({ path: join(SHOTS, 'finding-expanded.png'), fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await page.close();
+    }
+  });
+
+  it('the curve draws the stop-copy prediction and the downtime split beside the limit', async () => {
+    const { page, errors } = await open(cleanSave(), 'convergence');
+    try {
+      // The prediction: the estimate (4096 bytes) at the stop-copy entry, 0 at entry + 40 ms.
+      const predicted = await page.$$eval('table[data-table="curve"] tbody tr', (rows) => rows.map((r) => (r as HTMLElement).dataset['predicted']).filter((v) => v !== ''));
+      expect(predicted).toEqual(['4096', '0']);
+      const split = (await page.textContent('.downtime-split')) ?? '';
+      expect(split).toContain("this device's stop-copy: 50");
+      expect(split).toContain('QEMU downtime: 61');
+      expect(split).toContain('downtime limit: 30');
+      // Bars share one scale: the longest (QEMU's 61 ms) fills the row, the limit half of it.
+      const widths = await page.$$eval('.downtime-split .dt-bar', (bars) => bars.map((b) => (b as HTMLElement).style.width));
+      expect(widths).toEqual([`${((100 * 50) / 61).toFixed(2)}%`, '100%', `${((100 * 30) / 61).toFixed(2)}%`]);
+      expect((await page.textContent('.curve-facts')) ?? '').toMatch(/pre-copy converging.*fits no/);
       expect(errors).toEqual([]);
     } finally {
       await page.close();

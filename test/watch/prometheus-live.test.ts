@@ -211,6 +211,20 @@ function expectedFor(q: DashboardQuery, sel: Selection, journalRecords: number):
     }
     case 'migscope-fleet/Time not running, p95 over the range/A':
       return quantiles(0.95, sessions, ['kind']);
+    case 'migscope-fleet/Devices that dominate downtime/A': {
+      // Stop-copy (010b / STOP_COPY) of each save that reached it: the v1 clean save's 5
+      // holds (as its time not running), one hold for each v2 save; the refused v1 save
+      // never entered 010b.
+      const byDevice = new Map<string, { holds: number; n: number }>();
+      for (const r of sessions) {
+        if (r.kind !== 'save' || r.notRunningHolds === 0) continue;
+        const e = byDevice.get(r.device) ?? { holds: 0, n: 0 };
+        e.holds += r.notRunningHolds;
+        e.n += 1;
+        byDevice.set(r.device, e);
+      }
+      return [...byDevice].map(([device, e]) => ({ labels: { host: HOST, device }, value: e.holds * HOLD_S, within: [e.holds * HOLD_S, e.holds * HOLD_S + e.n * SLACK_S] as const, exact: false }));
+    }
     case 'migscope-fleet/Findings by rule/A':
     case 'migscope-fleet/Findings over time by rule/A':
       return groupSum(findings, ['rule'], one);

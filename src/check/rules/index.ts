@@ -1,7 +1,12 @@
 // The rule catalogue: v1 in the order of spec/vfio-migration.md §6.1, then migscope's
-// own V1-GROUP-RECOVER; v2 in the order of §6.2. Docs and the HTML report list rules from here.
+// own V1-GROUP-RECOVER; v2 in the order of §6.2; then the convergence rules of either
+// protocol (issue 12). Docs and the HTML report list rules from here.
 
 import type { RuleDef } from '../rule.js';
+import { migEarlySwitchover } from './mig-early-switchover.js';
+import { migEstimateWrong } from './mig-estimate-wrong.js';
+import { migPrecopyStall } from './mig-precopy-stall.js';
+import { migStopcopySizeUnknown } from './mig-stopcopy-size-unknown.js';
 import { v1Async } from './v1-async.js';
 import { v1DataOffset } from './v1-data-offset.js';
 import { v1Eagain } from './v1-eagain.js';
@@ -99,4 +104,7 @@ export const V2_RULES: readonly RuleDef[] = [
   v2StreamBytes,
 ];
 
-export const ALL_RULES: readonly RuleDef[] = [...V1_RULES, ...V2_RULES];
+/** Convergence and downtime (issue 12): they read the session-end fact of v1 and v2 devices alike. */
+export const MIG_RULES: readonly RuleDef[] = [migPrecopyStall, migEarlySwitchover, migStopcopySizeUnknown, migEstimateWrong];
+
+export const ALL_RULES: readonly RuleDef[] = [...V1_RULES, ...V2_RULES, ...MIG_RULES];

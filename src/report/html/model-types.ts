@@ -86,6 +86,26 @@ export interface ModelSessions {
   readonly pendingTs: Column;
   readonly pendingBytes: Column;
   readonly pendingDropped: Column;
+  /** A save's convergence account (track/convergence.ts), one column per figure; null when absent (resumes, unknown figures). */
+  readonly conv: ModelConvergence;
+}
+
+export interface ModelConvergence {
+  /** 0 unknown, 1 converging, 2 stalled, 3 growing. */
+  readonly verdict: Column;
+  /** 0 unknown, 1 yes, 2 no. */
+  readonly fits: Column;
+  /** Stop-copy entry, trace-relative ns (not delta-coded: most are null). */
+  readonly stopStart: Column;
+  readonly estimateBytes: Column;
+  readonly actualBytes: Column;
+  readonly predictedNs: Column;
+  readonly actualNs: Column;
+  readonly otherDevicesNs: Column;
+  readonly qemuDowntimeNs: Column;
+  readonly limitNs: Column;
+  /** Index into strings: the device that dominated the downtime. */
+  readonly dominant: Column;
 }
 
 export interface ModelLane {

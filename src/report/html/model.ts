@@ -9,6 +9,7 @@ import type { DeviceTimeline, MigrationSession, SessionOutcome, StateInterval, S
 import { assertNever } from '../../protocol/assert-never.js';
 import { delta, ints, spans } from './column-codec.js';
 import type {
+  ModelConvergence,
   ModelFindings,
   ModelGaps,
   ModelIntervals,
@@ -176,6 +177,27 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
       // Chart values only: a double is exact to 8 PiB, far past any device's state.
       pendingBytes: ints(pending.map((p) => Number(p.bytes))),
       pendingDropped: ints(ss.map((s) => s.pendingDropped)),
+      conv: convergence(ss),
+    };
+  };
+
+  const VERDICT = { unknown: 0, converging: 1, stalled: 2, growing: 3 } as const;
+  const FITS = { unknown: 0, yes: 1, no: 2 } as const;
+  const num = (v: bigint | number | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+  const convergence = (ss: readonly MigrationSession[]): ModelConvergence => {
+    const c = ss.map((s) => s.convergence);
+    return {
+      verdict: ints(c.map((x) => (x === undefined ? undefined : VERDICT[x.verdict]))),
+      fits: ints(c.map((x) => (x === undefined ? undefined : FITS[x.fits]))),
+      stopStart: ints(c.map((x) => rel(x?.stopCopyStartNs))),
+      estimateBytes: ints(c.map((x) => num(x?.stopCopyEstimateBytes))),
+      actualBytes: ints(c.map((x) => x?.stopCopyActualBytes)),
+      predictedNs: ints(c.map((x) => num(x?.predictedStopCopyNs))),
+      actualNs: ints(c.map((x) => num(x?.actualStopCopyNs))),
+      otherDevicesNs: ints(c.map((x) => num(x?.downtime.otherDevicesNs))),
+      qemuDowntimeNs: ints(c.map((x) => (x?.downtime.migrationDowntimeMs === undefined ? undefined : x.downtime.migrationDowntimeMs * 1e6))),
+      limitNs: ints(c.map((x) => (x?.downtimeLimitMs === undefined ? undefined : x.downtimeLimitMs * 1e6))),
+      dominant: ints(c.map((x) => (x?.downtime.dominantDevice === undefined ? undefined : strings.index(x.downtime.dominantDevice)))),
     };
   };
 

@@ -87,6 +87,15 @@ button:disabled { opacity: .45; cursor: default; }
 .curve-picker { display: flex; flex-wrap: wrap; gap: 6px; align-items: center; }
 .curve-picker input { width: 7em; }
 .curve-facts { color: #495057; margin: 2px 0 6px; }
+.downtime-split { margin: 6px 0 10px; max-width: 720px; }
+.downtime-split h4 { margin: 4px 0; font-size: 13px; }
+.dt-row { display: flex; align-items: center; gap: 8px; margin: 2px 0; }
+.dt-label { flex: 0 0 260px; font-size: 12px; }
+.dt-bar { display: inline-block; height: 10px; min-width: 1px; }
+.dt-device { background: #c92a2a; }
+.dt-other { background: #f08c00; }
+.dt-qemu { background: #1c7ed6; }
+.dt-limit { background: repeating-linear-gradient(90deg, #495057 0 4px, transparent 4px 8px); }
 .curve-chart { min-height: 40px; }
 
 .filters { display: flex; gap: 8px; margin: 4px 0 8px; }

@@ -16,8 +16,15 @@ export interface Curves {
 export function curvesModule(dom: DomModule, fmt: FormatModule, UPlot: typeof uPlot) {
   const KIND = ['save', 'resume'];
 
-  /** The series of session s: x (relative ns), pending_bytes (null between samples), cumulative bytes moved. */
-  function series(L: DLane, s: number): { x: number[]; pending: (number | null)[]; moved: (number | null)[] } {
+  const VERDICTS = ['unknown', 'converging', 'stalled', 'growing'];
+  const FITS = ['unknown', 'yes', 'no'];
+
+  /**
+   * The series of session s: x (relative ns), pending_bytes (null between samples),
+   * cumulative bytes moved, and the prediction drawn over them: from the stop-copy entry,
+   * the device's estimate falling to 0 at the predicted end (track/convergence.ts).
+   */
+  function series(L: DLane, s: number): { x: number[]; pending: (number | null)[]; moved: (number | null)[]; predicted: (number | null)[] } {
     const ss = L.ss;
     const a = ss.drawA[s] ?? 0;
     const b = ss.drawB[s] ?? 0;
@@ -48,8 +55,65 @@ export function curvesModule(dom: DomModule, fmt: FormatModule, UPlot: typeof uP
       cum += by;
       at(Math.min(ib, b)).m = cum;
     }
+    const c = ss.conv;
+    const start = c.stopStart[s] ?? NaN;
+    const est = c.estimateBytes[s] ?? NaN;
+    const pred = c.predictedNs[s] ?? NaN;
+    const prediction = new Map<number, number>();
+    if (!Number.isNaN(start) && !Number.isNaN(est) && !Number.isNaN(pred)) {
+      prediction.set(start, est);
+      prediction.set(start + pred, 0);
+      at(start);
+      at(start + pred);
+    }
     const x = Array.from(pts.keys()).sort((p, q) => p - q);
-    return { x, pending: x.map((t) => pts.get(t)?.p ?? null), moved: x.map((t) => pts.get(t)?.m ?? null) };
+    return { x, pending: x.map((t) => pts.get(t)?.p ?? null), moved: x.map((t) => pts.get(t)?.m ?? null), predicted: x.map((t) => prediction.get(t) ?? null) };
+  }
+
+  /** The convergence facts of session s in words (empty for a session without an account). */
+  function convergenceText(d: Decoded, L: DLane, s: number): string {
+    const c = L.ss.conv;
+    const v = c.verdict[s] ?? NaN;
+    if (Number.isNaN(v)) return '';
+    const known = (n: number | undefined, f: (x: number) => string): string => (n === undefined || Number.isNaN(n) ? 'unknown' : f(n));
+    const dom = c.dominant[s] ?? NaN;
+    return [
+      `pre-copy ${VERDICTS[v] ?? '?'}`,
+      `stop-copy estimate ${known(c.estimateBytes[s], fmt.bytes)}, moved ${known(c.actualBytes[s], fmt.bytes)}`,
+      `predicted ${known(c.predictedNs[s], fmt.dur)}, actual ${known(c.actualNs[s], fmt.dur)}`,
+      `limit ${known(c.limitNs[s], fmt.dur)} (fits ${FITS[c.fits[s] ?? 0] ?? '?'})`,
+      Number.isNaN(dom) ? '' : `downtime dominated by ${d.model.strings[dom] ?? '?'}`,
+    ]
+      .filter((x) => x !== '')
+      .join(' · ');
+  }
+
+  /**
+   * The downtime split of session s as a bar: this device's stop-copy, the longest other
+   * device's, QEMU's downtime, against the limit (a mark). Widths share one scale; each
+   * segment also carries its figure as text, for print and screen readers.
+   */
+  function downtimeBar(L: DLane, s: number): HTMLElement | undefined {
+    const c = L.ss.conv;
+    const parts: { label: string; ns: number; cls: string }[] = [];
+    const put = (label: string, v: number | undefined, cls: string): void => {
+      if (v !== undefined && !Number.isNaN(v)) parts.push({ label, ns: v, cls });
+    };
+    put('this device\'s stop-copy', c.actualNs[s], 'dt-device');
+    put('longest other device', c.otherDevicesNs[s], 'dt-other');
+    put('QEMU downtime', c.qemuDowntimeNs[s], 'dt-qemu');
+    if (parts.length === 0) return undefined;
+    const limit = c.limitNs[s] ?? NaN;
+    const max = Math.max(...parts.map((p) => p.ns), Number.isNaN(limit) ? 0 : limit) || 1;
+    // Widths through the CSSOM (a style attribute would be refused: dom.ts, csp.ts).
+    const row = (label: string, ns: number, cls: string): HTMLElement => {
+      const barEl = dom.el('span', { class: `dt-bar ${cls}` });
+      barEl.style.width = `${((100 * ns) / max).toFixed(2)}%`;
+      return dom.el('div', { class: 'dt-row' }, [dom.el('span', { class: 'dt-label', text: `${label}: ${fmt.dur(ns)}` }), barEl]);
+    };
+    const rows = parts.map((p) => row(p.label, p.ns, p.cls));
+    if (!Number.isNaN(limit)) rows.push(row('downtime limit', limit, 'dt-limit'));
+    return dom.el('div', { class: 'downtime-split', data: { table: 'downtime' }, attrs: { role: 'group', 'aria-label': 'Downtime split' } }, [dom.el('h4', { text: 'Downtime split' }), ...rows]);
   }
 
   function createCurves(d: Decoded, host: HTMLElement): Curves {
@@ -133,6 +197,7 @@ export function curvesModule(dom: DomModule, fmt: FormatModule, UPlot: typeof uP
         `${fmt.bytes(ss.bytes[sess] ?? 0)} moved`,
         `not running ${fmt.dur(ss.notRunningNs[sess] ?? 0)}`,
         dropped > 0 ? `${fmt.count(dropped)} further pending_bytes samples not kept` : '',
+        convergenceText(d, L, sess),
       ]
         .filter((x) => x !== '')
         .join(' · ');
@@ -162,6 +227,15 @@ export function curvesModule(dom: DomModule, fmt: FormatModule, UPlot: typeof uP
               value: (_u, v) => (v === null ? '–' : fmt.bytes(v)),
             },
             {
+              label: 'predicted stop-copy',
+              stroke: '#c92a2a',
+              dash: [6, 4],
+              width: 2,
+              spanGaps: true,
+              points: { show: false },
+              value: (_u, v) => (v === null ? '–' : fmt.bytes(v)),
+            },
+            {
               label: 'bytes moved',
               stroke: '#f08c00',
               fill: 'rgba(240,140,0,0.12)',
@@ -172,19 +246,22 @@ export function curvesModule(dom: DomModule, fmt: FormatModule, UPlot: typeof uP
             },
           ],
         };
-        plot = new UPlot(opts, [data.x, data.pending, data.moved], chartBox);
+        plot = new UPlot(opts, [data.x, data.pending, data.predicted, data.moved], chartBox);
       }
+      const bar = downtimeBar(L, sess);
+      if (bar !== undefined) tableBox.appendChild(bar);
       // The same data as text: screen readers, print, and tests read it here.
       const rows = data.x.map((t, i) =>
-        dom.el('tr', { data: { tsNs: fmt.absNs(d, t), pending: String(data.pending[i] ?? ''), moved: String(data.moved[i] ?? '') } }, [
+        dom.el('tr', { data: { tsNs: fmt.absNs(d, t), pending: String(data.pending[i] ?? ''), predicted: String(data.predicted[i] ?? ''), moved: String(data.moved[i] ?? '') } }, [
           dom.el('td', { text: fmt.relExact(t) }),
           dom.el('td', { text: data.pending[i] === null ? '' : fmt.count(data.pending[i] ?? 0) }),
+          dom.el('td', { text: data.predicted[i] === null ? '' : fmt.count(data.predicted[i] ?? 0) }),
           dom.el('td', { text: data.moved[i] === null ? '' : fmt.count(data.moved[i] ?? 0) }),
         ]),
       );
       const table = dom.el('table', { class: 'data compact', data: { table: 'curve' } }, [
         dom.el('caption', { text: 'Curve data (bytes)' }),
-        dom.el('thead', {}, [dom.el('tr', {}, ['time', 'pending_bytes', 'bytes moved'].map((c) => dom.el('th', { text: c, attrs: { scope: 'col' } })))]),
+        dom.el('thead', {}, [dom.el('tr', {}, ['time', 'pending_bytes', 'predicted stop-copy', 'bytes moved'].map((c) => dom.el('th', { text: c, attrs: { scope: 'col' } })))]),
         dom.el('tbody', {}, rows),
       ]);
       const toggle = dom.el('button', { class: 'no-print', text: `Curve data (${rows.length} points)`, attrs: { type: 'button' } });

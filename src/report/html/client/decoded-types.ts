@@ -66,6 +66,22 @@ export interface DSessions {
   readonly pendingTs: Float64Array;
   readonly pendingBytes: Float64Array;
   readonly pendingDropped: Float64Array;
+  /** The convergence columns (model-types.ts ModelConvergence), NaN when absent. */
+  readonly conv: DConvergence;
+}
+
+export interface DConvergence {
+  readonly verdict: Float64Array;
+  readonly fits: Float64Array;
+  readonly stopStart: Float64Array;
+  readonly estimateBytes: Float64Array;
+  readonly actualBytes: Float64Array;
+  readonly predictedNs: Float64Array;
+  readonly actualNs: Float64Array;
+  readonly otherDevicesNs: Float64Array;
+  readonly qemuDowntimeNs: Float64Array;
+  readonly limitNs: Float64Array;
+  readonly dominant: Float64Array;
 }
 
 export interface DLane {
