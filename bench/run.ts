@@ -90,8 +90,15 @@ interface Row {
   readonly base: Sample;
   readonly baseName: string;
   readonly reps: number;
-  /** migscope's own record count (input.records of the analysis). */
-  readonly analyzed: number | undefined;
+  /** What migscope found in the input (its JSON summary): the bench's proof that tracking, rules and output ran. */
+  readonly found: Found | undefined;
+}
+
+interface Found {
+  readonly records: number;
+  readonly devices: number;
+  readonly sessions: number;
+  readonly findings: number;
 }
 
 function migscopeArgs(path: string): string[] {
@@ -104,10 +111,31 @@ function baselineOf(i: BenchInput): { name: string; cmd: string; args: string[] 
   return { name: 'wc -l', cmd: 'wc', args: ['-l', i.path] };
 }
 
-function recordsOf(path: string): number | undefined {
-  const r = spawnSync(process.execPath, migscopeArgs(path), { encoding: 'utf8', maxBuffer: 1 << 30, stdio: ['ignore', 'pipe', 'ignore'] });
-  const m = /"records": (\d+)/.exec(r.stdout ?? '');
-  return m === null ? undefined : Number(m[1]);
+/**
+ * Devices, sessions and findings of one run (the JSON's input.records and summary), read
+ * from the tail of the output so that a multi-GB input's JSON is never held here. A
+ * realistic input (every generated kind carries QEMU's events or values, and a VMM fault
+ * every FAULT_EVERY stop-and-copy stays, bench/generate/model.ts) that yields no session
+ * or no finding means the bench measured an idle pipeline: that fails the bench.
+ */
+function foundIn(i: BenchInput): Found {
+  const r = spawnSync('/bin/sh', ['-c', 'exec "$0" "$@" | tail -c 65536', process.execPath, ...migscopeArgs(i.path)], { encoding: 'utf8', maxBuffer: 1 << 20, stdio: ['ignore', 'pipe', 'ignore'] });
+  const tail = r.stdout ?? '';
+  const num = (re: RegExp): number => {
+    const m = re.exec(tail);
+    return m === null ? NaN : Number(m[1]);
+  };
+  const summary = tail.slice(tail.lastIndexOf('"summary"'));
+  const f: Found = {
+    records: num(/"records": (\d+)/),
+    devices: Number(/"devices": (\d+)/.exec(summary)?.[1] ?? NaN),
+    sessions: Number(/"sessions": (\d+)/.exec(summary)?.[1] ?? NaN),
+    findings: Number(/"findings": (\d+)/.exec(summary)?.[1] ?? NaN),
+  };
+  if (!(f.sessions > 0) || !(f.findings > 0)) {
+    throw new Error(`${i.kind} ${mb(i.bytes)} MB is meant to be realistic but migscope found ${f.devices} devices, ${f.sessions} sessions, ${f.findings} findings: the bench would measure an idle pipeline`);
+  }
+  return f;
 }
 
 function runCase(i: BenchInput, reps: number, log: (s: string) => void): Row {
@@ -127,7 +155,9 @@ function runCase(i: BenchInput, reps: number, log: (s: string) => void): Row {
     log(`  ${i.kind} ${mb(i.bytes)} MB rep ${k + 1}/${reps}: migscope ${ours[k]?.wallS}s (cpu ${ours[k]?.cpuS.toFixed(2)}s, ${ours[k]?.rssMb.toFixed(0)} MB), ${b.name} ${base[k]?.wallS}s`);
   }
   const med = (xs: Sample[]): Sample => ({ wallS: median(xs.map((x) => x.wallS)), cpuS: median(xs.map((x) => x.cpuS)), rssMb: Math.max(...xs.map((x) => x.rssMb)) });
-  return { input: i, ours: med(ours), base: med(base), baseName: b.name, reps, analyzed: i.bytes < 600e6 ? recordsOf(i.path) : undefined };
+  const found = foundIn(i);
+  log(`  ${i.kind} ${mb(i.bytes)} MB: ${found.devices} devices, ${found.sessions.toLocaleString('en')} sessions, ${found.findings.toLocaleString('en')} findings`);
+  return { input: i, ours: med(ours), base: med(base), baseName: b.name, reps, found };
 }
 
 const mb = (bytes: number): string => (bytes / 1e6).toFixed(0);
@@ -153,8 +183,8 @@ const TARGETS: readonly Target[] = [
 
 function table(rows: readonly Row[]): string {
   const head =
-    '| input | MB | events | migscope s (cpu s) | MB/s | events/s | peak RSS MB | baseline | baseline s | baseline MB/s | ratio wall (cpu) | target |\n' +
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |';
+    '| input | MB | events | devices / sessions / findings | migscope s (cpu s) | MB/s | events/s | peak RSS MB | baseline | baseline s | baseline MB/s | ratio wall (cpu) | target |\n' +
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | --- |';
   const lines = rows.map((r) => {
     const ours = thru(r.input.bytes, r.ours.wallS);
     const base = thru(r.input.bytes, r.base.wallS);
@@ -162,7 +192,8 @@ function table(rows: readonly Row[]): string {
     const ratioCpu = thru(r.input.bytes, r.ours.cpuS) / thru(r.input.bytes, r.base.cpuS);
     const t = TARGETS.find((x) => x.kind === r.input.kind);
     const verdict = t === undefined ? '' : ratio >= t.ratio ? `≥ ${t.ratio}: **met**` : `≥ ${t.ratio}: **missed** (${f2(ratio / t.ratio)} of it)`;
-    return `| ${r.input.kind} | ${mb(r.input.bytes)} | ${r.input.records.toLocaleString('en')} | ${f2(r.ours.wallS)} (${f2(r.ours.cpuS)}) | ${f1(ours)} | ${Math.round(r.input.records / r.ours.wallS).toLocaleString('en')} | ${f1(r.ours.rssMb)} | ${r.baseName} | ${f3(r.base.wallS)} | ${f1(base)} | ${f3(ratio)} (${f3(ratioCpu)}) | ${verdict} |`;
+    const found = r.found === undefined ? 'n/a' : `${r.found.devices} / ${r.found.sessions.toLocaleString('en')} / ${r.found.findings.toLocaleString('en')}`;
+    return `| ${r.input.kind} | ${mb(r.input.bytes)} | ${r.input.records.toLocaleString('en')} | ${found} | ${f2(r.ours.wallS)} (${f2(r.ours.cpuS)}) | ${f1(ours)} | ${Math.round(r.input.records / r.ours.wallS).toLocaleString('en')} | ${f1(r.ours.rssMb)} | ${r.baseName} | ${f3(r.base.wallS)} | ${f1(base)} | ${f3(ratio)} (${f3(ratioCpu)}) | ${verdict} |`;
   });
   return [head, ...lines].join('\n');
 }

@@ -9,6 +9,8 @@ import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parseSeco
 import { renderTerminal } from '../report/terminal.js';
 import { renderJson } from '../report/json.js';
 import type { Analysis } from '../analysis/types.js';
+import type { DeviceTimeline, MigrationSession } from '../track/types.js';
+import { createSessionSliceKeeper } from './session-slices.js';
 import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { handleStopSignals } from './stop-signals.js';
 import { useColor } from './color.js';
@@ -66,7 +68,12 @@ export function addAnalysisOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress bar');
 }
 
-export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags, stopReading?: Promise<unknown>): Promise<Analysis> {
+export async function runAnalysis(
+  files: readonly string[],
+  flags: AnalyzeFlags,
+  stopReading?: Promise<unknown>,
+  onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void,
+): Promise<Analysis> {
   const deviceNames = new Map<string, string>();
   for (const d of flags.device ?? []) {
     const { key, value } = parsePidFdAssignment('--device', d);
@@ -104,7 +111,7 @@ export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags,
     : undefined;
   let startMs = Date.now();
   try {
-    return await analyzeInputs(inputs, { formats: FORMATS, deviceNames, regionOffsets, clockOffsetNs, eagainLimit, onProgress, traceEvents: flags.traceEvents, stopReading });
+    return await analyzeInputs(inputs, { formats: FORMATS, deviceNames, regionOffsets, clockOffsetNs, eagainLimit, onProgress, traceEvents: flags.traceEvents, stopReading, onSessionEnd });
   } finally {
     bar?.stop();
   }
@@ -169,8 +176,10 @@ export async function analyzeAction(files: readonly string[], flags: AnalyzeFlag
 
 async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, exportOpts: ReturnType<typeof exportOptionsFromFlags>, stopped: Promise<unknown>): Promise<number> {
   let analysis: Analysis;
+  // An export needs every session's own items, also past the per-device cap (session-slices.ts).
+  const slices = exportOpts !== undefined ? createSessionSliceKeeper() : undefined;
   try {
-    analysis = await runAnalysis(files, flags, stopped);
+    analysis = await runAnalysis(files, flags, stopped, slices?.onSessionEnd);
   } catch (e) {
     if (e instanceof InputError || e instanceof UsageError || e instanceof ExportUsageError) {
       process.stderr.write(`migscope: ${e.message}\n`);
@@ -196,7 +205,7 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
   }
   if (exportOpts !== undefined) {
     const { exportAnalysis, formatSummary } = await import('../export/index.js');
-    const summary = await exportAnalysis(analysis, exportOpts);
+    const summary = await exportAnalysis(analysis, exportOpts, slices);
     process.stderr.write(formatSummary(summary));
     if (!summary.ok) status = EXIT_EXPORT_FAILED;
   }
