@@ -7,7 +7,7 @@ import { analyzeInputs, InputError, type InputSpec } from './pipeline.js';
 import { FORMATS } from '../../parsers/index.js';
 import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parseSecondsToNs, UsageError } from './flags.js';
 import { renderTerminal } from '../report/terminal.js';
-import { renderJson } from '../report/json.js';
+import { jsonChunks } from '../report/json.js';
 import type { Analysis } from '../analysis/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createSessionSliceKeeper } from './session-slices.js';
@@ -187,7 +187,7 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
     }
     throw e;
   }
-  if (flags.json === true) process.stdout.write(renderJson(analysis) + '\n');
+  if (flags.json === true) await writeJson(analysis);
   else process.stdout.write(renderTerminal(analysis, { color: useColor(flags.color, process.stdout) }));
   let status = exitStatusFor(analysis, flags.failOn);
   if (analysis.devices.length === 0 && (analysis.migrations?.length ?? 0) === 0) {
@@ -210,6 +210,22 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
     if (!summary.ok) status = EXIT_EXPORT_FAILED;
   }
   return status;
+}
+
+/**
+ * The JSON document written as it is produced (report/json.ts jsonChunks), in batches of
+ * about 64 KiB, waiting for the pipe when it is full: never one string of the whole output.
+ */
+async function writeJson(analysis: Analysis): Promise<void> {
+  let batch = '';
+  for (const c of jsonChunks(analysis)) {
+    batch += c;
+    if (batch.length < 1 << 16) continue;
+    const flushed = process.stdout.write(batch);
+    batch = '';
+    if (!flushed) await once(process.stdout, 'drain');
+  }
+  if (!process.stdout.write(`${batch}\n`)) await once(process.stdout, 'drain');
 }
 
 /** Streams the OpenMetrics text to `path`; returns an error message, or undefined when written. */
