@@ -34,7 +34,7 @@ function setupLines(vm: Vm, t0: number): string[] {
 
 /** Write migscope.bt text output holding `sessions` device migrations. */
 export function generateBpftrace(path: string, sessions: number, seed: number, devices = 8): GenResult {
-  const w = createWorld({ seed, vms: 1, devicesPerVm: devices, noiseShare: 0, cpus: 2 });
+  const w = createWorld({ seed, vms: 1, devicesPerVm: devices, noiseShare: 0, cpus: 2, markers: false });
   const out = createTextOut(path);
   const vm = w.vms[0];
   if (vm === undefined) throw new Error('no VM');

@@ -3,7 +3,7 @@
 // samples/ftrace/ftrace-trace-tgid.txt), from the model's half-events: the kernel's own
 // syscall renderings (`sys_pread64(fd: 4, …)`, `sys_pread64 -> 0x4`, values < 10 in
 // decimal, else 0x-hex, §2.5.1), sched_switch / sched_wakeup bodies.
-import { EV_ENTER, EV_EXIT, EV_SWITCH, EV_WAKEUP, createWorld, type Call, type Ev, type Task, type WorldOptions } from './model.js';
+import { EV_ENTER, EV_EXIT, EV_MARKER, EV_SWITCH, EV_WAKEUP, createWorld, type Call, type Ev, type Task, type WorldOptions } from './model.js';
 import { createTextOut } from './out.js';
 
 const LEGEND = [
@@ -68,6 +68,9 @@ export function renderFtraceLine(e: Ev): string {
       const w = e.other ?? fail();
       return `${prefix(t, t.cpu, 'dN.5.', e.ts)}sched_wakeup: comm=${w.comm} pid=${w.tid} prio=${w.prio} target_cpu=${String(w.cpu).padStart(3, '0')}\n`;
     }
+    case EV_MARKER:
+      // trace_marker writes print with preempt-depth 1 (the sample's "...1." flags).
+      return `${prefix(t, t.cpu, '...1.', e.ts)}tracing_mark_write: ${e.text}\n`;
     default:
       return fail();
   }

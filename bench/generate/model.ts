@@ -64,6 +64,15 @@ export const EV_ENTER = 0;
 export const EV_EXIT = 1;
 export const EV_SWITCH = 2;
 export const EV_WAKEUP = 3;
+/** A trace_marker write by QEMU's ftrace trace backend (ftrace:print; bpftrace skips it). */
+export const EV_MARKER = 4;
+
+/** A QEMU VFIO trace event, as QEMU's ftrace backend writes it to trace_marker. */
+export interface Mark {
+  readonly name: 'marker';
+  /** `<event>  (<device>) <args>` (spec vfio-migration §4.1–4.2, v1-era formats). */
+  readonly text: string;
+}
 
 /** One half-event. The object is reused by the world: renderers must not keep it. */
 export interface Ev {
@@ -77,6 +86,8 @@ export interface Ev {
   prevState: string;
   /** True for events of a VFIO migration thread (bpftrace traces only the QEMU pid). */
   vfio: boolean;
+  /** EV_MARKER: the marker text. */
+  text: string;
 }
 
 /** vfio-pci migration region index 9 in the samples: offsets 9 << 40 | field (spec §1.1). */
@@ -106,39 +117,60 @@ function call(name: SysName, fd: number, count: number, pos: number, ret: number
   return { name, fd, buf, count, pos, cmd: 0, arg: 0, ret, value, enterNs: 0 };
 }
 
+/** One in FAULT_EVERY stop-and-copy stays ends with data still pending (a VMM bug). */
+const FAULT_EVERY = 50;
+
 /**
- * The syscalls of one VM's migration thread, forever: migrate all devices (QEMU v1:
- * vfio_save_setup → iterate → stop-and-copy until pending_bytes is 0 → STOP), then
- * resume the devices (STOP → RUNNING, as after a cancelled migration) and start over.
- * `onSession` is called once per device per completed migration.
+ * The syscalls of one VM's migration thread, forever, with the trace events QEMU's ftrace
+ * backend writes right after them (samples/ftrace/ftrace-trace_pipe-tgid.txt: the marker
+ * follows the syscall it reports, from the same thread, which is how the decoder joins
+ * QEMU's device name to the fd and learns the values the syscall events do not carry).
+ * Migrate all devices (QEMU v1: vfio_save_setup → iterate → stop-and-copy until
+ * pending_bytes is 0 → STOP), then resume the devices (STOP → RUNNING, as after a
+ * cancelled migration) and start over. One stop-and-copy stay in FAULT_EVERY is left for
+ * STOP while pending_bytes still says data is pending (V1-SAVE-DRAIN), so the rules and
+ * the findings path run on every input. `onSession` is called once per device per
+ * completed migration.
  */
-export function* vmCalls(vm: Vm, rng: Rng, onSession: () => void): Generator<Call, never, undefined> {
+export function* vmCalls(vm: Vm, rng: Rng, onSession: () => void, markers = true): Generator<Call | Mark, never, undefined> {
   const bufSmall = 0x7f2276ef6d50 + vm.pid * 0x1000;
   const bufData = 0x7f2270001020 + vm.pid * 0x1000;
   const state = new Map<number, number>();
   for (const d of vm.devices) state.set(d.fd, 1);
-  const rmw = function* (d: Device, to: number): Generator<Call, void, undefined> {
+  const mark = (d: Device, event: string, args: string): Mark => ({ name: 'marker', text: `${event}  (${d.name})${args === '' ? '' : ` ${args}`}` });
+  const hex = (v: number): string => `0x${v.toString(16)}`;
+  const rmw = function* (d: Device, to: number): Generator<Call | Mark, void, undefined> {
     const from = state.get(d.fd) ?? 1;
     yield call('pread64', d.fd, 4, REGION_BASE + F_STATE, 4, BigInt(from), bufSmall);
     yield call('pwrite64', d.fd, 4, REGION_BASE + F_STATE, 4, BigInt(to), bufSmall);
+    if (markers) yield mark(d, 'vfio_migration_set_state', `state ${to}`);
     state.set(d.fd, to);
   };
-  const chunk = function* (d: Device, pending: number): Generator<Call, number, undefined> {
+  const pendingRead = function* (d: Device, p: number): Generator<Call | Mark, void, undefined> {
+    yield call('pread64', d.fd, 8, REGION_BASE + F_PENDING, 8, BigInt(p), bufSmall);
+    if (markers) yield mark(d, 'vfio_update_pending', `pending ${hex(p)}`);
+  };
+  const chunk = function* (d: Device, pending: number): Generator<Call | Mark, number, undefined> {
     yield call('pread64', d.fd, 8, REGION_BASE + F_DATA_OFFSET, 8, BigInt(DATA_OFFSET), bufSmall);
     const size = Math.min(pending, CHUNK);
     yield call('pread64', d.fd, 8, REGION_BASE + F_DATA_SIZE, 8, BigInt(size), bufSmall);
     yield call('pread64', d.fd, size, REGION_BASE + DATA_OFFSET, size, DATA_MAGIC, bufData);
+    if (markers) yield mark(d, 'vfio_save_buffer', `Offset ${hex(DATA_OFFSET)} size ${hex(size)} pending ${hex(pending)}`);
     return pending - size;
   };
+  let stays = 0;
   for (;;) {
-    for (const d of vm.devices) yield* rmw(d, 3); // RUNNING → PRE_COPY (011b)
+    for (const d of vm.devices) {
+      yield* rmw(d, 3); // RUNNING → PRE_COPY (011b)
+      if (markers) yield mark(d, 'vfio_save_setup', '');
+    }
     const pending = new Map<number, number>();
     for (const d of vm.devices) pending.set(d.fd, (2 + rng.int(6)) * CHUNK);
     const iterations = 2 + rng.int(4);
     for (let i = 0; i < iterations; i++) {
       for (const d of vm.devices) {
         let p = pending.get(d.fd) ?? 0;
-        yield call('pread64', d.fd, 8, REGION_BASE + F_PENDING, 8, BigInt(p), bufSmall);
+        yield* pendingRead(d, p);
         if (p > 0) p = yield* chunk(d, p);
         // The guest keeps dirtying pages while it runs.
         pending.set(d.fd, p + rng.int(2) * CHUNK);
@@ -146,12 +178,19 @@ export function* vmCalls(vm: Vm, rng: Rng, onSession: () => void): Generator<Cal
     }
     for (const d of vm.devices) {
       yield* rmw(d, 2); // PRE_COPY → stop-and-copy (010b)
+      const faulty = ++stays % FAULT_EVERY === 0;
       let p = (1 + rng.int(3)) * CHUNK;
       for (;;) {
-        yield call('pread64', d.fd, 8, REGION_BASE + F_PENDING, 8, BigInt(p), bufSmall);
+        yield* pendingRead(d, p);
         if (p === 0) break;
         p = yield* chunk(d, p);
+        // The faulty VMM stops after the first chunk although data is still pending.
+        if (faulty && p > 0) {
+          yield* pendingRead(d, p);
+          break;
+        }
       }
+      if (markers) yield mark(d, 'vfio_save_complete_precopy', '');
     }
     for (const d of vm.devices) {
       yield* rmw(d, 0); // stop-and-copy → STOP: this device's migration is done
@@ -170,6 +209,8 @@ export interface WorldOptions {
   readonly cpus: number;
   /** First timestamp, ns (1873.6 s of uptime, like the samples). */
   readonly startNs?: number;
+  /** QEMU's trace events in trace_marker (default true; bpftrace has values instead). */
+  readonly markers?: boolean;
 }
 
 export interface World {
@@ -206,7 +247,7 @@ export function createWorld(o: WorldOptions): World {
     vms.push({ pid, main: task('qemu-system-x86', pid, pid, i % o.cpus), migration: task('live_migration', pid + 41, pid, i % o.cpus), devices });
   }
   let sessions = 0;
-  const streams = vms.map((vm) => ({ vm, calls: vmCalls(vm, rng, () => sessions++), open: undefined as Call | undefined }));
+  const streams = vms.map((vm) => ({ vm, calls: vmCalls(vm, rng, () => sessions++, o.markers ?? true), open: undefined as Call | undefined }));
 
   // Unrelated activity: vCPU threads (KVM_RUN ioctls, futex), a database (pread64 of its
   // files at small offsets, write), daemons (read/write/futex), kernel workers.
@@ -223,7 +264,7 @@ export function createWorld(o: WorldOptions): World {
   const running: Task[] = idle.slice();
 
   let now = o.startNs ?? 1_873_633_810_000;
-  const ev: Ev = { kind: EV_ENTER, ts: 0, task: idle[0] ?? task('swapper/0', 0, 0, 0), call: undefined, other: undefined, prevState: 'R', vfio: false };
+  const ev: Ev = { kind: EV_ENTER, ts: 0, task: idle[0] ?? task('swapper/0', 0, 0, 0), call: undefined, other: undefined, prevState: 'R', vfio: false, text: '' };
 
   function noiseCall(n: NoiseTask): Call {
     switch (n.kind) {
@@ -300,6 +341,11 @@ export function createWorld(o: WorldOptions): World {
     ev.vfio = true;
     if (s.open === undefined) {
       const c = s.calls.next().value;
+      if (c.name === 'marker') {
+        ev.kind = EV_MARKER;
+        ev.text = c.text;
+        return;
+      }
       c.enterNs = now;
       s.open = c;
       ev.kind = EV_ENTER;

@@ -19,13 +19,15 @@ import { BUFFER_OPTION_CPU, BUFFER_OPTION_HEAD, OPT, OPTION_HEADER, SECTION_HEAD
 import { splitV7 } from '../../test/parsers/tracedat-helpers.js';
 import { EVENT_FORMAT_TEXTS } from './event-formats.js';
 import type { GenResult } from './ftrace-text.js';
-import { EV_ENTER, EV_EXIT, EV_SWITCH, EV_WAKEUP, SYSCALL_NR, createWorld, type Ev, type WorldOptions } from './model.js';
+import { EV_ENTER, EV_EXIT, EV_MARKER, EV_SWITCH, EV_WAKEUP, SYSCALL_NR, createWorld, type Ev, type WorldOptions } from './model.js';
 
 export const SAMPLE_V7 = new URL('../../../test/fixtures/samples/trace-cmd/vfio-mig-v7-nocompress.dat', import.meta.url).pathname;
 
 const PAGE_SIZE = 4096;
 const PAGE_HEADER = 16;
 const TWO27 = 2 ** 27;
+/** ftrace:print's event id in the sample's FTRACE_EVENTS section. */
+const PRINT_ID = 5;
 
 /** Event ids from the format texts ("ID: n"), by event name. */
 function formatIds(): Map<string, number> {
@@ -138,7 +140,7 @@ function createPageWriter(fd: number, startPos: number): PageWriter {
 
 /** Record bytes for one half-event (field offsets from event-formats.ts). */
 function encodeRecord(e: Ev, ids: ReadonlyMap<string, number>, rec: Buffer): number {
-  rec.fill(0, 0, 64);
+  rec.fill(0, 0, 128);
   const id = (name: string): number => ids.get(name) ?? 0;
   const t = e.task;
   rec.writeInt32LE(t.tid, 4);
@@ -200,6 +202,18 @@ function encodeRecord(e: Ev, ids: ReadonlyMap<string, number>, rec: Buffer): num
       rec.writeInt32LE(n.tid, 56);
       rec.writeInt32LE(n.prio, 60);
       return 64;
+    }
+    case EV_MARKER: {
+      // ftrace:print (ID 5 in the sample's ftrace formats): ip at 8, buf[] at 16, the text
+      // with the newline trace_marker adds and a NUL, padded to 4 bytes. Marker texts
+      // stay short enough for a type_len record (≤ 112 bytes, §5.7).
+      const n = rec.write(`${e.text}\n\0`, 16, 'latin1');
+      rec.writeUInt16LE(PRINT_ID, 0);
+      rec.writeUInt8(1, 3);
+      rec.writeBigUInt64LE(0xffffffff8a2c5e10n, 8);
+      const len = Math.ceil((16 + n) / 4) * 4;
+      if (len > 112) throw new Error(`bench generator: marker too long for a type_len record: ${e.text}`);
+      return len;
     }
     case EV_WAKEUP: {
       const w = e.other;

@@ -7,8 +7,10 @@ import { analyzeInputs, InputError, type InputSpec } from './pipeline.js';
 import { FORMATS } from '../../parsers/index.js';
 import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parsePositiveNumber, parseSecondsToNs, UsageError } from './flags.js';
 import { renderTerminal } from '../report/terminal.js';
-import { renderJson } from '../report/json.js';
+import { jsonChunks } from '../report/json.js';
 import type { Analysis } from '../analysis/types.js';
+import type { DeviceTimeline, MigrationSession } from '../track/types.js';
+import { createSessionSliceKeeper } from './session-slices.js';
 import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { handleStopSignals } from './stop-signals.js';
 import { useColor } from './color.js';
@@ -81,7 +83,12 @@ export function convergenceOptionsFromFlags(flags: Pick<AnalyzeFlags, 'downtimeL
   };
 }
 
-export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags, stopReading?: Promise<unknown>): Promise<Analysis> {
+export async function runAnalysis(
+  files: readonly string[],
+  flags: AnalyzeFlags,
+  stopReading?: Promise<unknown>,
+  onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void,
+): Promise<Analysis> {
   const deviceNames = new Map<string, string>();
   for (const d of flags.device ?? []) {
     const { key, value } = parsePidFdAssignment('--device', d);
@@ -126,7 +133,7 @@ export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags,
       clockOffsetNs,
       eagainLimit,
       ...convergenceOptionsFromFlags(flags),
-      onProgress, traceEvents: flags.traceEvents, stopReading });
+      onProgress, traceEvents: flags.traceEvents, stopReading, onSessionEnd });
   } finally {
     bar?.stop();
   }
@@ -191,8 +198,10 @@ export async function analyzeAction(files: readonly string[], flags: AnalyzeFlag
 
 async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, exportOpts: ReturnType<typeof exportOptionsFromFlags>, stopped: Promise<unknown>): Promise<number> {
   let analysis: Analysis;
+  // An export needs every session's own items, also past the per-device cap (session-slices.ts).
+  const slices = exportOpts !== undefined ? createSessionSliceKeeper() : undefined;
   try {
-    analysis = await runAnalysis(files, flags, stopped);
+    analysis = await runAnalysis(files, flags, stopped, slices?.onSessionEnd);
   } catch (e) {
     if (e instanceof InputError || e instanceof UsageError || e instanceof ExportUsageError) {
       process.stderr.write(`migscope: ${e.message}\n`);
@@ -200,7 +209,7 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
     }
     throw e;
   }
-  if (flags.json === true) process.stdout.write(renderJson(analysis) + '\n');
+  if (flags.json === true) await writeJson(analysis);
   else process.stdout.write(renderTerminal(analysis, { color: useColor(flags.color, process.stdout) }));
   let status = exitStatusFor(analysis, flags.failOn);
   if (analysis.devices.length === 0 && (analysis.migrations?.length ?? 0) === 0) {
@@ -218,11 +227,27 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
   }
   if (exportOpts !== undefined) {
     const { exportAnalysis, formatSummary } = await import('../export/index.js');
-    const summary = await exportAnalysis(analysis, exportOpts);
+    const summary = await exportAnalysis(analysis, exportOpts, slices);
     process.stderr.write(formatSummary(summary));
     if (!summary.ok) status = EXIT_EXPORT_FAILED;
   }
   return status;
+}
+
+/**
+ * The JSON document written as it is produced (report/json.ts jsonChunks), in batches of
+ * about 64 KiB, waiting for the pipe when it is full: never one string of the whole output.
+ */
+async function writeJson(analysis: Analysis): Promise<void> {
+  let batch = '';
+  for (const c of jsonChunks(analysis)) {
+    batch += c;
+    if (batch.length < 1 << 16) continue;
+    const flushed = process.stdout.write(batch);
+    batch = '';
+    if (!flushed) await once(process.stdout, 'drain');
+  }
+  if (!process.stdout.write(`${batch}\n`)) await once(process.stdout, 'drain');
 }
 
 /** Streams the OpenMetrics text to `path`; returns an error message, or undefined when written. */

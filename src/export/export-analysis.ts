@@ -92,13 +92,28 @@ function sliceDevice(d: DeviceTimeline, windows: readonly Window[]): { timeline:
   return out;
 }
 
-async function exportDevice(exp: MigscopeExporter, a: Analysis, d: DeviceTimeline, findings: readonly Finding[]): Promise<void> {
+/**
+ * A session's own intervals and state writes, as the tracker handed them over when it
+ * ended (track onSessionEnd): for devices whose lists the per-device cap cut short, the
+ * sessions past the cap are only complete here. Keyed by the session's `src` (kept by every
+ * copy a later stage makes of the session), or by the session object.
+ */
+export interface SessionSlices {
+  get(session: MigrationSession): { readonly timeline: readonly StateInterval[]; readonly stateWrites: readonly StateWrite[] } | undefined;
+}
+
+/** Returns the sessions exported without all their state spans (cut by the cap, no slice of their own). */
+async function exportDevice(exp: MigscopeExporter, a: Analysis, d: DeviceTimeline, findings: readonly Finding[], own: SessionSlices | undefined): Promise<number> {
+  let short = 0;
   const windows: Window[] = d.sessions.map((session) => ({
     session,
     s: session.startNs,
     e: session.endNs ?? INF,
   }));
   const slices = sliceDevice(d, windows);
+  // The device's lists were cut short by the cap: a session whose items were not all kept
+  // takes the slice the tracker handed over when it ended (complete, held past the cap).
+  const cut = d.intervalsDropped > 0 || (d.stateWritesDropped ?? 0) > 0;
   // Findings in time order; each goes to the first session whose [start, end] holds it.
   const timed = findings.filter((f) => f.tsNs !== undefined).sort((x, y) => cmp(x.tsNs ?? 0n, y.tsNs ?? 0n));
   const untimed = findings.filter((f) => f.tsNs === undefined);
@@ -121,8 +136,13 @@ async function exportDevice(exp: MigscopeExporter, a: Analysis, d: DeviceTimelin
   for (let i = 0; i < windows.length; i++) {
     for (const f of orphansBefore[i] ?? []) await exp.finding({ host: a.host, clock: a.clock, finding: f });
     const w = windows[i];
-    const slice = slices[i];
+    const kept = slices[i];
+    const mine = cut && w !== undefined ? own?.get(w.session) : undefined;
+    const slice = mine !== undefined ? { timeline: mine.timeline, writes: mine.stateWrites } : kept;
     if (w === undefined || slice === undefined) continue;
+    // Past the cap without a slice of its own, the session's state spans may be missing:
+    // counted, so the export fails (exit 3) rather than claiming nothing was lost.
+    if (cut && mine === undefined && sessionMayBeCut(d, w)) short++;
     await exp.session({
       host: a.host,
       clock: a.clock,
@@ -134,6 +154,15 @@ async function exportDevice(exp: MigscopeExporter, a: Analysis, d: DeviceTimelin
   for (const f of [...orphansAfter, ...untimed]) await exp.finding({ host: a.host, clock: a.clock, finding: f });
   const last = d.timeline[d.timeline.length - 1];
   exp.deviceState(a.host, d, last?.raw);
+  return short;
+}
+
+/** The device's kept intervals end before this session does: its items lie past the cap. */
+function sessionMayBeCut(d: DeviceTimeline, w: Window): boolean {
+  const last = d.timeline[d.timeline.length - 1];
+  if (last === undefined) return true;
+  const keptTo = last.endNs ?? last.startNs;
+  return keptTo === undefined || keptTo <= w.e;
 }
 
 /**
@@ -141,9 +170,10 @@ async function exportDevice(exp: MigscopeExporter, a: Analysis, d: DeviceTimelin
  * SDK and the official exporters, configured from the OTEL_* environment variables, and
  * report what was delivered. Never throws for export failures; bounded in time.
  */
-export async function exportAnalysis(analysis: Analysis, opts: ExportOptions = {}): Promise<ExportSummary> {
+export async function exportAnalysis(analysis: Analysis, opts: ExportOptions = {}, sessionSlices?: SessionSlices): Promise<ExportSummary> {
   const exp = createExporter({ ...opts, serviceVersion: opts.serviceVersion ?? analysis.tool.version });
   let thrown: { readonly error: unknown } | undefined;
+  let short = 0;
   try {
     exp.input(analysis.host, { records: analysis.input.records, malformed: analysis.input.malformed, lostEvents: analysis.input.lostEvents });
     const byDevice = new Map<string, Finding[]>();
@@ -153,7 +183,7 @@ export async function exportAnalysis(analysis: Analysis, opts: ExportOptions = {
       else list.push(f);
     }
     for (const d of analysis.devices) {
-      await exportDevice(exp, analysis, d, byDevice.get(d.id) ?? []);
+      short += await exportDevice(exp, analysis, d, byDevice.get(d.id) ?? [], sessionSlices);
       byDevice.delete(d.id);
     }
     for (const m of analysis.migrations ?? []) await exp.migration(m, analysis.clock, analysis.host);
@@ -165,5 +195,11 @@ export async function exportAnalysis(analysis: Analysis, opts: ExportOptions = {
   // Even if building spans threw, shut the pipelines down (bounded) before rethrowing.
   const summary = await exp.shutdown();
   if (thrown !== undefined) throw thrown.error;
-  return summary;
+  if (short === 0) return summary;
+  return {
+    ...summary,
+    sessionsCut: short,
+    ok: false,
+    notes: [...summary.notes, `${short} sessions past the tracker's per-device cap were exported without all their state spans (their intervals were not kept)`],
+  };
 }

@@ -19,6 +19,12 @@ export interface ExportSummary {
   readonly metricPointsFailed: number;
   /** Session root spans (one per device migration session). */
   readonly sessions: number;
+  /**
+   * Sessions exported without all their state spans: the tracker's per-device cap had cut
+   * their intervals and no slice of their own was kept (analyze keeps one; see
+   * cli/session-slices.ts). Absent when none. Any makes `ok` false (exit 3).
+   */
+  readonly sessionsCut?: number;
   /** Standalone finding spans (findings outside every session). */
   readonly standaloneFindings: number;
   /** Events/attributes/links the SDK dropped for its span limits (OTEL_SPAN_*_LIMIT); the OTLP spans carry the counts too. */
@@ -39,11 +45,13 @@ export interface ExportSummary {
 /** A few lines for stderr, e.g. "exported 1234 spans, 56 metric points (otlp http/protobuf); nothing lost". */
 export function formatSummary(s: ExportSummary): string {
   const lines: string[] = [];
-  const lost = s.spansFailed + s.metricPointsFailed;
+  const lost = s.spansFailed + s.metricPointsFailed + (s.sessionsCut ?? 0);
   const via = [...new Set(s.exporters.map((e) => e.exporter))].join(', ') || 'no exporter';
   lines.push(
     `export: ${s.spansExported} spans (${s.sessions} sessions), ${s.metricPointsExported} metric points via ${via}` +
-      (lost === 0 && !s.timedOut ? '; nothing lost' : `; LOST ${s.spansFailed} spans, ${s.metricPointsFailed} metric points${s.timedOut ? ' (shutdown timed out)' : ''}`),
+      (lost === 0 && !s.timedOut
+        ? '; nothing lost'
+        : `; LOST ${s.spansFailed} spans, ${s.metricPointsFailed} metric points${(s.sessionsCut ?? 0) > 0 ? `, the state spans of ${s.sessionsCut} sessions` : ''}${s.timedOut ? ' (shutdown timed out)' : ''}`),
   );
   if (s.traceId !== undefined) lines.push(`export: trace id ${s.traceId} (find it in Tempo/Jaeger by this id)`);
   for (const e of s.exporters) if (e.failed > 0) lines.push(`export: ${e.signal} via ${e.exporter}: ${e.failed} failed: ${e.lastError ?? 'unknown error'}`);

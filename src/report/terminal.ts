@@ -84,6 +84,10 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
     out.push(`  ${name.padEnd(18)}${rel(iv.startNs, origin).padEnd(16)}${dur.padEnd(14)}${formatBytes(iv.bytes).padEnd(12)}${mark}`);
   }
   if (d.intervalsDropped > 0) out.push(`  (${d.intervalsDropped} intervals past the per-device limit were not kept)`);
+  // Every cap says what it dropped (issue 13): state writes and pending_bytes samples too.
+  if ((d.stateWritesDropped ?? 0) > 0) out.push(`  (${d.stateWritesDropped} state writes past the per-device limit were not kept)`);
+  const pendingDropped = d.sessions.reduce((n, s) => n + s.pendingDropped, 0);
+  if (pendingDropped > 0) out.push(`  (${pendingDropped} pending_bytes samples past the per-session limit were not kept)`);
   const failed = d.stateWrites.filter((w) => w.result === 'failed');
   for (const w of failed) {
     const rb = w.readBackRaw !== undefined ? `, read back ${rawText(d, w.readBackRaw)}` : ', no read-back';

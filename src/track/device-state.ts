@@ -223,6 +223,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       failure: undefined,
       partial: false,
     };
+    rec.holdForSession();
   }
 
   /** A failed session's reason is its first failed transition, unless a more specific one is given. */
@@ -230,6 +231,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     const s = session;
     if (s === undefined) return;
     session = undefined;
+    const held = rec.releaseHeld();
     const why: SessionReason | undefined = reason ?? (outcome === 'failed' && s.failure !== undefined ? { text: s.failure.text, src: s.failure.src } : undefined);
     const base = { ...sessionResult(s, outcome, ts), ...(s.partial ? { partial: true as const } : {}) };
     const withReason: MigrationSession = why === undefined ? base : { ...base, reason: why.text, ...(why.src !== undefined ? { reasonSrc: why.src } : {}), ...(why.drain !== undefined ? { drain: why.drain } : {}) };
@@ -243,7 +245,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       const cur = rec.current();
       const current = cur.raw !== undefined || cur.src !== undefined ? [rec.currentUntil(ts)] : [];
       opts.onSessionEnd(
-        snapshotWith([...rec.intervals().slice(s.firstInterval), ...current], rec.writes().slice(s.firstWrite), [done]),
+        snapshotWith([...rec.intervals().slice(s.firstInterval), ...held.intervals, ...current], [...rec.writes().slice(s.firstWrite), ...held.writes], [done]),
         done,
       );
     }

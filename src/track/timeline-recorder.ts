@@ -67,6 +67,14 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
   const writes: W[] = [];
   let writesDropped = 0;
   let cur: Current = nothingYet();
+  // Past the cap, the items of the session in progress are still held for the session's own
+  // slice (onSessionEnd): the device's list is cut short, the session never is, so every
+  // session still gets all its state spans (watch --export, analyze --export). Bounded by
+  // the cap too (a hostile session that never ends); what even that drops is counted.
+  let held: { intervals: StateInterval[]; writes: W[] } | undefined;
+  /** The latest write and whether the cap dropped it (a session starts with it). */
+  let lastWrite: W | undefined;
+  let lastWriteDropped = false;
 
   /** The interval in progress as it would read closed at `ts` (not marked openAtEnd). */
   function currentUntil(ts: bigint | undefined): StateInterval {
@@ -78,6 +86,7 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
     // Past the cap the interval is counted, so a report can say the timeline is cut short.
     if (intervals.length >= opts.maxIntervals) {
       intervalsDropped++;
+      if (held !== undefined && held.intervals.length < opts.maxIntervals) held.intervals.push({ ...currentUntil(ts), ...(openAtEnd ? { openAtEnd: true } : {}) });
       return;
     }
     intervals.push({ ...currentUntil(ts), ...(openAtEnd ? { openAtEnd: true } : {}) });
@@ -156,8 +165,26 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
     },
     /** Every attempt to change the state, up to the cap; later ones are counted. */
     addWrite(w: W): void {
-      if (writes.length < opts.maxIntervals) writes.push(w);
-      else writesDropped++;
+      lastWrite = w;
+      lastWriteDropped = writes.length >= opts.maxIntervals;
+      if (!lastWriteDropped) writes.push(w);
+      else {
+        writesDropped++;
+        if (held !== undefined && held.writes.length < opts.maxIntervals) held.writes.push(w);
+      }
+    },
+    /**
+     * A session starts (after the write that started it was added): from now on, items past
+     * the cap are held for its slice, beginning with that write if the cap dropped it.
+     */
+    holdForSession(): void {
+      held = { intervals: [], writes: lastWriteDropped && lastWrite !== undefined ? [lastWrite] : [] };
+    },
+    /** The session's items past the cap (empty below it), and the end of holding. */
+    releaseHeld(): { readonly intervals: readonly StateInterval[]; readonly writes: readonly W[] } {
+      const h = held ?? { intervals: [], writes: [] };
+      held = undefined;
+      return h;
     },
     /** The fields of a StateWrite every protocol has (v2 adds its own after them). */
     stateWrite,

@@ -143,6 +143,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       failure: undefined,
       eofSrc: undefined,
     };
+    rec.holdForSession();
   }
 
   /** The state a SET or a shown state is about to enter (setState runs after the session bookkeeping). */
@@ -165,6 +166,8 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   function finishSession(s: SessionBuilder, outcome: SessionOutcome, ts: bigint | undefined, why?: Why): void {
     accrueNotRunning(ts, s);
+    // Only the session in progress has items held past the cap (holdForSession).
+    const held = session === s ? rec.releaseHeld() : { intervals: [], writes: [] };
     if (session === s) session = undefined;
     const reason = reasonOf(s, outcome, why);
     const done: MigrationSession = {
@@ -185,7 +188,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       // …and the state it ends in, entered at ts right after (a zero-length span, as in the
       // finished timeline; without it `watch --export` lacked one state span per session).
       const entered: StateInterval[] = arriving !== undefined && arriving.startNs === ts ? [arriving] : [];
-      opts.onSessionEnd(snapshotWith([...rec.intervals().slice(s.firstInterval), ...leaving, ...entered], rec.writes().slice(s.firstWrite), [done]), done);
+      opts.onSessionEnd(snapshotWith([...rec.intervals().slice(s.firstInterval), ...held.intervals, ...leaving, ...entered], [...rec.writes().slice(s.firstWrite), ...held.writes], [done]), done);
     }
   }
 
