@@ -28,6 +28,8 @@ export interface AnalyzeFlags extends ExportFlags {
   readonly region?: string[];
   readonly format?: string;
   readonly clockOffset?: string;
+  readonly host?: string[];
+  readonly merge?: boolean;
   readonly quiet?: boolean;
   readonly color?: boolean;
   readonly eagainLimit?: string;
@@ -72,6 +74,13 @@ export function addAnalysisOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress bar');
 }
 
+/** For commands over several files (analyze, report): which inputs are one host (src/cli/input-merge.ts). */
+export function addMergeOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <FILE=NAME>', 'the host an input is from: inputs of one host are merged into one timeline (repeatable; default: QEMU/libvirt/QMP logs go with the only capture)', collect)
+    .option('--no-merge', 'analyse every input on its own, even inputs of one host');
+}
+
 /** --downtime-limit, --stall-iterations, --estimate-factor (issue 12), for analyze, report and watch. */
 export function convergenceOptionsFromFlags(flags: Pick<AnalyzeFlags, 'downtimeLimit' | 'stallIterations' | 'estimateFactor'>): { downtimeLimitMs?: number; stallIterations?: number; estimateFactor?: number } {
   return {
@@ -95,6 +104,14 @@ export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags,
   const clockOffsetNs = flags.clockOffset !== undefined ? parseSecondsToNs('--clock-offset', flags.clockOffset) : undefined;
   const eagainLimit = flags.eagainLimit !== undefined ? parsePositiveInt('--eagain-limit', flags.eagainLimit) : undefined;
   const inputs: InputSpec[] = files.map((path) => ({ path, format: flags.format }));
+  const hosts = new Map<string, string>();
+  for (const h of flags.host ?? []) {
+    const eq = h.lastIndexOf('=');
+    if (eq <= 0 || eq === h.length - 1) throw new UsageError(`--host expects FILE=NAME (e.g. --host qemu.log=hv-07), got "${h}"`);
+    const path = h.slice(0, eq);
+    if (!files.includes(path)) throw new UsageError(`--host ${h}: ${path} is not one of the inputs (${files.join(', ')})`);
+    hosts.set(path, h.slice(eq + 1));
+  }
   if (inputs.filter((i) => i.path === '-').length > 1) throw new UsageError('standard input ("-") can be given once');
 
   const showProgress = flags.quiet !== true && process.stderr.isTTY === true;
@@ -124,6 +141,8 @@ export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags,
       deviceNames,
       regionOffsets,
       clockOffsetNs,
+      hosts,
+      merge: flags.merge !== false,
       eagainLimit,
       ...convergenceOptionsFromFlags(flags),
       onProgress, traceEvents: flags.traceEvents, stopReading });
@@ -142,6 +161,7 @@ export function registerAnalyzeCommand(program: Command): void {
     .option('--no-color', 'no ANSI colours in terminal output')
     .option('--openmetrics <file>', 'also write timestamped OpenMetrics for `promtool tsdb create-blocks-from openmetrics` (needs wall-clock times)');
   addAnalysisOptions(cmd);
+  addMergeOptions(cmd);
   registerExportOptions(cmd);
   cmd.addHelpText(
     'after',

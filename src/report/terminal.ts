@@ -115,12 +115,34 @@ function findingBlock(f: Finding, origin: bigint | undefined, o: TerminalOptions
   return out;
 }
 
+/** Signed seconds, exact to the ns: the offset an input's stamps were moved by. */
+function signedSeconds(ns: bigint): string {
+  const a = ns < 0n ? -ns : ns;
+  return `${ns < 0n ? '-' : '+'}${a / 1_000_000_000n}.${(a % 1_000_000_000n).toString().padStart(9, '0')} s`;
+}
+
+/** How several inputs were put on one host's timeline, or why one was not (src/cli/input-merge.ts). */
+function placementLines(a: Analysis): string[] {
+  const placed = a.input.files.filter((f) => f.placement !== undefined);
+  if (placed.length === 0) return [];
+  const out = ['inputs:'];
+  for (const f of placed) {
+    const p = f.placement;
+    if (p === undefined) continue;
+    if (!p.merged) out.push(`  ${f.path}: kept separate: ${p.rule}`);
+    else if (p.timeline === f.path) out.push(`  ${f.path}: the timeline of ${p.host ?? 'its host'} (${p.hostRule}); ${p.rule}`);
+    else out.push(`  ${f.path}: merged into it, offset ${p.offsetNs !== undefined ? signedSeconds(p.offsetNs) : '?'}: ${p.rule}`);
+  }
+  return out;
+}
+
 export function renderTerminal(a: Analysis, o: TerminalOptions): string {
   const origin = a.input.firstTsNs;
   const lines: string[] = [];
   const sum = summarize(a);
   const files = a.input.files.map((f) => `${f.path} (${f.format}${f.clock !== undefined ? `, clock ${f.clock}` : ''})`).join(', ');
   lines.push(`migscope ${a.tool.version}: ${files}`);
+  lines.push(...placementLines(a));
   const wallInputs = a.input.files.length > 0 && a.input.files.every((f) => f.clock === 'realtime' || f.clock === 'order-only' || f.clock === undefined) && a.input.files.some((f) => f.clock === 'realtime');
   if (origin !== undefined) {
     const clock = wallInputs

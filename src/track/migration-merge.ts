@@ -223,7 +223,7 @@ function build(p: Placed, order: (f: string) => number): { m: Migration; order: 
     id: '',
     side: side?.side ?? 'unknown',
     sideEvidence: side?.sideEvidence ?? 'no status "setup", no migrate/migrate-incoming command and no side-specific trace event in the inputs',
-    inputs: [...new Set(raws.map((r) => r.file))],
+    inputs: [...new Set(raws.flatMap((r) => [r.file, ...r.alsoFrom]))],
     clock: p.clock,
     startNs,
     endNs,
