@@ -662,6 +662,10 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         // A QEMU-only device (fd -1, its events never paired with an fd) still gets paired
         // when one of its events shows the fd; from then on its events go to the fd's device.
         const known = byName.get(ev.device);
+        // The syscall view named the device already (GET_DEVICE_FD, openat, --device) by the
+        // name QEMU's events use: one device, and the join says so once.
+        if (known !== undefined && known.fd >= 0 && known.naming !== 'qemu' && known.naming !== 'qmp' && !joins.has(ev.device))
+          joins.set(ev.device, { device: known, how: `same name: QEMU's events${r.src.file !== undefined ? ` (${r.src.file})` : ''} name ${ev.device}, the name ${namingText(known.naming)} gave fd ${known.fd} of ${processText(known.pid)}` });
         const ref = known !== undefined && known.fd >= 0 ? known : (bindQemuName(ev.device, r) ?? known);
         if (ref !== undefined) emit(qemuOp(ref, r, ev));
         else holdQemu(ev.device, r, ev);
@@ -806,6 +810,21 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     overflowed: () => overflow,
     firstOverflow: () => firstOverflow,
   };
+}
+
+function namingText(n: DeviceRef['naming']): string {
+  switch (n) {
+    case 'group-get-device-fd':
+      return 'VFIO_GROUP_GET_DEVICE_FD';
+    case 'openat':
+      return 'the openat path';
+    case 'flag':
+      return '--device';
+    case 'path':
+      return 'the open path';
+    default:
+      return n;
+  }
 }
 
 function formatUs(ns: bigint): string {

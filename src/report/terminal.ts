@@ -63,7 +63,7 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
         ? 'migration region not found'
         : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
   out.push(paint(o.color, '1', `device ${d.id}`) + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
-  if (d.identity !== undefined) out.push(`  named by QEMU's events: ${d.identity}`);
+  if (d.identity !== undefined) out.push(`  one device (syscall view + QEMU's view): ${d.identity}`);
   if (d.unplaced !== undefined) {
     out.push(`  ${d.unplaced.count} accesses could not be placed: no migration region found (${d.unplaced.first.map(formatSource).join(', ')}${d.unplaced.count > d.unplaced.first.length ? ', …' : ''})`);
     out.push(`  ${d.unplaced.hint}`);

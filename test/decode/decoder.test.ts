@@ -192,3 +192,40 @@ describe('decoder: field decode', () => {
     expect(ops.map((o) => o.op)).toEqual(['close']);
   });
 });
+
+describe('decoder: QEMU events without a thread id (10.1+ log merged into a capture) join by time', () => {
+  const run = (fds: readonly number[], gapNs: bigint): { ops: ProtocolOp[]; joins: ReadonlyMap<string, { how: string }> } => {
+    const b = recordBuilder();
+    const recs: TraceRecord[] = [];
+    for (const fd of fds) recs.push(b.regionInfo(fd), ...b.rmw(fd, 1, 3));
+    const last = recs.at(-1);
+    const tsNs = (last?.tsNs ?? 0n) + gapNs;
+    // A QEMU 10.1+ log line: no thread, no process.
+    recs.push({ ...b.marker('vfio_migration_set_state  (0000:65:00.0) state 3'), tsNs, tid: undefined, pid: undefined, src: { file: 'qemu.log', line: 1 } });
+    const ops: ProtocolOp[] = [];
+    const d = createDecoder({ onOp: (o) => ops.push(o) });
+    for (const r of recs) d.record(r);
+    d.end();
+    return { ops, joins: d.joins() };
+  };
+  const qemuOp = (ops: readonly ProtocolOp[]): ProtocolOp | undefined => ops.find((o) => o.op === 'qemu');
+
+  it('the one device fd used just before: joined, and the join says by time proximity', () => {
+    const { ops, joins } = run([5], 200_000n);
+    expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.fd).toBe(5);
+    expect(joins.get('0000:65:00.0')?.how).toMatch(/no thread id; joined with fd 5 of process 100 by time proximity: 200 µs/);
+  });
+
+  it('two device fds used within the window: no join, and the QEMU-only device says why', () => {
+    const { ops, joins } = run([5, 6], 200_000n);
+    expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.naming).toBe('qemu');
+    expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.fd).toBe(-1);
+    expect(joins.get('0000:65:00.0')?.how).toMatch(/not joined with a device fd: .* 2 device fds had VFIO calls within 5000 µs/);
+  });
+
+  it('too far in time from any VFIO call: no join', () => {
+    const { ops, joins } = run([5], 50_000_000n);
+    expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.fd).toBe(-1);
+    expect(joins.has('0000:65:00.0')).toBe(false);
+  });
+});
