@@ -7,8 +7,9 @@
 //
 // Which inputs are one host (planInputs): --host FILE=NAME says so; without it, when
 // exactly one capture is among the inputs, the QEMU-side inputs are taken to be its
-// host's (unless their thread ids are none of the capture's). Nothing else is guessed:
-// two captures may be two hosts, and QEMU logs without a capture stay as they are.
+// host's (unless their thread ids are none of the capture's); with several captures, a
+// QEMU input goes with the one capture whose process/thread ids it carries. Nothing else
+// is guessed: two captures may be two hosts, and QEMU logs without a capture stay apart.
 //
 // Clocks: the capture's records are on its trace clock (mono); its clock-sync record
 // pairs that with wall-clock time. QEMU's log stamps (≤ 10.0 TID@SEC.USEC gettimeofday,
@@ -133,6 +134,8 @@ export interface MergeGroup {
   readonly kind: 'group';
   readonly host: string | undefined;
   readonly hostRule: string;
+  /** What put each member on this host, by path (the timeline's is `hostRule`). */
+  readonly hostRules: ReadonlyMap<string, string>;
   readonly timeline: Probe;
   readonly followers: readonly Probe[];
 }
@@ -181,14 +184,28 @@ export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[
       }
       host.set(p, { key, name: libvirtName, rule: `taken as the host of ${cap.file}, the only capture among the inputs without --host` });
     }
+  } else if (captures.length > 1) {
+    // Several captures (the two hosts, maybe): a QEMU input goes with a capture only when
+    // its thread or process ids are that capture's and no other's.
+    for (const p of unhosted) {
+      if (p.role === 'capture') continue;
+      const ids = new Set([...p.tids, ...p.pids]);
+      const matches = ids.size === 0 ? [] : captures.filter((c) => overlap(ids, new Set([...c.tids, ...c.pids])));
+      const m = matches.length === 1 ? matches[0] : undefined;
+      if (m === undefined) {
+        why.set(
+          p,
+          `${captures.length} captures among the inputs (they may be two hosts)${ids.size === 0 ? ' and this input carries no thread or process id' : `; its thread/process ids match ${matches.length} of them`}: say which host each input is from with --host FILE=NAME`,
+        );
+        continue;
+      }
+      const key = `auto:${m.path}`;
+      host.set(m, { key, name: undefined, rule: `its process is the one ${p.file}'s thread ids name` });
+      host.set(p, { key, name: undefined, rule: `its thread/process ids (${[...ids].filter((x) => m.tids.has(x) || m.pids.has(x)).slice(0, 5).join(', ')}) are ${m.file}'s, and no other capture's` });
+    }
+    for (const c of captures) if (!host.has(c)) why.set(c, `${captures.length} captures among the inputs and no QEMU input matched this one's ids: analysed on its own (--host FILE=NAME merges)`);
   } else {
-    for (const p of unhosted)
-      why.set(
-        p,
-        captures.length === 0
-          ? 'no capture among the inputs to merge with and no --host: analysed on its own'
-          : `${captures.length} captures among the inputs (they may be two hosts): say which host each input is from with --host FILE=NAME`,
-      );
+    for (const p of unhosted) why.set(p, 'no capture among the inputs to merge with and no --host: analysed on its own');
   }
 
   const units: InputUnit[] = [];
@@ -218,8 +235,8 @@ export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[
       else if (q.clock !== 'realtime') single(q, `no time stamp in its first 64 KiB (${q.stamps}): cannot be placed on ${timeline.file}'s clock`);
       else followers.push(q);
     }
-    if (timeline !== undefined && followers.length > 0) units.push({ kind: 'group', host: hostName, hostRule: h.rule, timeline, followers });
-    else if (timeline !== undefined) units.push({ kind: 'single', probe: timeline, placement: { host: hostName, hostRule: h.rule, merged: false, rule: 'nothing of this host could be merged with it' } });
+    if (timeline !== undefined && followers.length > 0) units.push({ kind: 'group', host: hostName, hostRule: host.get(timeline)?.rule ?? h.rule, hostRules: new Map(members.map((q) => [q.path, host.get(q)?.rule ?? ''])), timeline, followers });
+    else if (timeline !== undefined) units.push({ kind: 'single', probe: timeline, placement: { host: hostName, hostRule: host.get(timeline)?.rule ?? h.rule, merged: false, rule: 'nothing of this host could be merged with it' } });
     units.push(...alone);
   }
   return units;
@@ -409,6 +426,7 @@ export function mergeInputs(out: ParserSink, group: MergeGroup, o: MergeOptions)
             clock !== undefined
               ? {
                   ...base,
+                  hostRule: group.hostRules.get(f.probe.path) ?? group.hostRule,
                   merged: true,
                   timeline: group.timeline.file,
                   ownClock: f.ownClock ?? f.probe.clock,
@@ -418,7 +436,7 @@ export function mergeInputs(out: ParserSink, group: MergeGroup, o: MergeOptions)
                     (f.records > 0 && f.stamped === 0 ? '; none of its records carried a time: they keep their order at the start' : '') +
                     (stopped ? '; reading stopped: only what came before the stop was merged' : ''),
                 }
-              : { ...base, merged: false, timeline: group.timeline.file, ownClock: f.probe.clock, rule: `kept separate: ${failed ?? 'not placed'}` },
+              : { ...base, hostRule: group.hostRules.get(f.probe.path) ?? group.hostRule, merged: false, timeline: group.timeline.file, ownClock: f.probe.clock, rule: `kept separate: ${failed ?? 'not placed'}` },
         })),
       };
     },

@@ -145,7 +145,11 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   const renames = new Map<string, string>();
   /** Accesses the decoder could not place, by (pre-rename) device id. */
   const unplaced = new Map<string, { ref: DeviceRef; count: number; first: readonly import('../record/types.js').Source[]; regionOffsets: readonly bigint[] }>();
-  /** QEMU name → how it was joined with a device fd (decoder joins), for the output. */
+  /**
+   * How each device's syscall view and QEMU's view were joined (decoder joins), by the
+   * device's id in its input (before QEMU's name replaces pid:fd): two inputs (two hosts)
+   * may join the same QEMU name with two different devices.
+   */
   const joins = new Map<string, string>();
   const usedIds = new Map<string, string>(); // device id → file that first used it
   let current: { file: string; clock: string | undefined; decoder: ReturnType<typeof createDecoder>; renamed: Map<string, string> } | undefined;
@@ -268,7 +272,10 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           });
       }
       for (const [id, name] of cur.decoder.aliases()) renames.set(cur.renamed.get(id) ?? id, name);
-      for (const [name, j] of cur.decoder.joins()) if (!joins.has(name)) joins.set(name, j.how);
+      for (const [, j] of cur.decoder.joins()) {
+        const id = cur.renamed.get(j.device.id) ?? j.device.id;
+        if (!joins.has(id)) joins.set(id, j.how);
+      }
       for (const u of cur.decoder.unplaced()) {
         const id = cur.renamed.get(u.device.id) ?? u.device.id;
         unplaced.set(id, { ref: { ...u.device, id }, count: u.count, first: u.first, regionOffsets: u.regionOffsets });
@@ -343,7 +350,22 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         findings[i] = { ...f, certainty: 'uncertain', evidence: [...f.evidence, ...(s.by.src !== undefined ? [{ src: s.by.src, what: `the destination ${s.by.device} accepted the whole stream` }] : [])] };
       }
       const taken = new Set(devices.map((d) => d.id));
-      for (const [id, name] of renames) if (taken.has(name)) renames.delete(id);
+      for (const [id, name] of renames) {
+        if (!taken.has(name)) continue;
+        // Another input's device (the other host's) has the name already: this one gets it
+        // with its input's name, as the same name in two inputs does (effectiveRef), if free.
+        const file = usedIds.get(id);
+        const alt = file !== undefined ? `${name}@${basename(file)}` : undefined;
+        const how = joins.get(id);
+        if (alt !== undefined && !taken.has(alt)) {
+          renames.set(id, alt);
+          taken.add(alt);
+          if (how !== undefined) joins.set(id, `${how}; ${name} is another input's device already, so this one is ${alt}`);
+        } else {
+          renames.delete(id);
+          if (how !== undefined) joins.set(id, `${how}; the name ${name} is another device's already (another input's), so this one keeps its id`);
+        }
+      }
       const rename = (id: string): string => renames.get(id) ?? id;
       return {
         tool: { name: 'migscope', version: VERSION },
@@ -354,7 +376,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         devices: withDowntimeShares(
           devices.map((d) => {
             const id = rename(d.id);
-            const how = joins.get(id);
+            const how = joins.get(d.id);
             if (id === d.id && how === undefined) return d;
             return { ...d, id, naming: renames.has(d.id) ? 'qemu' : d.naming, ...(how !== undefined ? { identity: how } : {}) };
           }),

@@ -127,9 +127,19 @@ describe('inputs that cannot be placed are kept separate, with the reason', () =
     expect(file(b, named('qemu.log')).placement).toMatchObject({ merged: true, host: 'hv1' });
   });
 
-  it('two captures without --host (two hosts, maybe): nothing merged, and it says to pass --host', async () => {
-    const a = await runAnalysis([late('capture.txt'), named('capture.txt'), late('qemu.log')], flags());
+  it('two captures without --host (two hosts, maybe): an input without thread ids is not merged, and it says to pass --host', async () => {
+    const a = await runAnalysis([late('capture.txt'), named('capture.txt'), late('qmp.jsonl')], flags());
     for (const f of a.input.files) expect(f.placement?.merged).toBe(false);
-    expect(file(a, late('qemu.log')).placement?.rule).toMatch(/2 captures among the inputs.*--host FILE=NAME/);
+    expect(file(a, late('qmp.jsonl')).placement?.rule).toMatch(/2 captures among the inputs .*carries no thread or process id: say which host .*--host FILE=NAME/);
+  });
+
+  it('two captures, two QEMU logs: each log goes with the capture whose threads it names', async () => {
+    const a = await runAnalysis([late('capture.txt'), named('capture.txt'), named('qemu.log'), late('qemu.log')], flags());
+    expect(file(a, late('qemu.log')).placement).toMatchObject({ merged: true, timeline: late('capture.txt'), hostRule: expect.stringMatching(/are .*late\/capture\.txt's, and no other capture's/) });
+    expect(file(a, named('qemu.log')).placement).toMatchObject({ merged: true, timeline: named('capture.txt') });
+    // Two devices of the same name on two hosts: two devices, each with its own join.
+    expect(a.devices.map((d) => d.id).sort()).toEqual(['0000:65:00.0', `0000:65:00.0@capture.txt`]);
+    expect(a.devices.find((d) => d.id === '0000:65:00.0')?.identity).toMatch(/^same name: .*named\/qemu\.log/);
+    expect(a.devices.find((d) => d.id === '0000:65:00.0@capture.txt')?.identity).toMatch(/came from thread \d+ .*late\/qemu\.log joined with .*late\/capture\.txt.*another input's device already/);
   });
 });
