@@ -315,6 +315,10 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         clockOf: (f) => files.find((x) => x.path === f)?.clock,
         traceOffsetNs: clockMap.offsetNs,
         inputOrder: files.map((x) => x.path),
+        mergedInto: (f) => {
+          const p = files.find((x) => x.path === f)?.placement;
+          return p?.merged === true && p.timeline !== undefined && p.timeline !== f ? p.timeline : undefined;
+        },
       });
       const migDropped = migrationTracker.dropped();
       if (migDropped > 0 && problems.length < MAX_PROBLEMS_KEPT)
