@@ -170,6 +170,8 @@ Examples:
   migscope analyze mig.trace                     timeline and findings in the terminal
   migscope analyze mig.trace --json > mig.json   the same, for scripts
   migscope analyze src.trace dst.trace           both ends of a migration
+  migscope analyze cap.trace qemu.log vm.log     a capture and the same host's QEMU/libvirt logs: one timeline
+  migscope analyze a.trace b.trace qemu.log --host a.trace=hv1 --host qemu.log=hv1
   bpftrace capture/migscope.bt ... | migscope analyze -
   migscope analyze late.trace --device 4242:27=0000:65:00.0 --region 4242:27=0x90000000000
   OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 migscope analyze mig.trace --export otlp --migration-id mig-42
