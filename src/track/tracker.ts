@@ -22,7 +22,7 @@ import type { Source } from '../record/types.js';
 import type { DeviceTimeline, MigrationSession, Protocol } from './types.js';
 import { createDeviceState, type DeviceState, type DeviceStateOptions } from './device-state.js';
 import { createV2DeviceState, type V2DeviceState } from './v2-device-state.js';
-import { applyOp, NO_ROUND, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter, type KnownState } from './device-view.js';
+import { applyOp, NO_EAGAIN, NO_RESUME, NO_ROUND, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter, type KnownState } from './device-view.js';
 import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-episode.js';
 import { applyV2, newV2Context, settleV2Before } from './v2-context.js';
 import type { TrackerFact, TrackerObserver } from './facts.js';
@@ -118,6 +118,8 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       round: NO_ROUND,
       saveEntry: undefined,
       offSeen: false,
+      resume: NO_RESUME,
+      eagain: NO_EAGAIN,
       // A device first seen after lost events may have lost its own earlier events.
       stateUncertain: gaps.count > 0,
       gaps,
