@@ -242,6 +242,15 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     onPending: (id, protocol, bytes) => {
       exporter.pendingBytes(host, { id, protocol }, bytes);
     },
+    // A VMM that exited (host mode) takes its devices' gauge series with it; a device closed
+    // by a VMM that lives on keeps them (its last state, its last pending bytes).
+    onProcessGone: (_pid, ids) => {
+      for (const id of ids) {
+        exporter.deviceGone(host, id);
+        decided.delete(id);
+        undecidedState.delete(id);
+      }
+    },
     onSessionEnd: (device: DeviceTimeline, s: MigrationSession) => {
       sessionsEnded++;
       if (s.endNs !== undefined) lastSessionEnd.set(device.id, s.endNs);
