@@ -5,7 +5,10 @@
 // live on (their devices closed). A exits while B waits: A's device gauges
 // (migscope_device_state, migscope_device_pending_bytes) must leave watch's /metrics and a
 // real Prometheus scraping it (the same Prometheus as test/watch/prometheus-live.test.ts)
-// must stop answering them, while B's stay exactly as they were and A's finding counter stays.
+// must stop answering them, while B's stay exactly as they were and A's finding counter stays;
+// over OTLP (watch --export otlp to a loopback receiver, a second metric reader) A's finding,
+// found outside any session, arrives as a span at A's exit (not when watch stops), and the
+// exports after A's exit carry B's gauges only.
 // Then B runs a second v2 scenario: its trace must be whole after A's exit. Every finding
 // capture/lab/scenarios.json lists for the scenarios must be reported on the right device
 // and show in /metrics; B's exit then drops B's gauges too.
@@ -26,7 +29,9 @@ import { LAB_PYTHON, labAvailable, labScenarios, startLab, type RunningLab } fro
 import { PROMETHEUS, dataOf, freePort, promApi, startPrometheus, toolAvailable, type RunningPrometheus } from '../helpers/prometheus.js';
 import { v1StateName } from '../../src/protocol/v1.js';
 import { V2_STATES } from '../../src/protocol/v2.js';
+import { ATTR, SPAN } from '../../src/export/conventions.js';
 import { builtCli, kill, LAB_RUNNER, startProc, waitFor, type Proc } from './helpers.js';
+import { startHttpReceiver, type ReceivedPoint, type Receiver } from '../export/otlp-receiver.js';
 
 const lab = await labAvailable('bpftrace');
 const skipReason = !lab.ok ? lab.reason : !toolAvailable(PROMETHEUS) ? `${PROMETHEUS} is missing (Debian package "prometheus")` : undefined;
@@ -79,12 +84,14 @@ describe.skipIf(skipReason !== undefined)('watch --all: VMMs that start later, o
   let labs: RunningLab[] = [];
   let watch: Proc | undefined;
   let prom: RunningPrometheus | undefined;
+  let otlp: Receiver | undefined;
   const vmms: Proc[] = [];
 
   afterAll(async () => {
     for (const v of vmms) await kill(v);
     await kill(watch, true);
     await prom?.stop();
+    await otlp?.close();
     await Promise.all(labs.map((l) => l.stop()));
     rmSync(dir, { recursive: true, force: true });
   });
@@ -114,7 +121,26 @@ describe.skipIf(skipReason !== undefined)('watch --all: VMMs that start later, o
       }
     };
 
-    watch = startProc([process.execPath, builtCli(), 'watch', '--all', '--match', `^${name}$`, '--json-lines', '--save', save, '--metrics-address', `127.0.0.1:${port}`, '--fail-on', 'never', '--no-color'], { detached: true });
+    // Spans and metrics over OTLP too (a second metric reader: every second).
+    otlp = await startHttpReceiver();
+    const o = otlp;
+    watch = startProc(
+      [process.execPath, builtCli(), 'watch', '--all', '--match', `^${name}$`, '--json-lines', '--save', save, '--metrics-address', `127.0.0.1:${port}`, '--export', 'otlp', '--fail-on', 'never', '--no-color'],
+      {
+        detached: true,
+        env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: o.endpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_METRIC_EXPORT_INTERVAL: '1000', OTEL_BSP_SCHEDULE_DELAY: '200', OTEL_NODE_RESOURCE_DETECTORS: 'env' },
+      },
+    );
+    /** The OTLP metric exports so far, each as its points (every export ends with the input counters, created last). */
+    const otlpExports = (): ReceivedPoint[][] => {
+      const out: ReceivedPoint[][] = [[]];
+      for (const pt of o.points) {
+        out[out.length - 1]?.push(pt);
+        if (pt.metric === 'migscope.device.label_overflow') out.push([]);
+      }
+      return out.slice(0, -1);
+    };
+    const gaugeDevices = (points: readonly ReceivedPoint[]): string[] => [...new Set(points.filter((pt) => pt.type === 'gauge').map((pt) => String(pt.attributes['device'])))].sort();
     const w = watch;
     await waitFor(() => /waiting for one to start/.test(w.stderr()), 60_000, `watch --all to attach: ${w.stderr()}`);
     const scrape = async (): Promise<string> => (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -179,6 +205,17 @@ describe.skipIf(skipReason !== undefined)('watch --all: VMMs that start later, o
     expect(await query(`migscope_device_pending_bytes{device="${DEV_A}"}`)).toEqual([]);
     expect((await query(`migscope_device_pending_bytes{device="${DEV_B}"}`)).length).toBe(1);
     expect((await query(`migscope_findings_total{device="${DEV_A}"}`)).map((r) => r.value)).toEqual(expectedFindings(A).map(() => 1));
+
+    // Over OTLP: A's finding (outside any session) is a span now, not when watch stops, and
+    // from one export on (the other reader may have collected while A lived) no gauge of A's.
+    for (const f of expectedFindings(A)) {
+      await waitFor(() => o.spans.some((sp) => sp.name === SPAN.finding && sp.attributes[ATTR.ruleId] === f.rule), 10_000, `A's ${f.rule} span over OTLP after A's exit`);
+    }
+    const exportsAtGone = otlpExports().length;
+    await waitFor(() => otlpExports().length >= exportsAtGone + 3, 20_000, 'three more OTLP metric exports');
+    const laterExports = otlpExports().slice(exportsAtGone + 1);
+    expect(otlpExports().slice(0, exportsAtGone).some((e) => gaugeDevices(e).includes(DEV_A))).toBe(true);
+    for (const e of laterExports) expect(gaugeDevices(e)).toEqual([DEV_B]);
 
     // Then B migrates again: its trace must be unaffected by A's exit.
     b.child.stdin?.write('\n');
