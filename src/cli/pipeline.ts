@@ -58,6 +58,8 @@ export interface PipelineOptions {
   readonly onPending?: (deviceId: string, protocol: 'v1' | 'v2', bytes: bigint, tsNs: bigint | undefined) => void;
   /** A device's protocol became known (track/tracker.ts TrackerOptions.onProtocol). */
   readonly onProtocol?: (deviceId: string, protocol: 'v1' | 'v2') => void;
+  /** A traced process is gone, with the devices it used (track/tracker.ts TrackerOptions.onProcessGone). */
+  readonly onProcessGone?: (pid: number, deviceIds: readonly string[]) => void;
   /** Progress over all inputs, in bytes. total is undefined for stdin. */
   readonly onProgress?: (done: number, total: number | undefined) => void;
   /** Caps for long-running use (watch): timeline intervals kept per device, findings kept. */
@@ -161,6 +163,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         onStateChange: opts.onStateChange,
         onPending: opts.onPending,
         onProtocol: opts.onProtocol,
+        onProcessGone: opts.onProcessGone,
         // What a device's output keeps (older items are counted, not kept): bounds memory
         // on multi-GB traces of thousands of migrations (bench/RESULTS.md "Memory").
         maxIntervalsPerDevice: opts.maxIntervalsPerDevice ?? DEFAULT_MAX_INTERVALS_PER_DEVICE,
@@ -201,7 +204,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         return eff;
       };
       const onOp = (op: ProtocolOp): void => {
-        if (op.op !== 'gap') {
+        if (op.op !== 'gap' && op.op !== 'process-exit') {
           const eff = effectiveRef(op.device);
           if (eff !== op.device) op = { ...op, device: eff };
         }

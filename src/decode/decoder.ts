@@ -691,6 +691,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
           fds.delete(r.pid, fd);
           v2Devices.delete(pidFdKey(r.pid, fd));
         }
+        emit({ op: 'process-exit', pid: r.pid, why: r.why, tsNs: r.tsNs, src: r.src });
         return;
       }
       case 'qmp': {

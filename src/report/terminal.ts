@@ -1,6 +1,7 @@
 // The terminal view of an analysis: one block per device (timeline rows: state, start,
 // duration, bytes; sessions), then the findings with their evidence as file:line.
 
+import { formatSource } from '../record/source-text.js';
 import type { Analysis } from '../analysis/types.js';
 import { summarize } from '../analysis/summary.js';
 import type { Finding } from '../check/types.js';
@@ -18,14 +19,7 @@ export interface TerminalOptions {
   readonly maxRows?: number;
 }
 
-export function formatSource(s: Source): string {
-  if (s.line !== undefined) return `${s.file}:${s.line}`;
-  if (s.byteOffset !== undefined) {
-    // e.g. "mig.dat@41056 cpu 1", compressed: "mig.dat@12292+6720 cpu 1" (chunk at byte 12292, record 6720 bytes into it decompressed)
-    return `${s.file}@${s.byteOffset}${s.chunkOffset !== undefined ? `+${s.chunkOffset}` : ''}${s.cpu !== undefined ? ` cpu ${s.cpu}` : ''}`;
-  }
-  return s.file;
-}
+export { formatSource };
 
 function rel(ts: bigint | undefined, origin: bigint | undefined): string {
   if (ts === undefined || origin === undefined) return '?';

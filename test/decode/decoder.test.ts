@@ -17,9 +17,12 @@ describe('decoder: a process that is gone (host mode)', () => {
     const b = recordBuilder();
     const exit = (pid: number): TraceRecord => ({ kind: 'process-exit', pid, why: 'exit', tsNs: 999n, tid: pid, comm: undefined, cpu: undefined, src: { file: 't.trace', line: 50 } });
     const ops = decode([b.open(7, '0000:65:00.0'), b.regionInfo(7), exit(100), b.pread(7, REGION, 4, 1n)]);
-    expect(ops.map((o) => o.op)).toEqual(['open', 'region', 'close']);
+    // the device's close, then the process's end (behind it: whoever drops the process's devices has seen all their ops)
+    expect(ops.map((o) => o.op)).toEqual(['open', 'region', 'close', 'process-exit']);
     const close = ops[2];
     expect(close?.op === 'close' && close.device.id).toBe('0000:65:00.0');
+    const gone = ops[3];
+    expect(gone?.op === 'process-exit' && [gone.pid, gone.why, gone.src.line]).toEqual([100, 'exit', 50]);
     // the later pread on fd 7 of pid 100 is another program's fd: not the device
   });
   it("leaves other processes' devices open", () => {
