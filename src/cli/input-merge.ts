@@ -26,7 +26,8 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { InputFormat } from '../../parsers/format.js';
 import { createLineFeeder, type LineFeeder } from '../../parsers/lines.js';
-import type { InputProblem, ParserSink, Source, TraceRecord } from '../record/types.js';
+import type { InputProblem, ParserSink, TraceRecord } from '../record/types.js';
+import { formatSource } from '../record/source-text.js';
 import type { InputPlacement } from '../analysis/types.js';
 
 /** Formats of syscall captures: their records are on a trace clock (docs/input-formats.md). */
@@ -150,6 +151,8 @@ export interface SingleInput {
 export type InputUnit = MergeGroup | SingleInput;
 
 const overlap = (a: ReadonlySet<number>, b: ReadonlySet<number>): boolean => [...a].some((x) => b.has(x));
+/** The thread and process ids an input's head carries, as one set. */
+const idsOf = (p: Probe): Set<number> => new Set([...p.tids, ...p.pids]);
 
 /**
  * Which inputs are one host and which of them can share its timeline. The units come in
@@ -172,12 +175,12 @@ export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[
     const libvirtName = unhosted.map((p) => p.hostname).find((h) => h !== undefined);
     const key = `auto:${cap.path}`;
     host.set(cap, { key, name: libvirtName, rule: 'the only capture among the inputs without --host' });
+    const capIds = idsOf(cap);
     for (const p of unhosted) {
       if (p === cap || p.role === 'capture') continue;
       // QEMU's thread ids (≤ 10.0 log) or process id (stap) that are none of the capture's:
       // another VM or another host's QEMU. Not merged on the "only capture" rule alone.
-      const ids = new Set([...p.tids, ...p.pids]);
-      const capIds = new Set([...cap.tids, ...cap.pids]);
+      const ids = idsOf(p);
       if (ids.size > 0 && capIds.size > 0 && !overlap(ids, capIds)) {
         why.set(p, `its thread/process ids (${[...ids].slice(0, 5).join(', ')}) are none of ${cap.file}'s: another VM's or another host's QEMU (pass --host to merge it anyway)`);
         continue;
@@ -189,8 +192,8 @@ export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[
     // its thread or process ids are that capture's and no other's.
     for (const p of unhosted) {
       if (p.role === 'capture') continue;
-      const ids = new Set([...p.tids, ...p.pids]);
-      const matches = ids.size === 0 ? [] : captures.filter((c) => overlap(ids, new Set([...c.tids, ...c.pids])));
+      const ids = idsOf(p);
+      const matches = ids.size === 0 ? [] : captures.filter((c) => overlap(ids, idsOf(c)));
       const m = matches.length === 1 ? matches[0] : undefined;
       if (m === undefined) {
         why.set(
@@ -220,7 +223,8 @@ export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[
     }
     const members = probes.filter((q) => host.get(q)?.key === h.key);
     for (const q of members) placed.add(q);
-    const hostName = h.name ?? (members.find((q) => q.role === 'capture') !== undefined ? `the host of ${members.find((q) => q.role === 'capture')?.file ?? ''}` : undefined);
+    const memberCapture = members.find((q) => q.role === 'capture');
+    const hostName = h.name ?? (memberCapture !== undefined ? `the host of ${memberCapture.file}` : undefined);
     const timeline = members.find((q) => q.role === 'capture' && q.format !== undefined) ?? members.find((q) => q.clock === 'realtime' && q.format?.kind === 'lines' && q.path !== '-');
     const followers: Probe[] = [];
     const alone: SingleInput[] = [];
@@ -368,9 +372,7 @@ export function mergeInputs(out: ParserSink, group: MergeGroup, o: MergeOptions)
     }
   }
 
-  function emit(r: TraceRecord): void {
-    out.record(r);
-  }
+  const emit = (r: TraceRecord): void => out.record(r);
 
   function pass(r: TraceRecord): void {
     if (r.tsNs !== undefined) drainUntil(r.tsNs);
@@ -391,7 +393,7 @@ export function mergeInputs(out: ParserSink, group: MergeGroup, o: MergeOptions)
     record(r) {
       if (clock === undefined && failed === undefined && r.kind === 'clock-sync') {
         out.record(r);
-        settle({ offsetNs: r.wallNs - r.traceNs, rule: `its clock-sync record (${where(r.src)})` }, undefined);
+        settle({ offsetNs: r.wallNs - r.traceNs, rule: `its clock-sync record (${formatSource(r.src)})` }, undefined);
         return;
       }
       if (clock !== undefined) return pass(r);
@@ -441,10 +443,6 @@ export function mergeInputs(out: ParserSink, group: MergeGroup, o: MergeOptions)
       };
     },
   };
-}
-
-function where(src: Source): string {
-  return src.line !== undefined ? `${src.file}:${src.line}` : src.byteOffset !== undefined ? `${src.file}@${src.byteOffset}` : src.file;
 }
 
 /** Signed seconds with 9 decimals (exact), e.g. "-1795645749.207000000 s". */

@@ -7,7 +7,7 @@
 // was BEFORE the op they are handed. Bounded: a fixed number of fields per device.
 
 import { assertNever } from '../protocol/assert-never.js';
-import type { AnyDeviceOp, DeviceOp, DeviceRef, V1FieldOp, V1StateWriteOp } from '../decode/ops.js';
+import type { AnyDeviceOp, DeviceOp, DeviceRef, V1DataOp, V1FieldOp, V1StateWriteOp } from '../decode/ops.js';
 import type { V2ContextFields } from './v2-context.js';
 import { v1IsError, v1IsSaving, v1IsValid, V1_RESUMING, V1_RUNNING, V1_STATE_MASK } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
@@ -255,13 +255,21 @@ function nextResume(ctx: DeviceContextFields, r: ResumeView, o: DeviceOp): Resum
   return r;
 }
 
+/** Which EAGAIN streak an op belongs to (see EagainStreak), undefined for ops of neither kind. */
+export function eagainPath(o: DeviceOp): { readonly path: 'state' | 'data'; readonly op: V1StateWriteOp | V1FieldOp | V1DataOp } | undefined {
+  if (o.op === 'v1-state-write') return { path: 'state', op: o };
+  if (o.op === 'v1-field' || o.op === 'v1-data') return { path: 'data', op: o };
+  return undefined;
+}
+
 /** The EAGAIN streaks after `o` (see EagainStreak). */
 function nextEagain(ctx: DeviceContextFields, o: DeviceOp): DeviceContextFields['eagain'] {
   const e = ctx.eagain;
-  if (o.op !== 'v1-state-write' && o.op !== 'v1-field' && o.op !== 'v1-data') return e;
-  const path = o.op === 'v1-state-write' ? 'state' : 'data';
+  const kind = eagainPath(o);
+  if (kind === undefined) return e;
+  const { path } = kind;
   const prev = e[path];
-  const next = !isEagain(o.result) ? undefined : prev === undefined ? { count: 1, first: o, gapSerial: ctx.gaps.count } : { ...prev, count: prev.count + 1 };
+  const next = !isEagain(kind.op.result) ? undefined : prev === undefined ? { count: 1, first: o, gapSerial: ctx.gaps.count } : { ...prev, count: prev.count + 1 };
   return next === prev ? e : path === 'state' ? { ...e, state: next } : { ...e, data: next };
 }
 

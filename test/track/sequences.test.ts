@@ -10,6 +10,15 @@ import { EAGAIN, EIO, trace } from '../check/ops-builder.js';
 
 const ID = '0000:65:00.0';
 
+/** A trace with the device opened (RUNNING) and its migration region known. */
+function opened() {
+  const t = trace();
+  const d = t.device(ID);
+  d.open();
+  d.region();
+  return { t, d };
+}
+
 function viewAfter(ops: readonly ProtocolOp[]) {
   const tracker = createTracker({});
   for (const o of ops) tracker.op(o);
@@ -20,10 +29,7 @@ function viewAfter(ops: readonly ProtocolOp[]) {
 
 describe('tracker: the v1 resume sequence (ctx.resume)', () => {
   it('follows a chunk from its data_offset read to the data_size write, once the entry into resuming was seen', () => {
-    const t = trace();
-    const d = t.device(ID);
-    d.open();
-    d.region();
+    const { t, d } = opened();
     d.write(4); // RUNNING → RESUMING
     let v = viewAfter(t.ops);
     expect(v.resume.entry).toBeDefined();
@@ -55,10 +61,7 @@ describe('tracker: the v1 resume sequence (ctx.resume)', () => {
   });
 
   it('ignores data-path ops while the device is known to be outside resuming', () => {
-    const t = trace();
-    const d = t.device(ID);
-    d.open();
-    d.region();
+    const { t, d } = opened();
     d.dataOffset(0x1000n);
     expect(viewAfter(t.ops).resume.chunk).toBeUndefined();
   });
@@ -66,10 +69,7 @@ describe('tracker: the v1 resume sequence (ctx.resume)', () => {
 
 describe('tracker: EAGAIN streaks (ctx.eagain)', () => {
   it('counts consecutive EAGAIN device_state writes; reads in between do not break it, a success does', () => {
-    const t = trace();
-    const d = t.device(ID);
-    d.open();
-    d.region();
+    const { t, d } = opened();
     const first = t.ops.length;
     d.write(3, { errno: EAGAIN });
     d.read(1);
@@ -84,10 +84,7 @@ describe('tracker: EAGAIN streaks (ctx.eagain)', () => {
   });
 
   it('keeps the data-path streak apart from the device_state one; a hard failure ends it', () => {
-    const t = trace();
-    const d = t.device(ID);
-    d.open();
-    d.region();
+    const { t, d } = opened();
     d.write(3);
     d.pending(undefined, { errno: EAGAIN });
     d.dataOffset(undefined, { errno: EAGAIN });

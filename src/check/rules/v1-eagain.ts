@@ -4,7 +4,7 @@
 // migration.
 
 import type { DeviceOp } from '../../decode/ops.js';
-import { gapSince } from '../../track/device-view.js';
+import { eagainPath, gapSince } from '../../track/device-view.js';
 import { evidence, isEagain } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
 
@@ -24,9 +24,9 @@ export const v1Eagain: DeviceRuleDef = {
     const reported = new WeakSet<DeviceOp>();
     return {
       op(o, ctx) {
-        if (o.op !== 'v1-state-write' && o.op !== 'v1-field' && o.op !== 'v1-data') return;
-        if (!isEagain(o.result)) return;
-        const path = o.op === 'v1-state-write' ? 'state' : 'data';
+        const kind = eagainPath(o);
+        if (kind === undefined || !isEagain(kind.op.result)) return;
+        const { path } = kind;
         const prev = ctx.eagain[path];
         const first = prev?.first ?? o;
         const count = (prev?.count ?? 0) + 1;
