@@ -37,7 +37,18 @@ function completeUtf8(b: Buffer): number {
   return n;
 }
 
-export async function feedLines(input: AsyncIterable<Buffer | string>, parser: LineParser, opts: FeedOptions): Promise<void> {
+/**
+ * The same splitter, pushed one chunk at a time (synchronously): for inputs read on demand,
+ * e.g. a QEMU log merged into a capture's timeline (src/cli/input-merge.ts), which is read
+ * a chunk at a time while the capture streams.
+ */
+export interface LineFeeder {
+  push(chunk: Buffer | string): void;
+  /** End of input: the last unterminated line, then parser.end(). */
+  end(): void;
+}
+
+export function createLineFeeder(parser: LineParser, opts: FeedOptions): LineFeeder {
   let rest = '';
   let carry: Buffer | undefined; // bytes of a UTF-8 sequence cut by the chunk boundary
   let lineNo = 0;
@@ -60,7 +71,7 @@ export async function feedLines(input: AsyncIterable<Buffer | string>, parser: L
     parser.line(line.length > 0 && line.charCodeAt(line.length - 1) === 13 ? line.slice(0, -1) : line, lineNo);
   };
 
-  for await (const chunk of input) {
+  function push(chunk: Buffer | string): void {
     let buf = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     opts.onBytes?.(buf.length);
     if (carry !== undefined) {
@@ -80,7 +91,7 @@ export async function feedLines(input: AsyncIterable<Buffer | string>, parser: L
       if (nl < 0) {
         if (!skippingLong) rest += text;
         if (rest.length > MAX_LINE_BYTES) tooLong();
-        continue;
+        return;
       }
       const line = rest + text.slice(0, nl);
       rest = '';
@@ -106,10 +117,21 @@ export async function feedLines(input: AsyncIterable<Buffer | string>, parser: L
       if (rest.length > MAX_LINE_BYTES) tooLong();
     }
   }
-  if (carry !== undefined) rest += carry.toString('utf8'); // a cut sequence at the very end: U+FFFD
-  if (rest.length > 0 && !skippingLong) {
-    lineNo++;
-    parser.line(rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNo, true);
+
+  function end(): void {
+    if (carry !== undefined) rest += carry.toString('utf8'); // a cut sequence at the very end: U+FFFD
+    if (rest.length > 0 && !skippingLong) {
+      lineNo++;
+      parser.line(rest.endsWith('\r') ? rest.slice(0, -1) : rest, lineNo, true);
+    }
+    parser.end();
   }
-  parser.end();
+
+  return { push, end };
+}
+
+export async function feedLines(input: AsyncIterable<Buffer | string>, parser: LineParser, opts: FeedOptions): Promise<void> {
+  const feeder = createLineFeeder(parser, opts);
+  for await (const chunk of input) feeder.push(chunk);
+  feeder.end();
 }

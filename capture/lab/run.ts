@@ -189,6 +189,12 @@ export interface CaptureScenarioOptions {
   readonly qemuIo?: boolean;
   /** Keep the daemon's driver-side log here. */
   readonly driverLog?: string;
+  /** The workload also writes QEMU 7.2's log-backend trace lines here (workload.py --qemu-log). */
+  readonly qemuLog?: string;
+  /** The workload also writes a QMP transcript of the migration here (workload.py --qmp-log). */
+  readonly qmpLog?: string;
+  /** Open the devices before the capture attaches: it sees them as pid:fd only (workload.py --early-open). */
+  readonly earlyOpen?: boolean;
 }
 
 export interface ScenarioCapture {
@@ -252,7 +258,10 @@ export async function captureScenario(name: string, outFile: string, opts: Captu
     // The workload's own python does not need fusepy: plain syscalls on the mounted files.
     const wl = spawn(
       LAB_PYTHON,
-      [lab('workload.py'), '--mount', mount, '--scenario', name, '--wait-go', '--journal', journalFile, ...(opts.qemuIo === true ? ['--qemu-io'] : [])],
+      [lab('workload.py'), '--mount', mount, '--scenario', name, '--wait-go', '--journal', journalFile, ...(opts.qemuIo === true ? ['--qemu-io'] : []),
+        ...(opts.qemuLog !== undefined ? ['--qemu-log', opts.qemuLog] : []),
+        ...(opts.qmpLog !== undefined ? ['--qmp-log', opts.qmpLog] : []),
+        ...(opts.earlyOpen === true ? ['--early-open'] : [])],
       { stdio: ['pipe', 'pipe', 'pipe'] },
     );
     workload = wl;

@@ -14,6 +14,17 @@ scenario is described in scenarios.md / scenarios.json.
             check the trace against it
 --qemu-io   read and write the data section in 8-byte syscalls as QEMU does without mmap
             (spec §3.2); the default moves each buffer in one syscall to keep traces small
+--qemu-log  also write what QEMU 7.2's log trace backend would (`-msg timestamp=on -trace
+            'vfio_*'`): `TID@SEC.USEC:event args` lines from the thread that made the
+            syscalls, right after them, with gettimeofday time (scripts/tracetool/backend/
+            log.py of 7.2); formats from QEMU 7.2 hw/vfio/trace-events (vfio_migration_probe,
+            vfio_migration_set_state). For testing the merge of a QEMU log with a capture.
+--qmp-log   also write a QMP transcript of the migration (a client's `migrate`, QEMU's
+            MIGRATION and STOP events with their wall-clock timestamps, a final
+            `query-migrate` reply with the times measured here)
+--early-open  open the devices (GET_DEVICE_FD, region probe) before --wait-go's "ready":
+            a capture started then sees the devices only as pid:fd, as when tracing starts
+            after QEMU set them up
 
 Only the standard library is used; any python3 works.
 """
@@ -26,6 +37,7 @@ import os
 import struct
 import sys
 import threading
+import time
 
 VFIO_GROUP_GET_DEVICE_FD = 0x3B6A
 VFIO_DEVICE_GET_INFO = 0x3B6B
@@ -72,10 +84,46 @@ class Dev:
         self.region_size = 0
 
 
+class QemuOut:
+    """What QEMU itself writes beside its syscalls: its log backend's trace lines, its QMP events."""
+
+    def __init__(self, log_path, qmp_path):
+        self.log = open(log_path, "w", buffering=1) if log_path else None
+        self.qmp = open(qmp_path, "w", buffering=1) if qmp_path else None
+        self.said = set()
+        self.t0 = {}
+
+    def trace(self, event, fmt):
+        # QEMU 7.2 log.py: qemu_log("%d@%zu.%06zu:" name " " fmt "\n", qemu_get_thread_id(), tv_sec, tv_usec, ...)
+        if self.log is None:
+            return
+        sec, ns = divmod(time.time_ns(), 1_000_000_000)
+        self.log.write("%d@%d.%06d:%s %s\n" % (threading.get_native_id(), sec, ns // 1000, event, fmt))
+
+    def line(self, obj):
+        if self.qmp is not None:
+            self.qmp.write(json.dumps(obj) + "\n")
+
+    def event(self, name, data=None, once=None):
+        """A QMP event, stamped as QEMU does (qapi/qmp-event.c: g_get_real_time seconds + microseconds)."""
+        if self.qmp is None or (once is not None and once in self.said):
+            return
+        if once is not None:
+            self.said.add(once)
+        now = time.time_ns()
+        self.t0.setdefault(once or name, now)
+        sec, ns = divmod(now, 1_000_000_000)
+        e = {"timestamp": {"seconds": sec, "microseconds": ns // 1000}, "event": name}
+        if data is not None:
+            e["data"] = data
+        self.line(e)
+
+
 class Vmm:
-    def __init__(self, qemu_io):
+    def __init__(self, qemu_io, qemu=None):
         self.journal = []
         self.qemu_io = qemu_io
+        self.qemu = qemu or QemuOut(None, None)
         self.lock = threading.Lock()
         self.closed = set()  # fds the scenario closed (v2 data fds)
 
@@ -140,6 +188,8 @@ class Vmm:
             if back is None or (back & MASK) == 6:
                 raise Abort("%s: Device in error state 0x%x" % (d.name, back or 0))
             return r
+        # QEMU 7.2 hw/vfio/trace-events: vfio_migration_set_state(const char *name, uint32_t state) " (%s) state %d"
+        self.qemu.trace("vfio_migration_set_state", " (%s) state %d" % (d.name, new))
         return 0
 
     def update_pending(self, d):
@@ -171,7 +221,14 @@ class Vmm:
 
     # -- QEMU's phases ------------------------------------------------------------
     def save_setup(self, d):
-        return self.set_state(d, MASK, SAVING)  # 001 -> 011; clears bits 3-31 (§3.3)
+        if "migrate" not in self.qemu.said:
+            self.qemu.said.add("migrate")
+            self.qemu.line({"execute": "migrate", "arguments": {"uri": "unix:/tmp/migscope-lab.sock"}, "id": 1})
+            self.qemu.line({"return": {}, "id": 1})
+        self.qemu.event("MIGRATION", {"status": "setup"}, once="setup")
+        r = self.set_state(d, MASK, SAVING)  # 001 -> 011; clears bits 3-31 (§3.3)
+        self.qemu.event("MIGRATION", {"status": "active"}, once="active")
+        return r
 
     def precopy(self, d, max_iter):
         pending = self.update_pending(d)
@@ -182,6 +239,7 @@ class Vmm:
             n += 1
 
     def vm_stop(self, d):
+        self.qemu.event("STOP", once="stop")
         return self.set_state(d, ~RUNNING & U32, 0)  # 011 -> 010
 
     def complete_precopy(self, d, drain=True):
@@ -195,7 +253,21 @@ class Vmm:
             pending = self.update_pending(d)
             if not drain:
                 break  # scenario stopcopy-pending-left: a VMM that stops early
-        return self.set_state(d, ~SAVING & U32, 0)  # 010 -> 000
+        r = self.set_state(d, ~SAVING & U32, 0)  # 010 -> 000
+        self.qemu.event("MIGRATION", {"status": "completed"}, once="completed")
+        return r
+
+    def query_migrate(self):
+        """The client's query-migrate after completion: QEMU's figures (ms), as measured here."""
+        t = self.qemu.t0
+        if self.qemu.qmp is None or "completed" not in t or "setup" not in t:
+            return
+        ms = lambda a, b: (t[b] - t[a]) // 1_000_000
+        self.qemu.line({"execute": "query-migrate", "id": 2})
+        ret = {"status": "completed", "total-time": ms("setup", "completed"), "setup-time": ms("setup", "active") if "active" in t else 0}
+        if "stop" in t:
+            ret["downtime"] = ms("stop", "completed")
+        self.qemu.line({"return": ret, "id": 2})
 
     def recover_running(self, d):
         """migration state notifier on failure: -> 001 (§3.3 last row)."""
@@ -308,6 +380,8 @@ def probe(vmm, d):
             cid, _ver, nxt = struct.unpack_from("<HHI", raw, cap_off)
             if cid == 2 and struct.unpack_from("<II", raw, cap_off + 8) == (3, 1):
                 d.region, d.region_size = offset, size
+                # QEMU 7.2 hw/vfio/trace-events: vfio_migration_probe(const char *name, uint32_t index) " (%s) Region %d"
+                vmm.qemu.trace("vfio_migration_probe", " (%s) Region %d" % (d.name, index))
             cap_off = nxt
     if d.region is None:
         raise SystemExit("%s: no migration region found" % d.name)
@@ -560,6 +634,9 @@ def main():
     ap.add_argument("--wait-go", action="store_true")
     ap.add_argument("--journal")
     ap.add_argument("--qemu-io", action="store_true")
+    ap.add_argument("--qemu-log")
+    ap.add_argument("--qmp-log")
+    ap.add_argument("--early-open", action="store_true")
     args = ap.parse_args()
 
     with open(args.scenarios) as f:
@@ -573,12 +650,16 @@ def main():
     pre = [os.open(os.path.join(args.mount, n), os.O_RDWR) for n in names]
     pre_data = [os.open(os.path.join(args.mount, "%s.data%d" % (n, k)), os.O_RDWR)
                 for n in names if n in v2 for k in range(DATA_FILES_PER_DEVICE)]
-    if args.wait_go:
-        sys.stdout.write("ready pid=%d\n" % os.getpid())
-        sys.stdout.flush()
-        sys.stdin.readline()
 
-    vmm = Vmm(args.qemu_io)
+    def wait_go():
+        if args.wait_go:
+            sys.stdout.write("ready pid=%d\n" % os.getpid())
+            sys.stdout.flush()
+            sys.stdin.readline()
+
+    if not args.early_open:
+        wait_go()
+    vmm = Vmm(args.qemu_io, QemuOut(args.qemu_log, args.qmp_log))
     set_comm("qemu-system-x86")
     group = os.open(os.path.join(args.mount, "group"), os.O_RDWR)
     devs = []
@@ -591,6 +672,8 @@ def main():
     for d in devs:
         if not d.v2:
             probe(vmm, d)  # v1: find the migration region; v2 devices have none
+    if args.early_open:
+        wait_go()
 
     failure = []
 
@@ -604,6 +687,7 @@ def main():
     t = threading.Thread(target=migration, name="live_migration")
     t.start()
     t.join()
+    vmm.query_migrate()
     os.close(group)
     for fd in pre + [fd for fd in pre_data if fd not in vmm.closed]:
         os.close(fd)

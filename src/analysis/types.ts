@@ -9,7 +9,33 @@ import type { Migration } from '../track/migration-types.js';
 export interface InputFile {
   readonly path: string;
   readonly format: string;
+  /** The clock of the times this input's records carry in the analysis (a merged input: its timeline's clock). */
   readonly clock: string | undefined;
+  /** With several inputs: which host it was taken to be from and how its times were put on that host's timeline. */
+  readonly placement?: InputPlacement;
+}
+
+/**
+ * How one input of several was placed (src/cli/input-merge.ts; docs/input-formats.md
+ * "Merging inputs of one host"). Inputs of one host are merged into one time-ordered
+ * record stream on the clock of its capture (its `timeline` input), after each input's
+ * own stamps are moved by `offsetNs`; an input whose clock cannot be reconciled with the
+ * timeline is analysed on its own (`merged` false) and `rule` says why.
+ */
+export interface InputPlacement {
+  /** The host name (--host, a libvirt log's hostname line, or "host of <capture>"); undefined when unknown. */
+  readonly host: string | undefined;
+  /** What put the input on that host (--host, the only capture among the inputs, …) or why no host is known. */
+  readonly hostRule: string;
+  readonly merged: boolean;
+  /** The input whose clock the merged timeline runs on. */
+  readonly timeline?: string;
+  /** The input's own clock (e.g. "realtime" for QEMU's and libvirt's stamps). */
+  readonly ownClock?: string | undefined;
+  /** Nanoseconds added to this input's own stamps to put them on the timeline (0 for the timeline's own input). */
+  readonly offsetNs?: bigint;
+  /** The clock rule that gave the offset, or why the input could not be placed. */
+  readonly rule: string;
 }
 
 export interface InputSummary {

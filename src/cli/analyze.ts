@@ -30,6 +30,8 @@ export interface AnalyzeFlags extends ExportFlags {
   readonly region?: string[];
   readonly format?: string;
   readonly clockOffset?: string;
+  readonly host?: string[];
+  readonly merge?: boolean;
   readonly quiet?: boolean;
   readonly color?: boolean;
   readonly eagainLimit?: string;
@@ -74,6 +76,13 @@ export function addAnalysisOptions(cmd: Command): Command {
     .option('-q, --quiet', 'no progress bar');
 }
 
+/** For commands over several files (analyze, report): which inputs are one host (src/cli/input-merge.ts). */
+export function addMergeOptions(cmd: Command): Command {
+  return cmd
+    .option('--host <FILE=NAME>', 'the host an input is from: inputs of one host are merged into one timeline (repeatable; default: QEMU/libvirt/QMP logs go with the only capture)', collect)
+    .option('--no-merge', 'analyse every input on its own, even inputs of one host');
+}
+
 /** --downtime-limit, --stall-iterations, --estimate-factor (issue 12), for analyze, report and watch. */
 export function convergenceOptionsFromFlags(flags: Pick<AnalyzeFlags, 'downtimeLimit' | 'stallIterations' | 'estimateFactor'>): { downtimeLimitMs?: number; stallIterations?: number; estimateFactor?: number } {
   return {
@@ -102,6 +111,14 @@ export async function runAnalysis(
   const clockOffsetNs = flags.clockOffset !== undefined ? parseSecondsToNs('--clock-offset', flags.clockOffset) : undefined;
   const eagainLimit = flags.eagainLimit !== undefined ? parsePositiveInt('--eagain-limit', flags.eagainLimit) : undefined;
   const inputs: InputSpec[] = files.map((path) => ({ path, format: flags.format }));
+  const hosts = new Map<string, string>();
+  for (const h of flags.host ?? []) {
+    const eq = h.lastIndexOf('=');
+    if (eq <= 0 || eq === h.length - 1) throw new UsageError(`--host expects FILE=NAME (e.g. --host qemu.log=hv-07), got "${h}"`);
+    const path = h.slice(0, eq);
+    if (!files.includes(path)) throw new UsageError(`--host ${h}: ${path} is not one of the inputs (${files.join(', ')})`);
+    hosts.set(path, h.slice(eq + 1));
+  }
   if (inputs.filter((i) => i.path === '-').length > 1) throw new UsageError('standard input ("-") can be given once');
 
   const showProgress = flags.quiet !== true && process.stderr.isTTY === true;
@@ -131,6 +148,8 @@ export async function runAnalysis(
       deviceNames,
       regionOffsets,
       clockOffsetNs,
+      hosts,
+      merge: flags.merge !== false,
       eagainLimit,
       ...convergenceOptionsFromFlags(flags),
       onProgress, traceEvents: flags.traceEvents, stopReading, onSessionEnd });
@@ -149,6 +168,7 @@ export function registerAnalyzeCommand(program: Command): void {
     .option('--no-color', 'no ANSI colours in terminal output')
     .option('--openmetrics <file>', 'also write timestamped OpenMetrics for `promtool tsdb create-blocks-from openmetrics` (needs wall-clock times)');
   addAnalysisOptions(cmd);
+  addMergeOptions(cmd);
   registerExportOptions(cmd);
   cmd.addHelpText(
     'after',
@@ -157,6 +177,8 @@ Examples:
   migscope analyze mig.trace                     timeline and findings in the terminal
   migscope analyze mig.trace --json > mig.json   the same, for scripts
   migscope analyze src.trace dst.trace           both ends of a migration
+  migscope analyze cap.trace qemu.log vm.log     a capture and the same host's QEMU/libvirt logs: one timeline
+  migscope analyze a.trace b.trace qemu.log --host a.trace=hv1 --host qemu.log=hv1
   bpftrace capture/migscope.bt ... | migscope analyze -
   migscope analyze late.trace --device 4242:27=0000:65:00.0 --region 4242:27=0x90000000000
   OTEL_EXPORTER_OTLP_ENDPOINT=http://collector:4318 migscope analyze mig.trace --export otlp --migration-id mig-42

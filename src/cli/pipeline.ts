@@ -20,7 +20,8 @@ import { mergeMigrations } from '../track/migration-merge.js';
 import { withDowntimeShares } from '../track/downtime-shares.js';
 import type { Finding } from '../check/types.js';
 import { withInputHealth, type InputMark } from '../check/input-health.js';
-import type { Analysis, ClockMapping, InputFile, InputSummary } from '../analysis/types.js';
+import type { Analysis, ClockMapping, InputFile, InputPlacement, InputSummary } from '../analysis/types.js';
+import { mergeInputs, planInputs, probeHead, unprobed, type Probe } from './input-merge.js';
 import { VERSION } from './version.js';
 import { assertNever } from '../protocol/assert-never.js';
 
@@ -37,6 +38,10 @@ export interface PipelineOptions {
   readonly regionOffsets?: ReadonlyMap<string, bigint>;
   /** --clock-offset: wall = trace + offset, when the trace has no clock-sync record. */
   readonly clockOffsetNs?: bigint;
+  /** --host FILE=NAME: the host of an input, by the path as given (input-merge.ts). */
+  readonly hosts?: ReadonlyMap<string, string>;
+  /** --no-merge sets false: inputs of one host are not merged into one timeline. */
+  readonly merge?: boolean;
   readonly eagainLimit?: number;
   /** V2-BLOCKED-ARC: seconds after which a FEATURE ioctl whose exit the trace lacks counts as hung (default 10). */
   readonly v2HangSeconds?: number;
@@ -53,6 +58,8 @@ export interface PipelineOptions {
   readonly onPending?: (deviceId: string, protocol: 'v1' | 'v2', bytes: bigint, tsNs: bigint | undefined) => void;
   /** A device's protocol became known (track/tracker.ts TrackerOptions.onProtocol). */
   readonly onProtocol?: (deviceId: string, protocol: 'v1' | 'v2') => void;
+  /** A traced process is gone, with the devices it used (track/tracker.ts TrackerOptions.onProcessGone). */
+  readonly onProcessGone?: (pid: number, deviceIds: readonly string[]) => void;
   /** Progress over all inputs, in bytes. total is undefined for stdin. */
   readonly onProgress?: (done: number, total: number | undefined) => void;
   /** Caps for long-running use (watch): timeline intervals kept per device, findings kept. */
@@ -85,7 +92,11 @@ export interface AnalysisSession {
   /** Start an input; returns the sink its parser writes to. Inputs are analysed one after another. */
   beginInput(file: string): ParserSink;
   /** The input ended (its parser's end() has run). */
-  endInput(format: string): void;
+  endInput(format: string, placement?: InputPlacement): void;
+  /** An input whose records went through another input's sink (merged into its timeline, input-merge.ts). */
+  noteMergedInput(file: InputFile): void;
+  /** These inputs are now on one timeline (before any of the followers' records arrive). */
+  oneStory(timeline: string, files: readonly string[]): void;
   /** End of all inputs: close what is open and assemble the result. */
   finish(): Analysis;
   /** Counts so far (live mode). */
@@ -130,11 +141,17 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
   });
   const trackers: ReturnType<typeof createTracker>[] = [];
   // The migration level (QMP, QEMU's migration events), over all inputs at once.
-  const migrationTracker = createMigrationTracker();
+  /** Inputs merged into one host's timeline, by input: the timeline input (one story at the migration level). */
+  const stories = new Map<string, string>();
+  const migrationTracker = createMigrationTracker({ storyOf: (f) => stories.get(f) });
   const renames = new Map<string, string>();
   /** Accesses the decoder could not place, by (pre-rename) device id. */
   const unplaced = new Map<string, { ref: DeviceRef; count: number; first: readonly import('../record/types.js').Source[]; regionOffsets: readonly bigint[] }>();
-  /** QEMU name → how it was joined with a device fd (decoder joins), for the output. */
+  /**
+   * How each device's syscall view and QEMU's view were joined (decoder joins), by the
+   * device's id in its input (before QEMU's name replaces pid:fd): two inputs (two hosts)
+   * may join the same QEMU name with two different devices.
+   */
   const joins = new Map<string, string>();
   const usedIds = new Map<string, string>(); // device id → file that first used it
   let current: { file: string; clock: string | undefined; decoder: ReturnType<typeof createDecoder>; renamed: Map<string, string> } | undefined;
@@ -146,6 +163,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         onStateChange: opts.onStateChange,
         onPending: opts.onPending,
         onProtocol: opts.onProtocol,
+        onProcessGone: opts.onProcessGone,
         // What a device's output keeps (older items are counted, not kept): bounds memory
         // on multi-GB traces of thousands of migrations (bench/RESULTS.md "Memory").
         maxIntervalsPerDevice: opts.maxIntervalsPerDevice ?? DEFAULT_MAX_INTERVALS_PER_DEVICE,
@@ -186,7 +204,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         return eff;
       };
       const onOp = (op: ProtocolOp): void => {
-        if (op.op !== 'gap') {
+        if (op.op !== 'gap' && op.op !== 'process-exit') {
           const eff = effectiveRef(op.device);
           if (eff !== op.device) op = { ...op, device: eff };
         }
@@ -242,7 +260,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         },
       };
     },
-    endInput(format: string): void {
+    endInput(format: string, placement?: InputPlacement): void {
       const cur = current;
       if (cur === undefined) return;
       current = undefined;
@@ -257,12 +275,21 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           });
       }
       for (const [id, name] of cur.decoder.aliases()) renames.set(cur.renamed.get(id) ?? id, name);
-      for (const [name, j] of cur.decoder.joins()) if (!joins.has(name)) joins.set(name, j.how);
+      for (const [, j] of cur.decoder.joins()) {
+        const id = cur.renamed.get(j.device.id) ?? j.device.id;
+        if (!joins.has(id)) joins.set(id, j.how);
+      }
       for (const u of cur.decoder.unplaced()) {
         const id = cur.renamed.get(u.device.id) ?? u.device.id;
         unplaced.set(id, { ref: { ...u.device, id }, count: u.count, first: u.first, regionOffsets: u.regionOffsets });
       }
-      files.push({ path: cur.file, format, clock: cur.clock });
+      files.push({ path: cur.file, format, clock: cur.clock, ...(placement !== undefined ? { placement } : {}) });
+    },
+    noteMergedInput(file: InputFile): void {
+      files.push(file);
+    },
+    oneStory(timeline: string, members: readonly string[]): void {
+      for (const f of [timeline, ...members]) stories.set(f, timeline);
     },
     counts: () => ({ records, malformed, lostEvents }),
     finish(): Analysis {
@@ -291,6 +318,10 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         clockOf: (f) => files.find((x) => x.path === f)?.clock,
         traceOffsetNs: clockMap.offsetNs,
         inputOrder: files.map((x) => x.path),
+        mergedInto: (f) => {
+          const p = files.find((x) => x.path === f)?.placement;
+          return p?.merged === true && p.timeline !== undefined && p.timeline !== f ? p.timeline : undefined;
+        },
       });
       const migDropped = migrationTracker.dropped();
       if (migDropped > 0 && problems.length < MAX_PROBLEMS_KEPT)
@@ -326,7 +357,22 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         findings[i] = { ...f, certainty: 'uncertain', evidence: [...f.evidence, ...(s.by.src !== undefined ? [{ src: s.by.src, what: `the destination ${s.by.device} accepted the whole stream` }] : [])] };
       }
       const taken = new Set(devices.map((d) => d.id));
-      for (const [id, name] of renames) if (taken.has(name)) renames.delete(id);
+      for (const [id, name] of renames) {
+        if (!taken.has(name)) continue;
+        // Another input's device (the other host's) has the name already: this one gets it
+        // with its input's name, as the same name in two inputs does (effectiveRef), if free.
+        const file = usedIds.get(id);
+        const alt = file !== undefined ? `${name}@${basename(file)}` : undefined;
+        const how = joins.get(id);
+        if (alt !== undefined && !taken.has(alt)) {
+          renames.set(id, alt);
+          taken.add(alt);
+          if (how !== undefined) joins.set(id, `${how}; ${name} is another input's device already, so this one is ${alt}`);
+        } else {
+          renames.delete(id);
+          if (how !== undefined) joins.set(id, `${how}; the name ${name} is another device's already (another input's), so this one keeps its id`);
+        }
+      }
       const rename = (id: string): string => renames.get(id) ?? id;
       return {
         tool: { name: 'migscope', version: VERSION },
@@ -337,7 +383,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         devices: withDowntimeShares(
           devices.map((d) => {
             const id = rename(d.id);
-            const how = joins.get(id);
+            const how = joins.get(d.id);
             if (id === d.id && how === undefined) return d;
             return { ...d, id, naming: renames.has(d.id) ? 'qemu' : d.naming, ...(how !== undefined ? { identity: how } : {}) };
           }),
@@ -363,9 +409,9 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
   let stopped = false;
   void opts.stopReading?.then(() => (stopped = true));
   const o: PipelineOptions & { readonly isStopped: () => boolean } = { ...opts, isStopped: () => stopped };
-  for (const input of inputs) {
-    if (stopped) break;
-    const file = input.path === '-' ? '<stdin>' : input.path;
+  const fileOf = (input: InputSpec): string => (input.path === '-' ? '<stdin>' : input.path);
+  const runOne = async (input: InputSpec, placement: InputPlacement | undefined): Promise<void> => {
+    const file = fileOf(input);
     const sink = session.beginInput(file);
     let format = input.format ?? 'unknown';
     try {
@@ -373,9 +419,75 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
     } catch (e) {
       if (!(e instanceof ReadingStopped)) throw e;
     }
-    session.endInput(format);
+    session.endInput(format, placement);
+  };
+  if (inputs.length < 2) {
+    for (const input of inputs) if (!stopped) await runOne(input, undefined);
+    return session.finish();
+  }
+  // Several inputs: which are one host, and can they share its timeline (input-merge.ts)?
+  const probes: Probe[] = [];
+  for (const input of inputs) probes.push(await probeInput(input, fileOf(input), opts.formats));
+  const specOf = (p: Probe): InputSpec => ({ path: p.path, format: inputs.find((i) => i.path === p.path)?.format ?? p.format?.name });
+  const units = planInputs(probes, { hosts: opts.hosts ?? new Map(), merge: opts.merge !== false });
+  for (const unit of units) {
+    if (stopped) break;
+    if (unit.kind === 'single') {
+      await runOne(specOf(unit.probe), unit.placement);
+      continue;
+    }
+    const file = unit.timeline.file;
+    const merged = mergeInputs(session.beginInput(file), unit, {
+      ...(opts.clockOffsetNs !== undefined ? { clockOffsetNs: opts.clockOffsetNs } : {}),
+      onPlaced: () => session.oneStory(file, unit.followers.map((f) => f.file)),
+    });
+    let format = unit.timeline.format?.name ?? 'unknown';
+    try {
+      format = await parseOne(specOf(unit.timeline), file, merged.sink, o);
+    } catch (e) {
+      if (!(e instanceof ReadingStopped)) throw e;
+    }
+    const placed = merged.finish(stopped);
+    session.endInput(format, placed.timeline);
+    const apart: { probe: Probe; placement: InputPlacement }[] = [];
+    for (const f of placed.followers) {
+      if (f.placement.merged) session.noteMergedInput({ path: f.probe.file, format: f.probe.format?.name ?? 'unknown', clock: placed.timeline.ownClock, placement: f.placement });
+      else apart.push(f);
+    }
+    // Not placed on the timeline: analysed on their own, as without merging.
+    for (const f of apart) if (!stopped) await runOne(specOf(f.probe), f.placement);
   }
   return session.finish();
+}
+
+/** What an input's first bytes say (format, clock, ids), for planning the merge; standard input is not probed. */
+async function probeInput(input: InputSpec, file: string, formats: readonly InputFormat[]): Promise<Probe> {
+  if (input.path === '-') return unprobed(input.path, file);
+  const { head } = await readFileHead(input.path, file);
+  const format = input.format !== undefined ? formatByName(formats, input.format) : detect(head, formats, file);
+  return probeHead(input.path, file, format, head);
+}
+
+async function readFileHead(path: string, file: string): Promise<{ size: number; head: Buffer }> {
+  try {
+    const size = (await stat(path)).size;
+    const fh = await open(path, 'r');
+    try {
+      const buf = Buffer.alloc(Math.min(HEAD_BYTES, size));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      return { size, head: buf.subarray(0, bytesRead) };
+    } finally {
+      await fh.close();
+    }
+  } catch (e) {
+    throw new InputError(`${file}: cannot read: ${(e as Error).message}`);
+  }
+}
+
+function formatByName(formats: readonly InputFormat[], name: string): InputFormat {
+  const f = formats.find((x) => x.name === name);
+  if (f === undefined) throw new InputError(`unknown format "${name}"; known: ${formats.map((x) => x.name).join(', ')}`);
+  return f;
 }
 
 /** The chunks of `it` until `stop` resolves (a pending read is abandoned, e.g. an idle stdin). */
@@ -400,11 +512,7 @@ async function* untilStopped(it: AsyncIterable<Buffer | string>, stop: Promise<u
 
 /** Detects the format, runs its parser, returns the format's name. */
 async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: PipelineOptions & { readonly isStopped?: () => boolean }): Promise<string> {
-  const byName = (name: string): InputFormat => {
-    const f = opts.formats.find((x) => x.name === name);
-    if (f === undefined) throw new InputError(`unknown format "${name}"; known: ${opts.formats.map((x) => x.name).join(', ')}`);
-    return f;
-  };
+  const byName = (name: string): InputFormat => formatByName(opts.formats, name);
 
   if (input.path === '-') {
     const stream = untilStopped(opts.stdin ?? process.stdin, opts.stopReading);
@@ -426,21 +534,7 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
     return format.name;
   }
 
-  let size: number;
-  let head: Buffer;
-  try {
-    size = (await stat(input.path)).size;
-    const fh = await open(input.path, 'r');
-    try {
-      const buf = Buffer.alloc(Math.min(HEAD_BYTES, size));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      head = buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
-    }
-  } catch (e) {
-    throw new InputError(`${file}: cannot read: ${(e as Error).message}`);
-  }
+  const { size, head } = await readFileHead(input.path, file);
   const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
   if (format.kind === 'file') {
     try {

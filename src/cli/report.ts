@@ -3,7 +3,7 @@
 
 import { writeFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { addAnalysisOptions, NO_DEVICE_HINT, runAnalysis, type AnalyzeFlags } from './analyze.js';
+import { addAnalysisOptions, addMergeOptions, NO_DEVICE_HINT, runAnalysis, type AnalyzeFlags } from './analyze.js';
 import { handleStopSignals } from './stop-signals.js';
 import { InputError } from './pipeline.js';
 import { UsageError } from './flags.js';
@@ -24,6 +24,7 @@ export function registerReportCommand(program: Command): void {
     .requiredOption('-o, --output <file>', 'HTML file to write')
     .option('--title <text>', 'report title (default: the trace file names)');
   addAnalysisOptions(cmd);
+  addMergeOptions(cmd);
   cmd.addHelpText(
     'after',
     `

@@ -242,6 +242,21 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     onPending: (id, protocol, bytes) => {
       exporter.pendingBytes(host, { id, protocol }, bytes);
     },
+    // A VMM that exited (host mode) takes its devices' gauge series with it; a device closed
+    // by a VMM that lives on keeps them (its last state, its last pending bytes). Its
+    // findings still waiting for a session (found outside any) will never get one: their
+    // spans go now rather than when watch stops, which for a host agent may be months away.
+    onProcessGone: (_pid, ids) => {
+      flushEnded(); // the sessions its exit ended, with their findings, first
+      for (const id of ids) {
+        exporter.deviceGone(host, id);
+        decided.delete(id);
+        undecidedState.delete(id);
+        for (const f of waiting.get(id) ?? []) track(exporter.finding({ host, clock, finding: f }));
+        waiting.delete(id);
+        lastSessionEnd.delete(id);
+      }
+    },
     onSessionEnd: (device: DeviceTimeline, s: MigrationSession) => {
       sessionsEnded++;
       if (s.endNs !== undefined) lastSessionEnd.set(device.id, s.endNs);

@@ -80,6 +80,14 @@ const MAX_QUEUE = 20_000;
  * holdQemu); past it the event is given to a QEMU-only device of that name.
  */
 const QEMU_BIND_WINDOW = 256;
+/**
+ * A QEMU event without a thread id (QEMU 10.1+ log lines, qemu-trace-stap) is joined with
+ * the one device fd whose VFIO traffic is this close to it in time: QEMU writes the event
+ * right after the syscalls it describes (spec trace-formats §7), and a merged QEMU log's
+ * wall-clock stamps are put on the capture's clock to within the clock-sync's uncertainty
+ * (µs) plus the log's µs resolution. Two device fds that close: no join (ambiguous).
+ */
+export const QEMU_TIME_JOIN_NS = 5_000_000n;
 
 export function createDecoder(opts: DecoderOptions): Decoder {
   const fds = createFdTable({ maxEntries: opts.maxFds ?? DEFAULT_MAX_FDS });
@@ -166,7 +174,9 @@ export function createDecoder(opts: DecoderOptions): Decoder {
    * right after the syscalls it describes, from the same thread (spec trace-formats §7),
    * so an event naming an unknown device belongs to that thread's last VFIO fd.
    */
-  const lastVfioFdByTid = new Map<number, { pid: number | undefined; fd: number }>();
+  const lastVfioFdByTid = new Map<number, { pid: number | undefined; fd: number; file: string }>();
+  /** When each fd ("pid:fd") last had VFIO-looking traffic: the time-proximity join of QEMU events without a thread id. */
+  const lastVfioTsByFd = new Map<string, { pid: number | undefined; fd: number; tsNs: bigint; file: string }>();
   /** Names bound to fds by QEMU's events before the fd was known as a device. Key "pid:fd". */
   const qemuNames = new Map<string, string>();
   /** Paths of fds opened by a non-VFIO path, by pid:fd, until closed (see fd-open). */
@@ -190,11 +200,42 @@ export function createDecoder(opts: DecoderOptions): Decoder {
   /** Data sessions handed out per device ("pid:fd" of the device), for V2DataFdRef.session. */
   const sessionSerials = new Map<string, number>();
 
-  function noteVfioFd(tid: number | undefined, pid: number | undefined, fd: number): void {
+  function noteVfioFd(r: { tid: number | undefined; pid: number | undefined; fd: number; tsNs: bigint | undefined; src: Source }): void {
+    const { tid, pid, fd } = r;
+    if (r.tsNs !== undefined) {
+      const key = pidFdKey(pid, fd);
+      if (lastVfioTsByFd.has(key) || lastVfioTsByFd.size < MAX_TIDS) lastVfioTsByFd.set(key, { pid, fd, tsNs: r.tsNs, file: r.src.file });
+    }
     if (tid === undefined) return;
     if (!lastVfioFdByTid.has(tid) && lastVfioFdByTid.size >= MAX_TIDS) return;
-    lastVfioFdByTid.set(tid, { pid, fd });
+    lastVfioFdByTid.set(tid, { pid, fd, file: r.src.file });
   }
+
+  /**
+   * The fd a QEMU event without a thread id belongs to: the one device fd (of its process,
+   * when the event names one) whose VFIO traffic is within QEMU_TIME_JOIN_NS of it.
+   * Undefined when none is, or when more than one is (said in `timeAmbiguous`).
+   */
+  function nearInTime(r: MarkerRecord, name: string): { pid: number | undefined; fd: number; file: string; how: string } | undefined {
+    const t = r.tsNs;
+    if (t === undefined) return undefined;
+    const near: { pid: number | undefined; fd: number; file: string; gapNs: bigint }[] = [];
+    for (const v of lastVfioTsByFd.values()) {
+      if (r.pid !== undefined && v.pid !== undefined && v.pid !== r.pid) continue;
+      const gap = t >= v.tsNs ? t - v.tsNs : v.tsNs - t;
+      if (gap > QEMU_TIME_JOIN_NS) continue;
+      if (fds.get(v.pid, v.fd)?.kind !== 'device') continue;
+      near.push({ pid: v.pid, fd: v.fd, file: v.file, gapNs: gap });
+    }
+    if (near.length === 1 && near[0] !== undefined) {
+      const n = near[0];
+      return { ...n, how: `time proximity: ${formatUs(n.gapNs)} from fd ${n.fd}'s last VFIO call, the only device fd within ${formatUs(QEMU_TIME_JOIN_NS)}${r.pid === undefined ? '' : ` of process ${r.pid}`}` };
+    }
+    if (near.length > 1 && (timeAmbiguous.has(name) || timeAmbiguous.size < MAX_TIDS)) timeAmbiguous.set(name, near.length);
+    return undefined;
+  }
+  /** QEMU names whose tid-less events found several device fds close in time (no join), and how many. */
+  const timeAmbiguous = new Map<string, number>();
 
   function makeRef(pid: number | undefined, fd: number, name: string | undefined, naming: DeviceRef['naming']): DeviceRef {
     const ref: DeviceRef = { id: name ?? pidFdKey(pid, fd), pid, fd, naming };
@@ -276,7 +317,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       onDataAccess(r);
       return;
     }
-    if (r.offset >> INDEX_SHIFT >= 1n) noteVfioFd(r.tid, r.pid, r.fd);
+    if (r.offset >> INDEX_SHIFT >= 1n) noteVfioFd(r);
     let e = fds.get(r.pid, r.fd);
     if (e?.kind === 'device' && e.device !== undefined && e.region === undefined && v2Devices.has(pidFdKey(r.pid, r.fd))) {
       // A v2 device's BARs or config space (V2-STOPPED-ACCESS); v2 has no migration region.
@@ -436,7 +477,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         return;
       }
     }
-    if (isVfioIoctl(r.cmd)) noteVfioFd(r.tid, r.pid, r.fd);
+    if (isVfioIoctl(r.cmd)) noteVfioFd(r);
     let e = fds.get(r.pid, r.fd);
     const deviceCmd = r.cmd === VFIO_DEVICE_RESET || r.cmd === VFIO_DEVICE_GET_REGION_INFO || r.cmd === VFIO_DEVICE_GET_INFO || r.cmd === VFIO_DEVICE_FEATURE;
     if (e === undefined || e.kind === 'unknown') {
@@ -621,7 +662,11 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         // A QEMU-only device (fd -1, its events never paired with an fd) still gets paired
         // when one of its events shows the fd; from then on its events go to the fd's device.
         const known = byName.get(ev.device);
-        const ref = known !== undefined && known.fd >= 0 ? known : (bindQemuName(ev.device, r.tid) ?? known);
+        // The syscall view named the device already (GET_DEVICE_FD, openat, --device) by the
+        // name QEMU's events use: one device, and the join says so once.
+        if (known !== undefined && known.fd >= 0 && known.naming !== 'qemu' && known.naming !== 'qmp' && !joins.has(ev.device))
+          joins.set(ev.device, { device: known, how: `same name: QEMU's events${r.src.file !== undefined ? ` (${r.src.file})` : ''} name ${ev.device}, the name ${namingText(known.naming)} gave fd ${known.fd} of ${processText(known.pid)}` });
+        const ref = known !== undefined && known.fd >= 0 ? known : (bindQemuName(ev.device, r) ?? known);
         if (ref !== undefined) emit(qemuOp(ref, r, ev));
         else holdQemu(ev.device, r, ev);
         return;
@@ -646,6 +691,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
           fds.delete(r.pid, fd);
           v2Devices.delete(pidFdKey(r.pid, fd));
         }
+        emit({ op: 'process-exit', pid: r.pid, why: r.why, tsNs: r.tsNs, src: r.src });
         return;
       }
       case 'qmp': {
@@ -670,8 +716,10 @@ export function createDecoder(opts: DecoderOptions): Decoder {
    * never bound to an fd that is not (yet) one, so that the syscall view and QEMU's view of
    * one device stay one device (DESIGN.md "One physical device is one device").
    */
-  function bindQemuName(name: string, tid: number | undefined): DeviceRef | undefined {
-    const last = tid === undefined ? undefined : lastVfioFdByTid.get(tid);
+  function bindQemuName(name: string, r: MarkerRecord): DeviceRef | undefined {
+    const tid = r.tid;
+    const byTid = tid === undefined ? undefined : lastVfioFdByTid.get(tid);
+    const last = byTid ?? (tid === undefined ? nearInTime(r, name) : undefined);
     if (last === undefined) return undefined;
     const key = pidFdKey(last.pid, last.fd);
     const e = fds.get(last.pid, last.fd);
@@ -687,7 +735,13 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     qemuNames.set(key, name);
     if (e.device.naming === 'pid-fd' || e.device.naming === 'path') aliases.set(e.device.id, name);
     byName.set(name, e.device);
-    joins.set(name, { device: e.device, how: `QEMU's event for ${name} came from thread ${tid ?? '?'} right after it used fd ${last.fd} of ${processText(last.pid)}` });
+    // Which inputs the two views came from, when they differ (a QEMU log merged into a capture).
+    const across = last.file !== r.src.file ? ` (${r.src.file} joined with ${last.file})` : '';
+    const how =
+      byTid !== undefined
+        ? `QEMU's event for ${name} came from thread ${tid ?? '?'} right after it used fd ${last.fd} of ${processText(last.pid)}${across}`
+        : `QEMU's event for ${name} has no thread id; joined with fd ${last.fd} of ${processText(last.pid)} by ${'how' in last ? last.how : 'time proximity'}${across}`;
+    joins.set(name, { device: e.device, how });
     releaseQemu(name, e.device);
     return e.device;
   }
@@ -728,6 +782,8 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       const near = lastFdOfName.get(name);
       const ref = byName.get(name) ?? makeRef(near?.pid ?? first.rec.pid, near?.fd ?? -1, name, 'qemu');
       if (near !== undefined && !joins.has(name)) joins.set(name, { device: ref, how: `only QEMU's events name ${name}; their thread ${near.tid ?? '?'} had just used fd ${near.fd} of ${processText(near.pid)}, whose VFIO calls did not show it to be a device` });
+      const crowd = timeAmbiguous.get(name);
+      if (crowd !== undefined && !joins.has(name)) joins.set(name, { device: ref, how: `not joined with a device fd: QEMU's events for ${name} carry no thread id and ${crowd} device fds had VFIO calls within ${formatUs(QEMU_TIME_JOIN_NS)} of them` });
       releaseQemu(name, ref);
     }
   }
@@ -755,6 +811,25 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     overflowed: () => overflow,
     firstOverflow: () => firstOverflow,
   };
+}
+
+function namingText(n: DeviceRef['naming']): string {
+  switch (n) {
+    case 'group-get-device-fd':
+      return 'VFIO_GROUP_GET_DEVICE_FD';
+    case 'openat':
+      return 'the openat path';
+    case 'flag':
+      return '--device';
+    case 'path':
+      return 'the open path';
+    default:
+      return n;
+  }
+}
+
+function formatUs(ns: bigint): string {
+  return `${(Number(ns) / 1000).toFixed(0)} µs`;
 }
 
 function processText(pid: number | undefined): string {

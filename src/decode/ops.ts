@@ -141,6 +141,20 @@ export interface GapOp {
   readonly src: Source;
 }
 
+/**
+ * A traced process is gone (host mode: its exit, exec, or a registration that did not take):
+ * every device it used is done, closed or not (its open ones got a close op just before this).
+ * Emitted in trace order behind that process's ops, so whoever acts on it (watch drops the
+ * device gauges of the process) has seen all of them.
+ */
+export interface ProcessExitOp {
+  readonly op: 'process-exit';
+  readonly pid: number;
+  readonly why: 'exit' | 'exec' | 'unregistered';
+  readonly tsNs: bigint | undefined;
+  readonly src: Source;
+}
+
 export type DeviceOp =
   | V1StateWriteOp
   | V1StateReadOp
@@ -284,5 +298,5 @@ export function isV2Op(o: AnyDeviceOp): o is V2Op {
   return o.op.startsWith('v2-');
 }
 
-/** What the decoder emits: per-device ops, and gaps that concern every device. */
-export type ProtocolOp = DeviceOp | V2Op | GapOp;
+/** What the decoder emits: per-device ops, gaps that concern every device, and processes that are gone. */
+export type ProtocolOp = DeviceOp | V2Op | GapOp | ProcessExitOp;

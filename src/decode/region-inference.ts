@@ -5,6 +5,7 @@
 // is not read at offsets of 1 TiB and more, so index >= 1 with that pattern is a VFIO
 // device. This module only judges the pattern; the decoder holds the records meanwhile.
 
+import { formatSource } from '../record/source-text.js';
 import type { AccessRecord } from '../record/types.js';
 import { pidFdKey } from './fd-table.js';
 
@@ -38,7 +39,7 @@ interface Candidate {
 const FIRST_DEVICE_REGION = 9n;
 
 function where(r: AccessRecord): string {
-  return r.src.line !== undefined ? `${r.src.file}:${r.src.line}` : `${r.src.file}@${r.src.byteOffset ?? '?'}`;
+  return formatSource(r.src);
 }
 
 export function createRegionInference() {

@@ -2,13 +2,15 @@
 // periodic reader only logs failures), counts points rejected in an accepted request (OTLP
 // partial success, partial-success.ts) as failed, and retries gRPC failures (grpc-retry.ts). The
 // aggregation and temporality selectors are passed through, so
-// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE keeps working.
+// OTEL_EXPORTER_OTLP_METRICS_TEMPORALITY_PREFERENCE keeps working (observable gauges
+// excepted: always delta, see live-gauge-temporality.ts).
 
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import type { PushMetricExporter, ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { deliver, describeError } from './delivery.js';
 import type { RetryPolicy } from './grpc-retry.js';
 import { tapPartialSuccess, type Rejection } from './partial-success.js';
+import { liveGaugeTemporality } from './live-gauge-temporality.js';
 
 export interface MetricTally {
   readonly exported: number;
@@ -77,8 +79,10 @@ export function createCountingMetricExporter(
       void inner.shutdown().catch(() => undefined);
     },
   };
-  // Only define the selectors the inner exporter has: the reader treats a defined selector as a choice.
-  if (inner.selectAggregationTemporality !== undefined) out.selectAggregationTemporality = inner.selectAggregationTemporality.bind(inner);
+  // The inner exporter's temporality (the reader's default, cumulative, when it has none),
+  // except for observable gauges: delta, so a device that is gone leaves (live-gauge-temporality.ts).
+  out.selectAggregationTemporality = liveGaugeTemporality(inner.selectAggregationTemporality?.bind(inner));
+  // Only define the aggregation selector if the inner exporter has one: the reader treats a defined selector as a choice.
   if (inner.selectAggregation !== undefined) out.selectAggregation = inner.selectAggregation.bind(inner);
   return out;
 }

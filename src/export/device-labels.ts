@@ -19,6 +19,8 @@ export const DEFAULT_MAX_DEVICES_PER_HOST = 256;
 export interface DeviceLabeler {
   /** The label for `id` on `host`: the id itself while under the cap (or already admitted), else OVERFLOW_DEVICE. */
   label(host: string, id: string): string;
+  /** The id's own label if it was admitted, else undefined; admits nothing and counts nothing. */
+  admitted(host: string, id: string): string | undefined;
   /** Distinct device ids folded into OVERFLOW_DEVICE so far, per host (counted once each while remembered, see below). */
   folded(): ReadonlyMap<string, number>;
 }
@@ -55,6 +57,9 @@ export function createDeviceLabeler(maxDevicesPerHost: number, onFold?: (host: s
       }
       onFold?.(host);
       return OVERFLOW_DEVICE;
+    },
+    admitted(host, id): string | undefined {
+      return admitted.get(host)?.has(id) === true ? id : undefined;
     },
     folded(): ReadonlyMap<string, number> {
       return foldedCount;

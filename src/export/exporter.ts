@@ -6,6 +6,7 @@
 //   a finding outside every session → await exp.finding({ host, clock, finding })
 //   tracker onStateChange → exp.deviceState(host, device, raw)
 //   tracker onPending → exp.pendingBytes(host, device, bytes)
+//   tracker onProcessGone → exp.deviceGone(host, id) for each device of the process
 //   live (watch): createExporter({ countFindingsOnSight: true }) and exp.countFinding(host, f)
 //     as each finding is found, so the findings counter does not wait for the session's end
 //   const summary = await exp.shutdown();   // bounded; summary.ok === false → exit non-zero
@@ -103,6 +104,8 @@ export interface MigscopeExporter {
   deviceState(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, raw: number | undefined): void;
   /** Set the pending-bytes gauge to a device's latest sample (tracker onPending). */
   pendingBytes(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, bytes: bigint): void;
+  /** The device's VMM is gone: its state and pending-bytes series are no longer exported (its counters stay). */
+  deviceGone(host: string | undefined, id: string): void;
   /** Count a finding now (with countFindingsOnSight; without it session()/finding() count, and this is a no-op). */
   countFinding(host: string | undefined, finding: Finding): void;
   /** Add input counters (records, malformed, lost events) — deltas. */
@@ -402,6 +405,9 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     },
     pendingBytes(host, device, bytes): void {
       metrics.instruments.recordPending(host, device, bytes);
+    },
+    deviceGone(host, id): void {
+      metrics.instruments.dropDevice(host, id);
     },
     countFinding(host, f): void {
       if (opts.countFindingsOnSight === true) metrics.instruments.recordFinding(host, f);

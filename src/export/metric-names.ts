@@ -155,7 +155,9 @@ export const METRICS = {
    * The device's latest pending-bytes sample: v1 pending_bytes as the VMM read it (spec
    * §2.5), v2 initial_bytes + dirty_bytes of a VFIO_MIG_GET_PRECOPY_INFO reply (§5.4). Set
    * at each sample, so it shows how a save drains; it keeps the last value after the
-   * session ends (a save that ended with data left shows what was left).
+   * session ends (a save that ended with data left shows what was left), until the device's
+   * VMM exits (host mode): then this series and the device's state set are no longer
+   * exported (metrics.ts dropDevice), while its counters and histograms stay.
    */
   pendingBytes: {
     name: 'migscope.device.pending_bytes',

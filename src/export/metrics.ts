@@ -2,7 +2,7 @@
 // OTel Meter. Metric timestamps are export times, not trace times: a metric says what
 // migscope has seen so far; the spans say when it happened.
 
-import { ValueType, type Attributes, type Counter, type Gauge, type Histogram, type Meter } from '@opentelemetry/api';
+import { ValueType, type Attributes, type Counter, type Histogram, type Meter, type ObservableResult } from '@opentelemetry/api';
 import type { Finding } from '../check/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { LABEL, METRICS, UNKNOWN_HOST } from './metric-names.js';
@@ -17,8 +17,23 @@ export interface Instruments {
   recordDeviceState(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, raw: number | undefined): void;
   recordPending(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, bytes: bigint): void;
   recordInput(host: string | undefined, counts: { readonly records: number; readonly malformed: number; readonly lostEvents: number }): void;
+  /**
+   * The device is gone (its VMM exited): its state set and pending-bytes series are no longer
+   * reported. Its counters and histograms stay (they must stay monotonic).
+   */
+  dropDevice(host: string | undefined, id: string): void;
   /** The device label cap (device-labels.ts): what was folded into device="_overflow". */
   readonly deviceLabels: DeviceLabeler;
+}
+
+/** What the device gauges report for one device label (bounded: the label cap, the state names, the protocols). */
+interface LiveDevice {
+  readonly host: string;
+  readonly label: string;
+  /** protocol → state → 1 for the state it is in, 0 for the ones it left. */
+  readonly states: Map<string, Map<string, number>>;
+  /** protocol → latest pending-bytes sample. */
+  readonly pending: Map<string, number>;
 }
 
 export interface InstrumentOptions {
@@ -46,8 +61,27 @@ export function createInstruments(meter: Meter, opts: InstrumentOptions = {}): I
     advice: { explicitBucketBoundaries: [...m.stopCopy.buckets] },
   });
   const transferred: Counter = meter.createCounter(m.transferredBytes.name, { unit: m.transferredBytes.unit, description: m.transferredBytes.description, valueType: ValueType.INT });
-  const deviceState: Gauge = meter.createGauge(m.deviceState.name, { unit: m.deviceState.unit, description: m.deviceState.description, valueType: ValueType.INT });
-  const pending: Gauge = meter.createGauge(m.pendingBytes.name, { unit: m.pendingBytes.unit, description: m.pendingBytes.description, valueType: ValueType.INT });
+  // The two device gauges are observable: each collection reports the devices in `live` and
+  // nothing else, so a device dropped from it (its VMM exited) loses its series. A
+  // synchronous Gauge cannot forget a series, and an observable one forgets it only under
+  // delta temporality (sdk-metrics keeps every attribute set a cumulative gauge ever
+  // reported: opentelemetry-js#4096), which is why every reader collects observable gauges
+  // as delta (live-gauge-temporality.ts; a gauge point has no temporality on the wire).
+  const live = new Map<string, LiveDevice>();
+  const deviceState = meter.createObservableGauge(m.deviceState.name, { unit: m.deviceState.unit, description: m.deviceState.description, valueType: ValueType.INT });
+  const pending = meter.createObservableGauge(m.pendingBytes.name, { unit: m.pendingBytes.unit, description: m.pendingBytes.description, valueType: ValueType.INT });
+  deviceState.addCallback((r: ObservableResult) => {
+    for (const d of live.values()) {
+      for (const [protocol, set] of d.states) {
+        for (const [state, v] of set) r.observe(v, { [LABEL.host]: d.host, [LABEL.device]: d.label, [LABEL.protocol]: protocol, [LABEL.state]: state });
+      }
+    }
+  });
+  pending.addCallback((r: ObservableResult) => {
+    for (const d of live.values()) {
+      for (const [protocol, bytes] of d.pending) r.observe(bytes, { [LABEL.host]: d.host, [LABEL.device]: d.label, [LABEL.protocol]: protocol });
+    }
+  });
   const records: Counter = meter.createCounter(m.records.name, { unit: m.records.unit, description: m.records.description, valueType: ValueType.INT });
   const malformed: Counter = meter.createCounter(m.malformed.name, { unit: m.malformed.unit, description: m.malformed.description, valueType: ValueType.INT });
   const lost: Counter = meter.createCounter(m.lostEvents.name, { unit: m.lostEvents.unit, description: m.lostEvents.description, valueType: ValueType.INT });
@@ -60,8 +94,16 @@ export function createInstruments(meter: Meter, opts: InstrumentOptions = {}): I
   const hostOf = (h: string | undefined): string => h ?? UNKNOWN_HOST;
   const labels = createDeviceLabeler(opts.maxDevicesPerHost ?? DEFAULT_MAX_DEVICES_PER_HOST, (host) => overflow.add(1, { [LABEL.host]: host }));
   const dev = (host: string, id: string): string => labels.label(host, id);
-  /** The state each device's state set shows as 1, per host/device/protocol series. */
-  const current = new Map<string, string>();
+  /** The live device behind a label (one entry for all devices folded into the overflow label). */
+  const liveDevice = (host: string, label: string): LiveDevice => {
+    const key = `${host}\0${label}`;
+    let d = live.get(key);
+    if (d === undefined) {
+      d = { host, label, states: new Map(), pending: new Map() };
+      live.set(key, d);
+    }
+    return d;
+  };
 
   return {
     recordSession(host, device, session, states): void {
@@ -101,21 +143,29 @@ export function createInstruments(meter: Meter, opts: InstrumentOptions = {}): I
       const h = hostOf(host);
       const d = dev(h, device.id);
       const state = stateLabel(device.protocol, raw);
-      const key = `${h}\0${d}\0${device.protocol}`;
-      const before = current.get(key);
-      if (before === state) return;
-      // StateSet: the state left goes to 0 (its series stays, so a dashboard sees it end),
-      // the state entered to 1. The overflow series of many devices can show several 1s.
-      if (before !== undefined && d !== OVERFLOW_DEVICE) {
-        deviceState.record(0, { [LABEL.host]: h, [LABEL.device]: d, [LABEL.protocol]: device.protocol, [LABEL.state]: before });
+      const sets = liveDevice(h, d).states;
+      let set = sets.get(device.protocol);
+      if (set === undefined) {
+        set = new Map();
+        sets.set(device.protocol, set);
       }
-      current.set(key, state);
-      deviceState.record(1, { [LABEL.host]: h, [LABEL.device]: d, [LABEL.protocol]: device.protocol, [LABEL.state]: state });
+      // StateSet: the state left goes to 0 (its series stays while the device lives, so a
+      // dashboard sees it end), the state entered to 1. The overflow series of many devices
+      // keeps every state it entered at 1 (several devices are in several states).
+      if (d !== OVERFLOW_DEVICE) for (const k of set.keys()) set.set(k, 0);
+      set.set(state, 1);
     },
     recordPending(host, device, bytes): void {
       const h = hostOf(host);
       // A double holds byte counts exactly up to 2^53 (8 PiB): far beyond any device state.
-      pending.record(Number(bytes), { [LABEL.host]: h, [LABEL.device]: dev(h, device.id), [LABEL.protocol]: device.protocol });
+      liveDevice(h, dev(h, device.id)).pending.set(device.protocol, Number(bytes));
+    },
+    dropDevice(host, id): void {
+      const h = hostOf(host);
+      // Only a device with its own label: the overflow label is shared (other folded devices
+      // may still be live behind it), and asking for a label here must not admit a new one.
+      const d = labels.admitted(h, id);
+      if (d !== undefined) live.delete(`${h}\0${d}`);
     },
     recordInput(host, c): void {
       const a: Attributes = { [LABEL.host]: hostOf(host) };

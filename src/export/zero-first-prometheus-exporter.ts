@@ -2,7 +2,8 @@
 // counter and histogram series shown at zero on their first scrape.
 
 import { PrometheusExporter, type ExporterConfig } from '@opentelemetry/exporter-prometheus';
-import { DataPointType, type CollectionResult, type MetricData } from '@opentelemetry/sdk-metrics';
+import { DataPointType, type AggregationTemporality, type CollectionResult, type InstrumentType, type MetricData } from '@opentelemetry/sdk-metrics';
+import { liveGaugeTemporality } from './live-gauge-temporality.js';
 
 /**
  * The /metrics endpoint, with one change to what the OpenTelemetry exporter serves: a
@@ -22,6 +23,11 @@ export class ZeroFirstPrometheusExporter extends PrometheusExporter {
 
   constructor(config: ExporterConfig, callback?: (error: Error | void) => void) {
     super(config, callback);
+  }
+
+  /** Cumulative (Prometheus), except observable gauges: delta, so a gone device's gauge series leave /metrics (live-gauge-temporality.ts). */
+  override selectAggregationTemporality(t: InstrumentType): AggregationTemporality {
+    return liveGaugeTemporality((x) => super.selectAggregationTemporality(x))(t);
   }
 
   override async collect(options?: Parameters<PrometheusExporter['collect']>[0]): Promise<CollectionResult> {

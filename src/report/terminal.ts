@@ -1,6 +1,7 @@
 // The terminal view of an analysis: one block per device (timeline rows: state, start,
 // duration, bytes; sessions), then the findings with their evidence as file:line.
 
+import { formatSource } from '../record/source-text.js';
 import type { Analysis } from '../analysis/types.js';
 import { summarize } from '../analysis/summary.js';
 import type { Finding } from '../check/types.js';
@@ -18,14 +19,7 @@ export interface TerminalOptions {
   readonly maxRows?: number;
 }
 
-export function formatSource(s: Source): string {
-  if (s.line !== undefined) return `${s.file}:${s.line}`;
-  if (s.byteOffset !== undefined) {
-    // e.g. "mig.dat@41056 cpu 1", compressed: "mig.dat@12292+6720 cpu 1" (chunk at byte 12292, record 6720 bytes into it decompressed)
-    return `${s.file}@${s.byteOffset}${s.chunkOffset !== undefined ? `+${s.chunkOffset}` : ''}${s.cpu !== undefined ? ` cpu ${s.cpu}` : ''}`;
-  }
-  return s.file;
-}
+export { formatSource };
 
 function rel(ts: bigint | undefined, origin: bigint | undefined): string {
   if (ts === undefined || origin === undefined) return '?';
@@ -63,7 +57,7 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
         ? 'migration region not found'
         : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
   out.push(paint(o.color, '1', `device ${d.id}`) + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
-  if (d.identity !== undefined) out.push(`  named by QEMU's events: ${d.identity}`);
+  if (d.identity !== undefined) out.push(`  one device (syscall view + QEMU's view): ${d.identity}`);
   if (d.unplaced !== undefined) {
     out.push(`  ${d.unplaced.count} accesses could not be placed: no migration region found (${d.unplaced.first.map(formatSource).join(', ')}${d.unplaced.count > d.unplaced.first.length ? ', …' : ''})`);
     out.push(`  ${d.unplaced.hint}`);
@@ -119,12 +113,34 @@ function findingBlock(f: Finding, origin: bigint | undefined, o: TerminalOptions
   return out;
 }
 
+/** Signed seconds, exact to the ns: the offset an input's stamps were moved by. */
+function signedSeconds(ns: bigint): string {
+  const a = ns < 0n ? -ns : ns;
+  return `${ns < 0n ? '-' : '+'}${a / 1_000_000_000n}.${(a % 1_000_000_000n).toString().padStart(9, '0')} s`;
+}
+
+/** How several inputs were put on one host's timeline, or why one was not (src/cli/input-merge.ts). */
+function placementLines(a: Analysis): string[] {
+  const placed = a.input.files.filter((f) => f.placement !== undefined);
+  if (placed.length === 0) return [];
+  const out = ['inputs:'];
+  for (const f of placed) {
+    const p = f.placement;
+    if (p === undefined) continue;
+    if (!p.merged) out.push(`  ${f.path}: kept separate: ${p.rule}`);
+    else if (p.timeline === f.path) out.push(`  ${f.path}: the timeline of ${p.host ?? 'its host'} (${p.hostRule}); ${p.rule}`);
+    else out.push(`  ${f.path}: merged into it, offset ${p.offsetNs !== undefined ? signedSeconds(p.offsetNs) : '?'}: ${p.rule}`);
+  }
+  return out;
+}
+
 export function renderTerminal(a: Analysis, o: TerminalOptions): string {
   const origin = a.input.firstTsNs;
   const lines: string[] = [];
   const sum = summarize(a);
   const files = a.input.files.map((f) => `${f.path} (${f.format}${f.clock !== undefined ? `, clock ${f.clock}` : ''})`).join(', ');
   lines.push(`migscope ${a.tool.version}: ${files}`);
+  lines.push(...placementLines(a));
   const wallInputs = a.input.files.length > 0 && a.input.files.every((f) => f.clock === 'realtime' || f.clock === 'order-only' || f.clock === undefined) && a.input.files.some((f) => f.clock === 'realtime');
   if (origin !== undefined) {
     const clock = wallInputs

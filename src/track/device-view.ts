@@ -7,12 +7,12 @@
 // was BEFORE the op they are handed. Bounded: a fixed number of fields per device.
 
 import { assertNever } from '../protocol/assert-never.js';
-import type { AnyDeviceOp, DeviceOp, DeviceRef, V1FieldOp, V1StateWriteOp } from '../decode/ops.js';
+import type { AnyDeviceOp, DeviceOp, DeviceRef, V1DataOp, V1FieldOp, V1StateWriteOp } from '../decode/ops.js';
 import type { V2ContextFields } from './v2-context.js';
-import { v1IsError, v1IsSaving, v1IsValid, V1_RUNNING } from '../protocol/v1.js';
+import { v1IsError, v1IsSaving, v1IsValid, V1_RESUMING, V1_RUNNING, V1_STATE_MASK } from '../protocol/v1.js';
 import type { Source } from '../record/types.js';
 import type { MigrationState } from './migration-episode.js';
-import { isHardFailure, opText } from './op-text.js';
+import { isEagain, isHardFailure, opText } from './op-text.js';
 import { qemuSetState } from '../decode/qemu-facts.js';
 import type { Evidence } from './evidence.js';
 import type { Protocol } from './types.js';
@@ -65,6 +65,52 @@ export interface SaveRound {
 
 export const NO_ROUND: SaveRound = { pending: undefined, dataOffset: undefined, dataSize: undefined };
 
+/** One v1 resume chunk: from its data_offset read to the data_size write that closes it. */
+export interface ResumeChunk {
+  /** The data_offset read that began the chunk (also its identity). */
+  readonly offset: V1FieldOp;
+  /** data_offset's value, undefined when the read failed or the tracer did not show it. */
+  readonly base: bigint | undefined;
+  readonly gapSerial: number;
+  /** Bytes of the chunk's successful data writes. */
+  readonly bytes: bigint;
+  readonly writes: number;
+  /** A data write of the chunk failed or its result was not seen: bytes is not exact. */
+  readonly bytesUnknown: boolean;
+}
+
+/**
+ * The v1 resume sequence (spec §2.5 [L58]: data_offset read → data writes → data_size
+ * write, per chunk) as the tracker follows it while the device is not known to be outside
+ * resuming. Ops are taken in the state known before them, as rules see them.
+ * V1-RESUME-ORDER reads it.
+ */
+export interface ResumeView {
+  /** The state was last known outside resuming (so an entry into resuming can be seen). */
+  readonly offSeen: boolean;
+  /** The entry into resuming was seen (undefined outside resuming, or when it was not shown). */
+  readonly entry: { readonly gapSerial: number } | undefined;
+  /** The last chunk boundary (a data_size write) since the state was last known outside resuming. */
+  readonly boundary: { readonly gapSerial: number; readonly op: V1FieldOp } | undefined;
+  /** The chunk in progress (since its data_offset read). */
+  readonly chunk: ResumeChunk | undefined;
+}
+
+export const NO_EAGAIN: DeviceContextFields['eagain'] = { state: undefined, data: undefined };
+
+export const NO_RESUME: ResumeView = { offSeen: false, entry: undefined, boundary: undefined, chunk: undefined };
+
+/**
+ * Consecutive EAGAIN failures of one kind of access (spec §6.1 V1-EAGAIN): device_state
+ * writes (reads in between do not break the streak), or data-path accesses (pending_bytes,
+ * data_offset, data_size, the data section). Any other result of the same kind ends it.
+ */
+export interface EagainStreak {
+  readonly count: number;
+  readonly first: DeviceOp;
+  readonly gapSerial: number;
+}
+
 export interface RegionInfo {
   readonly offset: bigint;
   readonly size: bigint | undefined;
@@ -112,6 +158,10 @@ export interface DeviceContextFields {
   saveEntry: { readonly gapSerial: number } | undefined;
   /** The state was last known outside saving (so an entry into saving can be seen). */
   offSeen: boolean;
+  /** The v1 resume sequence in progress (see ResumeView). */
+  resume: ResumeView;
+  /** The current EAGAIN streaks (see EagainStreak); undefined when the last access of the kind did not fail with EAGAIN. */
+  eagain: { readonly state: EagainStreak | undefined; readonly data: EagainStreak | undefined };
   /**
    * Events were lost since the state was last re-established by a seen read, a
    * successful write of a seen value, or QEMU's set_state event.
@@ -165,6 +215,8 @@ export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
     ctx.errorPossible = false;
   }
   if (before === undefined || v1IsSaving(before.raw)) ctx.round = nextRound(ctx, ctx.round, o);
+  if (before === undefined || v1IsResuming(before.raw)) ctx.resume = nextResume(ctx, ctx.resume, o);
+  ctx.eagain = nextEagain(ctx, o);
   if (s === undefined) return;
   if (!v1IsSaving(s.raw)) {
     ctx.round = NO_ROUND;
@@ -174,6 +226,51 @@ export function applyOp(ctx: DeviceContextFields, o: DeviceOp): void {
     ctx.saveEntry = { gapSerial: ctx.gaps.count };
     ctx.offSeen = false;
   }
+  if (!v1IsResuming(s.raw)) {
+    if (ctx.resume !== OFF_RESUME) ctx.resume = OFF_RESUME;
+  } else if (ctx.resume.offSeen) {
+    // What was followed while the state was unknown (a chunk begun) stays.
+    ctx.resume = { ...ctx.resume, offSeen: false, entry: { gapSerial: ctx.gaps.count } };
+  }
+}
+
+const OFF_RESUME: ResumeView = { ...NO_RESUME, offSeen: true };
+
+function v1IsResuming(raw: number): boolean {
+  return (raw & V1_STATE_MASK) === V1_RESUMING;
+}
+
+/** The resume sequence after `o`, taken in the state before it (see ResumeView). */
+function nextResume(ctx: DeviceContextFields, r: ResumeView, o: DeviceOp): ResumeView {
+  if (o.op === 'v1-field' && o.field === 'data_offset' && !o.write) {
+    return { ...r, chunk: { offset: o, base: o.result.ok === true ? o.value : undefined, gapSerial: ctx.gaps.count, bytes: 0n, writes: 0, bytesUnknown: false } };
+  }
+  if (o.op === 'v1-data' && o.write) {
+    const c = r.chunk;
+    if (c === undefined) return r;
+    const ok = o.result.ok === true;
+    return { ...r, chunk: { ...c, writes: c.writes + 1, bytes: ok ? c.bytes + BigInt(o.size) : c.bytes, bytesUnknown: c.bytesUnknown || !ok } };
+  }
+  if (o.op === 'v1-field' && o.field === 'data_size' && o.write) return { ...r, chunk: undefined, boundary: { gapSerial: ctx.gaps.count, op: o } };
+  return r;
+}
+
+/** Which EAGAIN streak an op belongs to (see EagainStreak), undefined for ops of neither kind. */
+export function eagainPath(o: DeviceOp): { readonly path: 'state' | 'data'; readonly op: V1StateWriteOp | V1FieldOp | V1DataOp } | undefined {
+  if (o.op === 'v1-state-write') return { path: 'state', op: o };
+  if (o.op === 'v1-field' || o.op === 'v1-data') return { path: 'data', op: o };
+  return undefined;
+}
+
+/** The EAGAIN streaks after `o` (see EagainStreak). */
+function nextEagain(ctx: DeviceContextFields, o: DeviceOp): DeviceContextFields['eagain'] {
+  const e = ctx.eagain;
+  const kind = eagainPath(o);
+  if (kind === undefined) return e;
+  const { path } = kind;
+  const prev = e[path];
+  const next = !isEagain(kind.op.result) ? undefined : prev === undefined ? { count: 1, first: o, gapSerial: ctx.gaps.count } : { ...prev, count: prev.count + 1 };
+  return next === prev ? e : path === 'state' ? { ...e, state: next } : { ...e, data: next };
 }
 
 /** The save round after `o` (see SaveRound). */

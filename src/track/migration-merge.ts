@@ -27,6 +27,8 @@ export interface MergeClock {
   readonly traceOffsetNs: bigint | undefined;
   /** Input order, for stable output. */
   readonly inputOrder: readonly string[];
+  /** Inputs merged into another's timeline (src/cli/input-merge.ts): their wall-clock stamps were moved onto it; say so instead of "trace clock". */
+  readonly mergedInto?: (file: string) => string | undefined;
 }
 
 interface Placed {
@@ -82,7 +84,9 @@ export function mergeMigrations(raws: readonly RawMigration[], c: MergeClock): M
   const placed: Placed[] = [];
   for (const raw of raws) {
     if (raw.steps.length === 0 && raw.devices.size === 0) continue;
-    const m = mapper(c.clockOf(raw.file), c.traceOffsetNs);
+    const base = mapper(c.clockOf(raw.file), c.traceOffsetNs);
+    const into = c.mergedInto?.(raw.file);
+    const m = into !== undefined && base.clock === 'wall' ? { ...base, note: `wall-clock stamps merged into ${into}'s timeline and mapped back with its offset ${c.traceOffsetNs ?? 0n} ns` } : base;
     const w = windowOf(raw, m.to);
     const p: Placed = { raws: [raw], clock: m.clock, to: new Map([[raw, m.to]]), clockNotes: new Map(m.note === undefined ? [] : [[raw, `${raw.file}: ${m.note}`]]), start: w.start, end: w.end };
     const side = raw.side;
@@ -223,7 +227,7 @@ function build(p: Placed, order: (f: string) => number): { m: Migration; order: 
     id: '',
     side: side?.side ?? 'unknown',
     sideEvidence: side?.sideEvidence ?? 'no status "setup", no migrate/migrate-incoming command and no side-specific trace event in the inputs',
-    inputs: [...new Set(raws.map((r) => r.file))],
+    inputs: [...new Set(raws.flatMap((r) => [r.file, ...r.alsoFrom]))],
     clock: p.clock,
     startNs,
     endNs,

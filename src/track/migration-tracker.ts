@@ -55,6 +55,8 @@ export interface RawMigration {
   devices: Map<string, { via: Set<MigrationEvidence>; states: { state: string; tsNs: bigint | undefined; via: MigrationEvidence; src: Source }[]; notes: Set<string> }>;
   uri: string | undefined;
   notes: string[];
+  /** Other inputs of the same story (one host's merged timeline) whose QEMU events attached to this migration. */
+  alsoFrom: Set<string>;
   /** Closed: a final status was seen (later replies may still fill in figures). */
   closed: boolean;
   lastTsNs: bigint | undefined;
@@ -97,7 +99,16 @@ export interface MigrationTracker {
   downtimeLimitMs(): number | undefined;
 }
 
-export function createMigrationTracker(): MigrationTracker {
+export interface MigrationTrackerOptions {
+  /**
+   * Inputs merged into one host's timeline (src/cli/input-merge.ts) are one story: a QEMU
+   * log's VFIO events attach to the migration the same host's QMP or libvirt log opened.
+   * Returns the story of an input, or undefined for an input on its own.
+   */
+  readonly storyOf?: (file: string) => string | undefined;
+}
+
+export function createMigrationTracker(opts: MigrationTrackerOptions = {}): MigrationTracker {
   const streams = new Map<string, Stream>();
   let dropped = 0;
   let lastLimitMs: number | undefined;
@@ -137,6 +148,7 @@ export function createMigrationTracker(): MigrationTracker {
       devices: new Map(),
       uri: s.pendingUri,
       notes: [],
+      alsoFrom: new Set(),
       closed: false,
       lastTsNs: undefined,
     };
@@ -389,12 +401,22 @@ export function createMigrationTracker(): MigrationTracker {
     }
   }
 
+  /** The migration open in another input of the same story (one host's merged timeline). */
+  function openInStory(file: string): RawMigration | undefined {
+    const story = opts.storyOf?.(file);
+    if (story === undefined) return undefined;
+    for (const o of streams.values()) if (o.file !== file && o.open !== undefined && opts.storyOf?.(o.file) === story) return o.open;
+    return undefined;
+  }
+
   function onVfioEvent(s: Stream, r: TraceRecord & { kind: 'marker' }): void {
-    const m = s.open ?? s.done.at(-1);
+    const sibling = s.open === undefined ? openInStory(r.src.file) : undefined;
+    if (sibling !== undefined) sibling.alsoFrom.add(r.src.file);
+    const m = s.open ?? sibling ?? s.done.at(-1);
     if (m === undefined) return;
     const ev = parseQemuEvent(r.text);
     if (ev === undefined || ev.device === undefined) return;
-    if (s.open === undefined && !(m.lastTsNs !== undefined && r.tsNs !== undefined && r.tsNs <= m.lastTsNs + 5_000_000_000n)) return;
+    if (s.open === undefined && sibling === undefined && !(m.lastTsNs !== undefined && r.tsNs !== undefined && r.tsNs <= m.lastTsNs + 5_000_000_000n)) return;
     const d = device(m, ev.device, 'qemu-trace');
     if (d === undefined) return;
     touch(m, r.tsNs);

@@ -22,7 +22,7 @@ import type { Source } from '../record/types.js';
 import type { DeviceTimeline, MigrationSession, Protocol } from './types.js';
 import { createDeviceState, type DeviceState, type DeviceStateOptions } from './device-state.js';
 import { createV2DeviceState, type V2DeviceState } from './v2-device-state.js';
-import { applyOp, NO_ROUND, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter, type KnownState } from './device-view.js';
+import { applyOp, NO_EAGAIN, NO_RESUME, NO_ROUND, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter, type KnownState } from './device-view.js';
 import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-episode.js';
 import { applyV2, newV2Context, settleV2Before } from './v2-context.js';
 import type { TrackerFact, TrackerObserver } from './facts.js';
@@ -68,6 +68,13 @@ export interface TrackerOptions {
    * 'unknown' (e.g. RUNNING inferred at open); this says which protocol they belong to.
    */
   readonly onProtocol?: (deviceId: string, protocol: 'v1' | 'v2') => void;
+  /**
+   * Called when a traced process is gone (a process-exit op: host mode), with the ids of
+   * every device it used, open or already closed and not used by another process since, in
+   * the order first seen (watch mode drops
+   * their gauge series: a device's state and pending bytes mean nothing once its VMM is gone).
+   */
+  readonly onProcessGone?: (pid: number, deviceIds: readonly string[]) => void;
   /** Cap on the pending_bytes samples kept per session. */
   readonly maxPendingSamples?: number;
   /** Cap on timeline intervals and state writes kept per device (those past it are counted, not kept). */
@@ -118,6 +125,8 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       round: NO_ROUND,
       saveEntry: undefined,
       offSeen: false,
+      resume: NO_RESUME,
+      eagain: NO_EAGAIN,
       // A device first seen after lost events may have lost its own earlier events.
       stateUncertain: gaps.count > 0,
       gaps,
@@ -345,6 +354,16 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       if (o.tsNs !== undefined && (lastTs === undefined || o.tsNs > lastTs)) lastTs = o.tsNs;
       if (o.op === 'gap') {
         gap(o.tsNs, o.src);
+        return;
+      }
+      if (o.op === 'process-exit') {
+        // Its open devices were closed by the ops just before this one; nothing else moves.
+        // A device name another process took up after this one closed it is that process's
+        // now (the same id: effectiveRef), so it is not among the gone.
+        const latest = new Map<string, Entry>();
+        for (const e of devices.values()) latest.set(e.view.device.id, e); // in creation order
+        const ids = [...latest.values()].filter((e) => e.view.device.pid === o.pid).map((e) => e.view.device.id);
+        opts.onProcessGone?.(o.pid, ids);
         return;
       }
       const e = entry(o);

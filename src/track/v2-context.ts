@@ -47,6 +47,8 @@ export interface V2Session {
   writeBytes: bigint;
   /** A SET failed (hard) during the session. */
   failed: boolean;
+  /** The session's last successful PRECOPY_INFO reply with initial_bytes (spec §5.4; V2-PRECOPY-INFO reads it). */
+  precopyInfo: { readonly initialBytes: bigint; readonly dirtyBytes: bigint | undefined; readonly flags: number | undefined; readonly ev: Evidence; readonly gapSerial: number } | undefined;
 }
 
 export interface V2ContextFields {
@@ -198,11 +200,12 @@ function applySet(v: V2ContextFields, o: AnyDeviceOp, requested: number, result:
         readBytes: 0n,
         writeBytes: 0n,
         failed: false,
+        precopyInfo: undefined,
       });
     } else if (from !== undefined && v.session === undefined && paths.length > 0 && paths.every((p) => pathStartsSession(from, p) !== undefined)) {
       // A session started but its fd was not seen (values invisible): still a session.
       const kind = pathStartsSession(from, paths[0] ?? []) ?? 'save';
-      addSession(v, { serial: undefined, kind, dataFd: undefined, start: ev, gapSerialAtStart: gaps, ended: undefined, endedBySet: false, eof: false, dataSeen: false, inexact: true, readBytes: 0n, writeBytes: 0n, failed: false });
+      addSession(v, { serial: undefined, kind, dataFd: undefined, start: ev, gapSerialAtStart: gaps, ended: undefined, endedBySet: false, eof: false, dataSeen: false, inexact: true, readBytes: 0n, writeBytes: 0n, failed: false, precopyInfo: undefined });
     }
     v.state = known(o, requested, how, gaps);
     if (requested === V2_ERROR) endSession(v, ev);
@@ -357,8 +360,14 @@ function applyV2Op(v: V2ContextFields, o: V2Op, gaps: number): void {
       }
       return;
     }
+    case 'v2-precopy-info': {
+      const s = sessionBySerial(v, o.session);
+      if (s !== undefined && o.result.ok === true && o.initialBytes !== undefined) {
+        s.precopyInfo = { initialBytes: o.initialBytes, dirtyBytes: o.dirtyBytes, flags: o.flags, ev: v2Evidence(o), gapSerial: gaps };
+      }
+      return;
+    }
     case 'v2-data-size':
-    case 'v2-precopy-info':
     case 'v2-data-close':
     case 'v2-device-access':
       return;

@@ -17,9 +17,12 @@ describe('decoder: a process that is gone (host mode)', () => {
     const b = recordBuilder();
     const exit = (pid: number): TraceRecord => ({ kind: 'process-exit', pid, why: 'exit', tsNs: 999n, tid: pid, comm: undefined, cpu: undefined, src: { file: 't.trace', line: 50 } });
     const ops = decode([b.open(7, '0000:65:00.0'), b.regionInfo(7), exit(100), b.pread(7, REGION, 4, 1n)]);
-    expect(ops.map((o) => o.op)).toEqual(['open', 'region', 'close']);
+    // the device's close, then the process's end (behind it: whoever drops the process's devices has seen all their ops)
+    expect(ops.map((o) => o.op)).toEqual(['open', 'region', 'close', 'process-exit']);
     const close = ops[2];
     expect(close?.op === 'close' && close.device.id).toBe('0000:65:00.0');
+    const gone = ops[3];
+    expect(gone?.op === 'process-exit' && [gone.pid, gone.why, gone.src.line]).toEqual([100, 'exit', 50]);
     // the later pread on fd 7 of pid 100 is another program's fd: not the device
   });
   it("leaves other processes' devices open", () => {
@@ -190,5 +193,42 @@ describe('decoder: field decode', () => {
   it('starts afresh when an fd number is reused for an ordinary file', () => {
     const ops = decode([...head, b.open(7, '/tmp/x', 'openat'), b.pread(7, REGION, 4, 1n)]).slice(2);
     expect(ops.map((o) => o.op)).toEqual(['close']);
+  });
+});
+
+describe('decoder: QEMU events without a thread id (10.1+ log merged into a capture) join by time', () => {
+  const run = (fds: readonly number[], gapNs: bigint): { ops: ProtocolOp[]; joins: ReadonlyMap<string, { how: string }> } => {
+    const b = recordBuilder();
+    const recs: TraceRecord[] = [];
+    for (const fd of fds) recs.push(b.regionInfo(fd), ...b.rmw(fd, 1, 3));
+    const last = recs.at(-1);
+    const tsNs = (last?.tsNs ?? 0n) + gapNs;
+    // A QEMU 10.1+ log line: no thread, no process.
+    recs.push({ ...b.marker('vfio_migration_set_state  (0000:65:00.0) state 3'), tsNs, tid: undefined, pid: undefined, src: { file: 'qemu.log', line: 1 } });
+    const ops: ProtocolOp[] = [];
+    const d = createDecoder({ onOp: (o) => ops.push(o) });
+    for (const r of recs) d.record(r);
+    d.end();
+    return { ops, joins: d.joins() };
+  };
+  const qemuOp = (ops: readonly ProtocolOp[]): ProtocolOp | undefined => ops.find((o) => o.op === 'qemu');
+
+  it('the one device fd used just before: joined, and the join says by time proximity', () => {
+    const { ops, joins } = run([5], 200_000n);
+    expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.fd).toBe(5);
+    expect(joins.get('0000:65:00.0')?.how).toMatch(/no thread id; joined with fd 5 of process 100 by time proximity: 200 µs/);
+  });
+
+  it('two device fds used within the window: no join, and the QEMU-only device says why', () => {
+    const { ops, joins } = run([5, 6], 200_000n);
+    expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.naming).toBe('qemu');
+    expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.fd).toBe(-1);
+    expect(joins.get('0000:65:00.0')?.how).toMatch(/not joined with a device fd: .* 2 device fds had VFIO calls within 5000 µs/);
+  });
+
+  it('too far in time from any VFIO call: no join', () => {
+    const { ops, joins } = run([5], 50_000_000n);
+    expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.fd).toBe(-1);
+    expect(joins.has('0000:65:00.0')).toBe(false);
   });
 });

@@ -2,8 +2,8 @@
 // through `systemd-analyze verify` (skipped, saying why, when it is missing) and the fields
 // the docs promise; the Kubernetes manifest and the Collector config against the fields
 // migscope relies on (kubeconform is not installable here: these are hand-written
-// structural checks, each shown to catch a broken copy); the config file examples against
-// the real CLI's settings.
+// structural checks, each shown to catch a broken copy); the container image definition
+// likewise (no image builder here); the config file examples against the real CLI's settings.
 
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -105,6 +105,9 @@ function daemonSetProblems(text: string): string[] {
   for (const [k, v] of Object.entries(obj(obj(spec['selector'])['matchLabels']))) if (labels[k] !== v) p.push(`selector ${k}=${String(v)} does not match the pod labels`);
   const pod = obj(tmpl['spec']);
   if (pod['hostPID'] !== true) p.push('hostPID is not true');
+  // The host label is os.hostname(): the node's only in the node's network (UTS) namespace.
+  if (pod['hostNetwork'] !== true) p.push('hostNetwork is not true (the host label would be the pod name)');
+  else if (pod['dnsPolicy'] !== 'ClusterFirstWithHostNet') p.push('dnsPolicy is not ClusterFirstWithHostNet (cluster service names would not resolve)');
   const volumes = new Map(arr(pod['volumes']).map((v) => [String(obj(v)['name']), obj(v)]));
   const containers = arr(pod['containers']).map(obj);
   if (containers.length === 0) p.push('no containers');
@@ -126,11 +129,13 @@ function daemonSetProblems(text: string): string[] {
 }
 
 describe('Kubernetes DaemonSet', () => {
-  it('is privileged, in the host pid namespace, with tracefs from the host and the metrics port; a broken copy is caught', () => {
+  it('is privileged, in the host pid and network namespaces, with tracefs from the host and the metrics port; a broken copy is caught', () => {
     const text = read('kubernetes/daemonset.yaml');
     expect(daemonSetProblems(text)).toEqual([]);
     expect(daemonSetProblems(text.replace('hostPID: true', 'hostPID: false'))).toEqual(['hostPID is not true']);
     expect(daemonSetProblems(text.replace('privileged: true', 'privileged: false'))).toEqual(['container migscope is not privileged']);
+    expect(daemonSetProblems(text.replace('hostNetwork: true', 'hostNetwork: false'))).toEqual(['hostNetwork is not true (the host label would be the pod name)']);
+    expect(daemonSetProblems(text.replace('dnsPolicy: ClusterFirstWithHostNet', 'dnsPolicy: ClusterFirst'))).toEqual(['dnsPolicy is not ClusterFirstWithHostNet (cluster service names would not resolve)']);
     expect(daemonSetProblems(text.replace('- name: tracefs\n          hostPath', '- name: tracefs-x\n          hostPath'))).toEqual(
       expect.arrayContaining(['volumeMount tracefs has no volume', 'tracefs is not mounted from the host']),
     );
@@ -163,5 +168,64 @@ describe('OpenTelemetry Collector config', () => {
     expect(collectorProblems(text)).toEqual([]);
     expect(collectorProblems(text.replace('exporters: [otlp/tempo]', 'exporters: [otlp/jaeger]'))).toEqual(['pipeline traces: exporter otlp/jaeger is not defined']);
     expect(collectorProblems(text.replace('0.0.0.0:4318', '0.0.0.0:4319'))).toEqual(['no OTLP/HTTP receiver on :4318']);
+  });
+});
+
+/**
+ * Problems of the container image definition that a build would hit or that would leave the
+ * agent unable to run (no image builder here: structural, each shown to catch a broken copy).
+ */
+function containerfileProblems(text: string, repo: string): string[] {
+  const p: string[] = [];
+  const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.trimStart().startsWith('#'));
+  const stages: string[][] = [];
+  for (const l of lines) {
+    if (/^FROM\s/i.test(l)) stages.push([]);
+    stages.at(-1)?.push(l);
+  }
+  if (stages.length !== 2) return [`expected a build and a runtime stage, found ${stages.length}`];
+  const [build = [], run = []] = stages;
+  const copies = (stage: readonly string[]): { from: string | undefined; srcs: string[]; dest: string }[] =>
+    stage
+      .filter((l) => /^COPY\s/i.test(l))
+      .map((l) => {
+        const words = l.split(/\s+/).slice(1);
+        const from = words[0]?.startsWith('--from=') === true ? words.shift()?.slice('--from='.length) : undefined;
+        const dest = words.pop() ?? '';
+        return { from, srcs: words, dest };
+      });
+  // Every file taken from the build context exists in the repository.
+  for (const c of [...copies(build), ...copies(run)]) {
+    if (c.from !== undefined) continue;
+    for (const s of c.srcs) if (!existsSync(join(repo, s))) p.push(`COPY ${s}: not in the build context`);
+  }
+  // The build stage has every directory tsc compiles (tsconfig include), and compiles.
+  const tsconfig = obj(JSON.parse(readFileSync(join(repo, 'tsconfig.json'), 'utf8')));
+  const buildSrcs = new Set(copies(build).flatMap((c) => c.srcs));
+  for (const dir of arr(tsconfig['include']).map(String)) if (!buildSrcs.has(dir)) p.push(`the build stage does not copy ${dir} (tsconfig include)`);
+  if (!build.some((l) => /\bnpm ci\b/.test(l) && /\btsc -p tsconfig\.json\b/.test(l))) p.push('the build stage does not run npm ci and tsc');
+  // The runtime stage: the tracers, package.json (packageRoot finds the package by it), the
+  // compiled CLI, capture/ (migscope.bt is read at run time), and an entry point into dist.
+  if (!run.some((l) => /apt-get install.*\bbpftrace\b/.test(l))) p.push('the runtime stage does not install bpftrace');
+  const runCopies = copies(run).filter((c) => c.from === 'build');
+  for (const need of ['/src/package.json', '/src/node_modules', '/src/dist', '/src/capture']) if (!runCopies.some((c) => c.srcs.includes(need))) p.push(`the runtime stage does not copy ${need}`);
+  const workdir = /^WORKDIR\s+(\S+)/m.exec(run.join('\n'))?.[1] ?? '';
+  const entry = /^ENTRYPOINT\s+(\[.*\])/m.exec(run.join('\n'))?.[1];
+  const argv = entry === undefined ? [] : arr(JSON.parse(entry)).map(String);
+  const outDir = String(obj(tsconfig['compilerOptions'])['outDir']);
+  if (argv[0] !== 'node' || argv[1] !== `${workdir}/${outDir}/src/cli/main.js`) p.push(`ENTRYPOINT ${entry ?? '(none)'} is not node ${workdir}/${outDir}/src/cli/main.js`);
+  if (!existsSync(join(repo, 'src', 'cli', 'main.ts'))) p.push('src/cli/main.ts is gone');
+  return p;
+}
+
+describe('container image definition', () => {
+  const REPO = join(DEPLOY, '..');
+  it('copies what exists, compiles what tsconfig includes, ships the tracers, capture/ and an entry point tsc produces; a broken copy is caught', () => {
+    const text = read('Containerfile');
+    expect(containerfileProblems(text, REPO)).toEqual([]);
+    expect(containerfileProblems(text.replace('COPY capture ./capture', 'COPY captures ./capture'), REPO)).toEqual(['COPY captures: not in the build context', 'the build stage does not copy capture (tsconfig include)']);
+    expect(containerfileProblems(text.replace('dist/src/cli/main.js"]', 'dist/cli/main.js"]'), REPO)).toEqual([expect.stringMatching(/^ENTRYPOINT .* is not node \/opt\/migscope\/dist\/src\/cli\/main\.js$/)]);
+    expect(containerfileProblems(text.replace('COPY --from=build /src/capture ./capture\n', ''), REPO)).toEqual(['the runtime stage does not copy /src/capture']);
+    expect(containerfileProblems(text.replace(' bpftrace trace-cmd', ' trace-cmd'), REPO)).toEqual(['the runtime stage does not install bpftrace']);
   });
 });

@@ -44,10 +44,13 @@ export interface Proc {
   readonly exit: Promise<number | string>;
 }
 
-export function startProc(argv: readonly string[], opts: { readonly detached?: boolean; readonly stdin?: 'pipe' | 'ignore'; readonly onStdout?: (chunk: string) => void } = {}): Proc {
+export function startProc(
+  argv: readonly string[],
+  opts: { readonly detached?: boolean; readonly stdin?: 'pipe' | 'ignore'; readonly onStdout?: (chunk: string) => void; readonly env?: NodeJS.ProcessEnv } = {},
+): Proc {
   const [cmd, ...args] = argv;
   if (cmd === undefined) throw new Error('empty argv');
-  const child = spawn(cmd, args, { stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], detached: opts.detached === true, cwd: REPO });
+  const child = spawn(cmd, args, { stdio: [opts.stdin ?? 'ignore', 'pipe', 'pipe'], detached: opts.detached === true, cwd: REPO, env: opts.env ?? process.env });
   let out = '';
   let err = '';
   child.stdout?.on('data', (c: Buffer) => {

@@ -2,7 +2,7 @@
 """Several lab scenarios, one after another, in ONE process (one VMM that migrates devices
 several times), for `migscope watch --pid` tests and the watch-latency bench.
 
-    lab-runner.py --run MOUNT:SCENARIO [--run MOUNT:SCENARIO ...] [--wait-go] [--wait-end] [--hold S] [--stamp] [--journal FILE]
+    lab-runner.py --run MOUNT:SCENARIO [--run MOUNT:SCENARIO ...] [--wait-go] [--wait-each] [--wait-end] [--hold S] [--stamp] [--journal FILE]
 
 Each MOUNT is a vfio_fuse.py mount serving SCENARIO (capture/lab/README.md). Every run does
 what capture/lab/workload.py does for one scenario (GET_DEVICE_FD, region probe, the
@@ -19,6 +19,8 @@ the next run starts. All device and data fds are opened before "ready" (as workl
            pending_bytes read, v2 PRECOPY_INFO initial + dirty)
 --journal  write every run's syscalls (workload.py's journal format, one JSON object per
            line) to FILE after the last run, before "finished"
+--wait-each before each run after the first, print "next SCENARIO" and wait for a line on
+           stdin (a test can act between two migrations of one VMM)
 --wait-end after the last run, print "finished" and wait for a line on stdin before exiting
            (a test can query what the tracer saw while the traced process still lives)
 --stamp    after every syscall of a scenario, print one JSON line on stdout: the journal
@@ -111,6 +113,7 @@ def main():
     ap.add_argument("--run", action="append", required=True, metavar="MOUNT:SCENARIO")
     ap.add_argument("--scenarios", default=os.path.join(HERE, "..", "..", "capture", "lab", "scenarios.json"))
     ap.add_argument("--wait-go", action="store_true")
+    ap.add_argument("--wait-each", action="store_true")
     ap.add_argument("--wait-end", action="store_true")
     ap.add_argument("--journal")
     ap.add_argument("--hold", type=float, default=0.0)
@@ -140,7 +143,11 @@ def main():
     wl.set_comm("qemu-system-x86")
     status = 0
     journal = []
-    for mount, name, names, v2, pre, pre_data in runs:
+    for i, (mount, name, names, v2, pre, pre_data) in enumerate(runs):
+        if args.wait_each and i > 0:
+            sys.stdout.write("next %s\n" % name)
+            sys.stdout.flush()
+            sys.stdin.readline()
         vmm = LabVmm(args.qemu_io, args.hold, args.stamp)
         group = os.open(os.path.join(mount, "group"), os.O_RDWR)
         devs = []

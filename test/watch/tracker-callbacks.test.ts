@@ -113,3 +113,55 @@ describe('tracker callbacks for watch mode: protocol v2', () => {
     expect(resume?.device.timeline.at(-1)?.startNs).toBe(resume?.session.endNs);
   });
 });
+
+describe('tracker callbacks for watch mode: a process that is gone (host mode)', () => {
+  const exit = (pid: number, line: number): TraceRecord => ({ kind: 'process-exit', pid, why: 'exit', tsNs: 5_000_000_000n, tid: pid, comm: undefined, cpu: undefined, src: { file: 't.trace', line } });
+  const close = (b: ReturnType<typeof recordBuilder>, fd: number): TraceRecord => {
+    const { cmd: _cmd, ...rest } = b.ioctl(fd, 0);
+    return { ...rest, kind: 'fd-close', fd, ret: 0 };
+  };
+
+  function run(records: readonly TraceRecord[]): string[] {
+    const events: string[] = [];
+    const tracker = createTracker({
+      onSessionEnd: (device, s) => events.push(`ended ${device.id} ${s.outcome}`),
+      onProcessGone: (pid, ids) => events.push(`gone ${pid}: ${ids.join(' ')}`),
+    });
+    const d = createDecoder({ onOp: (o) => tracker.op(o) });
+    for (const r of records) d.record(r);
+    d.end();
+    tracker.end();
+    return events;
+  }
+
+  it('names every device the process used, open (closed by its exit, after its session ended) or closed before, and no other process’s', () => {
+    const a = recordBuilder('t.trace', 100);
+    const c = recordBuilder('t.trace', 200);
+    const events = run([
+      a.open(7, '0000:65:00.0'),
+      a.regionInfo(7),
+      ...a.rmw(7, 1, 3), // pre-copy, still open at the exit
+      a.open(8, '0000:67:00.0'),
+      a.regionInfo(8),
+      close(a, 8), // closed while the process lived on
+      c.open(7, '0000:66:00.0'),
+      c.regionInfo(7),
+      ...c.rmw(7, 1, 3),
+      exit(100, 90),
+    ]);
+    // pid 200's save goes on through pid 100's exit: it ends only with the trace.
+    expect(events).toEqual(['ended 0000:65:00.0 incomplete', 'gone 100: 0000:65:00.0 0000:67:00.0', 'ended 0000:66:00.0 incomplete']);
+  });
+
+  it('leaves out a device another process took up after this one closed it (the same name is that process’s now)', () => {
+    const a = recordBuilder('t.trace', 100);
+    const c = recordBuilder('t.trace', 200);
+    const events = run([a.open(7, '0000:65:00.0'), a.regionInfo(7), a.open(8, '0000:68:00.0'), a.regionInfo(8), close(a, 8), c.open(9, '0000:68:00.0'), c.regionInfo(9), exit(100, 90), exit(200, 91)]);
+    expect(events).toEqual(['gone 100: 0000:65:00.0', 'gone 200: 0000:68:00.0']);
+  });
+
+  it('says nothing while no process exits', () => {
+    const a = recordBuilder('t.trace', 100);
+    expect(run([a.open(7, '0000:65:00.0'), a.regionInfo(7), close(a, 7)])).toEqual([]);
+  });
+});

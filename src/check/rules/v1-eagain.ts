@@ -4,16 +4,9 @@
 // migration.
 
 import type { DeviceOp } from '../../decode/ops.js';
-import { gapSince } from '../../track/device-view.js';
+import { eagainPath, gapSince } from '../../track/device-view.js';
 import { evidence, isEagain } from '../format.js';
 import type { DeviceRuleDef } from '../rule.js';
-
-interface Streak {
-  count: number;
-  first: DeviceOp | undefined;
-  gapSerial: number;
-  reported: boolean;
-}
 
 export const v1Eagain: DeviceRuleDef = {
   scope: 'device',
@@ -26,37 +19,29 @@ export const v1Eagain: DeviceRuleDef = {
     'A device_state write, or a data-path access (pending_bytes, data_offset, data_size, data section), that fails with EAGAIN (-11) is a transient failure: it is not counted as a failed transition. More than N consecutive EAGAIN failures (N is configurable, default 3) of device_state writes, or of data-path accesses, is a driver warning. device_state reads in between do not break a streak of write failures; any other outcome of the same kind of access does.',
   uncertainWhen: 'Events were lost during the streak: a lost access may have succeeded and broken it.',
   create(env) {
-    const fresh = (): Streak => ({ count: 0, first: undefined, gapSerial: 0, reported: false });
-    const streaks = { state: fresh(), data: fresh() };
+    // The streak is the tracker's (ctx.eagain, as it was before this op); the rule only
+    // remembers which streak it already reported, by the streak's first op.
+    const reported = new WeakSet<DeviceOp>();
     return {
       op(o, ctx) {
-        let path: 'state' | 'data';
-        if (o.op === 'v1-state-write') path = 'state';
-        else if (o.op === 'v1-field' || o.op === 'v1-data') path = 'data';
-        else return;
-        const s = streaks[path];
-        if (!isEagain(o.result)) {
-          streaks[path] = fresh();
-          return;
-        }
-        if (s.count === 0) {
-          s.first = o;
-          s.gapSerial = ctx.gaps.count;
-        }
-        s.count += 1;
+        const kind = eagainPath(o);
+        if (kind === undefined || !isEagain(kind.op.result)) return;
+        const { path } = kind;
+        const prev = ctx.eagain[path];
+        const first = prev?.first ?? o;
+        const count = (prev?.count ?? 0) + 1;
         const limit = env.options.eagainLimit;
-        if (s.count > limit && !s.reported && s.first !== undefined) {
-          s.reported = true;
-          const what = path === 'state' ? 'device_state writes' : 'data-path accesses';
-          env.report(ctx, {
-            severity: 'warning',
-            blame: 'driver',
-            tsNs: o.tsNs,
-            message: `${s.count} consecutive ${what} failed with EAGAIN (more than the limit of ${limit}). EAGAIN is meant for temporary failures; a driver that keeps returning it stalls the migration.`,
-            evidence: [evidence(s.first, 'first of the streak'), evidence(o, `EAGAIN number ${s.count}`)],
-            uncertain: gapSince(ctx, s.gapSerial),
-          });
-        }
+        if (count <= limit || reported.has(first)) return;
+        reported.add(first);
+        const what = path === 'state' ? 'device_state writes' : 'data-path accesses';
+        env.report(ctx, {
+          severity: 'warning',
+          blame: 'driver',
+          tsNs: o.tsNs,
+          message: `${count} consecutive ${what} failed with EAGAIN (more than the limit of ${limit}). EAGAIN is meant for temporary failures; a driver that keeps returning it stalls the migration.`,
+          evidence: [evidence(first, 'first of the streak'), evidence(o, `EAGAIN number ${count}`)],
+          uncertain: gapSince(ctx, prev?.gapSerial ?? ctx.gaps.count),
+        });
       },
     };
   },

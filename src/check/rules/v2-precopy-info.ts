@@ -7,10 +7,9 @@ import type { V2Op } from '../../decode/ops.js';
 import { ERRNO } from '../../protocol/ioctl.js';
 import { MIG_FLAG_PRE_COPY } from '../../protocol/v2.js';
 import type { DeviceRuleDef } from '../rule.js';
-import { sessionBySerial, type V2Session } from '../../track/v2-context.js';
+import { sessionBySerial } from '../../track/v2-context.js';
 import { v2Evidence, v2StateText } from './v2-format.js';
 import { V2_PRE_COPY, V2_PRE_COPY_P2P } from '../../track/v2-model.js';
-import type { Evidence } from '../types.js';
 
 export const v2PrecopyInfo: DeviceRuleDef = {
   scope: 'device',
@@ -23,7 +22,6 @@ export const v2PrecopyInfo: DeviceRuleDef = {
     'VFIO_MIG_GET_PRECOPY_INFO on a data_fd succeeds only in PRE_COPY or PRE_COPY_P2P; success in any other state is a driver error (it must fail with EINVAL). A device that advertises PRE_COPY must answer it: ENOTTY or EINVAL in a PRE_COPY state is a driver error. initial_bytes must not rise between two replies of a session unless the reply flags indicate a re-initialisation (driver warning).',
   uncertainWhen: 'Events were lost since the state was last seen, or between the two replies.',
   create(env) {
-    const last = new WeakMap<V2Session, { initial: bigint; ev: Evidence; gapSerial: number }>();
     return {
       v2Op(o: V2Op, ctx) {
         if (o.op !== 'v2-precopy-info') return;
@@ -38,11 +36,11 @@ export const v2PrecopyInfo: DeviceRuleDef = {
         }
         const s = sessionBySerial(ctx.v2, o.session);
         if (s === undefined || o.result.ok !== true || o.initialBytes === undefined) return;
-        const prev = last.get(s);
-        if (prev !== undefined && o.initialBytes > prev.initial && (o.flags ?? 0) === 0) {
-          env.report(ctx, { severity: 'warning', blame: 'driver', tsNs: o.tsNs, message: `initial_bytes rose from ${prev.initial} to ${o.initialBytes} between two PRECOPY_INFO replies without a re-initialisation flag; it should only go down as data is read.`, evidence: [prev.ev, v2Evidence(o)], uncertain: ctx.gaps.count !== prev.gapSerial });
+        // The session's previous reply, as the tracker keeps it (before this op).
+        const prev = s.precopyInfo;
+        if (prev !== undefined && o.initialBytes > prev.initialBytes && (o.flags ?? 0) === 0) {
+          env.report(ctx, { severity: 'warning', blame: 'driver', tsNs: o.tsNs, message: `initial_bytes rose from ${prev.initialBytes} to ${o.initialBytes} between two PRECOPY_INFO replies without a re-initialisation flag; it should only go down as data is read.`, evidence: [prev.ev, v2Evidence(o)], uncertain: ctx.gaps.count !== prev.gapSerial });
         }
-        last.set(s, { initial: o.initialBytes, ev: v2Evidence(o), gapSerial: ctx.gaps.count });
       },
     };
   },

@@ -1,0 +1,145 @@
+// Issue 11, merging: a capture, a QEMU log and a QMP transcript of the same VM on the same
+// host are one story (src/cli/input-merge.ts, docs/input-formats.md "Merging inputs of one
+// host"). The fixtures (test/fixtures/merge/README.md) are one real lab run each: bpftrace
+// through `migscope capture`'s back end, and the lab workload (playing QEMU 7.2) writing
+// QEMU's log lines and QMP events beside its syscalls, on this host's clocks.
+//
+// Both outcomes are pinned: merged (one device, one timeline, the offset printed and equal
+// to the capture's clock-sync), and not merged, with the reason, when the clocks cannot be
+// reconciled or the inputs are not one VM's.
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runAnalysis, type AnalyzeFlags } from '../../src/cli/analyze.js';
+import { renderTerminal } from '../../src/report/terminal.js';
+import type { Analysis, InputFile } from '../../src/analysis/types.js';
+
+const M = 'test/fixtures/merge';
+const late = (f: string): string => `${M}/late/${f}`;
+const named = (f: string): string => `${M}/named/${f}`;
+const flags = (extra: Partial<AnalyzeFlags> = {}): AnalyzeFlags => ({ failOn: 'error', quiet: true, ...extra });
+
+/** wall − trace of the capture's first clock-sync line, read from the fixture itself. */
+function syncOffset(capture: string): bigint {
+  const line = readFileSync(capture, 'utf8').split('\n').find((l) => / clocksync /.test(l));
+  const m = /^(\d+) clocksync .*wall_ns=(\d+)/.exec(line ?? '');
+  if (m === null) throw new Error(`${capture}: no clocksync line`);
+  return BigInt(m[2] ?? '0') - BigInt(m[1] ?? '0');
+}
+
+const file = (a: Analysis, path: string): InputFile => {
+  const f = a.input.files.find((x) => x.path === path);
+  if (f === undefined) throw new Error(`${path} not among the inputs`);
+  return f;
+};
+
+describe('inputs of one host merged into one timeline', () => {
+  it('capture (device only as pid:fd) + QEMU ≤ 10.0 log + QMP: one device joined by thread id, one migration, offset = the clock-sync', async () => {
+    const a = await runAnalysis([late('capture.txt'), late('qemu.log'), late('qmp.jsonl')], flags());
+    expect(a.devices.map((d) => d.id)).toEqual(['0000:65:00.0']);
+    const d = a.devices[0];
+    expect(d?.naming).toBe('qemu');
+    expect(d?.identity).toMatch(/came from thread \d+ right after it used fd 3 of process \d+ \(test\/fixtures\/merge\/late\/qemu\.log joined with test\/fixtures\/merge\/late\/capture\.txt\)/);
+    // The timeline is the capture's: the save session with its states, from the syscalls.
+    expect(d?.sessions.map((s) => [s.kind, s.outcome])).toEqual([['save', 'completed']]);
+
+    const off = syncOffset(late('capture.txt'));
+    for (const f of ['qemu.log', 'qmp.jsonl']) {
+      const p = file(a, late(f)).placement;
+      expect(p?.merged).toBe(true);
+      expect(p?.timeline).toBe(late('capture.txt'));
+      expect(p?.ownClock).toBe('realtime');
+      expect(p?.offsetNs).toBe(-off);
+      expect(p?.rule).toMatch(/clock-sync record \(test\/fixtures\/merge\/late\/capture\.txt:2\)/);
+    }
+    expect(file(a, late('capture.txt')).placement?.offsetNs).toBe(0n);
+
+    // QMP's migration and QEMU's device events are one migration; the session landed in it.
+    expect(a.migrations?.map((m) => [m.id, m.outcome])).toEqual([['source-1', 'completed']]);
+    const mig = a.migrations?.[0];
+    expect(mig?.inputs).toEqual(expect.arrayContaining([late('qmp.jsonl'), late('qemu.log')]));
+    expect(mig?.devices.map((x) => x.id)).toEqual(['0000:65:00.0']);
+    expect(d?.sessions[0]?.convergence?.downtime.migrationDowntimeMs).toBe(mig?.downtimeMs);
+
+    const text = renderTerminal(a, { color: false });
+    const secs = `${-off / 1_000_000_000n}`;
+    expect(text).toContain(`${late('qemu.log')}: merged into it, offset -${secs.replace('-', '')}.`);
+    expect(text).toContain(`wall = mono +${off / 1_000_000_000n}.`);
+  });
+
+  it('without the merge (--no-merge) the same files are two devices: the join is the merge\'s doing', async () => {
+    const a = await runAnalysis([late('capture.txt'), late('qemu.log')], flags({ merge: false }));
+    expect(a.devices.map((d) => d.id).sort()).toEqual(['0000:65:00.0', `${String(a.devices.find((d) => d.naming === 'pid-fd')?.pid)}:3`].sort());
+    expect(file(a, late('qemu.log')).placement).toMatchObject({ merged: false, rule: expect.stringContaining('--no-merge') });
+  });
+
+  it('QEMU 10.1+ log (ISO stamps, no thread id): joined by time proximity, and the join says so', async () => {
+    const a = await runAnalysis([late('capture.txt'), late('qemu-10.1.log')], flags());
+    expect(a.devices.map((d) => d.id)).toEqual(['0000:65:00.0']);
+    expect(a.devices[0]?.identity).toMatch(/no thread id; joined with fd 3 of process \d+ by time proximity: \d+ µs from fd 3's last VFIO call, the only device fd within 5000 µs/);
+    expect(file(a, late('qemu-10.1.log')).placement?.offsetNs).toBe(-syncOffset(late('capture.txt')));
+  });
+
+  it('the device named by GET_DEVICE_FD in the capture and by QEMU in its log: one device, joined by name', async () => {
+    const a = await runAnalysis([named('capture.txt'), named('qemu.log'), named('qmp.jsonl')], flags());
+    expect(a.devices.map((d) => [d.id, d.naming])).toEqual([['0000:65:00.0', 'group-get-device-fd']]);
+    expect(a.devices[0]?.identity).toMatch(/^same name: QEMU's events \(test\/fixtures\/merge\/named\/qemu\.log\) name 0000:65:00\.0, the name VFIO_GROUP_GET_DEVICE_FD gave fd 3/);
+    expect(file(a, named('qemu.log')).placement?.merged).toBe(true);
+  });
+});
+
+describe('inputs that cannot be placed are kept separate, with the reason', () => {
+  it('a QEMU log without time stamps: kept apart, the capture\'s device stays pid:fd', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'migscope-merge-'));
+    const bare = join(dir, 'bare.log');
+    // The same run's log as QEMU writes it without -msg timestamp=on: the prefix is gone.
+    writeFileSync(bare, readFileSync(late('qemu.log'), 'utf8').replace(/^\d+@\d+\.\d+:/gm, ''));
+    const a = await runAnalysis([late('capture.txt'), bare], flags());
+    expect(file(a, bare).placement).toMatchObject({ merged: false, rule: expect.stringMatching(/only an order, not a time/) });
+    expect(a.devices.some((d) => d.naming === 'pid-fd')).toBe(true);
+    expect(a.devices.find((d) => d.naming === 'pid-fd')?.identity).toBeUndefined();
+  });
+
+  it('a capture without its clock-sync record: the QEMU log is not guessed onto it; --clock-offset places it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'migscope-merge-'));
+    const cap = join(dir, 'capture-nosync.txt');
+    writeFileSync(cap, readFileSync(late('capture.txt'), 'utf8').split('\n').filter((l) => !/ clocksync /.test(l)).join('\n'));
+    const a = await runAnalysis([cap, late('qemu.log')], flags());
+    const p = file(a, late('qemu.log')).placement;
+    expect(p?.merged).toBe(false);
+    expect(p?.rule).toMatch(/kept separate: .*has no clock-sync record and no --clock-offset was given/);
+    expect(a.devices.map((d) => d.id)).not.toEqual(['0000:65:00.0']);
+    expect(renderTerminal(a, { color: false })).toContain(`${late('qemu.log')}: kept separate:`);
+
+    const off = syncOffset(late('capture.txt'));
+    const secs = `${off / 1_000_000_000n}.${(off % 1_000_000_000n).toString().padStart(9, '0')}`;
+    const b = await runAnalysis([cap, late('qemu.log')], flags({ clockOffset: secs }));
+    expect(file(b, late('qemu.log')).placement).toMatchObject({ merged: true, offsetNs: -off, rule: expect.stringContaining('--clock-offset') });
+    expect(b.devices.map((d) => d.id)).toEqual(['0000:65:00.0']);
+  });
+
+  it("another VM's QEMU log (its thread ids are none of the capture's) is not taken as the capture's host; --host merges it anyway", async () => {
+    const a = await runAnalysis([late('capture.txt'), named('qemu.log')], flags());
+    expect(file(a, named('qemu.log')).placement?.rule).toMatch(/are none of .*capture\.txt's: another VM's or another host's QEMU/);
+    const b = await runAnalysis([late('capture.txt'), named('qemu.log')], flags({ host: [`${late('capture.txt')}=hv1`, `${named('qemu.log')}=hv1`] }));
+    expect(file(b, named('qemu.log')).placement).toMatchObject({ merged: true, host: 'hv1' });
+  });
+
+  it('two captures without --host (two hosts, maybe): an input without thread ids is not merged, and it says to pass --host', async () => {
+    const a = await runAnalysis([late('capture.txt'), named('capture.txt'), late('qmp.jsonl')], flags());
+    for (const f of a.input.files) expect(f.placement?.merged).toBe(false);
+    expect(file(a, late('qmp.jsonl')).placement?.rule).toMatch(/2 captures among the inputs .*carries no thread or process id: say which host .*--host FILE=NAME/);
+  });
+
+  it('two captures, two QEMU logs: each log goes with the capture whose threads it names', async () => {
+    const a = await runAnalysis([late('capture.txt'), named('capture.txt'), named('qemu.log'), late('qemu.log')], flags());
+    expect(file(a, late('qemu.log')).placement).toMatchObject({ merged: true, timeline: late('capture.txt'), hostRule: expect.stringMatching(/are .*late\/capture\.txt's, and no other capture's/) });
+    expect(file(a, named('qemu.log')).placement).toMatchObject({ merged: true, timeline: named('capture.txt') });
+    // Two devices of the same name on two hosts: two devices, each with its own join.
+    expect(a.devices.map((d) => d.id).sort()).toEqual(['0000:65:00.0', `0000:65:00.0@capture.txt`]);
+    expect(a.devices.find((d) => d.id === '0000:65:00.0')?.identity).toMatch(/^same name: .*named\/qemu\.log/);
+    expect(a.devices.find((d) => d.id === '0000:65:00.0@capture.txt')?.identity).toMatch(/came from thread \d+ .*late\/qemu\.log joined with .*late\/capture\.txt.*another input's device already/);
+  });
+});
