@@ -6,6 +6,7 @@
 
 import type { Migration } from './migration-types.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
+import { type Interval, IntervalIndex } from './interval-index.js';
 
 export interface ClockContext {
   /** The clock each input reported. */
@@ -36,49 +37,93 @@ function wall(w: Window, ctx: ClockContext): { start: bigint; end: bigint } | un
   return undefined;
 }
 
-function overlaps(a: Window, b: Window, ctx: ClockContext): boolean {
-  if (a.file !== undefined && a.file === b.file) return a.startNs <= b.endNs && b.startNs <= a.endNs;
-  const wa = wall(a, ctx);
-  const wb = wall(b, ctx);
-  return wa !== undefined && wb !== undefined && wa.start <= wb.end && wb.start <= wa.end;
+/**
+ * Where a window can be compared with others: on wall-clock time when its input's clock
+ * can be put there, else only with windows of its own input, on that input's trace clock.
+ * (For two windows of one input both ways give the same answer: one offset moves both.)
+ */
+function placed(w: Window, ctx: ClockContext): { readonly domain: string; readonly start: bigint; readonly end: bigint } | undefined {
+  const ww = wall(w, ctx);
+  if (ww !== undefined) return { domain: 'wall', start: ww.start, end: ww.end };
+  return w.file !== undefined ? { domain: `file:${w.file}`, start: w.startNs, end: w.endNs } : undefined;
 }
 
-/** The source-side migration whose span holds the stop-copy window, on a clock both share. */
-function migrationOf(w: Window, migrations: readonly Migration[], ctx: ClockContext): Migration | undefined {
-  const found = migrations.filter((m) => {
-    if (m.side === 'destination' || m.startNs === undefined || m.endNs === undefined) return false;
-    if (m.clock === 'wall') {
-      const ww = wall(w, ctx);
-      return ww !== undefined && ww.start >= m.startNs && ww.end <= m.endNs;
+/** Source-side migrations by the clock they can be compared on: wall, or one input's trace clock. */
+interface MigrationIndex {
+  readonly wall: IntervalIndex<Migration>;
+  readonly byInput: ReadonlyMap<string, IntervalIndex<Migration>>;
+}
+
+function indexMigrations(migrations: readonly Migration[]): MigrationIndex {
+  const wallOnes: Interval<Migration>[] = [];
+  const traceOnes = new Map<string, Interval<Migration>[]>();
+  for (const m of migrations) {
+    if (m.side === 'destination' || m.startNs === undefined || m.endNs === undefined) continue;
+    const iv = { start: m.startNs, end: m.endNs, item: m };
+    if (m.clock === 'wall') wallOnes.push(iv);
+    else if (m.clock === 'trace') {
+      for (const f of m.inputs) {
+        const list = traceOnes.get(f);
+        if (list === undefined) traceOnes.set(f, [iv]);
+        else list.push(iv);
+      }
     }
-    // A trace-clock migration is comparable only with its own input's times.
-    return m.clock === 'trace' && w.file !== undefined && m.inputs.includes(w.file) && w.startNs >= m.startNs && w.endNs <= m.endNs;
-  });
-  return found.length === 1 ? found[0] : undefined;
+  }
+  return { wall: new IntervalIndex(wallOnes), byInput: new Map([...traceOnes].map(([f, ivs]) => [f, new IntervalIndex(ivs)])) };
+}
+
+/** The one source-side migration whose span holds the stop-copy window, on a clock both share. */
+function migrationOf(w: Window, index: MigrationIndex, ctx: ClockContext): Migration | undefined {
+  const found = new Set<Migration>();
+  const ww = wall(w, ctx);
+  // reaching(end, start): the spans that begin by the window's start and end after its end.
+  if (ww !== undefined) for (const iv of index.wall.reaching(ww.end, ww.start)) found.add(iv.item);
+  // A trace-clock migration is comparable only with its own input's times.
+  const own = w.file !== undefined ? index.byInput.get(w.file) : undefined;
+  if (own !== undefined) for (const iv of own.reaching(w.endNs, w.startNs)) found.add(iv.item);
+  return found.size === 1 ? [...found][0] : undefined;
 }
 
 /** The devices with each save's downtime split filled in (otherDevicesNs, dominantDevice, migrationDowntimeMs). */
 export function withDowntimeShares(devices: readonly DeviceTimeline[], migrations: readonly Migration[], ctx: ClockContext): DeviceTimeline[] {
-  const windows: Window[] = [];
+  // Each window with its place in device/session order: ties between equally long
+  // windows go to the first, as a scan in that order would.
+  const byDomain = new Map<string, Interval<{ readonly w: Window; readonly order: number }>[]>();
+  let count = 0;
   for (const d of devices) for (const s of d.sessions) {
     const w = windowOf(d.id, s);
-    if (w !== undefined) windows.push(w);
+    if (w === undefined) continue;
+    const order = count++;
+    const p = placed(w, ctx);
+    if (p === undefined) continue;
+    const iv = { start: p.start, end: p.end, item: { w, order } };
+    const list = byDomain.get(p.domain);
+    if (list === undefined) byDomain.set(p.domain, [iv]);
+    else list.push(iv);
   }
-  if (windows.length === 0) return [...devices];
+  if (count === 0) return [...devices];
+  const windows = new Map([...byDomain].map(([k, ivs]) => [k, new IntervalIndex(ivs)]));
+  const migrationIndex = indexMigrations(migrations);
   return devices.map((d) => {
     let changed = false;
     const sessions = d.sessions.map((s) => {
       const w = windowOf(d.id, s);
       const c = s.convergence;
       if (w === undefined || c === undefined) return s;
-      const others = windows.filter((o) => o.device !== d.id && overlaps(w, o, ctx));
-      const longest = others.reduce<Window | undefined>((a, b) => (a === undefined || b.durNs > a.durNs ? b : a), undefined);
-      const m = migrationOf(w, migrations, ctx);
+      const p = placed(w, ctx);
+      let longest: { readonly w: Window; readonly order: number } | undefined;
+      if (p !== undefined) {
+        for (const { item: o } of windows.get(p.domain)?.reaching(p.start, p.end) ?? []) {
+          if (o.w.device === d.id) continue;
+          if (longest === undefined || o.w.durNs > longest.w.durNs || (o.w.durNs === longest.w.durNs && o.order < longest.order)) longest = o;
+        }
+      }
+      const m = migrationOf(w, migrationIndex, ctx);
       const downtime: SessionConvergence['downtime'] = {
         ...c.downtime,
-        ...(longest !== undefined ? { otherDevicesNs: longest.durNs } : {}),
+        ...(longest !== undefined ? { otherDevicesNs: longest.w.durNs } : {}),
         ...(m?.downtimeMs !== undefined ? { migrationDowntimeMs: m.downtimeMs } : {}),
-        dominantDevice: longest !== undefined && longest.durNs > w.durNs ? longest.device : d.id,
+        dominantDevice: longest !== undefined && longest.w.durNs > w.durNs ? longest.w.device : d.id,
       };
       changed = true;
       return { ...s, convergence: { ...c, downtime } };
