@@ -312,12 +312,17 @@ SESSION_END = {(SC, S), (PC, R), (PP, RP), (RS, S)}
 class Session:
     """One data transfer session and its data_fd (spec §5.3, §5.4)."""
 
-    def __init__(self, kind, initial, stop):
+    def __init__(self, kind, initial, stop, dirty_per_read=0):
         self.kind = kind
         self.active = True
         self.initial_left = initial  # PRE_COPY data (initial_bytes)
+        self.dirty_left = 0  # data dirtied since it was first handed over (dirty_bytes)
+        self.dirty_per_read = dirty_per_read
         self.stop_left = stop  # what only STOP_COPY delivers
         self.resume_bytes = 0
+
+    def left(self):
+        return self.initial_left + self.dirty_left + self.stop_left
 
 
 class DeviceV2:
@@ -330,6 +335,11 @@ class DeviceV2:
         self.chunk = cfg.get("chunk", 0x2000)
         self.precopy_bytes = cfg.get("precopy_bytes", 0x6000)
         self.stopcopy_bytes = cfg.get("stopcopy_bytes", 0x3000)
+        # issue 12: bytes the device dirties again per read it serves in pre-copy (reported as
+        # PRECOPY_INFO dirty_bytes; more than a read moves makes pre-copy grow), and an errno
+        # for every MIG_DATA_SIZE GET (a driver that cannot say its stop-copy size)
+        self.dirty_per_read = cfg.get("dirty_per_read", 0)
+        self.fail_data_size = cfg.get("fail_data_size")
         # fail: [{"from": state, "to": state, "errno": n, "to_error": bool, "times": n}] for single arcs
         self.rules = [dict(r, used=0) for r in cfg.get("fail", [])]
         self.state = V2_RUNNING
@@ -364,7 +374,7 @@ class DeviceV2:
             if kind is not None:
                 if self.session is not None:
                     self.session.active = False
-                self.session = Session(kind, self.precopy_bytes, self.stopcopy_bytes)
+                self.session = Session(kind, self.precopy_bytes, self.stopcopy_bytes, self.dirty_per_read)
                 new_fd = hand_data_fd(self.session)
             self.log("%s: %s -> %s" % (self.name, V2_NAMES[self.state], V2_NAMES[nxt]))
             self.state = nxt
@@ -397,15 +407,21 @@ class DeviceV2:
         if sess.kind != "save":
             raise fusepy.FuseOSError(errno.EINVAL)
         if self.state in (V2_PRE_COPY, V2_PRE_COPY_P2P):
-            if sess.initial_left == 0:
+            if sess.initial_left + sess.dirty_left == 0:
                 raise fusepy.FuseOSError(errno.ENOMSG)  # temporary end of data
-            n = min(size, self.chunk, sess.initial_left)
-            sess.initial_left -= n
-        elif self.state == V2_STOP_COPY:
-            n = min(size, self.chunk, sess.initial_left + sess.stop_left)
+            n = min(size, self.chunk, sess.initial_left + sess.dirty_left)
             take = min(n, sess.initial_left)
             sess.initial_left -= take
-            sess.stop_left -= n - take
+            sess.dirty_left -= n - take
+            if self.state == V2_PRE_COPY:
+                sess.dirty_left += sess.dirty_per_read  # the running device dirties more
+        elif self.state == V2_STOP_COPY:
+            n = min(size, self.chunk, sess.left())
+            take = min(n, sess.initial_left)
+            sess.initial_left -= take
+            dirty = min(n - take, sess.dirty_left)
+            sess.dirty_left -= dirty
+            sess.stop_left -= n - take - dirty
         else:
             raise fusepy.FuseOSError(errno.EINVAL)
         return (b"VFIOMIG2" * (n // 8 + 1))[:n]
@@ -421,7 +437,7 @@ class DeviceV2:
     def precopy_info(self, sess):
         if not sess.active or self.state not in (V2_PRE_COPY, V2_PRE_COPY_P2P):
             raise fusepy.FuseOSError(errno.EINVAL)
-        return sess.initial_left, 0
+        return sess.initial_left, sess.dirty_left
 
     # -- VFIO_DEVICE_FEATURE (spec §5.2): the kernel core's checks, then the feature ------
     def feature(self, tid, addr, hand_data_fd):
@@ -447,9 +463,12 @@ class DeviceV2:
             mem_write(tid, addr + 8, struct.pack("<Q", self.flags))
             return 0
         if feat == FEATURE_MIG_DATA_SIZE:
+            if self.fail_data_size is not None:
+                self.log("%s: MIG_DATA_SIZE refused by script: errno %d" % (self.name, self.fail_data_size))
+                raise fusepy.FuseOSError(self.fail_data_size)
             left = self.precopy_bytes + self.stopcopy_bytes
             if self.session is not None and self.session.active and self.session.kind == "save":
-                left = self.session.initial_left + self.session.stop_left
+                left = self.session.left()
             mem_write(tid, addr + 8, struct.pack("<Q", left))
             return 0
         if get:

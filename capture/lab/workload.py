@@ -48,9 +48,13 @@ VFIO_MIG_GET_PRECOPY_INFO = 0x3B79
 
 # protocol v2 (spec §5.2, §5.3)
 V2_ERROR, V2_STOP, V2_RUNNING, V2_STOP_COPY, V2_RESUMING, V2_RUNNING_P2P, V2_PRE_COPY, V2_PRE_COPY_P2P = range(8)
+V2_NAMES = ["ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P", "PRE_COPY", "PRE_COPY_P2P"]
 FEATURE_GET, FEATURE_SET = 1 << 16, 1 << 17
 FEATURE_MIGRATION, FEATURE_MIG_DEVICE_STATE, FEATURE_MIG_DATA_SIZE = 1, 2, 9
 DATA_FILES_PER_DEVICE = 4  # must match vfio_fuse.py
+# QEMU's stop-copy size when VFIO_DEVICE_FEATURE_MIG_DATA_SIZE fails: VFIO_MIG_STOP_COPY_SIZE
+# (100 GiB, hw/vfio/migration.c since 8.1), which no downtime limit fits
+VFIO_MIG_STOP_COPY_SIZE = 100 << 30
 READ_SIZE = 0x10000  # QEMU reads 1 MiB; FUSE would split that, the driver answers per chunk anyway
 
 RUNNING, SAVING, RESUMING, MASK = 1, 2, 4, 7
@@ -294,8 +298,11 @@ class Vmm:
         ret, raw = self.feature(d, FEATURE_GET | FEATURE_MIG_DEVICE_STATE, struct.pack("<Ii", 0, -1))
         return struct.unpack_from("<I", raw, 8)[0] if ret == 0 else None
 
-    def v2_set(self, d, state):
+    def v2_set(self, d, state, recover=V2_ERROR):
         """SET MIG_DEVICE_STATE; keeps a returned data_fd as QEMU does (or reports it out of sync)."""
+        # QEMU 8.1 hw/vfio/trace-events, traced before the ioctl: vfio_migration_set_state(const char
+        # *name, const char *new_state, const char *recover_state) " (%s) new state %s, recover state %s"
+        self.qemu.trace("vfio_migration_set_state", " (%s) new state %s, recover state %s" % (d.name, V2_NAMES[state], V2_NAMES[recover]))
         ret, raw = self.feature(d, FEATURE_SET | FEATURE_MIG_DEVICE_STATE, struct.pack("<Ii", state, -1))
         if ret < 0:
             return ret
@@ -343,6 +350,29 @@ class Vmm:
         """save_live_iterate: read until ENOMSG (no data for now) or an error."""
         while self.read(d.data_fd, READ_SIZE) > 0:
             pass
+
+    def pending_exact(self, d):
+        """QEMU 8.1 vfio_state_pending_exact: the stop-copy size (vfio_query_stop_copy_size:
+        MIG_DATA_SIZE, 100 GiB when it fails) and, in PRE_COPY, the pre-copy size
+        (vfio_query_precopy_size: PRECOPY_INFO). Returns initial + dirty bytes left."""
+        size = self.v2_data_size(d)
+        stop = size if size is not None else VFIO_MIG_STOP_COPY_SIZE
+        info = self.precopy_info(d.data_fd) or (0, 0)
+        # QEMU 8.1 hw/vfio/trace-events: vfio_state_pending_exact(const char *name, uint64_t precopy,
+        # uint64_t postcopy, uint64_t stopcopy_size, uint64_t precopy_init_size, uint64_t precopy_dirty_size)
+        self.qemu.trace("vfio_state_pending_exact",
+                        " (%s) precopy 0x%x postcopy 0x0 stopcopy size 0x%x precopy initial size 0x%x precopy dirty size 0x%x"
+                        % (d.name, stop + info[0] + info[1], stop, info[0], info[1]))
+        return info[0] + info[1]
+
+    def v2_precopy(self, d, max_iter):
+        """QEMU 8.1's migration loop for one device: the exact pending query, then one
+        vfio_save_iterate (one read of the data_fd), until nothing is left in pre-copy or
+        max_iter iterations ran; the last query is made right before the switchover."""
+        n = 0
+        while self.pending_exact(d) and n < max_iter:
+            self.read(d.data_fd, READ_SIZE)
+            n += 1
 
     def save_complete(self, d, drain=True):
         """save_live_complete_precopy: read until read() returns 0 (end of stream)."""
@@ -524,6 +554,37 @@ def sc_v2_clean_live_migration(vmm, devs):
     vmm.close_data(d)
 
 
+def v2_live_migration(vmm, d, max_iter):
+    """QEMU 8.1 live migration of a PRE_COPY|P2P device, iterating as v2_precopy does."""
+    vmm.v2_flags(d)
+    vmm.v2_data_size(d)  # save_setup sizes its buffer
+    vmm.v2_set(d, V2_PRE_COPY, recover=V2_RUNNING)
+    vmm.v2_precopy(d, max_iter)
+    vmm.v2_set(d, V2_PRE_COPY_P2P)  # VM stop, P2P prepare step
+    vmm.v2_set(d, V2_STOP_COPY)
+    vmm.save_complete(d)
+    vmm.v2_set(d, V2_STOP)
+    vmm.close_data(d)
+
+
+def sc_v2_precopy_converges(vmm, devs):
+    v2_live_migration(vmm, devs[0], 16)  # until PRECOPY_INFO shows nothing left
+
+
+def sc_v2_precopy_grows(vmm, devs):
+    v2_live_migration(vmm, devs[0], 5)  # dirty_bytes outgrow every read: QEMU gives up after 5
+
+
+def sc_v2_early_switchover(vmm, devs):
+    v2_live_migration(vmm, devs[0], 1)  # one read of a 1 MiB pre-copy, then the VM is stopped
+
+
+def sc_v2_stopcopy_size_unknown(vmm, devs):
+    # MIG_DATA_SIZE fails every time: QEMU takes 100 GiB as the stop-copy size, so by its
+    # own test it never converges; the lab's management switches over once pre-copy is empty
+    v2_live_migration(vmm, devs[0], 16)
+
+
 def sc_v2_stop_copy(vmm, devs):
     d = devs[0]
     vmm.v2_flags(d)
@@ -622,6 +683,10 @@ SCENARIOS = {
     "v2-error-reset": sc_v2_error_reset,
     "v2-blocked-arc": sc_v2_blocked_arc,
     "v1-v2-mixed": sc_v1_v2_mixed,
+    "v2-precopy-converges": sc_v2_precopy_converges,
+    "v2-precopy-grows": sc_v2_precopy_grows,
+    "v2-early-switchover": sc_v2_early_switchover,
+    "v2-stopcopy-size-unknown": sc_v2_stopcopy_size_unknown,
 }
 
 

@@ -49,7 +49,12 @@ export interface ConvergenceInput {
   /** Last estimate before stop-copy began, and the first pending_bytes read in stop-copy (v1). */
   lastEstimate: ConvergenceEstimate | undefined;
   firstStopCopyPending: ConvergenceEstimate | undefined;
+  /** One record per failed stop-copy size query (see convergenceSizeUnknown, unknownSize). */
   sizeUnknown: Evidence[];
+  /** Failed MIG_DATA_SIZE GETs of the syscall view that no QEMU event has reported yet. */
+  sizeFailuresUnreported: number;
+  /** The one QEMU event size failures are counted from (the first seen), as for qemuSampleEvent. */
+  sizeUnknownEvent: string | undefined;
   stopCopy: { startNs: bigint | undefined; endNs: bigint | undefined; bytes: number; entry: Evidence; exit: Evidence | undefined } | undefined;
   /** The lost-events serial at the session's start. */
   readonly gapSerial: number;
@@ -69,6 +74,8 @@ export function newConvergenceInput(gapSerial: number): ConvergenceInput {
     lastEstimate: undefined,
     firstStopCopyPending: undefined,
     sizeUnknown: [],
+    sizeFailuresUnreported: 0,
+    sizeUnknownEvent: undefined,
     stopCopy: undefined,
     gapSerial,
   };
@@ -131,13 +138,32 @@ function num(o: QemuEventOp, ...names: string[]): bigint | undefined {
   return undefined;
 }
 
+/**
+ * QEMU reported a failed size query: one record per query. One query can show in two of
+ * QEMU's events (11.1: vfio_query_stop_copy_size, then vfio_state_pending with the
+ * sentinel), so only the first kind seen is counted; and QEMU traces a query after its
+ * ioctl, so when the syscall view showed that ioctl failing (bpftrace merged with QEMU's
+ * log) the event reports a query already counted. A QEMU event with no failed ioctl before
+ * it (the ioctl not decoded, or lost) counts.
+ */
 function unknownSize(c: ConvergenceInput, o: QemuEventOp, what: string): void {
-  convergenceSizeUnknown(c, { src: o.src, what });
+  c.sizeUnknownEvent ??= o.event;
+  if (c.sizeUnknownEvent !== o.event) return;
+  if (c.sizeFailuresUnreported > 0) {
+    c.sizeFailuresUnreported--;
+    return;
+  }
+  pushSizeUnknown(c, { src: o.src, what });
 }
 
-/** The stop-copy size could not be had: QEMU's failed query or sentinel, or the driver refusing MIG_DATA_SIZE. */
-export function convergenceSizeUnknown(c: ConvergenceInput, ev: Evidence): void {
+function pushSizeUnknown(c: ConvergenceInput, ev: Evidence): void {
   if (c.sizeUnknown.length < MAX_EVIDENCE) c.sizeUnknown.push(ev);
+}
+
+/** The stop-copy size could not be had: the driver refused MIG_DATA_SIZE (the syscall view). */
+export function convergenceSizeUnknown(c: ConvergenceInput, ev: Evidence): void {
+  c.sizeFailuresUnreported++;
+  pushSizeUnknown(c, ev);
 }
 
 /**

@@ -219,6 +219,56 @@ describe('MIG-STOPCOPY-SIZE-UNKNOWN', () => {
     expect(lines(f[0])).toEqual([99]);
   });
 
+  /** A MIG_DATA_SIZE GET the driver refused with EIO (the syscall view), on the builder's next line. */
+  const failedSize = (t: V2Trace, d: ReturnType<V2Trace['device']>): number => {
+    const line = d.dataSize(0n);
+    const o = t.ops[t.ops.length - 1];
+    if (o?.op !== 'v2-data-size') throw new Error('expected the v2-data-size op just pushed');
+    t.ops[t.ops.length - 1] = { ...o, stopCopyLength: undefined, result: { ok: false, ret: -5, errno: 5 } };
+    return line;
+  };
+  const SENTINEL = 107374182400n;
+
+  it("counts a query once when both its failed ioctl and QEMU's sentinel after it are in the inputs (a capture merged with QEMU's log)", () => {
+    const t = v2Trace();
+    const d = t.device('0000:65:00.0');
+    d.open();
+    d.flags(F.ALL);
+    d.set(S.PRE_COPY, { session: 1 });
+    const failed: number[] = [];
+    for (const left of [0x2000n, 0n]) {
+      failed.push(failedSize(t, d));
+      d.precopy(1, left, 0n);
+      d.qemu('vfio_state_pending_exact', { precopy: SENTINEL + left, postcopy: 0n, stopcopySize: SENTINEL, precopyInitialSize: left, precopyDirtySize: 0n });
+      if (left > 0n) d.read(1, 0x2000);
+    }
+    d.set(S.STOP_COPY);
+    d.read(1, 0x1000);
+    d.read(1, 0);
+    d.set(S.STOP);
+    const { findings, saves } = run(t.ops);
+    expect(saves[0]?.convergence?.stopCopySizeUnknown.map((e) => e.src.line)).toEqual(failed);
+    const f = only(findings, 'MIG-STOPCOPY-SIZE-UNKNOWN');
+    expect(f[0]?.message).toMatch(/\(2 times:/);
+  });
+
+  it("counts QEMU's own report of a query once when it shows in two events (11.1: vfio_query_stop_copy_size, then vfio_state_pending)", () => {
+    const t = v2Trace();
+    const queries: number[] = [];
+    v2Save(t, {
+      precopy: [0x4000n, 0x2000n],
+      qemu: (d) => {
+        for (let i = 0; i < 2; i++) {
+          queries.push(d.qemu('vfio_query_stop_copy_size', { size: SENTINEL, ret: -5n }));
+          d.qemu('vfio_state_pending', { stopcopySize: SENTINEL, precopyInitSize: 0x2000n, precopyDirtySize: 0n, exact: 1n, final: 0n });
+        }
+      },
+    });
+    const { findings, saves } = run(t.ops);
+    expect(saves[0]?.convergence?.stopCopySizeUnknown.map((e) => e.src.line)).toEqual(queries);
+    expect(only(findings, 'MIG-STOPCOPY-SIZE-UNKNOWN')[0]?.message).toMatch(/\(2 times:/);
+  });
+
   it('is quiet when the size query answered', () => {
     const t = v2Trace();
     v2Save(t, { precopy: [0x4000n, 0x2000n], qemu: (d) => d.qemu('vfio_query_stop_copy_size', { size: 0x3000n, ret: 0n }) });
