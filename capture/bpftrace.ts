@@ -100,10 +100,11 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-function headerLine(o: CaptureOptions, pid: number | undefined): string {
+/** The runner's first line (docs/capture-format.md); `hostName` is this host's unless a test says otherwise. */
+export function headerLine(o: Pick<CaptureOptions, 'target' | 'format' | 'readWrite'>, pid: number | undefined, hostName?: string): string {
   const target = o.target.kind === 'all' ? `all match=${JSON.stringify(o.target.match.source)}` : o.target.kind === 'pid' ? `pid:${String(pid)}` : `command:${String(pid)}`;
   // host= before target=: a host-mode target's match="REGEX" is free text (the parser reads host= only before it).
-  return `# migscope-capture v${CAPTURE_FORMAT_VERSION} tracer=bpftrace format=${o.format} runner=migscope${hostField()} target=${target} read_write=${o.readWrite ? 1 : 0}`;
+  return `# migscope-capture v${CAPTURE_FORMAT_VERSION} tracer=bpftrace format=${o.format} runner=migscope${hostField(hostName)} target=${target} read_write=${o.readWrite ? 1 : 0}`;
 }
 
 function clockSyncLine(c: ClockPair, where: 'start' | 'end'): string {

@@ -11,6 +11,6 @@
 import { hostname } from 'node:os';
 
 /** ` host=NAME` for a header line, or '' when the host's name cannot be written as one word. */
-export function hostField(name: string = hostname()): string {
+export function hostField(name: string | undefined = hostname()): string {
   return /^[\x21-\x7e]{1,253}$/.test(name) ? ` host=${name}` : '';
 }
