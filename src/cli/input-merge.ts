@@ -76,6 +76,9 @@ export function probeHead(path: string, file: string, format: InputFormat, head:
   if (!text.endsWith('\n')) lines.pop(); // a line cut by the head's end
   const sink: ParserSink = {
     record(r) {
+      // libvirt's monitor lines carry the thread id of libvirtd, not of QEMU: no evidence
+      // of which QEMU (or capture) the log is of.
+      if (r.kind === 'qmp') return;
       if (r.tid !== undefined && tids.size < MAX_IDS) tids.add(r.tid);
       if (r.pid !== undefined && pids.size < MAX_IDS) pids.add(r.pid);
     },
@@ -170,7 +173,8 @@ const keyOf = (name: string): string => `host:${name.toLowerCase()}`;
  */
 function resolveHost(name: string, groups: ReadonlyMap<string, string>): { readonly key: string; readonly fqdn: boolean } | undefined {
   const n = name.toLowerCase();
-  if (groups.has(keyOf(n))) return { key: keyOf(n), fqdn: false };
+  const same = [...groups].find(([, g]) => g.toLowerCase() === n);
+  if (same !== undefined) return { key: same[0], fqdn: false };
   const near = [...groups].filter(([, g]) => {
     const x = g.toLowerCase();
     return x.startsWith(`${n}.`) || n.startsWith(`${x}.`);
