@@ -13,7 +13,8 @@
 // success (an iommufd cdev named by the PCI address of an earlier vfiodev record); close → fd-close; clocksync → clock-sync; "Lost N events" / lost_events →
 // lost-events. Other well-formed records (begin/end lines, exit-time maps, helper errors,
 // other printf events) are counted as skipped. Comments ("# ..."), "Attaching N probes",
-// attached_probes and blank lines are not records. Everything else is malformed.
+// attached_probes and blank lines are not records (the runner's header's host= names the
+// host: ParserSink.host). Everything else is malformed.
 
 import type { LineParser, ParserSink, Source, TraceRecord } from '../src/record/types.js';
 import { parseBig, parseNum, splitRecordLine, type RecordLine } from './bpftrace/fields.js';

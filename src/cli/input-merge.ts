@@ -5,11 +5,14 @@
 // tracker keeps one timeline per device, and QMP's migration status lands on the same
 // migration as the device sessions. docs/input-formats.md "Merging inputs of one host".
 //
-// Which inputs are one host (planInputs): --host FILE=NAME says so; without it, when
-// exactly one capture is among the inputs, the QEMU-side inputs are taken to be its
-// host's (unless their thread ids are none of the capture's); with several captures, a
-// QEMU input goes with the one capture whose process/thread ids it carries. Nothing else
-// is guessed: two captures may be two hosts, and QEMU logs without a capture stay apart.
+// Which inputs are one host (planInputs): --host FILE=NAME says so; then the host an
+// input names itself (ParserSink.host: a capture header's host=, trace.dat's UNAME, a
+// libvirt log's hostname: line), so that two hosts' captures each take their own libvirt
+// log and a log of another host is kept apart; without names, when exactly one capture is
+// among the inputs, the QEMU-side inputs are taken to be its host's (unless their thread
+// ids are none of the capture's); with several captures, a QEMU input goes with the one
+// capture whose process/thread ids it carries. Nothing else is guessed: two captures may
+// be two hosts, and QEMU logs without a capture stay apart.
 //
 // Clocks: the capture's records are on its trace clock (mono); its clock-sync record
 // pairs that with wall-clock time. QEMU's log stamps (≤ 10.0 TID@SEC.USEC gettimeofday,
