@@ -77,7 +77,7 @@ export function addAnalysisOptions(cmd: Command): Command {
 /** For commands over several files (analyze, report): which inputs are one host (src/cli/input-merge.ts). */
 export function addMergeOptions(cmd: Command): Command {
   return cmd
-    .option('--host <FILE=NAME>', 'the host an input is from: inputs of one host are merged into one timeline (repeatable; default: QEMU/libvirt/QMP logs go with the only capture)', collect)
+    .option('--host <FILE=NAME>', 'the host an input is from: inputs of one host are merged into one timeline (repeatable; default: the host an input names (capture header, trace.dat, libvirt hostname:), else QEMU/libvirt/QMP logs go with the only capture)', collect)
     .option('--no-merge', 'analyse every input on its own, even inputs of one host');
 }
 
@@ -171,6 +171,7 @@ Examples:
   migscope analyze mig.trace --json > mig.json   the same, for scripts
   migscope analyze src.trace dst.trace           both ends of a migration
   migscope analyze cap.trace qemu.log vm.log     a capture and the same host's QEMU/libvirt logs: one timeline
+  migscope analyze a.trace b.trace a-vm.log b-vm.log   two hosts: each libvirt log goes with the capture of the host it names
   migscope analyze a.trace b.trace qemu.log --host a.trace=hv1 --host qemu.log=hv1
   bpftrace capture/migscope.bt ... | migscope analyze -
   migscope analyze late.trace --device 4242:27=0000:65:00.0 --region 4242:27=0x90000000000
