@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { analyzeInputs, InputError, type InputSpec } from './pipeline.js';
 import { FORMATS } from '../../parsers/index.js';
+import { checkHostName } from '../../parsers/text/host-name.js';
 import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parsePositiveNumber, parseSecondsToNs, UsageError } from './flags.js';
 import { renderTerminal } from '../report/terminal.js';
 import { renderJson } from '../report/json.js';
@@ -110,7 +111,10 @@ export async function runAnalysis(files: readonly string[], flags: AnalyzeFlags,
     if (eq <= 0 || eq === h.length - 1) throw new UsageError(`--host expects FILE=NAME (e.g. --host qemu.log=hv-07), got "${h}"`);
     const path = h.slice(0, eq);
     if (!files.includes(path)) throw new UsageError(`--host ${h}: ${path} is not one of the inputs (${files.join(', ')})`);
-    hosts.set(path, h.slice(eq + 1));
+    // The same check as the names inputs give (they are compared with each other).
+    const name = checkHostName(h.slice(eq + 1));
+    if (!name.ok) throw new UsageError(`--host ${h}: ${name.error}`);
+    hosts.set(path, name.name);
   }
   if (inputs.filter((i) => i.path === '-').length > 1) throw new UsageError('standard input ("-") can be given once');
 

@@ -206,6 +206,10 @@ describe('inputs that name their host are grouped by it', () => {
     expect(file(b, hosts('hv-b', 'libvirt.log')).placement).toMatchObject({ merged: true, host: 'hv-a', hostRule: `--host ${hosts('hv-b', 'libvirt.log')}=hv-a` });
   });
 
+  it('--host takes a host name, checked like the names inputs give', async () => {
+    await expect(runAnalysis([hosts('hv-a', 'capture.txt'), hosts('hv-b', 'libvirt.log')], flags({ host: [`${hosts('hv-b', 'libvirt.log')}=hv a`] }))).rejects.toThrow(/--host .*: not a host name/);
+  });
+
   it("a trace.dat's UNAME host is read before merging: a libvirt log of another host is kept apart", async () => {
     const dat = 'test/fixtures/lab/trace-cmd/clean-live-migration.dat';
     const a = await runAnalysis([dat, hosts('hv-a', 'libvirt.log')], flags());
