@@ -80,7 +80,9 @@ export function probeTraceDat(path: string, sink: ParserSink): void {
     const u = readUnameOption(src);
     if (u !== undefined) reportUname(u, src.file, sink);
   } catch (e) {
-    if (!(e instanceof TraceDatError) && !(e instanceof Error && 'code' in e)) throw e; // damage, or an fs error
+    // Damage, a decoder's refusal, an fs error: the probe only plans; parsing the file
+    // runs the same reads again and reports what is wrong where it is.
+    if (!(e instanceof Error)) throw e;
   } finally {
     src?.close();
   }
