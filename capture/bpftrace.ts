@@ -24,6 +24,7 @@ import { bpftraceLineSource, createReorderer } from './reorder.js';
 import { shippedFile } from './package-root.js';
 import { createCdevAnnouncer } from './vfio-cdev.js';
 import { childExited } from './child-exit.js';
+import { hostField } from './host-field.js';
 import { isVmm, parseExecLine, registerVmm, runningVmms, unregisterVmm } from './vmm-registry.js';
 import {
   CaptureSetupError,
@@ -99,9 +100,11 @@ export function processAlive(pid: number): boolean {
   }
 }
 
-function headerLine(o: CaptureOptions, pid: number | undefined): string {
+/** The runner's first line (docs/capture-format.md); `hostName` is this host's unless a test says otherwise. */
+export function headerLine(o: Pick<CaptureOptions, 'target' | 'format' | 'readWrite'>, pid: number | undefined, hostName?: string): string {
   const target = o.target.kind === 'all' ? `all match=${JSON.stringify(o.target.match.source)}` : o.target.kind === 'pid' ? `pid:${String(pid)}` : `command:${String(pid)}`;
-  return `# migscope-capture v${CAPTURE_FORMAT_VERSION} tracer=bpftrace format=${o.format} runner=migscope target=${target} read_write=${o.readWrite ? 1 : 0}`;
+  // host= before target=: a host-mode target's match="REGEX" is free text (the parser reads host= only before it).
+  return `# migscope-capture v${CAPTURE_FORMAT_VERSION} tracer=bpftrace format=${o.format} runner=migscope${hostField(hostName)} target=${target} read_write=${o.readWrite ? 1 : 0}`;
 }
 
 function clockSyncLine(c: ClockPair, where: 'start' | 'end'): string {

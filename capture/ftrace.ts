@@ -28,6 +28,7 @@ import { readClockPair, type ClockPair } from './clock.js';
 import { packageRoot } from './package-root.js';
 import { processAlive } from './bpftrace.js';
 import { childExited } from './child-exit.js';
+import { hostField } from './host-field.js';
 import {
   addEventPids,
   createCleanup,
@@ -340,7 +341,7 @@ function headerLines(s: Session, o: CaptureOptions): string[] {
   const target = o.target.kind === 'pid' ? `pid:${s.pid}` : `command:${s.pid}`;
   return [
     '# tracer: nop',
-    `# migscope-ftrace-capture v${FTRACE_CAPTURE_VERSION} version=${migscopeVersion()} tracer=ftrace clock=${CLOCK} target=${target} ` +
+    `# migscope-ftrace-capture v${FTRACE_CAPTURE_VERSION} version=${migscopeVersion()} tracer=ftrace clock=${CLOCK}${hostField()} target=${target} ` +
       `instance=${s.inst.name} uprobe=${s.uprobeGroup ?? 'none'} copy_trace_marker=${s.copyTraceMarker ? 1 : 0} read_write=${o.readWrite ? 1 : 0}`,
     `# events: ${s.events.join(' ')}`,
     ...(s.libc !== undefined ? [`# uprobe: ${s.libc.libc}:0x${s.libc.pwrite64.fileOffset.toString(16)} (${s.libc.pwrite64.name})`] : []),

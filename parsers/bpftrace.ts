@@ -13,13 +13,15 @@
 // success (an iommufd cdev named by the PCI address of an earlier vfiodev record); close → fd-close; clocksync → clock-sync; "Lost N events" / lost_events →
 // lost-events. Other well-formed records (begin/end lines, exit-time maps, helper errors,
 // other printf events) are counted as skipped. Comments ("# ..."), "Attaching N probes",
-// attached_probes and blank lines are not records. Everything else is malformed.
+// attached_probes and blank lines are not records (the runner's header's host= names the
+// host: ParserSink.host). Everything else is malformed.
 
 import type { LineParser, ParserSink, Source, TraceRecord } from '../src/record/types.js';
 import { parseBig, parseNum, splitRecordLine, type RecordLine } from './bpftrace/fields.js';
 import { parseJsonLine } from './bpftrace/json.js';
 import { createStreamOrder } from './stream-order.js';
 import { cutShort } from './text/cut-line.js';
+import { createHostReporter } from './text/host-name.js';
 
 /** Highest "migscope-capture vN" this parser understands (v2 added `vfiodev`). */
 export const BPFTRACE_CAPTURE_VERSION = 2;
@@ -33,6 +35,8 @@ const PCI_ADDRESS = /^[0-9a-f]{4,8}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/;
 const MIN_POINTER = 4096n;
 
 const HEADER = /^# migscope-capture v(\d+)\b/;
+/** The runner's `host=NAME` (docs/capture-format.md); the value is checked by parsers/text/host-name.ts. */
+const HOST_FIELD = / host=(\S*)/;
 const ATTACHING = /^Attaching \d+ probes?\.\.\.$/;
 const LOST = /^Lost (\d+) events$/;
 const HELPER_WARNING = /^\S+:\d+:\d+(?:-\d+)?: WARNING: /;
@@ -79,6 +83,7 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
   const order = createStreamOrder(file, 'thread', (p) => sink.malformed(p));
   /** iommufd cdev path → PCI address, from the capture's `vfiodev` records. */
   const cdevs = new Map<string, string>();
+  const reportHost = createHostReporter(sink);
 
   const bad = (lineNo: number, message: string): void =>
     sink.malformed(lineNo === cutLine ? cutShort(file, lineNo, message, lastTs) : { src: { file, line: lineNo }, message, ...(lastTs !== undefined ? { tsNs: lastTs } : {}) });
@@ -97,6 +102,11 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
         if (v > BPFTRACE_CAPTURE_VERSION) {
           bad(lineNo, `capture format v${v} is newer than this migscope reads (v${BPFTRACE_CAPTURE_VERSION}); reading it as v${BPFTRACE_CAPTURE_VERSION}`);
         }
+        // The runner's header names the host (optional: older captures do not). Read only
+        // before `target=`: a host-mode target's match="REGEX" is free text.
+        const t = line.indexOf(' target=');
+        const host = HOST_FIELD.exec(t < 0 ? line : line.slice(0, t));
+        if (host !== null) reportHost(host[1] ?? '', { file, line: lineNo }, 'capture header host=', lastTs);
       }
       return;
     }

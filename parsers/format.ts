@@ -24,6 +24,12 @@ export type InputFormat =
       readonly kind: 'file';
       readonly detect: (head: Buffer, firstLines: readonly string[]) => boolean;
       readonly parse: (path: string, sink: ParserSink, opts: FileParseOptions) => Promise<void>;
+      /**
+       * What the file's metadata says about the input (sink.host, sink.clock), read without
+       * its trace data: for planning a merge of several inputs before any is analysed.
+       * Optional; reports nothing when the metadata cannot be read.
+       */
+      readonly probe?: (path: string, sink: ParserSink) => void;
     };
 
 /**

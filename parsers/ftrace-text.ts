@@ -27,6 +27,7 @@ import { buildEnterInfo, newSyscallArgs, parseRetHex, scanColonArgs } from './te
 import { hasFraction, parseTraceTimestamp } from './text/timestamp.js';
 import { createStreamOrder } from './stream-order.js';
 import { cutShort } from './text/cut-line.js';
+import { createHostReporter } from './text/host-name.js';
 
 export interface FtraceTextOptions {
   /**
@@ -45,6 +46,8 @@ const LATENCY_MESSAGE =
 const LATENCY_LINE = /^\S.{0,15}-\d+\s+\d+\S{4,6}\s+\d+us.: /;
 
 const MARK_PREFIX = 'tracing_mark_write: ';
+/** The header comment capture/ftrace.ts writes (docs/tracers.md). */
+const FTRACE_CAPTURE_HEADER = '# migscope-ftrace-capture ';
 
 export function createFtraceTextParser(file: string, sink: ParserSink, options: FtraceTextOptions = {}): LineParser {
   const asm = createSyscallAssembler(file, sink);
@@ -62,6 +65,7 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
   let cutLine = -1;
   // Each CPU's ring buffer is in time order (spec trace-formats §2.6).
   const order = createStreamOrder(file, 'CPU', (p) => sink.malformed(p));
+  const reportHost = createHostReporter(sink);
 
   function malformed(lineNo: number, message: string): void {
     sink.malformed(lineNo === cutLine ? cutShort(file, lineNo, message, lastTs) : { src: { file, line: lineNo }, message, ...(lastTs !== undefined ? { tsNs: lastTs } : {}) });
@@ -87,6 +91,11 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
     }
     if (/^# \S+ latency trace v/.test(text) || text.startsWith('#  cmd     pid')) latency = true;
     headerClock = captureHeaderClock(text) ?? headerClock;
+    // `migscope capture --tracer ftrace` names its host (optional: older captures do not).
+    if (text.startsWith(FTRACE_CAPTURE_HEADER)) {
+      const host = / host=(\S*)/.exec(text);
+      if (host !== null) reportHost(host[1] ?? '', { file, line: lineNo }, 'capture header host=', lastTs);
+    }
   }
 
   /** Parse the line's timestamp into lastTs; false (and reported) when malformed or a duplicate. */

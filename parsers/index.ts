@@ -10,7 +10,7 @@ import { createQemuLogParser, detectQemuLog } from './qemu-log.js';
 import { createQemuStapParser, detectQemuStap } from './qemu-stap.js';
 import { createQmpTranscriptParser, detectQmpTranscript } from './qmp.js';
 import { createLibvirtLogParser, detectLibvirtLog } from './libvirt-log.js';
-import { detectTraceDat, parseTraceDat, TraceDatError } from './tracedat/index.js';
+import { detectTraceDat, parseTraceDat, probeTraceDat, TraceDatError } from './tracedat/index.js';
 import { detectSimpletrace, parseSimpletrace } from './simpletrace/index.js';
 
 export const FORMATS: readonly InputFormat[] = [
@@ -26,6 +26,7 @@ export const FORMATS: readonly InputFormat[] = [
         throw e;
       }
     },
+    probe: probeTraceDat,
   },
   {
     name: 'simpletrace',

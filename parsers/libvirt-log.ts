@@ -19,14 +19,24 @@
 // replies with libvirt's (ms); both are wall-clock time (clock "realtime"). QEMU trace
 // lines in the per-VM log go through the log-backend parser (parsers/qemu-log.ts). Every
 // other line (other libvirt messages, the command line, the continuation of a multi-line
-// entry) is counted as skipped; a monitor line whose JSON is broken is malformed.
+// entry) is counted as skipped; a monitor line whose JSON is broken is malformed. The
+// `hostname:` line libvirt writes at the top of its logs names the host (ParserSink.host).
 
 import type { LineParser, ParserSink } from '../src/record/types.js';
 import { createQemuLogParser } from './qemu-log.js';
 import { parseIsoStamp } from './qemu-log.js';
 import { parseQmpMessage } from './text/qmp-message.js';
+import { createHostReporter } from './text/host-name.js';
 
 const LIBVIRT_PREFIX = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{3})([+-])(\d{2})(\d{2}): (\d+): (\w+) : ([\w.]+):(\d+) : /;
+/**
+ * The host libvirt runs on, as it writes it at the top of every log (src/util/virlog.c
+ * virLogHostnameString, "hostname: %s"): the per-VM log's start-up line
+ * (`…: starting up libvirt version: …, kernel: …, hostname: dst.example`, qemuLogOperation)
+ * and the daemon log's own line (`…: 3017: info : hostname: hv1`). Only these two forms:
+ * "hostname: " inside a monitor message or QEMU's output is not libvirt naming its host.
+ */
+const HOSTNAME_LINE = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{3}[+-]\d{4}: (?:starting up libvirt .*, |\d+: info : )hostname: (.*?)\s*$/;
 const MONITOR = /^QEMU_MONITOR_(RECV_EVENT|RECV_REPLY|SEND_MSG): mon=(0x[0-9a-fA-F]+|\(nil\)) (event|reply|msg)=/;
 
 /** `2025-07-21 18:43:28.089+0000` as epoch ns. */
@@ -54,6 +64,7 @@ export function createLibvirtLogParser(file: string, sink: ParserSink): LinePars
       }
     },
   });
+  const reportHost = createHostReporter(sink);
   /** The last entry was a SEND_MSG whose ` fd=N` continuation is still due. */
   let awaitingFd = false;
 
@@ -109,6 +120,8 @@ export function createLibvirtLogParser(file: string, sink: ParserSink): LinePars
       virtLauncher(text, lineNo);
       return;
     }
+    const h = HOSTNAME_LINE.exec(text);
+    if (h !== null) reportHost(h[1] ?? '', { file, line: lineNo }, "libvirt's hostname: line");
     qemu.line(text, lineNo);
   }
 

@@ -3,7 +3,8 @@
 import type { ParserSink } from '../../src/record/types.js';
 import { type ByteSource, TraceDatError, openFileSource } from './byte-source.js';
 import { streamEvents } from './events.js';
-import { type MetaProblem, readMetadata } from './metadata.js';
+import { type MetaProblem, type UnameOption, readMetadata, readUnameOption } from './metadata.js';
+import { createHostReporter, unameNodename } from '../text/host-name.js';
 import { createRecordMapper } from './records.js';
 import { restoreZstdFileBudget, setZstdFileBudget } from './zstd-guard.js';
 
@@ -38,6 +39,7 @@ async function parseWithin(src: ByteSource, sink: ParserSink, opts: TraceDatOpti
   const meta = readMetadata(src, problems);
   for (const p of problems) sink.malformed({ src: { file: src.file, byteOffset: p.byteOffset }, message: p.message });
   if (meta.clock !== undefined) sink.clock(meta.clock);
+  if (meta.uname !== undefined) reportUname(meta.uname, src.file, sink);
   if (meta.cpuData.length === 0) {
     sink.malformed({ src: { file: src.file, byteOffset: 0 }, message: 'the file holds no per-CPU trace data' });
   }
@@ -55,5 +57,33 @@ export async function parseTraceDat(path: string, sink: ParserSink, opts: TraceD
     throw e;
   } finally {
     src.close();
+  }
+}
+
+/** The recording host from the UNAME option's nodename (a bad one is a problem at its byte offset). */
+function reportUname(u: UnameOption, file: string, sink: ParserSink): void {
+  const n = unameNodename(u.text);
+  const src = { file, byteOffset: u.byteOffset };
+  if (!n.ok) sink.malformed({ src, message: `UNAME option: ${n.error}` });
+  else createHostReporter(sink)(n.name, src, 'trace.dat UNAME option nodename');
+}
+
+/**
+ * What a trace.dat's metadata says about the input without reading its trace data: the
+ * recording host (UNAME), for planning a merge (src/cli/input-merge.ts). A file whose
+ * metadata cannot be read says nothing here; analysing it reports why.
+ */
+export function probeTraceDat(path: string, sink: ParserSink): void {
+  let src: ByteSource | undefined;
+  try {
+    src = openFileSource(path);
+    const u = readUnameOption(src);
+    if (u !== undefined) reportUname(u, src.file, sink);
+  } catch (e) {
+    // Damage, a decoder's refusal, an fs error: the probe only plans; parsing the file
+    // runs the same reads again and reports what is wrong where it is.
+    if (!(e instanceof Error)) throw e;
+  } finally {
+    src?.close();
   }
 }

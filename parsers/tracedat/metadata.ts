@@ -40,6 +40,20 @@ export interface TraceDatMeta {
   readonly cmdlines: ReadonlyMap<number, string>;
   readonly clock: string | undefined;
   readonly cpuData: readonly CpuDataSpec[];
+  /** The UNAME option (the recording host), when the file has one. */
+  readonly uname: UnameOption | undefined;
+}
+
+/** The UNAME option's text (its NUL and anything after dropped) and the file offset of its record. */
+export interface UnameOption {
+  readonly text: string;
+  readonly byteOffset: number;
+}
+
+/** The text of a UNAME option's data: a C string (trace-cmd counts the NUL in the size). */
+function unameOf(data: Buffer, byteOffset: number): UnameOption {
+  const nul = data.indexOf(0);
+  return { text: data.toString('utf8', 0, nul < 0 ? data.length : nul), byteOffset };
 }
 
 export interface MetaProblem {
@@ -89,6 +103,7 @@ interface Collect {
   readonly problems: MetaProblem[];
   headerPage: string | undefined;
   cmdlines: Map<number, string>;
+  uname: UnameOption | undefined;
 }
 
 /** `u32 count, count × (u64 size, format text)` (§5.3 items 3–4). */
@@ -179,6 +194,7 @@ function readV6(src: ByteSource, header: FileHeader, c: Collect): { clock: strin
         const oat = s.pos - 2;
         const data = need(s, u32(s, 'option size'), `option ${id}`);
         if (id === OPT.TRACECLOCK) clock ??= clockFrom(data.toString('latin1'));
+        if (id === OPT.UNAME) c.uname ??= unameOf(data, oat);
         if (id === OPT.BUFFER) {
           c.problems.push({ byteOffset: oat, message: 'v6 extra buffer instance not read (only the top instance is)' });
         }
@@ -208,6 +224,11 @@ function readV6(src: ByteSource, header: FileHeader, c: Collect): { clock: strin
       throw new TraceDatError(`unknown v6 block tag ${JSON.stringify(t)}`, at);
     }
   }
+}
+
+function unameIn(options: readonly OptionRecord[]): UnameOption | undefined {
+  const o = options.find((x) => x.id === OPT.UNAME);
+  return o === undefined ? undefined : unameOf(o.data, o.at);
 }
 
 function refOffset(options: readonly OptionRecord[], id: number, name: string, src: ByteSource): number {
@@ -242,6 +263,7 @@ function readV7(src: ByteSource, header: FileHeader, codec: Codec | undefined, c
   let clock: string | undefined;
   let pageSize = header.pageSize;
   const cpuData: CpuDataSpec[] = [];
+  c.uname = unameIn(options);
   for (const o of options) {
     if (o.id === OPT.TRACECLOCK) clock ??= clockFrom(o.data.toString('latin1'));
     if (o.id !== OPT.BUFFER) continue;
@@ -362,7 +384,7 @@ export function readMetadata(src: ByteSource, problems: MetaProblem[]): TraceDat
   } catch (e) {
     throw new TraceDatError(e instanceof Error ? e.message : String(e), 11);
   }
-  const c: Collect = { formats: new Map(), problems, headerPage: undefined, cmdlines: new Map() };
+  const c: Collect = { formats: new Map(), problems, headerPage: undefined, cmdlines: new Map(), uname: undefined };
   const r = header.version === 6 ? { ...readV6(src, header, c), pageSize: header.pageSize } : readV7(src, header, codec, c);
   const geo = pageGeometry(c.headerPage, header.longSize, r.pageSize);
   return {
@@ -375,5 +397,23 @@ export function readMetadata(src: ByteSource, problems: MetaProblem[]): TraceDat
     cmdlines: c.cmdlines,
     clock: r.clock,
     cpuData: r.cpuData,
+    uname: c.uname,
   };
+}
+
+/**
+ * Only the UNAME option, for planning a merge before any input is analysed (src/cli/
+ * input-merge.ts): v7 keeps its options in a chain read without the event formats; v6 keeps
+ * them after the formats, kallsyms and cmdlines, so the sequential read is needed.
+ */
+export function readUnameOption(src: ByteSource): UnameOption | undefined {
+  const header = readFileHeader(src);
+  if (header.version === 6) return readMetadata(src, []).uname;
+  let codec: Codec | undefined;
+  try {
+    codec = codecOf(header.compression);
+  } catch (e) {
+    throw new TraceDatError(e instanceof Error ? e.message : String(e), 11);
+  }
+  return unameIn(readOptionsChain(src, header.firstOptionsOffset ?? 0n, codec, () => undefined));
 }

@@ -37,12 +37,21 @@ export const BUFFER_OPTION_CPU = defineLayout([
 
 export const SECTION_FLAG_COMPRESSED = 1;
 
-/** Option / section ids (§5.5). */
+/**
+ * Option / section ids (§5.5): trace-cmd's enum of TRACECMD_OPTION_* (lib/trace-cmd/include/
+ * trace-cmd-local.h / trace-cmd.h), the same numbers in v6 and v7.
+ */
 export const OPT = {
   DONE: 0,
   CPUSTAT: 2,
   BUFFER: 3,
   TRACECLOCK: 4,
+  /**
+   * `uname(2)` of the recording host as text, "sysname nodename release machine" and a NUL
+   * (tracecmd/trace-record.c add_uname: sprintf "%s %s %s %s", length strlen()s + 4); written
+   * by every `trace-cmd record`, into the v6 options block and the v7 options chain alike.
+   */
+  UNAME: 5,
   CPUCOUNT: 8,
   STRINGS: 15,
   HEADER_INFO: 16,

@@ -11,8 +11,20 @@ export interface InputFile {
   readonly format: string;
   /** The clock of the times this input's records carry in the analysis (a merged input: its timeline's clock). */
   readonly clock: string | undefined;
+  /**
+   * The host the input itself says it was recorded on (ParserSink.host: a migscope capture
+   * header's host=, trace.dat's UNAME nodename, libvirt's hostname: line) and where that was
+   * read; absent when it names none. Not the host of `placement`, which may come from --host.
+   */
+  readonly host?: InputHost;
   /** With several inputs: which host it was taken to be from and how its times were put on that host's timeline. */
   readonly placement?: InputPlacement;
+}
+
+export interface InputHost {
+  readonly name: string;
+  /** Where the name was read, e.g. "capture header host= (capture.txt:1)". */
+  readonly how: string;
 }
 
 /**
@@ -23,7 +35,7 @@ export interface InputFile {
  * timeline is analysed on its own (`merged` false) and `rule` says why.
  */
 export interface InputPlacement {
-  /** The host name (--host, a libvirt log's hostname line, or "host of <capture>"); undefined when unknown. */
+  /** The host name (--host, the name an input gives, or "the host of <capture>"); undefined when unknown. */
   readonly host: string | undefined;
   /** What put the input on that host (--host, the only capture among the inputs, …) or why no host is known. */
   readonly hostRule: string;

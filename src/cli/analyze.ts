@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { analyzeInputs, InputError, type InputSpec } from './pipeline.js';
 import { FORMATS } from '../../parsers/index.js';
+import { checkHostName } from '../../parsers/text/host-name.js';
 import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parsePositiveNumber, parseSecondsToNs, UsageError } from './flags.js';
 import { renderTerminal } from '../report/terminal.js';
 import { jsonChunks } from '../report/json.js';
@@ -79,7 +80,7 @@ export function addAnalysisOptions(cmd: Command): Command {
 /** For commands over several files (analyze, report): which inputs are one host (src/cli/input-merge.ts). */
 export function addMergeOptions(cmd: Command): Command {
   return cmd
-    .option('--host <FILE=NAME>', 'the host an input is from: inputs of one host are merged into one timeline (repeatable; default: QEMU/libvirt/QMP logs go with the only capture)', collect)
+    .option('--host <FILE=NAME>', 'the host an input is from: inputs of one host are merged into one timeline (repeatable; default: the host an input names (capture header, trace.dat, libvirt hostname:), else QEMU/libvirt/QMP logs go with the only capture)', collect)
     .option('--no-merge', 'analyse every input on its own, even inputs of one host');
 }
 
@@ -117,7 +118,10 @@ export async function runAnalysis(
     if (eq <= 0 || eq === h.length - 1) throw new UsageError(`--host expects FILE=NAME (e.g. --host qemu.log=hv-07), got "${h}"`);
     const path = h.slice(0, eq);
     if (!files.includes(path)) throw new UsageError(`--host ${h}: ${path} is not one of the inputs (${files.join(', ')})`);
-    hosts.set(path, h.slice(eq + 1));
+    // The same check as the names inputs give (they are compared with each other).
+    const name = checkHostName(h.slice(eq + 1));
+    if (!name.ok) throw new UsageError(`--host ${h}: ${name.error}`);
+    hosts.set(path, name.name);
   }
   if (inputs.filter((i) => i.path === '-').length > 1) throw new UsageError('standard input ("-") can be given once');
 
@@ -178,6 +182,7 @@ Examples:
   migscope analyze mig.trace --json > mig.json   the same, for scripts
   migscope analyze src.trace dst.trace           both ends of a migration
   migscope analyze cap.trace qemu.log vm.log     a capture and the same host's QEMU/libvirt logs: one timeline
+  migscope analyze a.trace b.trace a-vm.log b-vm.log   two hosts: each libvirt log goes with the capture of the host it names
   migscope analyze a.trace b.trace qemu.log --host a.trace=hv1 --host qemu.log=hv1
   bpftrace capture/migscope.bt ... | migscope analyze -
   migscope analyze late.trace --device 4242:27=0000:65:00.0 --region 4242:27=0x90000000000

@@ -5,11 +5,14 @@
 // tracker keeps one timeline per device, and QMP's migration status lands on the same
 // migration as the device sessions. docs/input-formats.md "Merging inputs of one host".
 //
-// Which inputs are one host (planInputs): --host FILE=NAME says so; without it, when
-// exactly one capture is among the inputs, the QEMU-side inputs are taken to be its
-// host's (unless their thread ids are none of the capture's); with several captures, a
-// QEMU input goes with the one capture whose process/thread ids it carries. Nothing else
-// is guessed: two captures may be two hosts, and QEMU logs without a capture stay apart.
+// Which inputs are one host (planInputs): --host FILE=NAME says so; then the host an
+// input names itself (ParserSink.host: a capture header's host=, trace.dat's UNAME, a
+// libvirt log's hostname: line), so that two hosts' captures each take their own libvirt
+// log and a log of another host is kept apart; without names, when exactly one capture is
+// among the inputs, the QEMU-side inputs are taken to be its host's (unless their thread
+// ids are none of the capture's); with several captures, a QEMU input goes with the one
+// capture whose process/thread ids it carries. Nothing else is guessed: two captures may
+// be two hosts, and QEMU logs without a capture stay apart.
 //
 // Clocks: the capture's records are on its trace clock (mono); its clock-sync record
 // pairs that with wall-clock time. QEMU's log stamps (≤ 10.0 TID@SEC.USEC gettimeofday,
@@ -28,7 +31,7 @@ import type { InputFormat } from '../../parsers/format.js';
 import { createLineFeeder, type LineFeeder } from '../../parsers/lines.js';
 import type { InputProblem, ParserSink, TraceRecord } from '../record/types.js';
 import { formatSource } from '../record/source-text.js';
-import type { InputPlacement } from '../analysis/types.js';
+import type { InputHost, InputPlacement } from '../analysis/types.js';
 
 /** Formats of syscall captures: their records are on a trace clock (docs/input-formats.md). */
 const CAPTURE_FORMATS: ReadonlySet<string> = new Set(['bpftrace', 'ftrace', 'trace-cmd-report', 'trace.dat']);
@@ -53,38 +56,48 @@ export interface Probe {
   readonly clock: string | undefined;
   /** How its lines are stamped, for the placement's rule. */
   readonly stamps: string;
-  /** A host name the input itself gives (libvirt's "hostname:" start-up line). */
-  readonly hostname: string | undefined;
+  /** The host the input itself names (ParserSink.host: a capture header's host=, trace.dat's UNAME, libvirt's hostname: line). */
+  readonly host: InputHost | undefined;
   /** Thread and process ids its first records carry (the capture's, or QEMU's TID@ / stap PID@). */
   readonly tids: ReadonlySet<number>;
   readonly pids: ReadonlySet<number>;
 }
 
-/** Reads what the head (first 64 KiB) of a line input says: clock, stamps, ids, host name. */
+/**
+ * Reads what the head (first 64 KiB) of a line input says: clock, stamps, ids, host name;
+ * of a binary input, what its metadata says (InputFormat.probe: trace.dat's UNAME host).
+ * Problems are not reported here: analysing the input reports them.
+ */
 export function probeHead(path: string, file: string, format: InputFormat, head: Buffer): Probe {
   const role = CAPTURE_FORMATS.has(format.name) ? 'capture' : 'qemu-side';
   const tids = new Set<number>();
   const pids = new Set<number>();
   let clock: string | undefined;
-  let hostname: string | undefined;
+  let host: InputHost | undefined;
   const text = head.toString('utf8');
   const lines = text.split('\n');
   if (!text.endsWith('\n')) lines.pop(); // a line cut by the head's end
+  const sink: ParserSink = {
+    record(r) {
+      // libvirt's monitor lines carry the thread id of libvirtd, not of QEMU: no evidence
+      // of which QEMU (or capture) the log is of.
+      if (r.kind === 'qmp') return;
+      if (r.tid !== undefined && tids.size < MAX_IDS) tids.add(r.tid);
+      if (r.pid !== undefined && pids.size < MAX_IDS) pids.add(r.pid);
+    },
+    skipped() {},
+    malformed() {},
+    clock(name) {
+      clock ??= name;
+    },
+    host(name, how) {
+      host ??= { name, how };
+    },
+  };
   if (format.kind === 'lines') {
-    const sink: ParserSink = {
-      record(r) {
-        if (r.tid !== undefined && tids.size < MAX_IDS) tids.add(r.tid);
-        if (r.pid !== undefined && pids.size < MAX_IDS) pids.add(r.pid);
-      },
-      skipped() {},
-      malformed() {},
-      clock(name) {
-        clock ??= name;
-      },
-    };
     const parser = format.create(file, sink);
     lines.forEach((l, i) => parser.line(l.endsWith('\r') ? l.slice(0, -1) : l, i + 1));
-  }
+  } else format.probe?.(path, sink);
   let stamps = format.name;
   switch (format.name) {
     case 'qemu-log': {
@@ -107,7 +120,6 @@ export function probeHead(path: string, file: string, format: InputFormat, head:
     case 'libvirt-log':
       clock = 'realtime'; // every libvirt line has its wall-clock prefix
       stamps = "libvirt's stamps (ms) and QMP event timestamps (µs): wall clock";
-      hostname = lines.map((l) => /\bhostname: ([A-Za-z0-9][\w.-]{0,252})/.exec(l)?.[1]).find((h) => h !== undefined);
       break;
     case 'qmp':
       stamps = 'QMP event timestamps (µs, wall clock; commands and replies carry none and keep their place)';
@@ -116,11 +128,11 @@ export function probeHead(path: string, file: string, format: InputFormat, head:
       if (format.kind === 'file') clock = undefined;
       stamps = `${format.name} trace clock`;
   }
-  return { path, file, format, role, clock, stamps, hostname, tids, pids };
+  return { path, file, format, role, clock, stamps, host, tids, pids };
 }
 
 export function unprobed(path: string, file: string): Probe {
-  return { path, file, format: undefined, role: 'unknown', clock: undefined, stamps: 'not probed', hostname: undefined, tids: new Set(), pids: new Set() };
+  return { path, file, format: undefined, role: 'unknown', clock: undefined, stamps: 'not probed', host: undefined, tids: new Set(), pids: new Set() };
 }
 
 export interface PlanOptions {
@@ -154,29 +166,98 @@ const overlap = (a: ReadonlySet<number>, b: ReadonlySet<number>): boolean => [..
 /** The thread and process ids an input's head carries, as one set. */
 const idsOf = (p: Probe): Set<number> => new Set([...p.tids, ...p.pids]);
 
+/** Host names are compared case-insensitively (RFC 4343). */
+const keyOf = (name: string): string => `host:${name.toLowerCase()}`;
+
+/**
+ * Which group of `groups` (key → host name) the host name `name` is: the same name, else
+ * a short name and its FQDN (libvirt logs the FQDN virGetHostname found, while a capture
+ * and trace.dat carry the nodename, often the short name), when exactly one group is so.
+ */
+function resolveHost(name: string, groups: ReadonlyMap<string, string>): { readonly key: string; readonly fqdn: boolean } | undefined {
+  const n = name.toLowerCase();
+  const same = [...groups].find(([, g]) => g.toLowerCase() === n);
+  if (same !== undefined) return { key: same[0], fqdn: false };
+  const near = [...groups].filter(([, g]) => {
+    const x = g.toLowerCase();
+    return x.startsWith(`${n}.`) || n.startsWith(`${x}.`);
+  });
+  const only = near.length === 1 ? near[0] : undefined;
+  return only === undefined ? undefined : { key: only[0], fqdn: true };
+}
+
+const fqdnNote = (name: string, group: string): string => (name.length > group.length ? `the FQDN of ${group}` : `the short name of ${group}`);
+
 /**
  * Which inputs are one host and which of them can share its timeline. The units come in
  * the order of their first input; the capture of a group is its timeline even when it
  * is not given first.
+ *
+ * The host of an input, strongest first: --host; the name the input gives itself (a
+ * capture's header host= or trace.dat UNAME; a libvirt log's hostname: line, which puts
+ * the log with the capture of that host, or keeps it apart when every capture names
+ * another host); then, for inputs that name none, the only capture among the inputs, or
+ * with several captures the one whose thread/process ids the input carries.
  */
 export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[] {
   if (probes.length < 2) return probes.map((probe) => ({ kind: 'single', probe, placement: undefined }));
   if (!o.merge) return probes.map((probe) => ({ kind: 'single', probe, placement: { host: o.hosts.get(probe.path), hostRule: o.hosts.has(probe.path) ? '--host' : 'not known', merged: false, rule: '--no-merge: analysed on its own' } }));
-  const host = new Map<Probe, { key: string; name: string | undefined; rule: string }>();
+  const host = new Map<Probe, { key: string; rule: string }>();
+  /** The name of each host group, and what gave it. */
+  const names = new Map<string, { name: string; by: string }>();
   const why = new Map<Probe, string>();
+  const put = (p: Probe, key: string, rule: string, name?: { name: string; by: string }): void => {
+    host.set(p, { key, rule });
+    if (name !== undefined && !names.has(key)) names.set(key, name);
+  };
+  const nameOf = (key: string): string | undefined => names.get(key)?.name;
+  /** "its host is B (how), but …": a QEMU-side input that names another host than the capture's. */
+  const otherHost = (p: Probe, h: InputHost, theirs: string): string => `its host is ${h.name} (${h.how}), ${theirs}: another host's input, not merged (--host FILE=NAME merges it anyway)`;
+
   for (const p of probes) {
     const h = o.hosts.get(p.path);
-    if (h !== undefined) host.set(p, { key: `flag:${h}`, name: h, rule: `--host ${p.path}=${h}` });
+    if (h !== undefined) put(p, keyOf(h), `--host ${p.path}=${h}`, { name: h, by: '--host' });
   }
   const unhosted = probes.filter((p) => !host.has(p));
   const captures = unhosted.filter((p) => p.role === 'capture');
+  // A capture that names its own host is that host's: its name wins over "the only capture".
+  for (const c of captures) if (c.host !== undefined) put(c, keyOf(c.host.name), `its own host name: ${c.host.how}`, { name: c.host.name, by: c.host.how });
+  /** The named hosts of captures (by --host or their own name), key → name, and their files. */
+  const captureHosts = new Map<string, string>();
+  const captureFiles = new Map<string, string[]>();
+  for (const c of probes) {
+    const h = host.get(c);
+    const n = h === undefined ? undefined : nameOf(h.key);
+    if (c.role !== 'capture' || h === undefined || n === undefined) continue;
+    captureHosts.set(h.key, n);
+    captureFiles.set(h.key, [...(captureFiles.get(h.key) ?? []), c.file]);
+  }
+  const unnamedCaptures = captures.filter((c) => !host.has(c));
+  // A QEMU-side input that names its host (libvirt's hostname:) goes with that host's capture.
+  for (const p of unhosted) {
+    if (p.role === 'capture' || p.host === undefined) continue;
+    const m = resolveHost(p.host.name, captureHosts);
+    if (m !== undefined) {
+      put(p, m.key, `${p.host.how} names ${p.host.name}${m.fqdn ? ` (${fqdnNote(p.host.name, captureHosts.get(m.key) ?? '')})` : ''}, the host of ${(captureFiles.get(m.key) ?? []).join(', ')}`);
+    } else if (unnamedCaptures.length === 0 && captureHosts.size > 0) {
+      why.set(p, otherHost(p, p.host, `not ${[...captureHosts].map(([k, n]) => `${n} (${(captureFiles.get(k) ?? []).join(', ')})`).join(' or ')}`));
+    }
+    // else: a capture that does not name its host may be this input's (below).
+  }
+
+  const rest = unhosted.filter((p) => !host.has(p) && !why.has(p));
   const cap = captures.length === 1 ? captures[0] : undefined;
   if (cap !== undefined) {
-    const libvirtName = unhosted.map((p) => p.hostname).find((h) => h !== undefined);
-    const key = `auto:${cap.path}`;
-    host.set(cap, { key, name: libvirtName, rule: 'the only capture among the inputs without --host' });
+    // The only capture among the inputs without --host: the QEMU-side inputs that name no
+    // other host are its host's. Unnamed itself, it takes the name of the first QEMU-side
+    // input that gives one (libvirt's hostname:).
+    if (!host.has(cap)) {
+      const named = rest.find((p) => p.role !== 'capture' && p.host !== undefined)?.host;
+      put(cap, `auto:${cap.path}`, 'the only capture among the inputs without --host', named === undefined ? undefined : { name: named.name, by: named.how });
+    }
+    const key = host.get(cap)?.key ?? `auto:${cap.path}`;
     const capIds = idsOf(cap);
-    for (const p of unhosted) {
+    for (const p of rest) {
       if (p === cap || p.role === 'capture') continue;
       // QEMU's thread ids (≤ 10.0 log) or process id (stap) that are none of the capture's:
       // another VM or another host's QEMU. Not merged on the "only capture" rule alone.
@@ -185,12 +266,17 @@ export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[
         why.set(p, `its thread/process ids (${[...ids].slice(0, 5).join(', ')}) are none of ${cap.file}'s: another VM's or another host's QEMU (pass --host to merge it anyway)`);
         continue;
       }
-      host.set(p, { key, name: libvirtName, rule: `taken as the host of ${cap.file}, the only capture among the inputs without --host` });
+      const named = names.get(key);
+      if (p.host !== undefined && named !== undefined && resolveHost(p.host.name, new Map([[key, named.name]])) === undefined) {
+        why.set(p, otherHost(p, p.host, `but ${cap.file}'s host is ${named.name} (${named.by})`));
+        continue;
+      }
+      put(p, key, `taken as the host of ${cap.file}, the only capture among the inputs without --host`);
     }
   } else if (captures.length > 1) {
     // Several captures (the two hosts, maybe): a QEMU input goes with a capture only when
     // its thread or process ids are that capture's and no other's.
-    for (const p of unhosted) {
+    for (const p of rest) {
       if (p.role === 'capture') continue;
       const ids = idsOf(p);
       const matches = ids.size === 0 ? [] : captures.filter((c) => overlap(ids, idsOf(c)));
@@ -202,13 +288,18 @@ export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[
         );
         continue;
       }
-      const key = `auto:${m.path}`;
-      host.set(m, { key, name: undefined, rule: `its process is the one ${p.file}'s thread ids name` });
-      host.set(p, { key, name: undefined, rule: `its thread/process ids (${[...ids].filter((x) => m.tids.has(x) || m.pids.has(x)).slice(0, 5).join(', ')}) are ${m.file}'s, and no other capture's` });
+      const key = host.get(m)?.key ?? `auto:${m.path}`;
+      const named = names.get(key);
+      if (p.host !== undefined && named !== undefined && resolveHost(p.host.name, new Map([[key, named.name]])) === undefined) {
+        why.set(p, otherHost(p, p.host, `but ${m.file}, whose process its ids name, is of ${named.name} (${named.by})`));
+        continue;
+      }
+      if (!host.has(m)) put(m, key, `its process is the one ${p.file}'s thread ids name`);
+      put(p, key, `its thread/process ids (${[...ids].filter((x) => m.tids.has(x) || m.pids.has(x)).slice(0, 5).join(', ')}) are ${m.file}'s, and no other capture's`, p.host === undefined ? undefined : { name: p.host.name, by: p.host.how });
     }
     for (const c of captures) if (!host.has(c)) why.set(c, `${captures.length} captures among the inputs and no QEMU input matched this one's ids: analysed on its own (--host FILE=NAME merges)`);
   } else {
-    for (const p of unhosted) why.set(p, 'no capture among the inputs to merge with and no --host: analysed on its own');
+    for (const p of rest) why.set(p, 'no capture among the inputs to merge with and no --host: analysed on its own');
   }
 
   const units: InputUnit[] = [];
@@ -224,7 +315,7 @@ export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[
     const members = probes.filter((q) => host.get(q)?.key === h.key);
     for (const q of members) placed.add(q);
     const memberCapture = members.find((q) => q.role === 'capture');
-    const hostName = h.name ?? (memberCapture !== undefined ? `the host of ${memberCapture.file}` : undefined);
+    const hostName = nameOf(h.key) ?? (memberCapture !== undefined ? `the host of ${memberCapture.file}` : undefined);
     const timeline = members.find((q) => q.role === 'capture' && q.format !== undefined) ?? members.find((q) => q.clock === 'realtime' && q.format?.kind === 'lines' && q.path !== '-');
     const followers: Probe[] = [];
     const alone: SingleInput[] = [];
@@ -262,6 +353,8 @@ interface Follower {
   fd: number | undefined;
   feeder: LineFeeder | undefined;
   ownClock: string | undefined;
+  /** The host the follower names itself (its own records' ParserSink.host). */
+  host: InputHost | undefined;
   stamped: number;
   records: number;
 }
@@ -274,7 +367,7 @@ export interface MergedInputs {
    * placement; followers that could not be placed (`merged` false) were not read and are
    * for the caller to analyse on their own.
    */
-  finish(stopped: boolean): { readonly timeline: InputPlacement; readonly followers: readonly { readonly probe: Probe; readonly placement: InputPlacement }[] };
+  finish(stopped: boolean): { readonly timeline: InputPlacement; readonly followers: readonly { readonly probe: Probe; readonly host: InputHost | undefined; readonly placement: InputPlacement }[] };
 }
 
 export interface MergeOptions {
@@ -294,7 +387,7 @@ export function mergeInputs(out: ParserSink, group: MergeGroup, o: MergeOptions)
   let failed: string | undefined;
   /** Records of the timeline input held until the clock mapping is known. */
   const held: TraceRecord[] = [];
-  const followers: Follower[] = group.followers.map((probe) => ({ probe, queue: [], qi: 0, eof: false, fd: undefined, feeder: undefined, ownClock: undefined, stamped: 0, records: 0 }));
+  const followers: Follower[] = group.followers.map((probe) => ({ probe, queue: [], qi: 0, eof: false, fd: undefined, feeder: undefined, ownClock: undefined, host: undefined, stamped: 0, records: 0 }));
 
   const shiftOf = (): bigint => -(clock?.offsetNs ?? 0n);
 
@@ -316,6 +409,9 @@ export function mergeInputs(out: ParserSink, group: MergeGroup, o: MergeOptions)
       malformed: (p: InputProblem) => out.malformed(p.tsNs === undefined ? p : { ...p, tsNs: p.tsNs + shift }),
       clock(name) {
         f.ownClock ??= name;
+      },
+      host(name, how) {
+        f.host ??= { name, how };
       },
     };
     try {
@@ -409,6 +505,7 @@ export function mergeInputs(out: ParserSink, group: MergeGroup, o: MergeOptions)
       // A timeline input whose own stamps are wall-clock (no capture in the group): nothing to move.
       if (name === 'realtime' && clock === undefined && failed === undefined) settle({ offsetNs: 0n, rule: 'its own wall-clock stamps' }, undefined);
     },
+    host: (name, how) => out.host?.(name, how),
   };
 
   return {
@@ -424,6 +521,7 @@ export function mergeInputs(out: ParserSink, group: MergeGroup, o: MergeOptions)
         timeline: { ...base, merged: clock !== undefined, timeline: group.timeline.file, ownClock: timelineClock, offsetNs: 0n, rule: clock !== undefined ? `wall = ${timelineClock ?? 'its clock'} ${secondsText(clock.offsetNs)}, from ${clock.rule}` : `no other input could be put on its clock: ${failed ?? ''}` },
         followers: followers.map((f) => ({
           probe: f.probe,
+          host: f.host,
           placement:
             clock !== undefined
               ? {

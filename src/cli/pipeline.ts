@@ -20,7 +20,7 @@ import { mergeMigrations } from '../track/migration-merge.js';
 import { withDowntimeShares } from '../track/downtime-shares.js';
 import type { Finding } from '../check/types.js';
 import { withInputHealth, type InputMark } from '../check/input-health.js';
-import type { Analysis, ClockMapping, InputFile, InputPlacement, InputSummary } from '../analysis/types.js';
+import type { Analysis, ClockMapping, InputFile, InputHost, InputPlacement, InputSummary } from '../analysis/types.js';
 import { mergeInputs, planInputs, probeHead, unprobed, type Probe } from './input-merge.js';
 import { VERSION } from './version.js';
 import { assertNever } from '../protocol/assert-never.js';
@@ -154,7 +154,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
    */
   const joins = new Map<string, string>();
   const usedIds = new Map<string, string>(); // device id → file that first used it
-  let current: { file: string; clock: string | undefined; decoder: ReturnType<typeof createDecoder>; renamed: Map<string, string> } | undefined;
+  let current: { file: string; clock: string | undefined; host: InputHost | undefined; decoder: ReturnType<typeof createDecoder>; renamed: Map<string, string> } | undefined;
 
   return {
     beginInput(file: string): ParserSink {
@@ -211,7 +211,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         tracker.op(op);
       };
       const decoder = createDecoder({ deviceNames: opts.deviceNames, regionOffsets: opts.regionOffsets, onOp });
-      const cur = { file, clock: undefined as string | undefined, decoder, renamed };
+      const cur = { file, clock: undefined as string | undefined, host: undefined as InputHost | undefined, decoder, renamed };
       current = cur;
       return {
         record(r: TraceRecord): void {
@@ -258,6 +258,9 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         clock(name: string): void {
           cur.clock = name;
         },
+        host(name: string, how: string): void {
+          cur.host ??= { name, how };
+        },
       };
     },
     endInput(format: string, placement?: InputPlacement): void {
@@ -283,7 +286,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         const id = cur.renamed.get(u.device.id) ?? u.device.id;
         unplaced.set(id, { ref: { ...u.device, id }, count: u.count, first: u.first, regionOffsets: u.regionOffsets });
       }
-      files.push({ path: cur.file, format, clock: cur.clock, ...(placement !== undefined ? { placement } : {}) });
+      files.push({ path: cur.file, format, clock: cur.clock, ...(cur.host !== undefined ? { host: cur.host } : {}), ...(placement !== undefined ? { placement } : {}) });
     },
     noteMergedInput(file: InputFile): void {
       files.push(file);
@@ -451,7 +454,7 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
     session.endInput(format, placed.timeline);
     const apart: { probe: Probe; placement: InputPlacement }[] = [];
     for (const f of placed.followers) {
-      if (f.placement.merged) session.noteMergedInput({ path: f.probe.file, format: f.probe.format?.name ?? 'unknown', clock: placed.timeline.ownClock, placement: f.placement });
+      if (f.placement.merged) session.noteMergedInput({ path: f.probe.file, format: f.probe.format?.name ?? 'unknown', clock: placed.timeline.ownClock, ...(f.host !== undefined ? { host: f.host } : {}), placement: f.placement });
       else apart.push(f);
     }
     // Not placed on the timeline: analysed on their own, as without merging.

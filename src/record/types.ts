@@ -210,6 +210,14 @@ export interface ParserSink {
   malformed(p: InputProblem): void;
   /** The trace clock this input uses, once known (e.g. "mono" for bpftrace nsecs). */
   clock(name: string): void;
+  /**
+   * The host the input says it was recorded on, once known: a migscope capture header's
+   * `host=`, trace.dat's UNAME nodename, libvirt's `hostname:` line. `name` has passed
+   * parsers/text/host-name.ts (a bad one is reported through malformed instead); `how`
+   * says where it was read, with file:line or byte offset. Optional: a sink that does not
+   * care leaves it out. Inputs merge by it (src/cli/input-merge.ts).
+   */
+  host?(name: string, how: string): void;
 }
 
 /** A line-oriented parser: fed one line at a time (without the newline), 1-based numbers. */

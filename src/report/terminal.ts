@@ -127,6 +127,9 @@ function placementLines(a: Analysis): string[] {
   for (const f of placed) {
     const p = f.placement;
     if (p === undefined) continue;
+    // The host the input names itself, where its placement does not say it (a kept-apart
+    // input's rule does; --host may have put it elsewhere; a libvirt log gives the FQDN).
+    if (f.host !== undefined && p.merged && p.host?.toLowerCase() !== f.host.name.toLowerCase()) out.push(`  ${f.path}: names its host ${f.host.name} (${f.host.how})`);
     if (!p.merged) out.push(`  ${f.path}: kept separate: ${p.rule}`);
     else if (p.timeline === f.path) out.push(`  ${f.path}: the timeline of ${p.host ?? 'its host'} (${p.hostRule}); ${p.rule}`);
     else out.push(`  ${f.path}: merged into it, offset ${p.offsetNs !== undefined ? signedSeconds(p.offsetNs) : '?'}: ${p.rule}`);
@@ -138,7 +141,7 @@ export function renderTerminal(a: Analysis, o: TerminalOptions): string {
   const origin = a.input.firstTsNs;
   const lines: string[] = [];
   const sum = summarize(a);
-  const files = a.input.files.map((f) => `${f.path} (${f.format}${f.clock !== undefined ? `, clock ${f.clock}` : ''})`).join(', ');
+  const files = a.input.files.map((f) => `${f.path} (${f.format}${f.clock !== undefined ? `, clock ${f.clock}` : ''}${f.host !== undefined ? `, host ${f.host.name}` : ''})`).join(', ');
   lines.push(`migscope ${a.tool.version}: ${files}`);
   lines.push(...placementLines(a));
   const wallInputs = a.input.files.length > 0 && a.input.files.every((f) => f.clock === 'realtime' || f.clock === 'order-only' || f.clock === undefined) && a.input.files.some((f) => f.clock === 'realtime');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureScenario, labAvailable, labScenarios } from '../../capture/lab/run.js';
 import { createFtraceTextParser } from '../../parsers/ftrace-text.js';
+import { hostField } from '../../capture/host-field.js';
 import { assertNoTracingLeft, assertScenario, collector, REGION } from './lab-helpers.js';
 
 const avail = await labAvailable('ftrace');
@@ -35,7 +36,9 @@ describe.skipIf(!avail.ok)('lab scenarios captured with ftrace', () => {
       expect(cap.result.stoppedBy).toBe('target-exited');
       const lines = readFileSync(out, 'utf8').split('\n');
       expect(lines[0]).toBe('# tracer: nop');
-      expect(lines[1]).toMatch(/^# migscope-ftrace-capture v1 version=\S+ tracer=ftrace clock=mono target=pid:\d+ instance=migscope-\d+-[0-9a-f]{6}(?:-o\d+s\d+)? uprobe=migscope_\d+_[0-9a-f]{6}(?:_o\d+s\d+)? /);
+      // host=: this host's name, as capture/host-field.ts writes it (absent for a name that is not one word)
+      const host = hostField().replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      expect(lines[1]).toMatch(new RegExp(`^# migscope-ftrace-capture v1 version=\\S+ tracer=ftrace clock=mono${host} target=pid:\\d+ instance=migscope-\\d+-[0-9a-f]{6}(?:-o\\d+s\\d+)? uprobe=migscope_\\d+_[0-9a-f]{6}(?:_o\\d+s\\d+)? `));
       const got = parse(out);
       // the header comment names the clock (ftrace text does not say it otherwise)
       expect(got.clocks).toEqual(['mono']);

@@ -143,3 +143,86 @@ describe('inputs that cannot be placed are kept separate, with the reason', () =
     expect(a.devices.find((d) => d.id === '0000:65:00.0@capture.txt')?.identity).toMatch(/came from thread \d+ .*late\/qemu\.log joined with .*late\/capture\.txt.*another input's device already/);
   });
 });
+
+// Two hosts' inputs that name their host (test/fixtures/merge/hosts/README.md): a bpftrace
+// capture taken on hv-a and one on hv-b (real runs, their headers say host=), each run's QEMU
+// log, and each host's libvirt log (derived from the run's QMP events; hv-a's names the FQDN
+// hv-a.lab.example, as libvirt logs what virGetHostname found).
+const hosts = (h: string, f: string): string => `${M}/hosts/${h}/${f}`;
+
+/** A copy of a capture without its header's host=: what a capture made before this change looks like. */
+function withoutHost(capture: string): string {
+  const out = join(mkdtempSync(join(tmpdir(), 'migscope-merge-')), 'capture.txt');
+  writeFileSync(out, readFileSync(capture, 'utf8').replace(/ host=\S+/, ''));
+  return out;
+}
+
+describe('inputs that name their host are grouped by it', () => {
+  it("two captures of two named hosts: each host's libvirt log and QEMU log go with its own capture, in any order", async () => {
+    const inputs = [hosts('hv-b', 'libvirt.log'), hosts('hv-a', 'capture.txt'), hosts('hv-a', 'libvirt.log'), hosts('hv-b', 'capture.txt'), hosts('hv-b', 'qemu.log'), hosts('hv-a', 'qemu.log')];
+    const a = await runAnalysis(inputs, flags());
+    for (const h of ['hv-a', 'hv-b']) {
+      expect(file(a, hosts(h, 'capture.txt')).host).toEqual({ name: h, how: `capture header host= (${hosts(h, 'capture.txt')}:1)` });
+      expect(file(a, hosts(h, 'capture.txt')).placement).toMatchObject({ host: h, hostRule: expect.stringMatching(/^its own host name: capture header host=/), merged: true });
+      for (const f of ['libvirt.log', 'qemu.log']) {
+        expect(file(a, hosts(h, f)).placement).toMatchObject({ host: h, merged: true, timeline: hosts(h, 'capture.txt'), offsetNs: -syncOffset(hosts(h, 'capture.txt')) });
+      }
+    }
+    expect(file(a, hosts('hv-a', 'libvirt.log')).host?.name).toBe('hv-a.lab.example');
+    expect(file(a, hosts('hv-a', 'libvirt.log')).placement?.hostRule).toMatch(/names hv-a\.lab\.example \(the FQDN of hv-a\), the host of .*hv-a\/capture\.txt$/);
+    expect(file(a, hosts('hv-b', 'libvirt.log')).placement?.hostRule).toMatch(/names hv-b, the host of .*hv-b\/capture\.txt$/);
+    // Each host's migration is its own story, told by its capture, QEMU log and libvirt log.
+    expect(a.migrations).toHaveLength(2);
+    for (const h of ['hv-a', 'hv-b']) {
+      const m = a.migrations?.find((x) => x.inputs.includes(hosts(h, 'libvirt.log')));
+      expect(m?.outcome).toBe('completed');
+      expect(m?.inputs).not.toContain(hosts(h === 'hv-a' ? 'hv-b' : 'hv-a', 'libvirt.log'));
+    }
+    const text = renderTerminal(a, { color: false });
+    expect(text).toContain(`${hosts('hv-a', 'capture.txt')} (bpftrace, clock mono, host hv-a)`);
+    expect(text).toContain(`  ${hosts('hv-a', 'libvirt.log')}: names its host hv-a.lab.example (libvirt's hostname: line (${hosts('hv-a', 'libvirt.log')}:1))`);
+  });
+
+  it('the same inputs from captures that do not name their host: the libvirt logs cannot be placed (the names did it)', async () => {
+    const a = await runAnalysis([withoutHost(hosts('hv-a', 'capture.txt')), withoutHost(hosts('hv-b', 'capture.txt')), hosts('hv-a', 'libvirt.log'), hosts('hv-b', 'libvirt.log')], flags());
+    for (const h of ['hv-a', 'hv-b']) expect(file(a, hosts(h, 'libvirt.log')).placement).toMatchObject({ merged: false, rule: expect.stringMatching(/2 captures among the inputs .*say which host/) });
+  });
+
+  it("a capture's own host wins over \"the only capture\": its name, and the rule that gave it", async () => {
+    const a = await runAnalysis([hosts('hv-a', 'capture.txt'), hosts('hv-a', 'qemu.log')], flags());
+    expect(file(a, hosts('hv-a', 'capture.txt')).placement).toMatchObject({ host: 'hv-a', hostRule: `its own host name: capture header host= (${hosts('hv-a', 'capture.txt')}:1)` });
+    expect(file(a, hosts('hv-a', 'qemu.log')).placement).toMatchObject({ host: 'hv-a', merged: true, hostRule: expect.stringMatching(/the only capture among the inputs without --host/) });
+    expect(a.devices.map((d) => d.id)).toEqual(['0000:65:00.0']);
+  });
+
+  it("a libvirt log of another host than the only capture's is not merged, and says both hosts; --host still merges it", async () => {
+    const a = await runAnalysis([hosts('hv-a', 'capture.txt'), hosts('hv-b', 'libvirt.log')], flags());
+    expect(file(a, hosts('hv-b', 'libvirt.log')).placement).toMatchObject({
+      merged: false,
+      rule: expect.stringMatching(/^its host is hv-b \(libvirt's hostname: line .*hv-b\/libvirt\.log:1\)\), not hv-a \(.*hv-a\/capture\.txt\): another host's input, not merged/),
+    });
+    expect(renderTerminal(a, { color: false })).toContain(`${hosts('hv-b', 'libvirt.log')}: kept separate: its host is hv-b`);
+    const b = await runAnalysis([hosts('hv-a', 'capture.txt'), hosts('hv-b', 'libvirt.log')], flags({ host: [`${hosts('hv-b', 'libvirt.log')}=hv-a`] }));
+    expect(file(b, hosts('hv-b', 'libvirt.log')).placement).toMatchObject({ merged: true, host: 'hv-a', hostRule: `--host ${hosts('hv-b', 'libvirt.log')}=hv-a` });
+  });
+
+  it('--host takes a host name, checked like the names inputs give', async () => {
+    await expect(runAnalysis([hosts('hv-a', 'capture.txt'), hosts('hv-b', 'libvirt.log')], flags({ host: [`${hosts('hv-b', 'libvirt.log')}=hv a`] }))).rejects.toThrow(/--host .*: not a host name/);
+  });
+
+  it("a trace.dat's UNAME host is read before merging: a libvirt log of another host is kept apart", async () => {
+    const dat = 'test/fixtures/lab/trace-cmd/clean-live-migration.dat';
+    const a = await runAnalysis([dat, hosts('hv-a', 'libvirt.log')], flags());
+    expect(file(a, dat).host?.name).toBe('vm');
+    expect(file(a, hosts('hv-a', 'libvirt.log')).placement?.rule).toMatch(/^its host is hv-a\.lab\.example .*, not vm \(test\/fixtures\/lab\/trace-cmd\/clean-live-migration\.dat\)/);
+  });
+
+  // Before inputs named their host, this log was refused: the thread ids of libvirt's
+  // monitor lines (libvirtd's, never QEMU's) were taken for QEMU's and were none of the capture's.
+  it("an old capture without a host and a libvirt log: the only capture takes the log, named by the log's hostname", async () => {
+    const a = await runAnalysis([late('capture.txt'), hosts('hv-a', 'libvirt.log')], flags());
+    expect(file(a, late('capture.txt')).host).toBeUndefined();
+    expect(file(a, late('capture.txt')).placement).toMatchObject({ host: 'hv-a.lab.example', hostRule: 'the only capture among the inputs without --host', merged: true });
+    expect(file(a, hosts('hv-a', 'libvirt.log')).placement).toMatchObject({ host: 'hv-a.lab.example', merged: true });
+  });
+});

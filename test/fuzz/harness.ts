@@ -19,6 +19,7 @@ import { UnusableInputError, type InputFormat } from '../../parsers/format.js';
 import { feedLines } from '../../parsers/lines.js';
 import { bufferSource, TraceDatError } from '../../parsers/tracedat/byte-source.js';
 import { parseTraceDatSource } from '../../parsers/tracedat/index.js';
+import { checkHostName } from '../../parsers/text/host-name.js';
 import type { InputProblem, ParserSink, Source, TraceRecord } from '../../src/record/types.js';
 
 // ---------------------------------------------------------------- corpus
@@ -310,6 +311,12 @@ export function checkingSink(budget: number, keepProblems = 64): { sink: ParserS
       },
       clock(name: string): void {
         if (typeof name !== 'string' || name.length === 0 || name.length > 64) throw new FuzzFailure(`clock(${JSON.stringify(name)})`);
+      },
+      // A host name reaches the report and decides merges: only checked names may pass.
+      host(name: string, how: string): void {
+        spend(1);
+        if (!checkHostName(name).ok) throw new FuzzFailure(`host(${JSON.stringify(name.slice(0, 80))}): not a checked host name`);
+        if (how.length === 0 || how.length > MAX_MESSAGE) throw new FuzzFailure(`host how of ${how.length} chars`);
       },
     },
   };

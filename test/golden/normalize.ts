@@ -6,7 +6,8 @@
 //   machine, not with the verdict), finding messages and evidence descriptions (wording),
 //   and the lists of pending/pre-copy samples and the convergence curve (kept as counts;
 //   the session's bytes and iterations carry the verdict).
-// - Paths are relative to the repository root, so the files are the same on any clone.
+// - Paths are relative to the repository root, so the files are the same on any clone
+//   (also inside text, e.g. input.files[].host.how "… (test/fixtures/x.dat@36996)").
 // - Timeline intervals, state writes and evidence become one line each; any other
 //   citation (a Source, or {src, what}) one string ("k=v ..."), so a
 //   changed state or errno is a one-line diff. Keys the code adds later are kept (appended
@@ -132,7 +133,8 @@ function inputSummary(i: Obj, rel: (p: string) => string): Obj {
  */
 export function normalizeAnalysis(json: unknown, root: string): unknown {
   const prefix = root.endsWith('/') ? root : `${root}/`;
-  const rel = (p: string): string => (p.startsWith(prefix) ? p.slice(prefix.length) : p);
+  // Anywhere in a string, not only at its start: an input's host `how` cites its file inside a sentence.
+  const rel = (p: string): string => p.split(prefix).join('');
   const doc = json as Json;
   if (!isObj(doc)) throw new Error('analysis JSON is not an object');
   const out: Obj = {};
