@@ -1,11 +1,11 @@
 // Compressed blocks of trace.dat v7 (spec/trace-formats.md §5.4, §5.6; trace-cmd
 // lib/trace-cmd/trace-compress.c tracecmd_compress_block / tracecmd_uncompress_chunk):
 // a compressed section payload and each flyrecord chunk is `u32 csize, u32 usize,
-// csize bytes of one frame`. zstd comes from fzstd (pure JS, Node 20 has no zstd);
-// zlib (a zlib stream with header, as compress2 writes it) from node:zlib.
+// csize bytes of one frame`. zstd is libzstd as WebAssembly in a worker (zstd-guard.ts:
+// Node 20 has no zstd); zlib (a zlib stream with header, as compress2 writes it) from node:zlib.
 import * as zlib from 'node:zlib';
 import { defineLayout } from './layout.js';
-import { zstdDecompressGuarded } from './zstd-guard.js';
+import { zstdSubmit } from './zstd-guard.js';
 
 /** §5.4/§5.6 header in front of every compressed frame. */
 export const COMPRESSED_BLOCK_HEADER = defineLayout([
@@ -31,8 +31,8 @@ export function codecOf(name: string): Codec | undefined {
 
 /**
  * zstd frame header check (RFC 8878 §3.1.1): when the frame states its content size it
- * must equal usize. fzstd then decodes into a buffer of exactly usize bytes, so a lying
- * frame header can never make it allocate more.
+ * must equal usize. The decoder then writes into a buffer of exactly usize bytes, so a
+ * lying frame header can never make it allocate more.
  */
 function zstdDeclaredSize(frame: Uint8Array): bigint | undefined {
   if (frame.length < 6) throw new Error('zstd frame shorter than its header');
@@ -52,39 +52,75 @@ function zstdDeclaredSize(frame: Uint8Array): bigint | undefined {
   return fcsBytes === 2 ? v + 256n : v;
 }
 
+/** A frame on its way to being decompressed (see submitBlock). */
+export interface PendingBlock {
+  /** The frame's `usize` bytes; throws an Error with a plain message (the caller adds the byte offset). */
+  take(): Buffer;
+}
+
+const failed = (message: string): PendingBlock => ({
+  take(): Buffer {
+    throw new Error(message);
+  },
+});
+
+/**
+ * Start decompressing one frame to exactly `usize` bytes. zstd runs in the decoder's
+ * thread while the caller goes on (cpu-data.ts submits a CPU's next chunk before parsing
+ * the current one); zlib is decoded when taken. Errors surface at take(), in order.
+ */
+export function submitBlock(codec: Codec, frame: Uint8Array, usize: number): PendingBlock {
+  if (usize === 0) return { take: () => Buffer.alloc(0) };
+  switch (codec) {
+    case 'zstd': {
+      let declared: bigint | undefined;
+      try {
+        declared = zstdDeclaredSize(frame);
+      } catch (e) {
+        return failed(e instanceof Error ? e.message : String(e));
+      }
+      if (declared !== undefined && declared !== BigInt(usize)) return failed(`zstd frame declares ${declared} bytes, header says ${usize}`);
+      try {
+        const job = zstdSubmit(frame, usize);
+        return {
+          take(): Buffer {
+            try {
+              return job.take();
+            } catch (e) {
+              throw new Error(`corrupt zstd data (${e instanceof Error ? e.message : String(e)})`);
+            }
+          },
+        };
+      } catch (e) {
+        return failed(`corrupt zstd data (${e instanceof Error ? e.message : String(e)})`);
+      }
+    }
+    case 'zlib': {
+      // The frame may be a view of a buffer the caller reuses: decode from a copy.
+      const copy = Buffer.from(frame);
+      return {
+        take(): Buffer {
+          let out: Buffer;
+          try {
+            // maxOutputLength bounds the allocation whatever the stream claims.
+            out = zlib.inflateSync(copy, { maxOutputLength: usize });
+          } catch (e) {
+            throw new Error(`corrupt zlib data (${e instanceof Error ? e.message : String(e)})`);
+          }
+          if (out.length !== usize) throw new Error(`zlib data gives ${out.length} bytes, header says ${usize}`);
+          return out;
+        },
+      };
+    }
+  }
+}
+
 /**
  * Decompress one frame to exactly `usize` bytes. Throws an Error (with a plain message;
  * the caller adds the byte offset) on any mismatch or corrupt data.
  */
 export function decompressBlock(codec: Codec, frame: Uint8Array, usize: number): Buffer {
-  if (usize === 0) return Buffer.alloc(0);
-  switch (codec) {
-    case 'zstd': {
-      const declared = zstdDeclaredSize(frame);
-      if (declared !== undefined && declared !== BigInt(usize)) {
-        throw new Error(`zstd frame declares ${declared} bytes, header says ${usize}`);
-      }
-      const out = Buffer.alloc(usize);
-      try {
-        // In a worker with a deadline: fzstd can loop forever on corrupt data (zstd-guard.ts).
-        zstdDecompressGuarded(frame, out);
-      } catch (e) {
-        throw new Error(`corrupt zstd data (${e instanceof Error ? e.message : String(e)})`);
-      }
-      return out;
-    }
-    case 'zlib': {
-      let out: Buffer;
-      try {
-        // maxOutputLength bounds the allocation whatever the stream claims.
-        out = zlib.inflateSync(frame, { maxOutputLength: usize });
-      } catch (e) {
-        throw new Error(`corrupt zlib data (${e instanceof Error ? e.message : String(e)})`);
-      }
-      if (out.length !== usize) throw new Error(`zlib data gives ${out.length} bytes, header says ${usize}`);
-      return out;
-    }
-  }
+  return submitBlock(codec, frame, usize).take();
 }
 
 /** Compress (fixture writer only: zlib; Node 20 cannot write zstd). */

@@ -4,7 +4,7 @@
 // u32 usize, zsize bytes of one frame; the per-CPU size in the BUFFER option is 4 bytes
 // short in trace-cmd 3.1.6, so chunks are walked by count and bounded by the file).
 import { type ByteSource } from './byte-source.js';
-import { COMPRESSED_BLOCK_HEADER, type Codec, decompressBlock } from './compression.js';
+import { COMPRESSED_BLOCK_HEADER, type Codec, type PendingBlock, submitBlock } from './compression.js';
 import { decodeLayout } from './layout.js';
 import { type CpuDataSpec } from './metadata.js';
 
@@ -70,6 +70,16 @@ export function rawPages(src: ByteSource, spec: CpuDataSpec, pageSize: number, p
   return ps;
 }
 
+/** A chunk read from the file and handed to the decoder; its problems wait for their turn. */
+interface ReadChunk {
+  readonly at: number;
+  /** File offset just past the chunk (progress once it is parsed). */
+  readonly endPos: number;
+  readonly block: PendingBlock | undefined;
+  /** Problems found reading it, reported when the chunk is taken (records stay in order). */
+  readonly problems: readonly [number, string][];
+}
+
 export function compressedPages(src: ByteSource, spec: CpuDataSpec, pageSize: number, codec: Codec, problem: ProblemFn): PageSource {
   const cpu = spec.cpu ?? '?';
   const hdr = Buffer.alloc(8);
@@ -81,7 +91,30 @@ export function compressedPages(src: ByteSource, spec: CpuDataSpec, pageSize: nu
   } else {
     problem(pos, `CPU ${cpu}: compressed data has no chunk count (truncated)`);
   }
-  let input: Buffer = Buffer.alloc(0);
+  /** Reads the chunk at `pos` and submits it; undefined when no chunk is left to read. */
+  const readChunk = (): ReadChunk | undefined => {
+    if (chunksLeft === 0) return undefined;
+    chunksLeft--;
+    const at = pos;
+    const stop = (message: string): ReadChunk => {
+      chunksLeft = 0;
+      return { at, endPos: pos, block: undefined, problems: [[at, message]] };
+    };
+    if (src.readInto(hdr, 0, pos, 8) !== 8) return stop(`CPU ${cpu}: chunk header cut off by the end of the file (truncated; ${chunksLeft + 1} chunks missing)`);
+    const h = decodeLayout(COMPRESSED_BLOCK_HEADER, hdr, 0);
+    const zsize = h?.num('csize') ?? 0;
+    const usize = h?.num('usize') ?? 0;
+    if (zsize > MAX_CHUNK_BYTES || usize > MAX_CHUNK_BYTES || usize % pageSize !== 0) {
+      return stop(`CPU ${cpu}: absurd chunk header (compressed ${zsize}, uncompressed ${usize} bytes); rest of this CPU's data skipped`);
+    }
+    if (pos + 8 + zsize > src.size) return stop(`CPU ${cpu}: chunk of ${zsize} bytes runs past the end of the file (truncated)`);
+    const input = Buffer.allocUnsafe(zsize);
+    src.readInto(input, 0, pos + 8, zsize);
+    pos += 8 + zsize;
+    return { at, endPos: pos, block: submitBlock(codec, input, usize), problems: [] };
+  };
+  // The chunk after the one being parsed, already with the decoder (the overlap).
+  let ahead: ReadChunk | undefined;
   let chunk: Buffer = Buffer.alloc(0);
   let chunkAt = 0;
   let pageAt = 0; // offset of the next page inside `chunk`
@@ -95,37 +128,20 @@ export function compressedPages(src: ByteSource, spec: CpuDataSpec, pageSize: nu
     consumed: 0,
     next() {
       while (pageAt >= chunk.length) {
-        if (chunksLeft === 0) return false;
-        chunksLeft--;
-        chunkAt = pos;
-        if (src.readInto(hdr, 0, pos, 8) !== 8) {
-          problem(pos, `CPU ${cpu}: chunk header cut off by the end of the file (truncated; ${chunksLeft + 1} chunks missing)`);
-          chunksLeft = 0;
-          return false;
-        }
-        const h = decodeLayout(COMPRESSED_BLOCK_HEADER, hdr, 0);
-        const zsize = h?.num('csize') ?? 0;
-        const usize = h?.num('usize') ?? 0;
-        if (zsize > MAX_CHUNK_BYTES || usize > MAX_CHUNK_BYTES || usize % pageSize !== 0) {
-          problem(pos, `CPU ${cpu}: absurd chunk header (compressed ${zsize}, uncompressed ${usize} bytes); rest of this CPU's data skipped`);
-          chunksLeft = 0;
-          return false;
-        }
-        if (pos + 8 + zsize > src.size) {
-          problem(pos, `CPU ${cpu}: chunk of ${zsize} bytes runs past the end of the file (truncated)`);
-          chunksLeft = 0;
-          return false;
-        }
-        if (input.length < zsize) input = Buffer.allocUnsafe(zsize);
-        src.readInto(input, 0, pos + 8, zsize);
-        pos += 8 + zsize;
-        ps.consumed = pos - spec.offset;
+        const c = ahead ?? readChunk();
+        ahead = undefined;
+        if (c === undefined) return false;
+        for (const [at, message] of c.problems) problem(at, message);
+        if (c.block === undefined) return false;
+        chunkAt = c.at;
+        ps.consumed = c.endPos - spec.offset;
         try {
-          chunk = decompressBlock(codec, input.subarray(0, zsize), usize);
+          chunk = c.block.take();
         } catch (e) {
           problem(chunkAt, `CPU ${cpu}: chunk skipped: ${e instanceof Error ? e.message : String(e)}`);
           chunk = Buffer.alloc(0);
         }
+        ahead = readChunk();
         pageAt = 0;
         ps.pageInChunk = -1;
       }
