@@ -54,13 +54,15 @@ export const v1Segments: GlobalRuleDef = {
   uncertainWhen: 'Events were lost during either session: the missing data_size accesses would change the sequences.',
   create(env) {
     const open = new Map<string, Session>(); // by device key
-    const finished = new Map<string, { saves: Session[]; resumes: Session[] }>(); // by device name
+    const finished = new Map<string, { saves: Session[]; resumes: Session[] }>(); // by device name (baseName)
 
     const finishSession = (s: Session): void => {
       open.delete(s.ctx.key);
       s.gapSerialAtEnd = s.ctx.gaps.count;
       if ((s.ctx.device.naming === 'pid-fd' || s.ctx.device.naming === 'path') || s.failed) return;
-      const name = s.ctx.device.id;
+      // The name without the "@pidN" / "@file" suffix the tracker and the pipeline give the
+      // second of two devices of one name: that is exactly the other end.
+      const name = baseName(s.ctx.device.id);
       const lists = finished.get(name) ?? { saves: [], resumes: [] };
       finished.set(name, lists);
       const others = s.kind === 'save' ? lists.resumes : lists.saves;
@@ -188,10 +190,7 @@ export const v1Segments: GlobalRuleDef = {
           if (s !== undefined) finishSession(s);
         }
         const names = new Set(f.devices.map((d) => baseName(d.device.id)));
-        for (const id of [...finished.keys()]) {
-          const n = baseName(id);
-          if (names.has(n) && !f.namesInUse.has(n)) finished.delete(id);
-        }
+        for (const n of names) if (!f.namesInUse.has(n)) finished.delete(n);
       },
       liveEntries: () => open.size + [...finished.values()].reduce((n, l) => n + l.saves.length + l.resumes.length, 0),
     };
