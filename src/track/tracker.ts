@@ -53,6 +53,12 @@ interface Entry {
   readonly name: string;
   /** Evicted with its gone process (evictGoneProcesses): a DeviceRef still cached for it starts a new entry. */
   evicted: boolean;
+  /**
+   * The DeviceRefs byRef maps to this entry, to unmap them at eviction: the decoder keeps a
+   * device's ref by name after its process is gone, and a WeakMap keeps its value alive as
+   * long as its key, so the evicted entry (its whole timeline) would stay with the name.
+   */
+  readonly refs: DeviceRef[];
 }
 
 export interface TrackerOptions {
@@ -199,7 +205,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         },
       };
       let created: Entry | undefined;
-      created = { view: freshView(ref, key), stateOpts, v1: createDeviceState(ref, stateOpts), v2: undefined, undecided: [], reported: 'unknown', firstNs: o.tsNs, lastNs: o.tsNs, closed: false, identity, name: o.device.id, evicted: false };
+      created = { view: freshView(ref, key), stateOpts, v1: createDeviceState(ref, stateOpts), v2: undefined, undecided: [], reported: 'unknown', firstNs: o.tsNs, lastNs: o.tsNs, closed: false, identity, name: o.device.id, evicted: false, refs: [] };
       e = created;
       devices.set(key, e);
       const list = byId.get(o.device.id) ?? [];
@@ -207,6 +213,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       byId.set(o.device.id, list);
     }
     byRef.set(o.device, e);
+    if (opts.evictGoneProcesses === true) e.refs.push(o.device);
     return e;
   }
 
@@ -232,6 +239,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     for (const [key, e] of gone) {
       e.evicted = true;
       devices.delete(key);
+      for (const r of e.refs.splice(0)) byRef.delete(r);
       const list = byId.get(e.name)?.filter((x) => x !== e) ?? [];
       if (list.length === 0) byId.delete(e.name);
       else byId.set(e.name, list);
