@@ -51,14 +51,6 @@ interface Entry {
   identity: string | undefined;
   /** The decoder's id of the device (before effectiveRef's "@pid" suffix): its key in byId. */
   readonly name: string;
-  /** Evicted with its gone process (evictGoneProcesses): a DeviceRef still cached for it starts a new entry. */
-  evicted: boolean;
-  /**
-   * The DeviceRefs byRef maps to this entry, to unmap them at eviction: the decoder keeps a
-   * device's ref by name after its process is gone, and a WeakMap keeps its value alive as
-   * long as its key, so the evicted entry (its whole timeline) would stay with the name.
-   */
-  readonly refs: DeviceRef[];
 }
 
 export interface TrackerOptions {
@@ -124,8 +116,14 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
   const devices = new Map<string, Entry>();
   /** Entries by device id (two processes may use one name: see effectiveRef). */
   const byId = new Map<string, Entry[]>();
-  /** The decoder hands every op of a device the same DeviceRef: the entry is found once per ref. */
-  const byRef = new WeakMap<DeviceRef, Entry>();
+  /**
+   * The decoder hands every op of a device the same DeviceRef: its key is worked out once
+   * per ref. The key, not the entry: the decoder keeps a device's ref by name after its
+   * process is gone, and a WeakMap keeps its value alive as long as its key, so an evicted
+   * entry (its whole timeline) would stay with the name. After an eviction the key finds
+   * no entry, and an op with that ref (a reused pid) starts a fresh one.
+   */
+  const byRef = new WeakMap<DeviceRef, string>();
   const gaps: GapCounter = { count: 0 };
   /** What the view knew when a device_state write failed, for its read-back fact. */
   const failedWrites = new WeakMap<AnyDeviceOp, { readonly before: KnownState | undefined; readonly beforeUncertain: boolean; readonly gapSerial: number }>();
@@ -180,9 +178,10 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
   }
 
   function entry(o: AnyDeviceOp): Entry {
-    const cached = byRef.get(o.device);
-    if (cached !== undefined && !cached.evicted) return cached;
-    const key = deviceKey(o);
+    const known = byRef.get(o.device);
+    const cached = known === undefined ? undefined : devices.get(known);
+    if (cached !== undefined) return cached;
+    const key = known ?? deviceKey(o);
     let e = devices.get(key);
     if (e === undefined) {
       const { ref, identity } = effectiveRef(o.device, key);
@@ -205,15 +204,14 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         },
       };
       let created: Entry | undefined;
-      created = { view: freshView(ref, key), stateOpts, v1: createDeviceState(ref, stateOpts), v2: undefined, undecided: [], reported: 'unknown', firstNs: o.tsNs, lastNs: o.tsNs, closed: false, identity, name: o.device.id, evicted: false, refs: [] };
+      created = { view: freshView(ref, key), stateOpts, v1: createDeviceState(ref, stateOpts), v2: undefined, undecided: [], reported: 'unknown', firstNs: o.tsNs, lastNs: o.tsNs, closed: false, identity, name: o.device.id };
       e = created;
       devices.set(key, e);
       const list = byId.get(o.device.id) ?? [];
       list.push(e);
       byId.set(o.device.id, list);
     }
-    byRef.set(o.device, e);
-    if (opts.evictGoneProcesses === true) e.refs.push(o.device);
+    byRef.set(o.device, key);
     return e;
   }
 
@@ -237,9 +235,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     if (gone.length === 0) return;
     const goneSet = new Set(gone.map(([, e]) => e));
     for (const [key, e] of gone) {
-      e.evicted = true;
       devices.delete(key);
-      for (const r of e.refs.splice(0)) byRef.delete(r);
       const list = byId.get(e.name)?.filter((x) => x !== e) ?? [];
       if (list.length === 0) byId.delete(e.name);
       else byId.set(e.name, list);
