@@ -8,7 +8,7 @@
 
 import { isV2Op, type AnyDeviceOp } from '../decode/ops.js';
 import type { DeviceContext } from '../track/device-view.js';
-import type { TrackerFact, TrackerObserver } from '../track/facts.js';
+import type { ProcessEvicted, TrackerFact, TrackerObserver } from '../track/facts.js';
 import type { RuleDef, RuleEnv, RuleHooks, RuleInfo, RuleOptions } from './rule.js';
 import { ALL_RULES, MIG_RULES, V2_RULES } from './rules/index.js';
 import type { Finding } from './types.js';
@@ -33,6 +33,8 @@ export interface Checker {
   readonly observer: TrackerObserver;
   /** The trace ended (after every tracker's end()): end-of-trace findings are reported now. */
   end(): void;
+  /** What the checker holds now: device lives with rule instances, and each cross-device rule's index entries (tests of host mode's memory). */
+  liveEntries(): { readonly deviceLives: number; readonly rules: Readonly<Record<string, number>> };
 }
 
 interface Device {
@@ -59,6 +61,8 @@ export function createChecker(opts: CheckerOptions): Checker {
   // Device rule instances by the tracker's view object (one per device life: the tracker
   // hands a fresh view after a close, so a reopened device starts with fresh rules).
   const devices = new WeakMap<DeviceContext, Device>();
+  /** Device lives in `devices` (a WeakMap cannot say). */
+  let deviceLives = 0;
   let ended = false;
 
   const envFor = (rule: RuleInfo): RuleEnv => ({
@@ -96,6 +100,7 @@ export function createChecker(opts: CheckerOptions): Checker {
     if (d === undefined) {
       d = { hooks: deviceEnvs.map(({ rule, env }) => (rule.scope === 'device' ? gate(rule, rule.create(env)) : {})) };
       devices.set(view, d);
+      deviceLives++;
     }
     return d;
   };
@@ -131,17 +136,23 @@ export function createChecker(opts: CheckerOptions): Checker {
           return;
         case 'device-finished':
           for (const h of hooks) h.finish?.(f.reason, f.src, view);
-          devices.delete(view);
+          if (devices.delete(view)) deviceLives--;
           return;
         case 'session-end':
         case 'read-back':
           return;
       }
     },
+    processEvicted(f: ProcessEvicted): void {
+      // Every rule hears it, whatever the protocol: an index entry of a v1 device and one of
+      // a v2 device go the same way. The device rules' instances went at device-finished.
+      for (const g of globals) g.hooks.processEvicted?.(f);
+    },
   };
 
   return {
     observer,
+    liveEntries: () => ({ deviceLives, rules: Object.fromEntries(globals.flatMap((g) => (g.hooks.liveEntries === undefined ? [] : [[g.rule.id, g.hooks.liveEntries()]]))) }),
     end(): void {
       if (ended) return;
       ended = true;

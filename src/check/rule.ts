@@ -6,7 +6,7 @@ import type { DeviceOp, V2Op } from '../decode/ops.js';
 import type { Source } from '../record/types.js';
 import type { DeviceContext } from '../track/device-view.js';
 import type { MigrationEnd } from '../track/migration-episode.js';
-import type { TrackerFact } from '../track/facts.js';
+import type { ProcessEvicted, TrackerFact } from '../track/facts.js';
 import type { Blame, Evidence, Severity } from './types.js';
 
 /** The catalogue entry of a rule: what docs and the HTML report show. */
@@ -94,7 +94,20 @@ export interface DeviceRuleDef extends RuleInfo {
  */
 export interface GlobalRuleDef extends RuleInfo {
   readonly scope: 'global';
-  create(env: RuleEnv): RuleHooks & { end?(): void };
+  create(env: RuleEnv): GlobalRuleHooks;
+}
+
+export interface GlobalRuleHooks extends RuleHooks {
+  /** The trace ended (after every device's finish). */
+  end?(): void;
+  /**
+   * A gone process's devices left the tracker (host mode, track/facts.ts ProcessEvicted):
+   * drop every index entry of that process. Everything its devices' histories decide was
+   * decided before (their close came first: see ProcessEvicted).
+   */
+  processEvicted?(f: ProcessEvicted): void;
+  /** Entries the rule's indexes hold now (tests of host mode's memory: bounded by live devices). */
+  liveEntries?(): number;
 }
 
 export type RuleDef = DeviceRuleDef | GlobalRuleDef;

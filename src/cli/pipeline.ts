@@ -60,6 +60,12 @@ export interface PipelineOptions {
   readonly onProtocol?: (deviceId: string, protocol: 'v1' | 'v2') => void;
   /** A traced process is gone, with the devices it used (track/tracker.ts TrackerOptions.onProcessGone). */
   readonly onProcessGone?: (pid: number, deviceIds: readonly string[]) => void;
+  /**
+   * Host mode (watch): a gone process's devices are forgotten after onProcessGone
+   * (track/tracker.ts TrackerOptions.evictGoneProcesses); finish() then lists only the
+   * devices of live processes, and evictedDevices() counts the others.
+   */
+  readonly evictGoneProcesses?: boolean;
   /** Progress over all inputs, in bytes. total is undefined for stdin. */
   readonly onProgress?: (done: number, total: number | undefined) => void;
   /** Caps for long-running use (watch): timeline intervals kept per device, findings kept. */
@@ -101,6 +107,22 @@ export interface AnalysisSession {
   finish(): Analysis;
   /** Counts so far (live mode). */
   counts(): { readonly records: number; readonly malformed: number; readonly lostEvents: number };
+  /** Devices evicted with their gone process so far (evictGoneProcesses): not in finish()'s devices. */
+  evictedDevices(): number;
+  /** Entries the session's per-device indexes hold now (tests of host mode's memory). */
+  liveEntries(): LiveEntries;
+}
+
+/** What an analysis session holds per device now: bounded by live devices in host mode. */
+export interface LiveEntries {
+  /** Tracker device entries and device names indexed, over every input. */
+  readonly trackerDevices: number;
+  readonly trackerNames: number;
+  /** Device lives with rule instances in the checker, and each cross-device rule's entries. */
+  readonly deviceLives: number;
+  readonly rules: Readonly<Record<string, number>>;
+  /** Device ids the session remembers the first input of. */
+  readonly ids: number;
 }
 
 /**
@@ -163,7 +185,15 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         onStateChange: opts.onStateChange,
         onPending: opts.onPending,
         onProtocol: opts.onProtocol,
-        onProcessGone: opts.onProcessGone,
+        onProcessGone:
+          opts.evictGoneProcesses === true
+            ? (pid, ids) => {
+                opts.onProcessGone?.(pid, ids);
+                // One input (watch): the id needs no telling apart from another input's any more.
+                for (const id of ids) if (usedIds.get(id) === file) usedIds.delete(id);
+              }
+            : opts.onProcessGone,
+        ...(opts.evictGoneProcesses === true ? { evictGoneProcesses: true } : {}),
         // What a device's output keeps (older items are counted, not kept): bounds memory
         // on multi-GB traces of thousands of migrations (bench/RESULTS.md "Memory").
         maxIntervalsPerDevice: opts.maxIntervalsPerDevice ?? DEFAULT_MAX_INTERVALS_PER_DEVICE,
@@ -295,6 +325,17 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       for (const f of [timeline, ...members]) stories.set(f, timeline);
     },
     counts: () => ({ records, malformed, lostEvents }),
+    evictedDevices: () => trackers.reduce((n, t) => n + t.evictedDevices(), 0),
+    liveEntries(): LiveEntries {
+      const c = checker.liveEntries();
+      return {
+        trackerDevices: trackers.reduce((n, t) => n + t.liveEntries().devices, 0),
+        trackerNames: trackers.reduce((n, t) => n + t.liveEntries().names, 0),
+        deviceLives: c.deviceLives,
+        rules: c.rules,
+        ids: usedIds.size,
+      };
+    },
     finish(): Analysis {
       for (const t of trackers) t.end();
       checker.end();

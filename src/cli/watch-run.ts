@@ -14,22 +14,14 @@ import { createInterface } from 'node:readline';
 import { TRACERS } from '../../capture/tracers.js';
 import { DEFAULT_VMM_MATCH } from '../../capture/vmm-registry.js';
 import { CaptureSetupError, type CaptureHandle, type CaptureTarget } from '../../capture/tracer.js';
-import { FORMATS } from '../../parsers/index.js';
-import type { LineParser } from '../record/types.js';
-import type { Finding } from '../check/types.js';
-import type { DeviceTimeline, MigrationSession } from '../track/types.js';
-import { createAnalysisSession } from './pipeline.js';
+import { createWatchStream } from './watch-stream.js';
 import { convergenceOptionsFromFlags, NO_DEVICE_HINT, type AnalyzeFlags, type FailOn } from './analyze.js';
 import { parseOffset, parsePidFdAssignment, parsePositiveInt, parseSecondsToNs, UsageError } from './flags.js';
 import { createExporter, exportOptionsFromFlags, ExportUsageError, formatSummary, type MigscopeExporter } from '../export/index.js';
-import { formatSource, formatDuration, formatBytes } from '../report/terminal.js';
 import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_USAGE } from './exit-codes.js';
 import { handleStopSignals } from './stop-signals.js';
 import { useColor } from './color.js';
-import type { ClockMapping } from '../analysis/types.js';
 import { hostname } from 'node:os';
-import { JSON_SCHEMA_ID } from '../report/json.js';
-import { wallTimeIso } from '../report/wall-clock.js';
 
 import { ZeroFirstPrometheusExporter } from '../export/zero-first-prometheus-exporter.js';
 
@@ -54,8 +46,6 @@ const END_SYNC = /clocksync .*\bsource=runner at=end\b/;
  */
 const STOP_GRACE_MS = 25_000;
 
-/** Bounds that keep a watch of hours flat in memory (DESIGN: bounded by devices and open sessions). */
-const WATCH_LIMITS = { maxIntervalsPerDevice: 2_000, maxFindingsKept: 1_000 } as const;
 
 function parseAddress(text: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
@@ -130,7 +120,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   const exporter: MigscopeExporter = createExporter({
     ...(exportOpts ?? { traces: ['none'], metrics: ['none'] }),
     metricReaders: prometheus !== undefined ? [prometheus] : [],
-    // Findings are counted as they are found (onFinding below), not when their session ends.
+    // Findings are counted as they are found (watch-stream.ts onFinding), not when their session ends.
     countFindingsOnSight: true,
   });
   const listenError = await listening;
@@ -143,199 +133,31 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   }
   if (address !== undefined) process.stderr.write(`migscope watch: metrics on http://${address.host}:${address.port}/metrics\n`);
 
-  let clock: ClockMapping = { source: 'relative', clock: undefined, offsetNs: undefined };
-  // Findings wait per device until a session of that device ends (then they become its
-  // span events) or until the end (then spans of their own). Bounded per device.
-  const waiting = new Map<string, Finding[]>();
-  const seen = { error: 0, warning: 0 };
-  let sessionsEnded = 0;
-  // Exports in flight; each removes itself when settled (a watch of hours must not keep them).
-  const exports = new Set<Promise<void>>();
-  const track = (p: Promise<void>): void => {
-    const t: Promise<void> = p.then(
-      () => undefined,
-      () => undefined,
-    );
-    exports.add(t);
-    void t.then(() => exports.delete(t));
-  };
-  /** End of the latest ended session per device: a finding at or before it joins no later session. */
-  const lastSessionEnd = new Map<string, bigint>();
-  // The state gauge is labelled with the protocol. A device's first states are reported
-  // before its protocol is known (RUNNING inferred at open, protocol "unknown"); exported
-  // as such they would leave a protocol="unknown" series behind that never changes again.
-  // So they wait here until onProtocol says which protocol they belong to.
-  const undecidedState = new Map<string, number | undefined>();
-  const decided = new Set<string>();
-
-  // Sessions that ended during the record being processed: exported once the record is
-  // done, so that a finding the same record produces (the check at the SET or close that
-  // ends the session) becomes its span event, as `analyze --export` attaches it, rather
-  // than a span of its own (issue 14: watch and analyze must send the same spans).
-  const endedNow: { device: DeviceTimeline; session: MigrationSession; findings: Finding[] }[] = [];
-  const flushEnded = (): void => {
-    for (const e of endedNow.splice(0)) track(exporter.session({ host, clock, device: e.device, session: e.session, findings: e.findings }));
-  };
-  /**
-   * Where and when, for a JSON line: the host, and the wall-clock time of the trace time
-   * `tsNs` through the capture's clock mapping (timeSource "trace"), or, when the mapping
-   * or the time is unknown, the moment watch reported it (timeSource "observed").
-   */
-  const whereWhen = (tsNs: bigint | undefined): { host: string; time: string; timeSource: 'trace' | 'observed' } => {
-    const t = wallTimeIso(clock, tsNs);
-    return t !== undefined ? { host, time: t, timeSource: 'trace' } : { host, time: new Date().toISOString(), timeSource: 'observed' };
-  };
-  const printFinding = (f: Finding): void => {
-    if (flags.jsonLines === true) {
-      process.stdout.write(JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'finding', ...whereWhen(f.tsNs), ...f }, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n');
-      return;
-    }
-    const sev = f.severity === 'error' ? (color ? '\x1b[31;1mERROR\x1b[0m  ' : 'ERROR  ') : color ? '\x1b[33mWARNING\x1b[0m' : 'WARNING';
-    const ev = f.evidence.map((e) => formatSource(e.src)).join(', ');
-    process.stdout.write(`${new Date().toISOString().slice(11, 23)} ${sev} ${f.rule} blame ${f.blame} ${f.device}${f.certainty === 'uncertain' ? ' (uncertain)' : ''}: ${f.message} [${ev}]\n`);
-  };
-
-  const session = createAnalysisSession({
+  const file = target === 'stdin' ? '<stdin>' : (flags.save ?? '<live>');
+  const stream = createWatchStream({
+    host,
+    exporter,
+    file,
+    jsonLines: flags.jsonLines === true,
+    color,
     deviceNames,
     regionOffsets,
     clockOffsetNs,
     eagainLimit,
     ...convergence,
-    maxIntervalsPerDevice: WATCH_LIMITS.maxIntervalsPerDevice,
-    maxFindingsKept: WATCH_LIMITS.maxFindingsKept,
-    onFinding: (f) => {
-      printFinding(f);
-      seen[f.severity]++;
-      exporter.countFinding(host, f);
-      // A session that ended in this same record waits for its findings (flushEnded).
-      const ended = endedNow.find((e) => e.device.id === f.device && f.tsNs !== undefined && (e.session.startNs === undefined || f.tsNs >= e.session.startNs) && (e.session.endNs === undefined || f.tsNs <= e.session.endNs));
-      if (ended !== undefined) {
-        ended.findings.push(f);
-        return;
-      }
-      const end = lastSessionEnd.get(f.device);
-      if (f.tsNs !== undefined && end !== undefined && f.tsNs <= end) {
-        // Found after its session ended (e.g. the drain check at the SET that ends a save):
-        // no later session can take it, so its span goes now, under that session's span.
-        track(exporter.finding({ host, clock, finding: f }));
-        return;
-      }
-      const list = waiting.get(f.device) ?? [];
-      if (list.length < WATCH_LIMITS.maxFindingsKept) list.push(f);
-      waiting.set(f.device, list);
-    },
-    onStateChange: (id, raw, _state, protocol) => {
-      if (protocol === 'v1' || protocol === 'v2') {
-        decided.add(id);
-        undecidedState.delete(id);
-        exporter.deviceState(host, { id, protocol }, raw);
-      } else if (!decided.has(id)) {
-        undecidedState.set(id, raw);
-      }
-    },
-    onProtocol: (id, protocol) => {
-      if (decided.has(id)) return;
-      decided.add(id);
-      if (undecidedState.has(id)) exporter.deviceState(host, { id, protocol }, undecidedState.get(id));
-      undecidedState.delete(id);
-    },
-    onPending: (id, protocol, bytes) => {
-      exporter.pendingBytes(host, { id, protocol }, bytes);
-    },
-    // A VMM that exited (host mode) takes its devices' gauge series with it; a device closed
-    // by a VMM that lives on keeps them (its last state, its last pending bytes). Its
-    // findings still waiting for a session (found outside any) will never get one: their
-    // spans go now rather than when watch stops, which for a host agent may be months away.
-    onProcessGone: (_pid, ids) => {
-      flushEnded(); // the sessions its exit ended, with their findings, first
-      for (const id of ids) {
-        exporter.deviceGone(host, id);
-        decided.delete(id);
-        undecidedState.delete(id);
-        for (const f of waiting.get(id) ?? []) track(exporter.finding({ host, clock, finding: f }));
-        waiting.delete(id);
-        lastSessionEnd.delete(id);
-      }
-    },
-    onSessionEnd: (device: DeviceTimeline, s: MigrationSession) => {
-      sessionsEnded++;
-      if (s.endNs !== undefined) lastSessionEnd.set(device.id, s.endNs);
-      const list = waiting.get(device.id) ?? [];
-      const end = s.endNs;
-      const mine = list.filter((f) => f.tsNs === undefined || end === undefined || f.tsNs <= end);
-      waiting.set(device.id, list.filter((f) => !mine.includes(f)));
-      const inWindow = mine.filter((f) => s.startNs === undefined || f.tsNs === undefined || f.tsNs >= s.startNs);
-      const before = mine.filter((f) => !inWindow.includes(f));
-      for (const f of before) track(exporter.finding({ host, clock, finding: f }));
-      endedNow.push({ device, session: s, findings: [...inWindow] });
-      if (flags.jsonLines === true) {
-        const startTime = wallTimeIso(clock, s.startNs);
-        process.stdout.write(
-          JSON.stringify({ schema: JSON_SCHEMA_ID, type: 'session', ...whereWhen(s.endNs), ...(startTime !== undefined ? { startTime } : {}), device: device.id, ...s }, (_k, v: unknown) =>
-            typeof v === 'bigint' ? v.toString() : v,
-          ) + '\n',
-        );
-      } else {
-        const dur = s.startNs !== undefined && s.endNs !== undefined ? formatDuration(s.endNs - s.startNs) : '?';
-        process.stdout.write(
-          `${new Date().toISOString().slice(11, 23)} session ${s.kind} ${s.outcome} ${device.id}: ${s.states.join(' → ')} in ${dur}, ${formatBytes(s.bytes)}, not running ${formatDuration(s.notRunningNs)}\n`,
-        );
-      }
-    },
+    out: (t) => process.stdout.write(t),
+    err: (t) => process.stderr.write(t),
   });
+  const countsTimer = setInterval(stream.pushCounts, 1000);
 
-  let lastCounts = { records: 0, malformed: 0, lostEvents: 0 };
-  const pushCounts = (): void => {
-    const c = session.counts();
-    exporter.input(host, { records: c.records - lastCounts.records, malformed: c.malformed - lastCounts.malformed, lostEvents: c.lostEvents - lastCounts.lostEvents });
-    lastCounts = c;
-  };
-  const countsTimer = setInterval(pushCounts, 1000);
-
-  const file = target === 'stdin' ? '<stdin>' : (flags.save ?? '<live>');
-  const sink = session.beginInput(file);
-  // The sink learns the clock mapping from the capture's clock-sync record; spans need it
-  // as soon as sessions end, so keep a live copy.
-  const liveSink = {
-    ...sink,
-    record: (r: Parameters<typeof sink.record>[0]) => {
-      if (r.kind === 'clock-sync' && clock.source === 'relative') clock = { source: 'sync', clock: r.clock, offsetNs: r.wallNs - r.traceNs };
-      sink.record(r);
-      if (endedNow.length > 0) flushEnded();
-    },
-  };
-  if (clockOffsetNs !== undefined) clock = { source: 'offset', clock: undefined, offsetNs: clockOffsetNs };
-
-  let parser: LineParser | undefined;
-  let formatName = 'bpftrace';
-  const pendingLines: string[] = [];
-  let lineNo = 0;
   // The capture runners write a closing clock-sync line once the tracer has stopped and
   // its tracing state is gone (capture/bpftrace.ts after bpftrace exited; capture/ftrace.ts
   // just before its synchronous cleanup).
   let tracerFinished: () => void = () => undefined;
   const finished = new Promise<void>((resolve) => (tracerFinished = resolve));
   const feed = (line: string): void => {
-    lineNo++;
     if (END_SYNC.test(line)) tracerFinished();
-    if (parser === undefined) {
-      pendingLines.push(line);
-      const format = FORMATS.find((f) => f.kind === 'lines' && f.detect(Buffer.from(pendingLines.join('\n')), pendingLines));
-      if (format === undefined || format.kind !== 'lines') {
-        if (pendingLines.length > 40) {
-          process.stderr.write(`migscope watch: ${file}: unrecognised trace format in the first 40 lines\n`);
-          pendingLines.length = 0;
-        }
-        return;
-      }
-      formatName = format.name;
-      parser = format.create(file, liveSink);
-      const first = lineNo - pendingLines.length + 1;
-      pendingLines.forEach((l, i) => parser?.line(l, first + i));
-      pendingLines.length = 0;
-      return;
-    }
-    parser.line(line, lineNo);
+    stream.feed(line);
   };
 
   let handle: CaptureHandle | undefined;
@@ -420,22 +242,18 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     clearInterval(countsTimer);
   }
 
-  parser?.end();
-  session.endInput(formatName);
-  const analysis = session.finish();
-  flushEnded();
-  pushCounts();
-  for (const list of waiting.values()) for (const f of list) track(exporter.finding({ host, clock, finding: f }));
-  await Promise.allSettled([...exports]);
+  const totals = await stream.finish();
   const summary = await exporter.shutdown();
   await prometheus?.shutdown().catch(() => undefined);
   if (tmpDir !== undefined) rmSync(tmpDir, { recursive: true, force: true });
 
-  const c = analysis.input;
+  const c = totals.analysis.input;
+  const seen = totals.findings;
   // Counted as they were found and ended: the analysis keeps only the latest findings and
-  // timeline items in watch mode (WATCH_LIMITS), so its lists are not the totals.
+  // timeline items in watch mode (WATCH_LIMITS), and only the devices of processes still
+  // live (a gone VMM's devices are evicted, and counted), so its lists are not the totals.
   process.stderr.write(
-    `migscope watch: ${analysis.devices.length} device(s), ${sessionsEnded} session(s), ` +
+    `migscope watch: ${totals.devices} device(s), ${totals.sessions} session(s), ` +
       `${seen.error + seen.warning} finding(s) (${seen.error} error, ${seen.warning} warning); input ${c.records} records, ${c.malformed} malformed, ${c.lostEvents} lost events\n`,
   );
   if (exportOpts !== undefined) process.stderr.write(formatSummary(summary));
@@ -444,9 +262,9 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   if (exportOpts !== undefined && !summary.ok) return EXIT_EXPORT_FAILED;
   // A host agent that saw no VMM with a VFIO device did nothing wrong (a host without
   // migrations); for one process or a stream, no device means a wrong target or filter.
-  if (analysis.devices.length === 0 && target !== 'stdin' && target.kind === 'all') {
+  if (totals.devices === 0 && target !== 'stdin' && target.kind === 'all') {
     process.stderr.write('migscope watch: no VFIO device was seen on this host\n');
-  } else if (analysis.devices.length === 0) {
+  } else if (totals.devices === 0) {
     process.stderr.write(`migscope watch: ${NO_DEVICE_HINT}\n`);
     return EXIT_USAGE;
   }

@@ -691,6 +691,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
           fds.delete(r.pid, fd);
           v2Devices.delete(pidFdKey(r.pid, fd));
         }
+        forgetProcess(r.pid, prefix);
         emit({ op: 'process-exit', pid: r.pid, why: r.why, tsNs: r.tsNs, src: r.src });
         return;
       }
@@ -704,6 +705,21 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         return;
       }
     }
+  }
+
+  /**
+   * What the decoder keeps per thread and per fd of a process that is gone: nothing of it is
+   * left to join or pair, and its pid and tids may be reused by another process, which must
+   * not inherit them. Without this a host agent's maps grow with every VMM lifetime, and
+   * the capped ones (MAX_TIDS, maxFds) stop taking new processes' entries once full.
+   * Names (byName, joins, aliases …) stay: a later VMM may use the name again, and they are
+   * bounded by the host's devices.
+   */
+  function forgetProcess(pid: number, prefix: string): void {
+    for (const [tid, v] of lastVfioFdByTid) if (v.pid === pid) lastVfioFdByTid.delete(tid);
+    for (const [k, v] of lastVfioTsByFd) if (v.pid === pid) lastVfioTsByFd.delete(k);
+    for (const m of [qemuNames, otherPaths, sessionSerials, otherCaps]) for (const k of [...m.keys()]) if (k.startsWith(prefix)) m.delete(k);
+    for (const k of [...unnamedFromIoctl]) if (k.startsWith(prefix)) unnamedFromIoctl.delete(k);
   }
 
   function qemuOp(device: DeviceRef, r: MarkerRecord, ev: QemuEvent): ProtocolOp {

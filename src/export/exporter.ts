@@ -104,8 +104,13 @@ export interface MigscopeExporter {
   deviceState(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, raw: number | undefined): void;
   /** Set the pending-bytes gauge to a device's latest sample (tracker onPending). */
   pendingBytes(host: string | undefined, device: Pick<DeviceTimeline, 'id' | 'protocol'>, bytes: bigint): void;
-  /** The device's VMM is gone: its state and pending-bytes series are no longer exported (its counters stay). */
+  /**
+   * The device's VMM is gone: its state and pending-bytes series are no longer exported (its
+   * counters stay), and its span state is forgotten once its last session is out.
+   */
   deviceGone(host: string | undefined, id: string): void;
+  /** Devices the exporter keeps span state for now (tests of host mode's memory). */
+  liveDevices(): number;
   /** Count a finding now (with countFindingsOnSight; without it session()/finding() count, and this is a no-op). */
   countFinding(host: string | undefined, finding: Finding): void;
   /** Add input counters (records, malformed, lost events) — deltas. */
@@ -137,6 +142,9 @@ interface DeviceState {
   pending: Pending | undefined;
   /** The latest emitted sessions, newest last (at most RECENT_SESSIONS). */
   readonly recent: Emitted[];
+  /** Its key in `devices`, and whether its VMM is gone (deviceGone): then it is forgotten once nothing waits on it. */
+  readonly key: string;
+  gone: boolean;
 }
 
 /**
@@ -227,10 +235,21 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     const key = `${host ?? ''}\0${id}`;
     let d = devices.get(key);
     if (d === undefined) {
-      d = { sessions: 0, savedDerived: false, pending: undefined, recent: [] };
+      d = { sessions: 0, savedDerived: false, pending: undefined, recent: [], key, gone: false };
       devices.set(key, d);
     }
+    d.gone = false;
     return d;
+  }
+
+  /**
+   * A host agent sees thousands of VMM lifetimes: a gone VMM's device is forgotten once its
+   * last session is out (a later VMM using the name is a new device life, whose sessions
+   * count from 0 again), unless it holds a derived save span id, which must never be made
+   * twice in one migration (one entry per device name, only with --migration-id).
+   */
+  function forgetIfGone(d: DeviceState): void {
+    if (d.gone && d.pending === undefined && !d.savedDerived) devices.delete(d.key);
   }
 
   // The migration root (--migration-id): sessions of both hosts are its children; this host
@@ -245,6 +264,7 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     if (p === undefined) return;
     dev.pending = undefined;
     await emitPlan(dev, p);
+    forgetIfGone(dev);
   }
 
   async function emitPlan(dev: DeviceState, p: Pending): Promise<void> {
@@ -408,7 +428,12 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     },
     deviceGone(host, id): void {
       metrics.instruments.dropDevice(host, id);
+      const d = devices.get(`${host ?? ''}\0${id}`);
+      if (d === undefined) return;
+      d.gone = true;
+      forgetIfGone(d);
     },
+    liveDevices: () => devices.size,
     countFinding(host, f): void {
       if (opts.countFindingsOnSight === true) metrics.instruments.recordFinding(host, f);
     },

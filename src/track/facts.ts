@@ -32,9 +32,44 @@ export type TrackerFact =
   /** The device was closed, or the trace ended with it open: its view starts afresh after this. */
   | { readonly kind: 'device-finished'; readonly reason: 'close' | 'end-of-trace'; readonly src: Source | undefined };
 
+/**
+ * A traced process is gone and the tracker no longer holds its devices (host mode:
+ * TrackerOptions.evictGoneProcesses). Not a fact about one device but about a process, so
+ * it has its own observer hook: a rule that indexes devices by process or by name drops
+ * that process's entries from this, and keeps no list of devices of its own to find them.
+ *
+ * Ordering: the decoder closes every fd of the process just before its process-exit op,
+ * so each device's close (its migration-end, session-end and device-finished facts, every
+ * finding of that device life and of its siblings) is handled, and onProcessGone has run
+ * (watch exports what the process ended), before this is sent.
+ */
+export interface ProcessEvicted {
+  readonly kind: 'process-evicted';
+  readonly pid: number;
+  /** The evicted devices' views as the tracker last held them (each finished: closed). */
+  readonly devices: readonly DeviceContext[];
+  /**
+   * Names (device ids without a "@..." suffix) of the evicted devices that a device of
+   * another process still has open: the other end of a local migration may still pair with
+   * what this process left (the destination QEMU opens its devices at start-up, before the
+   * stream begins, so it is open when the source exits).
+   */
+  readonly namesInUse: ReadonlySet<string>;
+  readonly tsNs: bigint | undefined;
+  readonly src: Source;
+}
+
+/** A device id without the "@pidN" / "@file" suffix the tracker and the pipeline add to tell two devices of one name apart. */
+export function baseName(id: string): string {
+  const at = id.indexOf('@');
+  return at > 0 ? id.slice(0, at) : id;
+}
+
 export interface TrackerObserver {
   /** A device op, with the device's view as it was BEFORE the op. */
   op(o: AnyDeviceOp, view: DeviceContext): void;
   /** A fact, right after the op (or the end of the trace) that produced it. */
   fact(f: TrackerFact, view: DeviceContext): void;
+  /** A gone process's devices were evicted (after every fact of theirs). */
+  processEvicted?(f: ProcessEvicted): void;
 }

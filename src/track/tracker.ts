@@ -15,7 +15,7 @@
 // state machine (v2-device-state.ts), which replays them. A device already shown to be
 // v1 keeps the v1 machine: its v2 ops are not tracked (the checker still sees them).
 
-import { isV2Op, type AnyDeviceOp, type DeviceOp, type DeviceRef, type ProtocolOp } from '../decode/ops.js';
+import { isV2Op, type AnyDeviceOp, type DeviceOp, type DeviceRef, type ProcessExitOp, type ProtocolOp } from '../decode/ops.js';
 import { isV2QemuEvent } from '../decode/v2-qemu.js';
 import { assertNever } from '../protocol/assert-never.js';
 import type { Source } from '../record/types.js';
@@ -25,7 +25,7 @@ import { createV2DeviceState, type V2DeviceState } from './v2-device-state.js';
 import { applyOp, NO_EAGAIN, NO_RESUME, NO_ROUND, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter, type KnownState } from './device-view.js';
 import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-episode.js';
 import { applyV2, newV2Context, settleV2Before } from './v2-context.js';
-import type { TrackerFact, TrackerObserver } from './facts.js';
+import { baseName, type TrackerFact, type TrackerObserver } from './facts.js';
 import type { ConvergenceOptions, DowntimeLimit } from './convergence.js';
 
 /** Ops kept per device while its protocol is unknown, for the v2 machine to replay. */
@@ -49,6 +49,8 @@ interface Entry {
   closed: boolean;
   /** How this device's identity relates to another device of the same name (see devices()). */
   identity: string | undefined;
+  /** The decoder's id of the device (before effectiveRef's "@pid" suffix): its key in byId. */
+  readonly name: string;
 }
 
 export interface TrackerOptions {
@@ -75,6 +77,14 @@ export interface TrackerOptions {
    * their gauge series: a device's state and pending bytes mean nothing once its VMM is gone).
    */
   readonly onProcessGone?: (pid: number, deviceIds: readonly string[]) => void;
+  /**
+   * Host mode (`watch --all`): after onProcessGone, forget the gone process's devices (every
+   * device of its pid that is closed), so that an agent that sees thousands of VMM
+   * lifetimes holds only the live ones; the observer is told (ProcessEvicted, facts.ts).
+   * devices() then lists only the devices not evicted; evictedDevices() counts the rest.
+   * Off for `analyze`, whose report lists every device of the trace.
+   */
+  readonly evictGoneProcesses?: boolean;
   /** Cap on the pending_bytes samples kept per session. */
   readonly maxPendingSamples?: number;
   /** Cap on timeline intervals and state writes kept per device (those past it are counted, not kept). */
@@ -96,19 +106,30 @@ export interface Tracker {
   stateOf(deviceId: string): { raw: number | undefined; certainty: string } | undefined;
   /** The device's view now (device-view.ts), by device id. */
   viewOf(deviceId: string): DeviceContext | undefined;
+  /** Devices evicted with their gone process so far (evictGoneProcesses). */
+  evictedDevices(): number;
+  /** What the tracker holds now: device entries, and device names indexed (tests of host mode's memory). */
+  liveEntries(): { readonly devices: number; readonly names: number };
 }
 
 export function createTracker(opts: TrackerOptions = {}): Tracker {
   const devices = new Map<string, Entry>();
   /** Entries by device id (two processes may use one name: see effectiveRef). */
   const byId = new Map<string, Entry[]>();
-  /** The decoder hands every op of a device the same DeviceRef: the entry is found once per ref. */
-  const byRef = new WeakMap<DeviceRef, Entry>();
+  /**
+   * The decoder hands every op of a device the same DeviceRef: its key is worked out once
+   * per ref. The key, not the entry: the decoder keeps a device's ref by name after its
+   * process is gone, and a WeakMap keeps its value alive as long as its key, so an evicted
+   * entry (its whole timeline) would stay with the name. After an eviction the key finds
+   * no entry, and an op with that ref (a reused pid) starts a fresh one.
+   */
+  const byRef = new WeakMap<DeviceRef, string>();
   const gaps: GapCounter = { count: 0 };
   /** What the view knew when a device_state write failed, for its read-back fact. */
   const failedWrites = new WeakMap<AnyDeviceOp, { readonly before: KnownState | undefined; readonly beforeUncertain: boolean; readonly gapSerial: number }>();
   const observer = opts.observer;
   let lastTs: bigint | undefined;
+  let evictedCount = 0;
 
   function freshView(ref: DeviceRef, key: string): DeviceContextFields {
     return {
@@ -157,9 +178,10 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
   }
 
   function entry(o: AnyDeviceOp): Entry {
-    const cached = byRef.get(o.device);
+    const known = byRef.get(o.device);
+    const cached = known === undefined ? undefined : devices.get(known);
     if (cached !== undefined) return cached;
-    const key = deviceKey(o);
+    const key = known ?? deviceKey(o);
     let e = devices.get(key);
     if (e === undefined) {
       const { ref, identity } = effectiveRef(o.device, key);
@@ -182,14 +204,14 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         },
       };
       let created: Entry | undefined;
-      created = { view: freshView(ref, key), stateOpts, v1: createDeviceState(ref, stateOpts), v2: undefined, undecided: [], reported: 'unknown', firstNs: o.tsNs, lastNs: o.tsNs, closed: false, identity };
+      created = { view: freshView(ref, key), stateOpts, v1: createDeviceState(ref, stateOpts), v2: undefined, undecided: [], reported: 'unknown', firstNs: o.tsNs, lastNs: o.tsNs, closed: false, identity, name: o.device.id };
       e = created;
       devices.set(key, e);
       const list = byId.get(o.device.id) ?? [];
       list.push(e);
       byId.set(o.device.id, list);
     }
-    byRef.set(o.device, e);
+    byRef.set(o.device, key);
     return e;
   }
 
@@ -199,6 +221,33 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     migrationEnded(e, finishMigration(e.view.migration, why, src, tsNs));
     fact(e, { kind: 'device-finished', reason, src });
     e.view = { ...freshView(e.view.device, e.view.key), protocol: e.reported };
+  }
+
+  /**
+   * Forget the gone process's devices (evictGoneProcesses). Only closed ones: the decoder
+   * closed every fd of the process just before this op, so each device's sessions have
+   * ended and been reported (session-end, device-finished facts, onSessionEnd) and
+   * onProcessGone has run; a device whose close the trace never showed (one the decoder
+   * had no fd for) is kept until the end, where end() finishes it as before.
+   */
+  function evict(o: ProcessExitOp): void {
+    const gone = [...devices.entries()].filter(([, e]) => e.view.device.pid === o.pid && e.closed);
+    if (gone.length === 0) return;
+    const goneSet = new Set(gone.map(([, e]) => e));
+    for (const [key, e] of gone) {
+      devices.delete(key);
+      const list = byId.get(e.name)?.filter((x) => x !== e) ?? [];
+      if (list.length === 0) byId.delete(e.name);
+      else byId.set(e.name, list);
+    }
+    evictedCount += gone.length;
+    const names = new Set(gone.map(([, e]) => baseName(e.view.device.id)));
+    const namesInUse = new Set<string>();
+    for (const e of devices.values()) {
+      const n = baseName(e.view.device.id);
+      if (!goneSet.has(e) && !e.closed && names.has(n)) namesInUse.add(n);
+    }
+    observer?.processEvicted?.({ kind: 'process-evicted', pid: o.pid, devices: gone.map(([, e]) => e.view), namesInUse, tsNs: o.tsNs, src: o.src });
   }
 
   function migrationEnded(e: Entry, end: MigrationEnd | undefined): void {
@@ -364,6 +413,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         for (const e of devices.values()) latest.set(e.view.device.id, e); // in creation order
         const ids = [...latest.values()].filter((e) => e.view.device.pid === o.pid).map((e) => e.view.device.id);
         opts.onProcessGone?.(o.pid, ids);
+        if (opts.evictGoneProcesses === true) evict(o);
         return;
       }
       const e = entry(o);
@@ -393,5 +443,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
     viewOf(id: string) {
       return [...devices.values()].find((x) => x.view.device.id === id)?.view;
     },
+    evictedDevices: () => evictedCount,
+    liveEntries: () => ({ devices: devices.size, names: byId.size }),
   };
 }

@@ -41,7 +41,10 @@ export const v1GroupRecover: GlobalRuleDef = {
   uncertainWhen: 'Events were lost after the failure: the write that took the device back to RUNNING may have been among them.',
   create(env) {
     // Live devices per pid, the open failure per pid, and which device migrations were
-    // running when it happened. All bounded by the number of live devices.
+    // running when it happened. All bounded by the number of live devices: emptied as each
+    // device finishes, and a gone process's entries dropped at its eviction (host mode).
+    // Maps rather than WeakMaps keyed by the tracker's views: they are iterated (the
+    // siblings of a process), and counted by liveEntries.
     // A group is a process: `pid:N`, or without a pid `tid:FILE:T`, the thread that wrote
     // the device's device_state (QEMU's migration thread writes every device's).
     const byPid = new Map<string, Map<string, DeviceContext>>();
@@ -121,6 +124,20 @@ export const v1GroupRecover: GlobalRuleDef = {
         }
         forget(ctx);
       },
+      processEvicted(f) {
+        // Nothing left to decide: each device of the process had its migration end (where
+        // this rule reports a sibling left out of RUNNING) and its finish at its close, and
+        // the decoder closes every fd of a process before its exit. So finish() emptied these
+        // already; this drops whatever a device seen only without its close would leave.
+        const pid = `pid:${f.pid}`;
+        byPid.delete(pid);
+        failures.delete(pid);
+        for (const d of f.devices) {
+          threadGroup.delete(d.key);
+          affected.delete(d.key);
+        }
+      },
+      liveEntries: () => [...byPid.values()].reduce((n, m) => n + m.size, 0) + failures.size + threadGroup.size + affected.size,
       finish(_reason, _at, ctx) {
         const pid = ctx.device.pid !== undefined ? `pid:${ctx.device.pid}` : threadGroup.get(ctx.key);
         threadGroup.delete(ctx.key);

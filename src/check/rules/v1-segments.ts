@@ -8,12 +8,14 @@
 // session is the stretch in saving states (source) or in RESUMING (destination); it is
 // compared when both of a pair are over. Memory stays bounded: each session keeps its
 // first `segmentsKept` sizes plus a count and a total, and at most a few finished,
-// unpaired sessions are kept per name.
+// unpaired sessions are kept per name, dropped when the last process using the name is
+// gone (host mode: processEvicted).
 
 import type { DeviceOp } from '../../decode/ops.js';
 import { V1_RESUMING, V1_STATE_MASK, v1IsSaving } from '../../protocol/v1.js';
 import type { Source } from '../../record/types.js';
 import type { DeviceContext } from '../../track/device-view.js';
+import { baseName } from '../../track/facts.js';
 import { hex } from '../format.js';
 import type { GlobalRuleDef } from '../rule.js';
 import type { Evidence } from '../types.js';
@@ -52,13 +54,15 @@ export const v1Segments: GlobalRuleDef = {
   uncertainWhen: 'Events were lost during either session: the missing data_size accesses would change the sequences.',
   create(env) {
     const open = new Map<string, Session>(); // by device key
-    const finished = new Map<string, { saves: Session[]; resumes: Session[] }>(); // by device name
+    const finished = new Map<string, { saves: Session[]; resumes: Session[] }>(); // by device name (baseName)
 
     const finishSession = (s: Session): void => {
       open.delete(s.ctx.key);
       s.gapSerialAtEnd = s.ctx.gaps.count;
       if ((s.ctx.device.naming === 'pid-fd' || s.ctx.device.naming === 'path') || s.failed) return;
-      const name = s.ctx.device.id;
+      // The name without the "@pidN" / "@file" suffix the tracker and the pipeline give the
+      // second of two devices of one name: that is exactly the other end.
+      const name = baseName(s.ctx.device.id);
       const lists = finished.get(name) ?? { saves: [], resumes: [] };
       finished.set(name, lists);
       const others = s.kind === 'save' ? lists.resumes : lists.saves;
@@ -175,6 +179,20 @@ export const v1Segments: GlobalRuleDef = {
         const s = open.get(ctx.key);
         if (s !== undefined) finishSession(s);
       },
+      processEvicted(f) {
+        // The process's sessions were finished at its devices' closes (before its exit) and
+        // compared if their other end was finished already. An end still waiting can be
+        // paired only while a device of that name is open in another process (a local
+        // migration's destination opens its devices before the stream starts, so it is
+        // open when the source exits): then it waits on; else nothing can pair it any more.
+        for (const d of f.devices) {
+          const s = open.get(d.key);
+          if (s !== undefined) finishSession(s);
+        }
+        const names = new Set(f.devices.map((d) => baseName(d.device.id)));
+        for (const n of names) if (!f.namesInUse.has(n)) finished.delete(n);
+      },
+      liveEntries: () => open.size + [...finished.values()].reduce((n, l) => n + l.saves.length + l.resumes.length, 0),
     };
   },
 };

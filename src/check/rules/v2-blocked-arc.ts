@@ -19,6 +19,12 @@ import { v2Evidence, v2StateText } from './v2-format.js';
 
 const MAX_PENDING = 1000;
 
+interface Pending {
+  readonly o: AnyDeviceOp;
+  readonly ctx: DeviceContext;
+  readonly gapSerial: number;
+}
+
 export const v2BlockedArc: GlobalRuleDef = {
   scope: 'global',
   id: 'V2-BLOCKED-ARC',
@@ -31,9 +37,23 @@ export const v2BlockedArc: GlobalRuleDef = {
   uncertainWhen: 'Events were lost after the entry: the exit may have been among them.',
   create(env) {
     let lastTs: bigint | undefined;
-    const pending: { o: AnyDeviceOp; ctx: DeviceContext; gapSerial: number }[] = [];
+    const pending: Pending[] = [];
     const seen = (o: AnyDeviceOp): void => {
       if (o.tsNs !== undefined && (lastTs === undefined || o.tsNs > lastTs)) lastTs = o.tsNs;
+    };
+    /** Report an ioctl entered at least the limit before `horizonNs` without an exit by then. */
+    const judge = (p: Pending, horizonNs: bigint | undefined, when: string): void => {
+      const t = p.o.tsNs;
+      if (t === undefined || horizonNs === undefined || horizonNs - t < env.options.v2HangNs) return;
+      const secs = Number(horizonNs - t) / 1e9;
+      env.report(p.ctx, {
+        severity: 'error',
+        blame: 'driver',
+        tsNs: t,
+        message: `A VFIO_DEVICE_FEATURE ioctl entered here had not returned ${secs.toFixed(1)} s later, ${when} (limit ${Number(env.options.v2HangNs) / 1e9} s). The kernel's skip loop for a blocked STOP_COPY → PRE_COPY request (§5.5) hangs exactly like this; so would a driver stuck in an arc.`,
+        evidence: [v2Evidence(p.o, 'entry without exit')],
+        uncertain: p.ctx.gaps.count !== p.gapSerial,
+      });
     };
     return {
       op(o, _ctx) {
@@ -62,21 +82,21 @@ export const v2BlockedArc: GlobalRuleDef = {
           env.report(ctx, { severity: 'error', blame: 'driver', tsNs: o.tsNs, message: `The kernel accepted STOP_COPY → ${v2StateText(o.requested)}; the arc is blocked and must fail with EINVAL.`, evidence: ev, uncertain });
         }
       },
+      processEvicted(f) {
+        // A gone process's ioctls without an exit: the leader's exit is the last the trace
+        // shows of it (another thread may still be inside the ioctl: a thread stuck in the
+        // kernel outlives its leader), so each is judged as end() judges one at the trace's
+        // end, with the exit as the horizon; what became of those not past the limit by then
+        // the trace cannot show (no verdict). Then they leave the list.
+        const mine = pending.filter((p) => p.ctx.device.pid === f.pid);
+        if (mine.length === 0) return;
+        for (const p of mine) judge(p, f.tsNs, 'when its process exited');
+        pending.splice(0, pending.length, ...pending.filter((p) => !mine.includes(p)));
+      },
+      liveEntries: () => pending.length,
       end() {
         if (lastTs === undefined) return;
-        for (const p of pending) {
-          const t = p.o.tsNs;
-          if (t === undefined || lastTs - t < env.options.v2HangNs) continue;
-          const secs = Number(lastTs - t) / 1e9;
-          env.report(p.ctx, {
-            severity: 'error',
-            blame: 'driver',
-            tsNs: t,
-            message: `A VFIO_DEVICE_FEATURE ioctl entered here had not returned ${secs.toFixed(1)} s later, when the trace ends (limit ${Number(env.options.v2HangNs) / 1e9} s). The kernel's skip loop for a blocked STOP_COPY → PRE_COPY request (§5.5) hangs exactly like this; so would a driver stuck in an arc.`,
-            evidence: [v2Evidence(p.o, 'entry without exit')],
-            uncertain: p.ctx.gaps.count !== p.gapSerial,
-          });
-        }
+        for (const p of pending) judge(p, lastTs, 'when the trace ends');
       },
     };
   },

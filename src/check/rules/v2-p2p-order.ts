@@ -66,6 +66,12 @@ export const v2P2pOrder: GlobalRuleDef = {
           uncertain: ctx.gaps.count > 0 && [ctx, ...offenders].some((c) => c.v2.state !== undefined && c.gaps.count !== c.v2.state.gapSerial),
         });
       },
+      processEvicted(f) {
+        // The process's SETs were all judged as they came; its devices left byPid at their
+        // close (before its exit), so this only drops what a device without a close left.
+        byPid.delete(String(f.pid));
+      },
+      liveEntries: () => [...byPid.values()].reduce((n, m) => n + m.size, 0),
       finish(_reason, _at, ctx) {
         const pk = pidKey(ctx);
         byPid.get(pk)?.delete(ctx.key);

@@ -12,6 +12,7 @@
 import type { GlobalRuleDef } from '../rule.js';
 import type { DeviceContext } from '../../track/device-view.js';
 import type { V2Session } from '../../track/v2-context.js';
+import { baseName } from '../../track/facts.js';
 
 interface Done {
   readonly ctx: DeviceContext;
@@ -54,10 +55,7 @@ export const v2StreamBytes: GlobalRuleDef = {
   create(env) {
     const saves = new Map<string, Done>();
     const resumes = new Map<string, Done>();
-    const nameOf = (ctx: DeviceContext): string => {
-      const at = ctx.device.id.indexOf('@');
-      return at > 0 ? ctx.device.id.slice(0, at) : ctx.device.id;
-    };
+    const nameOf = (ctx: DeviceContext): string => baseName(ctx.device.id);
     const compare = (src: Done, dst: Done): void => {
       if (src.bytes === dst.bytes) return;
       env.report(dst.ctx, {
@@ -70,6 +68,19 @@ export const v2StreamBytes: GlobalRuleDef = {
       });
     };
     return {
+      processEvicted(f) {
+        // The process's ends were put here at their devices' closes (before its exit), and
+        // compared then if the other end was done. One still waiting can be paired only
+        // while a device of its name is open in another process (a local migration's
+        // destination opens its devices before the stream starts): else drop it.
+        for (const d of f.devices) {
+          const n = nameOf(d);
+          if (f.namesInUse.has(n)) continue;
+          saves.delete(n);
+          resumes.delete(n);
+        }
+      },
+      liveEntries: () => saves.size + resumes.size,
       finish(_reason, _at, ctx) {
         if (!ctx.v2.isV2 || (ctx.device.naming === 'pid-fd' || ctx.device.naming === 'path')) return;
         const name = nameOf(ctx);
