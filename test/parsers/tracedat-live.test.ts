@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parseTraceDat } from '../../parsers/tracedat/index.js';
+import { isTransientExtractError } from '../../capture/tracecmd.js';
 import { collector, compareWithReport, decodeAll, haveTraceCmd, traceCmdReport, TRACE_CMD } from './tracedat-helpers.js';
 
 const TRACEFS = '/sys/kernel/tracing';
@@ -75,7 +76,19 @@ describe.skipIf(why !== undefined)('a trace.dat recorded here with trace-cmd ext
     fs.writeFileSync(`${inst}/tracing_on`, '0');
     // Note: trace-cmd 3.1.6 `extract -B NAME` removes the instance when it is done; the
     // afterAll cleanup copes with both cases.
-    execFileSync(TRACE_CMD, ['extract', '-B', name, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // With other tracing on the host (another suite's bpftrace loading programs),
+    // /proc/kallsyms can change while trace-cmd copies it: "error in size of file", raised
+    // before any event is read, so trying again loses nothing (as capture/tracecmd.ts does).
+    for (let attempt = 1; ; attempt++) {
+      try {
+        execFileSync(TRACE_CMD, ['extract', '-B', name, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+        break;
+      } catch (e) {
+        const stderr = String((e as { stderr?: unknown }).stderr ?? '');
+        if (attempt >= 5 || !isTransientExtractError(stderr)) throw e;
+        await new Promise((ok) => setTimeout(ok, 200 * attempt));
+      }
+    }
 
     const report = traceCmdReport(out);
     // extract -B writes the instance as a named BUFFER option; trace-cmd prefixes its events
