@@ -32,19 +32,23 @@ function setupLines(vm: Vm, t0: number): string[] {
   return lines;
 }
 
-/** Write migscope.bt text output holding `sessions` device migrations. */
-export function generateBpftrace(path: string, sessions: number, seed: number, devices = 8): GenResult {
+/**
+ * migscope.bt text output holding `sessions` device migrations, in chunks of about 1 MiB
+ * (bench/watch-soak.ts feeds them to `watch -` as they are made; nothing holds the whole).
+ * `onSessions` is told the number of sessions begun so far after each chunk.
+ */
+export function* bpftraceChunks(sessions: number, seed: number, devices = 8, onSessions?: (n: number) => void): Generator<string, GenResult, undefined> {
   const w = createWorld({ seed, vms: 1, devicesPerVm: devices, noiseShare: 0, cpus: 2, markers: false });
-  const out = createTextOut(path);
   const vm = w.vms[0];
   if (vm === undefined) throw new Error('no VM');
   const t0 = 1_873_600_000_000;
-  out.write('Attaching 13 probes...\n');
-  out.write(`# migscope-capture v1 tracer=bpftrace program=migscope.bt clock=mono pid=${vm.pid} flags=0 begin_ns=${t0}\n`);
-  out.write(`${t0 + 500} clocksync clock=mono wall_ns=1764108000000000000 uncertainty_ns=1200 source=runner at=start\n`);
+  let acc = 'Attaching 13 probes...\n';
+  acc += `# migscope-capture v1 tracer=bpftrace program=migscope.bt clock=mono pid=${vm.pid} flags=0 begin_ns=${t0}\n`;
+  acc += `${t0 + 500} clocksync clock=mono wall_ns=1764108000000000000 uncertainty_ns=1200 source=runner at=start\n`;
   let n = 3;
+  let bytes = 0;
   for (const l of setupLines(vm, t0 + 1000)) {
-    out.write(`${l}\n`);
+    acc += `${l}\n`;
     n++;
   }
   let last = t0;
@@ -56,11 +60,34 @@ export function generateBpftrace(path: string, sessions: number, seed: number, d
     const t = e.task;
     const lat = e.ts - c.enterNs;
     // migscope.bt: "%llu pread64 pid=%d tid=%d fd=%llu off=0x%llx count=%llu ret=%lld val=0x%llx lat_ns=%llu comm=%s"
-    out.write(`${c.enterNs} ${c.name} pid=${t.tgid} tid=${t.tid} fd=${c.fd} off=${hex(c.pos)} count=${c.count} ret=${c.ret} val=${hex(c.value)} lat_ns=${lat} comm=${t.comm}\n`);
+    acc += `${c.enterNs} ${c.name} pid=${t.tgid} tid=${t.tid} fd=${c.fd} off=${hex(c.pos)} count=${c.count} ret=${c.ret} val=${hex(c.value)} lat_ns=${lat} comm=${t.comm}\n`;
     n++;
+    if (acc.length >= CHUNK) {
+      bytes += acc.length;
+      onSessions?.(w.sessions());
+      yield acc;
+      acc = '';
+    }
   }
-  out.write(`${last + 1000} end pid=${vm.pid}\n`);
-  const bytes = out.bytes();
-  out.close();
+  acc += `${last + 1000} end pid=${vm.pid}\n`;
+  bytes += acc.length;
+  onSessions?.(w.sessions());
+  yield acc;
   return { bytes, records: n + 1, sessions: w.sessions() };
+}
+
+const CHUNK = 1 << 20;
+
+/** Write migscope.bt text output holding `sessions` device migrations. */
+export function generateBpftrace(path: string, sessions: number, seed: number, devices = 8): GenResult {
+  const out = createTextOut(path);
+  const it = bpftraceChunks(sessions, seed, devices);
+  for (;;) {
+    const r = it.next();
+    if (r.done === true) {
+      out.close();
+      return r.value;
+    }
+    out.write(r.value);
+  }
 }

@@ -71,6 +71,8 @@ export interface PipelineOptions {
   /** Caps for long-running use (watch): timeline intervals kept per device, findings kept. */
   readonly maxIntervalsPerDevice?: number;
   readonly maxFindingsKept?: number;
+  /** Finished sessions kept per device (watch: the latest; each was handed out by onSessionEnd). */
+  readonly maxSessionsPerDevice?: number;
   /** QEMU's trace-events file for simpletrace inputs (--trace-events). */
   readonly traceEvents?: string;
   /** Read standard input from here (tests); defaults to process.stdin. */
@@ -198,6 +200,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         // on multi-GB traces of thousands of migrations (bench/RESULTS.md "Memory").
         maxIntervalsPerDevice: opts.maxIntervalsPerDevice ?? DEFAULT_MAX_INTERVALS_PER_DEVICE,
         maxPendingSamples: DEFAULT_MAX_PENDING_SAMPLES,
+        ...(opts.maxSessionsPerDevice !== undefined ? { maxSessionsPerDevice: opts.maxSessionsPerDevice } : {}),
         // The checker reads this tracker's model of each device: ops and facts in order.
         observer: checker.observer,
         // A save's convergence account (and MIG-EARLY-SWITCHOVER) compares with the limit in

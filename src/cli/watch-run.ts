@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { waitForOutput } from './output-backpressure.js';
 import { TRACERS } from '../../capture/tracers.js';
 import { DEFAULT_VMM_MATCH } from '../../capture/vmm-registry.js';
 import { CaptureSetupError, type CaptureHandle, type CaptureTarget } from '../../capture/tracer.js';
@@ -134,6 +135,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
   if (address !== undefined) process.stderr.write(`migscope watch: metrics on http://${address.host}:${address.port}/metrics\n`);
 
   const file = target === 'stdin' ? '<stdin>' : (flags.save ?? '<live>');
+  let outputBlocked = false;
   const stream = createWatchStream({
     host,
     exporter,
@@ -145,7 +147,11 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     clockOffsetNs,
     eagainLimit,
     ...convergence,
-    out: (t) => process.stdout.write(t),
+    out: (t) => {
+      // A reader slower than watch (a script behind a pipe) makes stdout queue in memory:
+      // remembered here, waited for in the stdin loop below (output-backpressure.ts).
+      if (!process.stdout.write(t)) outputBlocked = true;
+    },
     err: (t) => process.stderr.write(t),
   });
   const countsTimer = setInterval(stream.pushCounts, 1000);
@@ -184,7 +190,13 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
       rl = createInterface({ input: process.stdin, crlfDelay: Infinity });
       if (signals.requested) rl.close();
       try {
-        for await (const line of rl) feed(line);
+        for await (const line of rl) {
+          feed(line);
+          if (outputBlocked) {
+            await waitForOutput(process.stdout, stopSignal);
+            outputBlocked = false;
+          }
+        }
       } catch {
         // stdin destroyed by Ctrl-C: fall through to the summary
       }

@@ -20,7 +20,7 @@ import { JSON_SCHEMA_ID } from '../report/json.js';
 import { wallTimeIso } from '../report/wall-clock.js';
 
 /** Bounds that keep a watch of hours flat in memory (DESIGN: bounded by devices and open sessions). */
-export const WATCH_LIMITS = { maxIntervalsPerDevice: 2_000, maxFindingsKept: 1_000 } as const;
+export const WATCH_LIMITS = { maxIntervalsPerDevice: 2_000, maxFindingsKept: 1_000, maxSessionsPerDevice: 100 } as const;
 
 export type WatchAnalysisOptions = Pick<SessionOptions, 'deviceNames' | 'regionOffsets' | 'clockOffsetNs' | 'eagainLimit' | 'downtimeLimitMs' | 'stallIterations' | 'estimateFactor'>;
 
@@ -120,6 +120,7 @@ export function createWatchStream(opts: WatchStreamOptions): WatchStream {
     ...(opts.estimateFactor !== undefined ? { estimateFactor: opts.estimateFactor } : {}),
     maxIntervalsPerDevice: WATCH_LIMITS.maxIntervalsPerDevice,
     maxFindingsKept: WATCH_LIMITS.maxFindingsKept,
+    maxSessionsPerDevice: WATCH_LIMITS.maxSessionsPerDevice,
     // A gone VMM's devices leave the tracker and the rules' indexes (after onProcessGone
     // below); the summary counts them (evictedDevices).
     evictGoneProcesses: true,

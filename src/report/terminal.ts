@@ -80,6 +80,7 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
   if (d.intervalsDropped > 0) out.push(`  (${d.intervalsDropped} intervals past the per-device limit were not kept)`);
   // Every cap says what it dropped (issue 13): state writes and pending_bytes samples too.
   if ((d.stateWritesDropped ?? 0) > 0) out.push(`  (${d.stateWritesDropped} state writes past the per-device limit were not kept)`);
+  if ((d.sessionsDropped ?? 0) > 0) out.push(`  (${d.sessionsDropped} earlier sessions past the per-device limit were not kept)`);
   const pendingDropped = d.sessions.reduce((n, s) => n + s.pendingDropped, 0);
   if (pendingDropped > 0) out.push(`  (${pendingDropped} pending_bytes samples past the per-session limit were not kept)`);
   const failed = d.stateWrites.filter((w) => w.result === 'failed');

@@ -29,6 +29,7 @@ import { convergenceBytes, convergenceEnd, convergenceEnter, convergenceQemu, co
 import { DEFAULT_STALL_ITERATIONS, sessionConvergence, type ConvergenceOptions, type DowntimeLimit } from './convergence.js';
 import type { DeviceOp } from '../decode/ops.js';
 import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionDrain, SessionKind, SessionOutcome, SessionReason, StateInterval } from './types.js';
+import { createSessionList } from './session-list.js';
 
 interface SessionBuilder extends SessionCore {
   /** See MigrationSession.partial. */
@@ -58,6 +59,8 @@ interface StopCopyStay {
 export interface DeviceStateOptions {
   readonly maxPendingSamples: number;
   readonly maxIntervals: number;
+  /** Finished sessions kept per device (the latest; older ones counted): unbounded when undefined. */
+  readonly maxSessions?: number;
   readonly onSessionEnd: ((device: DeviceTimeline, session: MigrationSession) => void) | undefined;
   readonly onStateChange: ((deviceId: string, raw: number | undefined, state: string, protocol: Protocol) => void) | undefined;
   /** Each pending-bytes sample: v1 pending_bytes (§2.5), v2 PRECOPY_INFO initial + dirty (§5.4). Optional. */
@@ -94,7 +97,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   let resets = 0;
   // RUNNING is bit 0 of device_state (spec §2.2): any state without it is not running.
   const rec = createTimelineRecorder<WriteEntry>({ maxIntervals: opts.maxIntervals, stateName, isNotRunning: (raw) => (raw & V1_RUNNING) === 0 });
-  const sessions: MigrationSession[] = [];
+  const sessions = createSessionList(opts.maxSessions);
   let session: SessionBuilder | undefined;
   /** The last failed device_state write, waiting for the first read that shows a value (its read-back). */
   let awaitingReadBack: { readonly entry: WriteEntry; readonly op: V1StateWriteOp } | undefined;
@@ -378,8 +381,8 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     }
   }
 
-  function snapshotWith(tl: readonly StateInterval[], ws: readonly WriteEntry[], ss: readonly MigrationSession[]): DeviceTimeline {
-    return rec.deviceTimeline({ ref, comm, protocol, region, resets, timeline: tl, writes: ws, sessions: ss });
+  function snapshotWith(tl: readonly StateInterval[], ws: readonly WriteEntry[], ss: readonly MigrationSession[], sessionsDropped = 0): DeviceTimeline {
+    return rec.deviceTimeline({ ref, comm, protocol, region, resets, timeline: tl, writes: ws, sessions: ss, sessionsDropped });
   }
 
   return {
@@ -581,7 +584,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       ended = true;
     },
     snapshot(): DeviceTimeline {
-      return snapshotWith(rec.intervals(), rec.writes(), sessions);
+      return snapshotWith(rec.intervals(), rec.writes(), sessions.items, sessions.dropped());
     },
   };
 }

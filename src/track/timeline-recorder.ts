@@ -55,6 +55,8 @@ export interface TimelineParts<W extends WriteEntry> {
   readonly timeline: readonly StateInterval[];
   readonly writes: readonly W[];
   readonly sessions: readonly MigrationSession[];
+  /** Finished sessions the device's session list no longer holds (session-list.ts). */
+  readonly sessionsDropped?: number;
 }
 
 function nothingYet(): Current {
@@ -204,6 +206,7 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
         intervalsDropped,
         // Only when writes were lost, so timelines within the cap read as before.
         ...(writesDropped > 0 ? { stateWritesDropped: writesDropped } : {}),
+        ...((p.sessionsDropped ?? 0) > 0 ? { sessionsDropped: p.sessionsDropped } : {}),
       };
     },
   };

@@ -89,6 +89,8 @@ export interface TrackerOptions {
   readonly maxPendingSamples?: number;
   /** Cap on timeline intervals and state writes kept per device (those past it are counted, not kept). */
   readonly maxIntervalsPerDevice?: number;
+  /** Cap on finished sessions kept per device, the latest (those past it are counted): none when undefined (`analyze`). */
+  readonly maxSessionsPerDevice?: number;
   /** The checker: every op with the device's view before it, then the facts it produced. */
   readonly observer?: TrackerObserver;
   /** The downtime limit in force when a save ends, for its convergence account (convergence.ts). */
@@ -188,6 +190,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
       const stateOpts: DeviceStateOptions = {
         maxPendingSamples: opts.maxPendingSamples ?? 10_000,
         maxIntervals: opts.maxIntervalsPerDevice ?? 100_000,
+        ...(opts.maxSessionsPerDevice !== undefined ? { maxSessions: opts.maxSessionsPerDevice } : {}),
         onSessionEnd: (device, session) => {
           opts.onSessionEnd?.(device, session);
           if (created !== undefined) fact(created, { kind: 'session-end', device, session });

@@ -265,6 +265,11 @@ export interface DeviceTimeline {
   /** State writes not kept because the same per-device cap was reached; absent when none were dropped. */
   readonly stateWritesDropped?: number;
   /**
+   * Finished sessions not kept because the per-device session cap was reached (`watch` keeps
+   * the latest only: each was printed and exported as it ended); absent when none were dropped.
+   */
+  readonly sessionsDropped?: number;
+  /**
    * v2 only: the device's migration flags (STOP_COPY 1, P2P 2, PRE_COPY 4; spec §5.2).
    * 'feature': learned from a MIGRATION GET reply. 'inferred': the least set that enables
    * every state the trace showed (the device may support more).

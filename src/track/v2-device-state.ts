@@ -36,6 +36,7 @@ import { V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, flagsFor, flagsShownBy
 import { V2_STATES } from '../protocol/v2.js';
 import { convergenceBytes, convergenceEnd, convergenceEnter, convergenceEstimate, convergenceQemu, convergenceSample, convergenceSizeUnknown, type ConvergencePhase } from './convergence-input.js';
 import { DEFAULT_STALL_ITERATIONS, sessionConvergence } from './convergence.js';
+import { createSessionList } from './session-list.js';
 
 /** v2 states by convergence phase (spec §5.3): PRE_COPY(_P2P) pre-copy, STOP_COPY stop-copy. */
 function v2Phase(raw: number): ConvergencePhase {
@@ -79,7 +80,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   let comm: string | undefined;
   let resets = 0;
   const rec = createTimelineRecorder<V2WriteEntry>({ maxIntervals: opts.maxIntervals, stateName: v2Name, isNotRunning: v2NotRunning });
-  const sessions: MigrationSession[] = [];
+  const sessions = createSessionList(opts.maxSessions);
   let session: SessionBuilder | undefined;
   let learnedFlags: number | undefined;
   let shownFlags = 0;
@@ -338,9 +339,9 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     return false;
   }
 
-  function snapshotWith(tl: readonly StateInterval[], ws: readonly V2WriteEntry[], ss: readonly MigrationSession[]): DeviceTimeline {
+  function snapshotWith(tl: readonly StateInterval[], ws: readonly V2WriteEntry[], ss: readonly MigrationSession[], sessionsDropped = 0): DeviceTimeline {
     const fl = flags();
-    const device = rec.deviceTimeline({ ref, comm, protocol: 'v2', region: undefined, resets, timeline: tl, writes: ws, sessions: ss }, (w) => ({
+    const device = rec.deviceTimeline({ ref, comm, protocol: 'v2', region: undefined, resets, timeline: tl, writes: ws, sessions: ss, sessionsDropped }, (w) => ({
       ...rec.stateWrite(w),
       ...(w.path !== undefined ? { path: w.path } : {}),
       ...(w.pathFlags !== undefined ? { pathFlags: w.pathFlags } : {}),
@@ -502,7 +503,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       ended = true;
     },
     snapshot(): DeviceTimeline {
-      return snapshotWith(rec.intervals(), rec.writes(), sessions);
+      return snapshotWith(rec.intervals(), rec.writes(), sessions.items, sessions.dropped());
     },
   };
 }

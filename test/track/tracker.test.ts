@@ -202,4 +202,32 @@ describe('tracker: per-device caps are counted, not silent', () => {
     expect(t2.devices()[0]!.stateWritesDropped).toBeUndefined();
     expect(t2.devices()[0]!.intervalsDropped).toBe(0);
   });
+
+  it('keeps the latest maxSessionsPerDevice finished sessions (watch), hands every one out, and counts the rest', () => {
+    const b = recordBuilder();
+    const fd = 7;
+    const recs: TraceRecord[] = [b.open(fd, 'd'), b.regionInfo(fd)];
+    // 7 save sessions, each RUNNING → PRE_COPY → RUNNING (cancelled), with a different iteration count.
+    for (let i = 0; i < 7; i++) {
+      recs.push(...b.rmw(fd, 1, 3));
+      for (let k = 0; k <= i; k++) recs.push(...b.saveIteration(fd, 0x1000n, 0x1000));
+      recs.push(...b.rmw(fd, 3, 1));
+    }
+    const run = (max: number | undefined): { dev: DeviceTimeline; ended: MigrationSession[] } => {
+      const ended: MigrationSession[] = [];
+      const t = createTracker({ onSessionEnd: (_d, s) => ended.push(s), ...(max !== undefined ? { maxSessionsPerDevice: max } : {}) });
+      const d = createDecoder({ onOp: (o) => t.op(o) });
+      for (const r of recs) d.record(r);
+      d.end();
+      t.end();
+      return { dev: t.devices()[0]!, ended };
+    };
+    const capped = run(3);
+    expect(capped.ended).toHaveLength(7);
+    expect(capped.dev.sessions.map((s) => s.iterations)).toEqual([5, 6, 7]);
+    expect(capped.dev.sessionsDropped).toBe(4);
+    const all = run(undefined);
+    expect(all.dev.sessions).toHaveLength(7);
+    expect(all.dev.sessionsDropped).toBeUndefined();
+  });
 });
