@@ -1,5 +1,6 @@
 // What a rule leaves undecided at a cap (Analysis.notJudged) reaches every place the user
-// looks: the analysis, `analyze --json`, the terminal summary, watch's closing summary. Driven end to end from an
+// looks: the analysis, `analyze --json`, the terminal summary, the HTML report's problem
+// list, watch's closing summary. Driven end to end from an
 // ftrace text trace: a v2 device whose FEATURE ioctls the trace shows entered and never
 // exited (each from its own thread), with the device in use 12 s past them, so that
 // V2-BLOCKED-ARC judges every entry it keeps as hung (limit 10 s).
@@ -12,6 +13,7 @@ import { analyzeInputs } from '../../src/cli/pipeline.js';
 import { MAX_PENDING } from '../../src/check/rules/v2-blocked-arc.js';
 import { renderJson } from '../../src/report/json.js';
 import { renderTerminal } from '../../src/report/terminal.js';
+import { buildReportModel } from '../../src/report/html/index.js';
 import type { Analysis } from '../../src/analysis/types.js';
 
 const line = (comm: string, tid: number, ts: number, text: string): string => ` ${`${comm}-${tid}`.padStart(22)} (  17286) [001] .....  ${ts.toFixed(6)}: ${text}`;
@@ -49,6 +51,7 @@ describe('Analysis.notJudged: V2-BLOCKED-ARC past its cap', () => {
     expect(a.notJudged?.map((n) => [n.rule, n.count])).toEqual([['V2-BLOCKED-ARC', 25]]);
     const json = JSON.parse(renderJson(a)) as { notJudged?: { rule: string; count: number; what: string }[] };
     expect(json.notJudged).toEqual([{ rule: 'V2-BLOCKED-ARC', count: 25, what: `VFIO_DEVICE_FEATURE ioctls without an exit, past the ${MAX_PENDING} kept at once, not judged for a hang` }]);
+    expect(buildReportModel(a).input.problems).toContainEqual({ where: 'V2-BLOCKED-ARC', message: `not judged: 25 VFIO_DEVICE_FEATURE ioctls without an exit, past the ${MAX_PENDING} kept at once, not judged for a hang` });
     expect(renderTerminal(a, { color: false })).toContain(`\nnot judged: 25 VFIO_DEVICE_FEATURE ioctls without an exit, past the ${MAX_PENDING} kept at once, not judged for a hang (V2-BLOCKED-ARC)\n`);
   });
   it('under the cap: every entry is judged and no output mentions it', async () => {
@@ -57,6 +60,7 @@ describe('Analysis.notJudged: V2-BLOCKED-ARC past its cap', () => {
     expect(a.notJudged).toBeUndefined();
     expect(renderJson(a)).not.toContain('notJudged');
     expect(renderTerminal(a, { color: false })).not.toContain('not judged');
+    expect(buildReportModel(a).input.problems).toEqual([]);
   });
 });
 
