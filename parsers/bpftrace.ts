@@ -162,11 +162,15 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
       lastTs = r.tsNs ?? lastTs;
       sink.record(r);
     } else {
-      const ts = order.check(r.tid, r.tsNs, line, lineNo);
+      const ts = order.check(r.tid, r.tsNs, line, lineNo, r.pid);
       if (ts === undefined) return; // a duplicate: reported, dropped
       lastTs = ts;
       // Held at the thread's latest time after a backwards step (parsers/stream-order.ts).
       sink.record(ts === r.tsNs ? r : { ...r, tsNs: ts });
+      // The process is no longer traced (its leader exited, it exec'd, or the runner took it
+      // back): its threads' order state goes (stream-order.ts says why that loses nothing);
+      // a host agent's state would otherwise grow with every VMM lifetime.
+      if (r.kind === 'process-exit') order.dropGroup(r.pid);
     }
   }
 
@@ -220,6 +224,7 @@ export function createBpftraceParser(file: string, sink: ParserSink): LineParser
     end(): void {
       // records are complete lines; nothing is pending
     },
+    liveEntries: () => order.liveStreams(),
   };
 }
 

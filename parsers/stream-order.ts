@@ -20,6 +20,17 @@
 //   file order, so a time earlier than an already-processed one would make a negative
 //   duration. The problem gives the time the input showed.
 //
+// Streams of a gone process (host mode, `watch --all`: processes come and go for months):
+// a stream may name the group it belongs to (bpftrace: the thread's process), and
+// dropGroup() forgets the group's streams when the trace shows the process ended
+// (migscope.bt's `vmmexit`). Without it every thread ever seen keeps its state. Why that
+// loses nothing: a thread's record after the exit (a thread that outlived its leader,
+// printed at its syscall's exit) is of a later syscall than any before it, so it enters
+// after the thread's latest time and a fresh stream gives it the same time, no problem,
+// as the kept state would; a later process reusing the pid or a tid starts fresh, as the
+// decoder's forgetProcess does. Only an anomaly of such a straggler (a copy of, or a time
+// earlier than, a line before the exit) goes unnoticed; the window still holds the lines.
+//
 // Window: the last WINDOW lines of interest over all streams (a replay that starts
 // further back than that is reported as a backwards step and its records are kept;
 // the problem says so). Keeping the lines costs no copy (the slots point at strings the
@@ -43,6 +54,8 @@ interface StreamState {
   lastSeq: number;
   /** The previous line of the stream was a duplicate: the next one is compared too. */
   replaying: boolean;
+  /** The group the stream belongs to (bpftrace: the thread's pid); undefined when none was named. */
+  readonly group: number | undefined;
 }
 
 export interface StreamOrder {
@@ -51,7 +64,11 @@ export interface StreamOrder {
    * record. Returns the time to give the record (tsNs, or the stream's latest time after a
    * backwards step), or undefined when the line is a duplicate to drop (reported).
    */
-  check(key: number, tsNs: bigint, text: string, lineNo: number): bigint | undefined;
+  check(key: number, tsNs: bigint, text: string, lineNo: number, group?: number): bigint | undefined;
+  /** The group's streams are gone for good (a process that exited): forget their state. */
+  dropGroup(group: number): void;
+  /** Streams whose state is kept now (tests of host mode's memory). */
+  liveStreams(): number;
 }
 
 export function createStreamOrder(file: string, unit: StreamUnit, report: (p: InputProblem) => void): StreamOrder {
@@ -91,11 +108,18 @@ export function createStreamOrder(file: string, unit: StreamUnit, report: (p: In
   let lastState: StreamState | undefined;
 
   return {
-    check(key, tsNs, text, lineNo) {
+    liveStreams: () => streams.size,
+    dropGroup(group) {
+      for (const [key, s] of streams) if (s.group === group) streams.delete(key);
+      // The one-entry cache may hold a dropped stream.
+      lastKey = Number.NaN;
+      lastState = undefined;
+    },
+    check(key, tsNs, text, lineNo, group) {
       const s = key === lastKey ? lastState : streams.get(key);
       if (s === undefined) {
         const at = store(key, tsNs, text, lineNo);
-        lastState = { lastRaw: tsNs, lastLine: lineNo, maxTs: tsNs, lastSeq: at, replaying: false };
+        lastState = { lastRaw: tsNs, lastLine: lineNo, maxTs: tsNs, lastSeq: at, replaying: false, group };
         lastKey = key;
         streams.set(key, lastState);
         return tsNs;

@@ -2,7 +2,7 @@
 // docs/json-schema.md) and what report/ and export/ render.
 
 import type { DeviceTimeline } from '../track/types.js';
-import type { Finding } from '../check/types.js';
+import type { Finding, NotJudged } from '../check/types.js';
 import type { InputProblem } from '../record/types.js';
 import type { Migration } from '../track/migration-types.js';
 
@@ -96,4 +96,9 @@ export interface Analysis {
    * Always set by the pipeline; optional so that hand-built analyses (tests, exports) need not carry it.
    */
   readonly migrations?: readonly Migration[];
+  /**
+   * What rules left undecided at a cap against hostile input (check/types.ts NotJudged),
+   * one entry per rule that left any; absent when every item was judged.
+   */
+  readonly notJudged?: readonly NotJudged[];
 }

@@ -11,7 +11,7 @@ import type { DeviceContext } from '../track/device-view.js';
 import type { ProcessEvicted, TrackerFact, TrackerObserver } from '../track/facts.js';
 import type { RuleDef, RuleEnv, RuleHooks, RuleInfo, RuleOptions } from './rule.js';
 import { ALL_RULES, MIG_RULES, V2_RULES } from './rules/index.js';
-import type { Finding } from './types.js';
+import type { Finding, NotJudged } from './types.js';
 
 export interface CheckerOptions {
   /** Called for every finding, in the order they are found. */
@@ -35,6 +35,8 @@ export interface Checker {
   end(): void;
   /** What the checker holds now: device lives with rule instances, and each cross-device rule's index entries (tests of host mode's memory). */
   liveEntries(): { readonly deviceLives: number; readonly rules: Readonly<Record<string, number>> };
+  /** Items each rule left undecided at a cap so far (RuleEnv.notJudged), in catalogue order; empty when none. */
+  notJudged(): readonly NotJudged[];
 }
 
 interface Device {
@@ -64,6 +66,8 @@ export function createChecker(opts: CheckerOptions): Checker {
   /** Device lives in `devices` (a WeakMap cannot say). */
   let deviceLives = 0;
   let ended = false;
+  /** RuleEnv.notJudged counts by rule id (only rules that left some). */
+  const unjudged = new Map<string, number>();
 
   const envFor = (rule: RuleInfo): RuleEnv => ({
     options,
@@ -80,6 +84,9 @@ export function createChecker(opts: CheckerOptions): Checker {
         specRef: rule.specRef,
       };
       opts.onFinding(f);
+    },
+    notJudged(count = 1): void {
+      unjudged.set(rule.id, (unjudged.get(rule.id) ?? 0) + count);
     },
   });
 
@@ -152,6 +159,11 @@ export function createChecker(opts: CheckerOptions): Checker {
 
   return {
     observer,
+    notJudged: () =>
+      rules.flatMap((r) => {
+        const count = unjudged.get(r.id) ?? 0;
+        return count > 0 ? [{ rule: r.id, count, what: r.notJudgedWhat ?? 'items past a cap of the rule were not judged' }] : [];
+      }),
     liveEntries: () => ({ deviceLives, rules: Object.fromEntries(globals.flatMap((g) => (g.hooks.liveEntries === undefined ? [] : [[g.rule.id, g.hooks.liveEntries()]]))) }),
     end(): void {
       if (ended) return;

@@ -7,14 +7,14 @@ export { checkOps, createOpsChecker } from './ops-checker.js';
 export type { OpsChecker } from './ops-checker.js';
 export { ALL_RULES, MIG_RULES, V1_RULES, V2_RULES } from './rules/index.js';
 export type { RuleDef, RuleInfo } from './rule.js';
-export type { Blame, Certainty, Evidence, Finding, Severity } from './types.js';
+export type { Blame, Certainty, Evidence, Finding, NotJudged, Severity } from './types.js';
 
 import type { RuleInfo } from './rule.js';
 import { ALL_RULES } from './rules/index.js';
 
 /** The catalogue as plain data: id, title, severities, blames, spec reference, description. */
 export function ruleCatalogue(): readonly RuleInfo[] {
-  return ALL_RULES.map(({ id, title, severities, blames, specRef, description, uncertainWhen }) => ({
+  return ALL_RULES.map(({ id, title, severities, blames, specRef, description, uncertainWhen, notJudgedWhat }) => ({
     id,
     title,
     severities,
@@ -22,5 +22,6 @@ export function ruleCatalogue(): readonly RuleInfo[] {
     specRef,
     description,
     uncertainWhen,
+    ...(notJudgedWhat !== undefined ? { notJudgedWhat } : {}),
   }));
 }

@@ -6,13 +6,15 @@
 import type { ProtocolOp } from '../decode/ops.js';
 import { createTracker, type Tracker, type TrackerOptions } from '../track/tracker.js';
 import { createChecker, type CheckerOptions } from './checker.js';
-import type { Finding } from './types.js';
+import type { Finding, NotJudged } from './types.js';
 
 export interface OpsChecker {
   op(o: ProtocolOp): void;
   /** End of the ops: the tracker closes what is open, then end-of-trace findings are reported. Later ops are ignored. */
   end(): void;
   readonly tracker: Tracker;
+  /** Items rules left undecided at a cap (Checker.notJudged). */
+  notJudged(): readonly NotJudged[];
 }
 
 export function createOpsChecker(opts: CheckerOptions, trackerOpts: Omit<TrackerOptions, 'observer'> = {}): OpsChecker {
@@ -21,6 +23,7 @@ export function createOpsChecker(opts: CheckerOptions, trackerOpts: Omit<Tracker
   let ended = false;
   return {
     tracker,
+    notJudged: () => checker.notJudged(),
     op(o: ProtocolOp): void {
       if (!ended) tracker.op(o);
     },

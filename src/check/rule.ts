@@ -27,6 +27,11 @@ export interface RuleInfo {
    * as `uncertain` (DESIGN.md "Knowing versus guessing").
    */
   readonly uncertainWhen: string;
+  /**
+   * Rules that keep a bounded index: what the items past the cap are, which the rule
+   * leaves undecided and counts through RuleEnv.notJudged (shown as Analysis.notJudged).
+   */
+  readonly notJudgedWhat?: string;
 }
 
 /** A finding as a rule reports it; the checker adds rule id, spec reference and device. */
@@ -59,6 +64,11 @@ export interface RuleEnv {
   readonly options: RuleOptions;
   /** Report a finding about the device `ctx` describes. */
   report(ctx: DeviceContext, draft: FindingDraft): void;
+  /**
+   * `count` items this rule cannot judge (a cap against hostile input was reached): they
+   * are counted under the rule's id, with its notJudgedWhat, never dropped silently.
+   */
+  notJudged(count?: number): void;
 }
 
 /** Why a device's story ended. */

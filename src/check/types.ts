@@ -28,3 +28,16 @@ export interface Finding {
   /** Where the rule comes from, e.g. "spec §6.1; L58". */
   readonly specRef: string;
 }
+
+/**
+ * What a rule had to leave undecided because a cap against hostile input was reached
+ * (STYLE.md: every cap is counted where the user looks). One per rule that left any; the
+ * analysis lists them (Analysis.notJudged), the terminal and watch summaries print them.
+ */
+export interface NotJudged {
+  readonly rule: string;
+  /** How many items the rule did not judge. */
+  readonly count: number;
+  /** What those items are and why they were not judged (the rule's RuleInfo.notJudgedWhat). */
+  readonly what: string;
+}

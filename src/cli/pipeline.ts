@@ -421,6 +421,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         }
       }
       const rename = (id: string): string => renames.get(id) ?? id;
+      const notJudged = checker.notJudged();
       return {
         tool: { name: 'migscope', version: VERSION },
         host: hostname(),
@@ -439,6 +440,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         ),
         findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
         migrations,
+        ...(notJudged.length > 0 ? { notJudged } : {}),
       };
     },
   };

@@ -22,6 +22,7 @@ import { createExporter, exportOptionsFromFlags, ExportUsageError, formatSummary
 import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_USAGE } from './exit-codes.js';
 import { handleStopSignals } from './stop-signals.js';
 import { useColor } from './color.js';
+import { notJudgedLines } from '../report/not-judged-text.js';
 import { hostname } from 'node:os';
 
 import { ZeroFirstPrometheusExporter } from '../export/zero-first-prometheus-exporter.js';
@@ -268,6 +269,7 @@ export async function watchAction(command: readonly string[], flags: WatchFlags)
     `migscope watch: ${totals.devices} device(s), ${totals.sessions} session(s), ` +
       `${seen.error + seen.warning} finding(s) (${seen.error} error, ${seen.warning} warning); input ${c.records} records, ${c.malformed} malformed, ${c.lostEvents} lost events\n`,
   );
+  for (const l of notJudgedLines(totals.analysis)) process.stderr.write(`migscope watch: ${l}\n`);
   if (exportOpts !== undefined) process.stderr.write(formatSummary(summary));
   signals.dispose();
   if (status !== 0) return status;

@@ -53,7 +53,7 @@ export interface WatchStream {
   /** The stream ended: close what is open, export what waits; the totals for the summary. */
   finish(): Promise<WatchTotals>;
   /** What the run holds per device now (tests of host mode's memory). */
-  liveEntries(): LiveEntries & { readonly watch: number; readonly exporter: number };
+  liveEntries(): LiveEntries & { readonly watch: number; readonly exporter: number; readonly parser: number };
 }
 
 export function createWatchStream(opts: WatchStreamOptions): WatchStream {
@@ -263,6 +263,6 @@ export function createWatchStream(opts: WatchStreamOptions): WatchStream {
       await Promise.allSettled([...exports]);
       return { analysis, devices: analysis.devices.length + session.evictedDevices(), sessions: sessionsEnded, findings: { ...seen } };
     },
-    liveEntries: () => ({ ...session.liveEntries(), watch: waiting.size + lastSessionEnd.size + undecidedState.size + decided.size + endedNow.length, exporter: exporter.liveDevices() }),
+    liveEntries: () => ({ ...session.liveEntries(), watch: waiting.size + lastSessionEnd.size + undecidedState.size + decided.size + endedNow.length, exporter: exporter.liveDevices(), parser: parser?.liveEntries?.() ?? 0 }),
   };
 }

@@ -56,6 +56,11 @@ export interface Decoder {
   unplaced(): readonly UnplacedAccesses[];
   /** QEMU device names joined with a device fd, and the evidence of each join. */
   joins(): ReadonlyMap<string, { readonly device: DeviceRef; readonly how: string }>;
+  /**
+   * Entries of each per-process map now (fds, data fds, per-thread and per-fd joins): what a
+   * process's exit clears (tests of host mode's memory: bounded by live processes).
+   */
+  liveEntries(): Readonly<Record<string, number>>;
   /** Records dropped because the fd limit was reached. */
   overflowed(): number;
   /** Where the first of them is (for the problem report). */
@@ -812,6 +817,18 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     },
     aliases: () => aliases,
     joins: () => joins,
+    liveEntries: () => ({
+      fds: fds.size(),
+      dataFds: dataFds.size,
+      v2Devices: v2Devices.size,
+      lastVfioFdByTid: lastVfioFdByTid.size,
+      lastVfioTsByFd: lastVfioTsByFd.size,
+      qemuNames: qemuNames.size,
+      otherPaths: otherPaths.size,
+      sessionSerials: sessionSerials.size,
+      otherCaps: otherCaps.size,
+      unnamedFromIoctl: unnamedFromIoctl.size,
+    }),
     // Not for devices that later showed a region (their accesses from then on were placed) or
     // turned out to speak v2 (no migration region; its BAR accesses are not migration traffic).
     unplaced: () =>

@@ -230,4 +230,6 @@ export interface LineParser {
   line(text: string, lineNo: number, unterminated?: boolean): void;
   /** End of input: flush anything pending (e.g. a syscall entry that never saw its exit). */
   end(): void;
+  /** Per-stream entries (threads, CPUs) the parser holds now (tests of host mode's memory: bounded by live processes). */
+  liveEntries?(): number;
 }

@@ -10,6 +10,7 @@ import type { Source } from '../record/types.js';
 import { migrationsBlock } from './migrations-terminal.js';
 import { convergenceLines } from './convergence-terminal.js';
 import { formatBytes, formatDuration } from './terminal-format.js';
+import { notJudgedLines } from './not-judged-text.js';
 
 export { formatBytes, formatDuration } from './terminal-format.js';
 
@@ -186,5 +187,6 @@ export function renderTerminal(a: Analysis, o: TerminalOptions): string {
   );
   for (const p of inp.problems.slice(0, 10)) lines.push(`  ${formatSource(p.src)}: ${p.message}`);
   if (inp.problems.length > 10 || inp.problemsDropped > 0) lines.push(`  … ${inp.problems.length - 10 + inp.problemsDropped} more (see --json)`);
+  lines.push(...notJudgedLines(a));
   return lines.join('\n') + '\n';
 }

@@ -2,7 +2,8 @@
 // one, and is quiet when the values it needs were not seen.
 
 import { describe, expect, it } from 'vitest';
-import { checkOps, type CheckerOptions } from '../../src/check/index.js';
+import { checkOps, createOpsChecker, type CheckerOptions } from '../../src/check/index.js';
+import { MAX_PENDING } from '../../src/check/rules/v2-blocked-arc.js';
 import { V2_RULES } from '../../src/check/rules/index.js';
 import type { Finding } from '../../src/check/types.js';
 import type { ProtocolOp } from '../../src/decode/ops.js';
@@ -179,6 +180,39 @@ describe('V2-BLOCKED-ARC', () => {
     d.unseen();
     d.set(S.PRE_COPY, { res: { errno: EINVAL } });
     expect(only(check(t.ops), 'V2-BLOCKED-ARC')).toEqual([]);
+  });
+});
+
+describe('V2-BLOCKED-ARC: entries without exit past the cap are counted, not dropped silently', () => {
+  /** `n` SETs whose exit the trace lacks, on one device, then (with `later`) 2 s more of trace. */
+  const run = (n: number, later: boolean) => {
+    const t = v2Trace();
+    const d = opened(t);
+    for (let i = 0; i < n; i++) d.set(S.STOP, { res: { unknown: true } });
+    if (later) {
+      t.wait(2_000_000);
+      t.device('other', { fd: 9 }).open();
+    }
+    const findings: Finding[] = [];
+    const c = createOpsChecker({ v2HangSeconds: 1, onFinding: (f) => findings.push(f) });
+    for (const o of t.ops) c.op(o);
+    c.end();
+    return { hung: only(findings, 'V2-BLOCKED-ARC').filter((f) => f.blame === 'driver').length, notJudged: c.notJudged() };
+  };
+  it('over the cap: the entries kept are judged, the exact number of the others is counted under the rule', () => {
+    const r = run(MAX_PENDING + 7, true);
+    expect(r.hung).toBe(MAX_PENDING);
+    expect(r.notJudged).toEqual([{ rule: 'V2-BLOCKED-ARC', count: 7, what: expect.stringContaining(`past the ${MAX_PENDING} kept at once`) as string }]);
+  });
+  it('at the cap: every entry is judged and nothing is counted', () => {
+    const r = run(MAX_PENDING, true);
+    expect(r.hung).toBe(MAX_PENDING);
+    expect(r.notJudged).toEqual([]);
+  });
+  it('quiet when the trace ends before the limit, whether or not the cap was reached (those past it still counted)', () => {
+    expect(run(3, false)).toEqual({ hung: 0, notJudged: [] });
+    expect(run(MAX_PENDING + 2, false).notJudged.map((n) => n.count)).toEqual([2]);
+    expect(run(MAX_PENDING + 2, false).hung).toBe(0);
   });
 });
 

@@ -35,6 +35,61 @@ describe('decoder: a process that is gone (host mode)', () => {
   });
 });
 
+describe("decoder: a gone process's per-process state (host mode's memory)", () => {
+  const FEATURE = 0x3b75;
+  /** A v2 SET of `state` on `fd` whose reply hands out data fd `dataFd` (spec §5.2; the words migscope.bt reads). */
+  const v2Set = (b: ReturnType<typeof recordBuilder>, fd: number, state: number, dataFd: number): TraceRecord => ({
+    ...b.ioctl(fd, FEATURE, 0),
+    argWords: [16n | (BigInt((1 << 17) | 2) << 32n), BigInt(state) | (BigInt(dataFd) << 32n), 0n, 0n],
+  });
+  /** One VMM's lifetime: an ordinary file, a v1 device (region, a non-migration region's cap, state writes), a v2 device with a data fd. */
+  const lifetime = (b: ReturnType<typeof recordBuilder>): TraceRecord[] => [
+    b.open(5, '/var/lib/vm/disk.img', 'openat'),
+    b.open(7, '0000:65:00.0'),
+    b.regionInfo(7),
+    b.regionInfo(7, 2n << 40n, 0x1000n, { type: 1, subtype: 7 }),
+    ...b.rmw(7, 1, 3),
+    b.open(8, '0000:66:00.0'),
+    v2Set(b, 8, 3, 20), // STOP_COPY, data fd 20
+  ];
+  const exit = (pid: number, line: number): TraceRecord => ({ kind: 'process-exit', pid, why: 'exit', tsNs: 9_999_999_999n, tid: pid, comm: undefined, cpu: undefined, src: { file: 't.trace', line } });
+  const nonZero = (m: Readonly<Record<string, number>>): string[] => Object.keys(m).filter((k) => (m[k] ?? 0) > 0).sort();
+
+  it("holds a live process's entries and drops every one of a gone process's at its exit", () => {
+    const ops: ProtocolOp[] = [];
+    const d = createDecoder({ onOp: (o) => ops.push(o) });
+    const gone = recordBuilder('t.trace', 100);
+    const stays = recordBuilder('t.trace', 200);
+    for (const r of lifetime(stays)) d.record(r);
+    const oneProcess = { ...d.liveEntries() };
+    for (const r of lifetime(gone)) d.record(r);
+    // The lifetime fills the per-process maps (else this test would prove nothing)…
+    expect(nonZero(d.liveEntries())).toEqual(['dataFds', 'fds', 'lastVfioFdByTid', 'lastVfioTsByFd', 'otherCaps', 'otherPaths', 'sessionSerials', 'v2Devices']);
+    expect(d.liveEntries()).not.toEqual(oneProcess);
+    // …and its exit leaves exactly what the live process holds.
+    d.record(exit(100, 90));
+    expect(d.liveEntries()).toEqual(oneProcess);
+    d.record(exit(200, 91));
+    expect(nonZero(d.liveEntries())).toEqual([]);
+    // Over many lifetimes nothing accumulates.
+    for (let i = 0; i < 200; i++) {
+      const b = recordBuilder('t.trace', 1000 + i);
+      for (const r of lifetime(b)) d.record(r);
+      d.record(exit(1000 + i, 100 + i));
+    }
+    expect(nonZero(d.liveEntries())).toEqual([]);
+  });
+
+  it('a new process under a reused pid does not inherit the gone one\'s session numbers', () => {
+    const b = recordBuilder('t.trace', 100);
+    const sessions = (ops: readonly ProtocolOp[]): (number | undefined)[] => ops.flatMap((o) => (o.op === 'v2-set-state' ? [o.session] : []));
+    const first = [b.open(8, '0000:66:00.0'), v2Set(b, 8, 3, 20), v2Set(b, 8, 3, 21)];
+    const again = [b.open(8, '0000:66:00.0'), v2Set(b, 8, 3, 20)];
+    // Two saves in the first process are sessions 1 and 2; the next VMM's first save is 1 again.
+    expect(sessions(decode([...first, exit(100, 50), ...again]))).toEqual([1, 2, 1]);
+  });
+});
+
 describe('decoder: device identity', () => {
   it('names a device opened by a non-VFIO path (a vendor node, the lab\'s FUSE file) by that path', () => {
     const b = recordBuilder();

@@ -1,17 +1,21 @@
 // deploy/: what can be checked here without a cluster or a Collector binary. The systemd unit
 // through `systemd-analyze verify` (skipped, saying why, when it is missing) and the fields
-// the docs promise; the Kubernetes manifest and the Collector config against the fields
-// migscope relies on (kubeconform is not installable here: these are hand-written
-// structural checks, each shown to catch a broken copy); the container image definition
+// the docs promise; the Kubernetes manifest against the official OpenAPI schemas of its
+// kinds (kubernetes-models' validate(), the schemas bundled in the npm package: offline,
+// where kubeconform cannot be installed) and, like the Collector config, against the fields
+// migscope relies on (hand-written structural checks, each shown to catch a broken copy;
+// the schemas allow unknown fields, so a misspelt key is caught by those); the container image definition
 // likewise (no image builder here); the config file examples against the real CLI's settings.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
+import { ConfigMap, Namespace } from 'kubernetes-models/v1';
+import { DaemonSet } from 'kubernetes-models/apps/v1';
 import { knownSettings, readConfigFile } from '../../src/cli/config-file.js';
 import { registerAnalyzeCommand } from '../../src/cli/analyze.js';
 import { registerCaptureCommand } from '../../src/cli/capture.js';
@@ -127,6 +131,42 @@ function daemonSetProblems(text: string): string[] {
   if (obj(obj(tmpl['metadata'])['annotations'])['prometheus.io/port'] !== '9464') p.push('the scrape annotation does not name port 9464');
   return p;
 }
+
+/** Kinds in deploy/kubernetes/, by apiVersion/kind: their models validate against the Kubernetes OpenAPI schema. */
+const MODELS: Readonly<Record<string, (doc: Obj) => { validate(): void }>> = {
+  'v1/Namespace': (d) => new Namespace(d),
+  'v1/ConfigMap': (d) => new ConfigMap(d),
+  'apps/v1/DaemonSet': (d) => new DaemonSet(d),
+};
+
+/** Each document's schema violations ("Kind: message"), or that its kind has no model here. */
+function schemaProblems(text: string): string[] {
+  return parseAllDocuments(text).flatMap((d) => {
+    const doc = obj(d.toJS());
+    const kind = `${String(doc['apiVersion'])}/${String(doc['kind'])}`;
+    const model = MODELS[kind];
+    if (model === undefined) return [`${kind}: no schema model in this test`];
+    try {
+      model(doc).validate();
+      return [];
+    } catch (e) {
+      return [`${String(doc['kind'])}: ${e instanceof Error ? e.message : String(e)}`];
+    }
+  });
+}
+
+describe('Kubernetes manifests against the Kubernetes OpenAPI schemas', () => {
+  const files = readdirSync(join(DEPLOY, 'kubernetes')).filter((f) => f.endsWith('.yaml'));
+  it.each(files)('%s is valid; a wrong field type or a missing required field is caught', (f) => {
+    const text = read(`kubernetes/${f}`);
+    expect(parseAllDocuments(text).length).toBeGreaterThan(0);
+    expect(schemaProblems(text)).toEqual([]);
+    if (f !== 'daemonset.yaml') return;
+    expect(schemaProblems(text.replace('hostPID: true', 'hostPID: "yes"'))).toEqual(['DaemonSet: data/spec/template/spec/hostPID must be boolean']);
+    expect(schemaProblems(text.replace('containerPort: 9464', 'containerPort: "9464"'))).toEqual(['DaemonSet: data/spec/template/spec/containers/0/ports/0/containerPort must be integer']);
+    expect(schemaProblems(text.replace(/\n  selector:\n    matchLabels:\n      app\.kubernetes\.io\/name: migscope/, ''))).toEqual(['DaemonSet: data/spec must have required property selector']);
+  });
+});
 
 describe('Kubernetes DaemonSet', () => {
   it('is privileged, in the host pid and network namespaces, with tracefs from the host and the metrics port; a broken copy is caught', () => {

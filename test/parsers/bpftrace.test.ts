@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { createBpftraceParser, detectBpftrace } from '../../parsers/bpftrace.js';
 import { parseJsonLine } from '../../parsers/bpftrace/json.js';
 import type { TraceRecord } from '../../src/record/types.js';
-import { linesOf, parseFile, parseText, samplesDir } from '../fixtures/text/harness.js';
+import { collector, linesOf, parseFile, parseText, samplesDir } from '../fixtures/text/harness.js';
 import { readFileSync } from 'node:fs';
 
 const parse = (text: string): ReturnType<typeof parseText> => parseText(text, createBpftraceParser, 'cap.trace');
@@ -163,6 +163,38 @@ describe('host-mode records (watch --all)', () => {
     expect(one('9 vmmexit pid=42 tid=42 why=exit')).toMatchObject({ kind: 'process-exit', pid: 42, why: 'exit', tsNs: 9n });
     expect(one('9 vmmexit pid=42 tid=42 why=exec')).toMatchObject({ kind: 'process-exit', why: 'exec' });
     expect(parse('9 vmmexit pid=42 tid=42 why=bored').malformed).toHaveLength(1);
+  });
+  it("a gone process's per-thread order state is dropped at its exit; live processes' is kept and still checked", () => {
+    const { sink, out } = collector();
+    const p = createBpftraceParser('cap.trace', sink);
+    const live: number[] = [];
+    let n = 0;
+    const feed = (l: string): void => {
+      p.line(l, ++n);
+      live.push(p.liveEntries?.() ?? -1);
+    };
+    const ioctl = (ts: number, pid: number, tid: number): string => `${ts} ioctl pid=${pid} tid=${tid} fd=3 cmd=0x3b6f arg=0x0 ret=0 w0=0x0 w1=0x0 w2=0x0 w3=0x0 lat_ns=1 comm=q`;
+    // 500 lifetimes of a two-thread process, beside one long-lived process (pid 7).
+    feed(ioctl(1, 7, 7));
+    for (let i = 0; i < 500; i++) {
+      const pid = 1000 + 2 * i;
+      feed(ioctl(10 + 10 * i, pid, pid));
+      feed(ioctl(11 + 10 * i, pid, pid + 1));
+      feed(`${12 + 10 * i} vmmexit pid=${pid} tid=${pid} why=exit`);
+    }
+    // The state returns to the live process's thread after every exit (never grows), and
+    // was 3 (pid 7's thread and the two of the lifetime) just before each.
+    expect(live.filter((_, k) => k > 0 && k % 3 === 0)).toEqual(new Array<number>(500).fill(1));
+    expect(Math.max(...live)).toBe(3);
+    expect(out.malformed).toEqual([]);
+    // The live process's thread is still checked: a step back in its time is reported and held.
+    feed(ioctl(0, 7, 7));
+    expect(out.malformed.map((m) => m.kind)).toEqual(['time-backwards']);
+    expect(out.records.at(-1)?.tsNs).toBe(1n);
+    // A thread that outlived its leader (its syscall returned after the exit) starts afresh, later.
+    feed(ioctl(5_000, 1998, 1999));
+    expect(out.records.at(-1)?.tsNs).toBe(5000n);
+    expect(out.malformed).toHaveLength(1);
   });
   it('a registration is no record, unless VFIO ioctls before it went untraced (then a hole)', () => {
     const quiet = parse('8 vmm pid=42 tid=42 early_vfio=0 exec_ns=5');

@@ -2,8 +2,9 @@
 // thousands of VMM lifetimes. Fed through watch's own record path (watch-stream.ts, the
 // code watch-run.ts runs on the tracer's lines), 2,000 VMM processes, one after another,
 // each opening its devices, migrating and exiting, must leave nothing behind: after each
-// exit the tracker's device entries, the checker's device lives, the cross-device rules'
-// indexes, watch's per-device maps and the exporter's span state are back to what the
+// exit the parser's per-thread order state, the tracker's device entries, the checker's
+// device lives, the cross-device rules' indexes, watch's per-device maps and the
+// exporter's span state are back to what the
 // live processes hold (none here). Findings still fire for the breaking lifetimes among
 // them (V1-GROUP-RECOVER needs the siblings of a process, decided at the closes its exit
 // brings, before the eviction) and stay quiet for the clean ones, and the summary counts
@@ -108,6 +109,7 @@ describe('watch --all over 2,000 VMM lifetimes: memory returns to the live proce
     const spans: { first: number; last: number; breaks: boolean }[] = [];
     let line = 1;
     let peak = 0;
+    let peakThreads = 0;
     const afterExit: ReturnType<typeof stream.liveEntries>[] = [];
     const exporterAfter: number[] = [];
     for (let i = 0; i < LIFETIMES; i++) {
@@ -118,7 +120,10 @@ describe('watch --all over 2,000 VMM lifetimes: memory returns to the live proce
       spans.push({ first: line + 1, last: line + lt.lines.length, breaks });
       lt.lines.forEach((l, k) => {
         stream.feed(l);
-        if (k === lt.lines.length - 2) peak = Math.max(peak, stream.liveEntries().trackerDevices);
+        if (k === lt.lines.length - 2) {
+          peak = Math.max(peak, stream.liveEntries().trackerDevices);
+          peakThreads = Math.max(peakThreads, stream.liveEntries().parser);
+        }
       });
       line += lt.lines.length;
       afterExit.push(stream.liveEntries());
@@ -131,6 +136,8 @@ describe('watch --all over 2,000 VMM lifetimes: memory returns to the live proce
     expect(exporterAfter).toEqual(exporterAfter.map(() => 0));
     // The counters count: just before its exit a lifetime's devices are held.
     expect(peak).toBeGreaterThan(0);
+    // …and so are its two threads' order states in the parser (parsers/stream-order.ts).
+    expect(peakThreads).toBe(2);
     // After every exit: no device entry, no rule instance, no rule index entry, no watch map
     // entry is left of the gone process (no other process is live).
     const worst = afterExit.reduce(
@@ -141,10 +148,11 @@ describe('watch --all over 2,000 VMM lifetimes: memory returns to the live proce
         rules: Math.max(w.rules, ...Object.values(e.rules)),
         ids: Math.max(w.ids, e.ids),
         watch: Math.max(w.watch, e.watch),
+        parser: Math.max(w.parser, e.parser),
       }),
-      { trackerDevices: 0, trackerNames: 0, deviceLives: 0, rules: 0, ids: 0, watch: 0 },
+      { trackerDevices: 0, trackerNames: 0, deviceLives: 0, rules: 0, ids: 0, watch: 0, parser: 0 },
     );
-    expect(worst).toEqual({ trackerDevices: 0, trackerNames: 0, deviceLives: 0, rules: 0, ids: 0, watch: 0 });
+    expect(worst).toEqual({ trackerDevices: 0, trackerNames: 0, deviceLives: 0, rules: 0, ids: 0, watch: 0, parser: 0 });
     expect(Object.keys(afterExit[0]?.rules ?? {}).sort()).toEqual(['V1-GROUP-RECOVER', 'V1-SEGMENTS', 'V2-BLOCKED-ARC', 'V2-P2P-ORDER', 'V2-STREAM-BYTES']);
 
     const totals = await stream.finish();

@@ -17,7 +17,12 @@ import type { DeviceContext } from '../../track/device-view.js';
 import type { GlobalRuleDef } from '../rule.js';
 import { v2Evidence, v2StateText } from './v2-format.js';
 
-const MAX_PENDING = 1000;
+/**
+ * Entries without exit kept at once (over every device), against a flood of them (each
+ * lost-events window completes a thread's open ioctl without exit). Those past it are
+ * counted through env.notJudged (Analysis.notJudged), never judged silently as fine.
+ */
+export const MAX_PENDING = 1000;
 
 interface Pending {
   readonly o: AnyDeviceOp;
@@ -35,6 +40,7 @@ export const v2BlockedArc: GlobalRuleDef = {
   description:
     'A SET from STOP_COPY to PRE_COPY or PRE_COPY_P2P is a VMM error: the arc is blocked and must fail with EINVAL (success is a driver error). On PRE_COPY-capable devices, kernels since 6.2 without the 2026 fix instead loop forever inside the ioctl. A VFIO_DEVICE_FEATURE ioctl whose entry the trace shows but whose exit it does not, with the trace going on for at least T seconds (default 10, configurable), is reported as a kernel (driver-side) error. Only ftrace/trace-cmd syscall traces can show that; bpftrace captures print a syscall at its exit, so a hung ioctl leaves no record.',
   uncertainWhen: 'Events were lost after the entry: the exit may have been among them.',
+  notJudgedWhat: `VFIO_DEVICE_FEATURE ioctls without an exit, past the ${MAX_PENDING} kept at once, not judged for a hang`,
   create(env) {
     let lastTs: bigint | undefined;
     const pending: Pending[] = [];
@@ -61,8 +67,9 @@ export const v2BlockedArc: GlobalRuleDef = {
       },
       v2Op(o: V2Op, ctx) {
         seen(o);
-        if ((o.op === 'v2-set-state' || o.op === 'v2-feature') && o.result.ok === undefined && o.tsNs !== undefined && pending.length < MAX_PENDING) {
-          pending.push({ o, ctx, gapSerial: ctx.gaps.count });
+        if ((o.op === 'v2-set-state' || o.op === 'v2-feature') && o.result.ok === undefined && o.tsNs !== undefined) {
+          if (pending.length < MAX_PENDING) pending.push({ o, ctx, gapSerial: ctx.gaps.count });
+          else env.notJudged();
         }
         if (o.op !== 'v2-set-state') return;
         const st = ctx.v2.state;

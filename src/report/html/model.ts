@@ -260,6 +260,8 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
     where: p.src.line !== undefined ? `${p.src.file}:${p.src.line}` : p.src.byteOffset !== undefined ? `${p.src.file}@${p.src.byteOffset}` : p.src.file,
     message: p.message,
   }));
+  // What rules left undecided at a cap is shown beside the input's problems (the summary's list).
+  for (const n of analysis.notJudged ?? []) problems.push({ where: n.rule, message: `not judged: ${n.count} ${n.what}` });
 
   // states is complete only after lanes and sessions interned their names.
   const modelStates: ModelState[] = states.values.map((name) => ({ name, color: stateColor(name), alarm: isAlarmState(name) }));
