@@ -11,6 +11,7 @@
 // Names without an owner mark come from migscope before 0.1.x marked them: those count as
 // stale only when the traced pid in the name is dead too (a capture ends with its target).
 
+import { withEventDefsLockSync } from './event-defs-lock.js';
 import { readdirSync, readFileSync, appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { processAlive } from './bpftrace.js';
@@ -117,7 +118,7 @@ export function removeStaleState(root: string): StaleReport {
       const ev = /^[pr]:([^\s]+)/.exec(line)?.[1];
       if (ev === undefined) continue;
       try {
-        appendFileSync(join(root, 'uprobe_events'), `-:${ev}\n`);
+        withEventDefsLockSync(() => appendFileSync(join(root, 'uprobe_events'), `-:${ev}\n`));
         removed.push(`uprobe ${ev} (${line.slice(line.indexOf(' ') + 1).split(' ')[0] ?? ''})`);
       } catch (e) {
         failed.push(`uprobe ${ev}: ${e instanceof Error ? e.message : String(e)} (still enabled somewhere?)`);

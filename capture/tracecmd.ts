@@ -24,6 +24,7 @@
 // The ring buffer is read once, at the end, so it must hold the whole run: the instance's
 // buffer is enlarged, and overruns are reported on stderr (the parser shows the gaps).
 
+import { withEventDefsLock } from './event-defs-lock.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -324,7 +325,9 @@ export async function extractInstance(
     const script = 'inst=$1; out=$2; shift 2; for m in "$@"; do mount --bind "$inst" "$m" || exit 97; done; exec trace-cmd extract -o "$out"';
     let r = { code: null as number | null, out: '' };
     for (let attempt = 1; attempt <= EXTRACT_ATTEMPTS; attempt++) {
-      r = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'migscope-extract', s.inst.dir, out, ...mounts], cwd);
+      // Held while trace-cmd copies the event formats: no migscope capture defines or
+      // removes a uprobe meanwhile (event-defs-lock.ts).
+      r = await withEventDefsLock(() => run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'migscope-extract', s.inst.dir, out, ...mounts], cwd), log);
       if (r.code === 0 && existsSync(out) && statSync(out).size > 0) {
         // The events are consumed by now: no retry can bring them back. Say so plainly;
         // analysing the file then names the damaged byte.
@@ -350,7 +353,7 @@ export async function extractInstance(
     `WARNING: trace-cmd extract -B ${s.inst.name} also extracts, and so CONSUMES, the top-level ring buffer: ` +
       'other tracing users lose those events and they end up in this file too',
   );
-  const r = await run('trace-cmd', ['extract', '-B', s.inst.name, '-o', out], cwd);
+  const r = await withEventDefsLock(() => run('trace-cmd', ['extract', '-B', s.inst.name, '-o', out], cwd), log);
   if (r.code !== 0 || !existsSync(out)) throw new Error(`trace-cmd extract failed: ${r.out.trim().split('\n').slice(-3).join(' / ')}`);
   return 'buffer-option';
 }

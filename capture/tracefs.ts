@@ -13,6 +13,7 @@
 // Every write names the file and the kernel's answer when it fails: a tracefs EINVAL is
 // otherwise a puzzle (the kernel's own explanation, if any, is in the instance's error_log).
 
+import { withEventDefsLockSync } from './event-defs-lock.js';
 import { appendFileSync, existsSync, readFileSync, readdirSync, rmdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -351,13 +352,13 @@ export function uprobeLine(group: string, d: UprobeDef): string {
  */
 export function defineUprobe(root: string, group: string, d: UprobeDef, cleanup: Cleanup): void {
   const line = uprobeLine(group, d);
-  appendTracefs(join(root, 'uprobe_events'), `${line}\n`);
+  withEventDefsLockSync(() => appendTracefs(join(root, 'uprobe_events'), `${line}\n`));
   cleanup.add(`remove uprobe ${group}/${d.event}`, () => removeUprobe(root, group, d.event));
 }
 
 export function removeUprobe(root: string, group: string, event: string): void {
   if (!uprobeDefined(root, group, event)) return;
-  appendFileSync(join(root, 'uprobe_events'), `-:${group}/${event}\n`);
+  withEventDefsLockSync(() => appendFileSync(join(root, 'uprobe_events'), `-:${group}/${event}\n`));
 }
 
 /** Lines of uprobe_events that belong to `group`. */
