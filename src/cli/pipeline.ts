@@ -7,6 +7,7 @@ import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { hostname } from 'node:os';
 import { UnusableInputError, type InputFormat } from '../../parsers/format.js';
+import { checkHostName } from '../../parsers/text/host-name.js';
 import { feedLines } from '../../parsers/lines.js';
 import type { InputProblem, ParserSink, TraceRecord } from '../record/types.js';
 import { createDecoder, DEFAULT_MAX_FDS } from '../decode/decoder.js';
@@ -162,6 +163,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
     },
   });
   const trackers: ReturnType<typeof createTracker>[] = [];
+  /** The input each tracker analysed (trackers[i] is trackerFiles[i]'s): a device's host is its input's. */
+  const trackerFiles: string[] = [];
   // The migration level (QMP, QEMU's migration events), over all inputs at once.
   /** Inputs merged into one host's timeline, by input: the timeline input (one story at the migration level). */
   const stories = new Map<string, string>();
@@ -211,6 +214,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         ...(opts.stallIterations !== undefined ? { convergence: { stallIterations: opts.stallIterations } } : {}),
       });
       trackers.push(tracker);
+      trackerFiles.push(file);
       const renamed = new Map<string, string>();
       // The same device name in two inputs (source and destination hosts) is two devices:
       // the second input's ref gets an "@file" id. Decided once per DeviceRef object (the
@@ -358,6 +362,21 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         firstTsNs: firstTs,
         lastTsNs: lastTs,
       };
+      const fileInfo = (f: string): InputFile | undefined => files.find((x) => x.path === f);
+      /**
+       * The host an input is from, by name: its placement's host (--host, the name a member of
+       * its group gives), --host for a lone input, else the name it gives itself. A placement
+       * host like "the host of cap.txt" only describes an unnamed host: no valid host name has
+       * a space, so it is not taken as one.
+       */
+      const hostOfFile = (f: string): { name: string; how: string } | undefined => {
+        const x = fileInfo(f);
+        const p = x?.placement;
+        if (p?.host !== undefined && checkHostName(p.host).ok) return { name: p.host, how: p.hostRule };
+        const flag = opts.hosts?.get(f);
+        if (flag !== undefined) return { name: flag, how: `--host ${f}=${flag}` };
+        return x?.host;
+      };
       const migrations = mergeMigrations(migrationTracker.raw(), {
         clockOf: (f) => files.find((x) => x.path === f)?.clock,
         traceOffsetNs: clockMap.offsetNs,
@@ -366,6 +385,16 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           const p = files.find((x) => x.path === f)?.placement;
           return p?.merged === true && p.timeline !== undefined && p.timeline !== f ? p.timeline : undefined;
         },
+        // A merged input's records were moved by −(its timeline's wall offset): mapped back with
+        // that timeline's offset, which for a second host's capture is not the first sync's.
+        // The timeline input itself (a capture on its trace clock) maps with the same offset.
+        offsetOf: (f) => {
+          const p = fileInfo(f)?.placement;
+          if (p?.merged !== true || p.timeline === undefined) return undefined;
+          const follower = p.timeline !== f ? p : files.find((x) => x.path !== f && x.placement?.merged === true && x.placement.timeline === f)?.placement;
+          return follower?.offsetNs !== undefined ? -follower.offsetNs : undefined;
+        },
+        hostOf: hostOfFile,
       });
       const migDropped = migrationTracker.dropped();
       if (migDropped > 0 && problems.length < MAX_PROBLEMS_KEPT)
@@ -381,7 +410,10 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
       // unless another device already has it.
       // The destination's view settles a source save whose end of stream was not traced.
-      const tracked = trackers.flatMap((t) => t.devices());
+      const tracked = trackers.flatMap((t, i) => {
+        const h = hostOfFile(trackerFiles[i] ?? '');
+        return h === undefined ? t.devices() : t.devices().map((d) => ({ ...d, host: h.name }));
+      });
       // A device fd whose accesses could not be placed never vanishes: it is listed with them.
       const withUnplaced = tracked.map((d) => {
         const u = unplaced.get(d.id);

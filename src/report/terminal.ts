@@ -48,7 +48,7 @@ function v2FlagsText(d: DeviceTimeline): string {
   return `migration flags ${names} (${d.v2FlagsSource === 'feature' ? 'from MIGRATION GET' : 'inferred from the states seen'})`;
 }
 
-function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalOptions): string[] {
+function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalOptions, showHost: boolean): string[] {
   const out: string[] = [];
   const region =
     d.protocol === 'v2'
@@ -56,7 +56,7 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
       : d.region === undefined
         ? 'migration region not found'
         : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
-  out.push(paint(o.color, '1', `device ${d.id}`) + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
+  out.push(paint(o.color, '1', `device ${d.id}`) + (showHost ? `  on ${d.host ?? 'a host no input names'},` : '') + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
   if (d.identity !== undefined) out.push(`  one device (syscall view + QEMU's view): ${d.identity}`);
   if (d.unplaced !== undefined) {
     out.push(`  ${d.unplaced.count} accesses could not be placed: no migration region found (${d.unplaced.first.map(formatSource).join(', ')}${d.unplaced.count > d.unplaced.first.length ? ', …' : ''})`);
@@ -165,8 +165,10 @@ export function renderTerminal(a: Analysis, o: TerminalOptions): string {
     lines.push('--device PID:FD=NAME and --region PID:FD=OFFSET when the capture started after the device was opened.');
     lines.push('');
   }
+  // With inputs of two hosts the same BDF is on both: each device says whose it is.
+  const hosts = new Set([...a.devices.map((d) => d.host?.toLowerCase()), ...migrations.map((m) => m.host?.name.toLowerCase())].filter((h) => h !== undefined));
   for (const d of a.devices) {
-    lines.push(...deviceBlock(d, origin, o), '');
+    lines.push(...deviceBlock(d, origin, o, hosts.size > 1), '');
   }
   if (a.findings.length > 0) {
     lines.push(paint(o.color, '1', `Findings (${a.findings.length})`));
