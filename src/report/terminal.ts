@@ -121,10 +121,12 @@ function signedSeconds(ns: bigint): string {
 
 /** How several inputs were put on one host's timeline, or why one was not (src/cli/input-merge.ts). */
 function placementLines(a: Analysis): string[] {
-  const placed = a.input.files.filter((f) => f.placement !== undefined);
+  const placed = a.input.files.filter((f) => f.placement !== undefined || f.detection !== undefined);
   if (placed.length === 0) return [];
   const out = ['inputs:'];
   for (const f of placed) {
+    // Where detection found the format, when it had to read past the first lines.
+    if (f.detection !== undefined) out.push(`  ${f.path}: ${f.detection}`);
     const p = f.placement;
     if (p === undefined) continue;
     // The host the input names itself, where its placement does not say it (a kept-apart
