@@ -18,6 +18,12 @@ export type InputFormat =
       /** Given the first bytes of the input and its first lines, is this the format? */
       readonly detect: (head: Buffer, firstLines: readonly string[]) => boolean;
       readonly create: (file: string, sink: ParserSink) => LineParser;
+      /**
+       * Its trace lines may come after any number of lines of other text (QEMU's own
+       * messages before the first trace event): when no format matches the first lines,
+       * detection looks for one of its lines further on, bounded (src/cli/detect.ts).
+       */
+      readonly detectLate?: boolean;
     }
   | {
       readonly name: string;

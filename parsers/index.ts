@@ -40,8 +40,10 @@ export const FORMATS: readonly InputFormat[] = [
   // libvirt's logs carry QEMU log lines too (QEMU's stderr): tried before qemu-log.
   { name: 'libvirt-log', kind: 'lines', detect: (_h, lines) => detectLibvirtLog(lines), create: createLibvirtLogParser },
   { name: 'qmp', kind: 'lines', detect: (_h, lines) => detectQmpTranscript(lines), create: createQmpTranscriptParser },
-  { name: 'qemu-stap', kind: 'lines', detect: (_h, lines) => detectQemuStap(lines), create: createQemuStapParser },
-  { name: 'qemu-log', kind: 'lines', detect: (_h, lines) => detectQemuLog(lines), create: createQemuLogParser },
+  // QEMU writes its own messages (warnings, "char device redirected to …") to the same log
+  // before the first trace event: these two are looked for past the first lines too.
+  { name: 'qemu-stap', kind: 'lines', detect: (_h, lines) => detectQemuStap(lines), create: createQemuStapParser, detectLate: true },
+  { name: 'qemu-log', kind: 'lines', detect: (_h, lines) => detectQemuLog(lines), create: createQemuLogParser, detectLate: true },
 ];
 
 export { UnusableInputError };

@@ -13,6 +13,9 @@
 // the kernel's own syscall printer. The records are the same as parsers/ftrace-text.ts
 // gives for the same facts (both use parsers/text/syscall-assembler.ts); what the text
 // cannot show is the same too (see ftrace-text.ts), and the process id is never shown.
+// Nor the host: the text has no UNAME line (`report --uname` prints it, but then no events),
+// so this parser reports no ParserSink.host; --host or the trace.dat itself name it
+// (docs/input-formats.md "The host an input names").
 
 import type { LineParser, ParserSink } from '../src/record/types.js';
 import { PREFIX_BAD, PREFIX_OK, commOf, newPrefixScan, scanEventPrefix } from './text/event-prefix.js';

@@ -12,6 +12,11 @@ export interface InputFile {
   /** The clock of the times this input's records carry in the analysis (a merged input: its timeline's clock). */
   readonly clock: string | undefined;
   /**
+   * How the format was found, when not from the input's first lines: e.g. a QEMU log whose
+   * first trace line comes after QEMU's own messages (src/cli/detect.ts). Absent otherwise.
+   */
+  readonly detection?: string;
+  /**
    * The host the input itself says it was recorded on (ParserSink.host: a migscope capture
    * header's host=, trace.dat's UNAME nodename, libvirt's hostname: line) and where that was
    * read; absent when it names none. Not the host of `placement`, which may come from --host.

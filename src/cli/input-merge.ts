@@ -61,6 +61,8 @@ export interface Probe {
   /** Thread and process ids its first records carry (the capture's, or QEMU's TID@ / stap PID@). */
   readonly tids: ReadonlySet<number>;
   readonly pids: ReadonlySet<number>;
+  /** How its format was found when detection had to read past the first lines (src/cli/detect.ts). */
+  readonly detection?: string;
 }
 
 /**
@@ -327,7 +329,7 @@ export function planInputs(probes: readonly Probe[], o: PlanOptions): InputUnit[
       else if (q.role === 'capture') single(q, `a second capture of this host, on its own trace clock: only wall-clock inputs (QEMU, libvirt, QMP logs) are merged into ${timeline.file}'s timeline`);
       else if (q.format === undefined || q.format.kind !== 'lines' || !WALL_FORMATS.has(q.format.name)) single(q, `${q.format?.name ?? 'this'} input has no wall-clock stamps (${q.stamps}): cannot be put on ${timeline.file}'s clock`);
       else if (q.clock === 'order-only') single(q, `${q.stamps}: its events have only an order, not a time, so they cannot be placed among ${timeline.file}'s records`);
-      else if (q.clock !== 'realtime') single(q, `no time stamp in its first 64 KiB (${q.stamps}): cannot be placed on ${timeline.file}'s clock`);
+      else if (q.clock !== 'realtime') single(q, `no time stamp in what was probed of it (${q.stamps}): cannot be placed on ${timeline.file}'s clock`);
       else followers.push(q);
     }
     if (timeline !== undefined && followers.length > 0) units.push({ kind: 'group', host: hostName, hostRule: host.get(timeline)?.rule ?? h.rule, hostRules: new Map(members.map((q) => [q.path, host.get(q)?.rule ?? ''])), timeline, followers });

@@ -7,6 +7,7 @@ import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { hostname } from 'node:os';
 import { UnusableInputError, type InputFormat } from '../../parsers/format.js';
+import { checkHostName } from '../../parsers/text/host-name.js';
 import { feedLines } from '../../parsers/lines.js';
 import type { InputProblem, ParserSink, TraceRecord } from '../record/types.js';
 import { createDecoder, DEFAULT_MAX_FDS } from '../decode/decoder.js';
@@ -23,6 +24,7 @@ import { withInputHealth, type InputMark } from '../check/input-health.js';
 import type { Analysis, ClockMapping, InputFile, InputHost, InputPlacement, InputSummary } from '../analysis/types.js';
 import { mergeInputs, planInputs, probeHead, unprobed, type Probe } from './input-merge.js';
 import { VERSION } from './version.js';
+import { detectFirst, detectLate, HEAD_BYTES, LATE_DETECT_BYTES, unrecognisedMessage } from './detect.js';
 import { assertNever } from '../protocol/assert-never.js';
 
 export interface InputSpec {
@@ -92,15 +94,14 @@ const MAX_PROBLEMS_KEPT = 200;
 const MAX_MARKS_KEPT = 100_000;
 export const DEFAULT_MAX_INTERVALS_PER_DEVICE = 20_000;
 const DEFAULT_MAX_PENDING_SAMPLES = 2_000;
-const HEAD_BYTES = 64 * 1024;
 
 export type SessionOptions = Omit<PipelineOptions, 'formats' | 'onProgress' | 'stdin' | 'traceEvents'>;
 
 export interface AnalysisSession {
   /** Start an input; returns the sink its parser writes to. Inputs are analysed one after another. */
   beginInput(file: string): ParserSink;
-  /** The input ended (its parser's end() has run). */
-  endInput(format: string, placement?: InputPlacement): void;
+  /** The input ended (its parser's end() has run); `detection` says how its format was found when that was not plain. */
+  endInput(format: string, placement?: InputPlacement, detection?: string): void;
   /** An input whose records went through another input's sink (merged into its timeline, input-merge.ts). */
   noteMergedInput(file: InputFile): void;
   /** These inputs are now on one timeline (before any of the followers' records arrive). */
@@ -164,6 +165,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
     },
   });
   const trackers: ReturnType<typeof createTracker>[] = [];
+  /** The input each tracker analysed (trackers[i] is trackerFiles[i]'s): a device's host is its input's. */
+  const trackerFiles: string[] = [];
   // The migration level (QMP, QEMU's migration events), over all inputs at once.
   /** Inputs merged into one host's timeline, by input: the timeline input (one story at the migration level). */
   const stories = new Map<string, string>();
@@ -214,6 +217,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         ...(opts.stallIterations !== undefined ? { convergence: { stallIterations: opts.stallIterations } } : {}),
       });
       trackers.push(tracker);
+      trackerFiles.push(file);
       const renamed = new Map<string, string>();
       // The same device name in two inputs (source and destination hosts) is two devices:
       // the second input's ref gets an "@file" id. Decided once per DeviceRef object (the
@@ -296,7 +300,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         },
       };
     },
-    endInput(format: string, placement?: InputPlacement): void {
+    endInput(format: string, placement?: InputPlacement, detection?: string): void {
       const cur = current;
       if (cur === undefined) return;
       current = undefined;
@@ -319,7 +323,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         const id = cur.renamed.get(u.device.id) ?? u.device.id;
         unplaced.set(id, { ref: { ...u.device, id }, count: u.count, first: u.first, regionOffsets: u.regionOffsets });
       }
-      files.push({ path: cur.file, format, clock: cur.clock, ...(cur.host !== undefined ? { host: cur.host } : {}), ...(placement !== undefined ? { placement } : {}) });
+      files.push({ path: cur.file, format, clock: cur.clock, ...(detection !== undefined ? { detection } : {}), ...(cur.host !== undefined ? { host: cur.host } : {}), ...(placement !== undefined ? { placement } : {}) });
     },
     noteMergedInput(file: InputFile): void {
       files.push(file);
@@ -361,6 +365,21 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         firstTsNs: firstTs,
         lastTsNs: lastTs,
       };
+      const fileInfo = (f: string): InputFile | undefined => files.find((x) => x.path === f);
+      /**
+       * The host an input is from, by name: its placement's host (--host, the name a member of
+       * its group gives), --host for a lone input, else the name it gives itself. A placement
+       * host like "the host of cap.txt" only describes an unnamed host: no valid host name has
+       * a space, so it is not taken as one.
+       */
+      const hostOfFile = (f: string): { name: string; how: string } | undefined => {
+        const x = fileInfo(f);
+        const p = x?.placement;
+        if (p?.host !== undefined && checkHostName(p.host).ok) return { name: p.host, how: p.hostRule };
+        const flag = opts.hosts?.get(f);
+        if (flag !== undefined) return { name: flag, how: `--host ${f}=${flag}` };
+        return x?.host;
+      };
       const migrations = mergeMigrations(migrationTracker.raw(), {
         clockOf: (f) => files.find((x) => x.path === f)?.clock,
         traceOffsetNs: clockMap.offsetNs,
@@ -369,6 +388,16 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           const p = files.find((x) => x.path === f)?.placement;
           return p?.merged === true && p.timeline !== undefined && p.timeline !== f ? p.timeline : undefined;
         },
+        // A merged input's records were moved by −(its timeline's wall offset): mapped back with
+        // that timeline's offset, which for a second host's capture is not the first sync's.
+        // The timeline input itself (a capture on its trace clock) maps with the same offset.
+        offsetOf: (f) => {
+          const p = fileInfo(f)?.placement;
+          if (p?.merged !== true || p.timeline === undefined) return undefined;
+          const follower = p.timeline !== f ? p : files.find((x) => x.path !== f && x.placement?.merged === true && x.placement.timeline === f)?.placement;
+          return follower?.offsetNs !== undefined ? -follower.offsetNs : undefined;
+        },
+        hostOf: hostOfFile,
       });
       const migDropped = migrationTracker.dropped();
       if (migDropped > 0 && problems.length < MAX_PROBLEMS_KEPT)
@@ -384,7 +413,10 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
       // unless another device already has it.
       // The destination's view settles a source save whose end of stream was not traced.
-      const tracked = trackers.flatMap((t) => t.devices());
+      const tracked = trackers.flatMap((t, i) => {
+        const h = hostOfFile(trackerFiles[i] ?? '');
+        return h === undefined ? t.devices() : t.devices().map((d) => ({ ...d, host: h.name }));
+      });
       // A device fd whose accesses could not be placed never vanishes: it is listed with them.
       const withUnplaced = tracked.map((d) => {
         const u = unplaced.get(d.id);
@@ -463,12 +495,13 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
     const file = fileOf(input);
     const sink = session.beginInput(file);
     let format = input.format ?? 'unknown';
+    const how: { detection?: string } = {};
     try {
-      format = await parseOne(input, file, sink, o);
+      format = await parseOne(input, file, sink, o, how);
     } catch (e) {
       if (!(e instanceof ReadingStopped)) throw e;
     }
-    session.endInput(format, placement);
+    session.endInput(format, placement, how.detection);
   };
   if (inputs.length < 2) {
     for (const input of inputs) if (!stopped) await runOne(input, undefined);
@@ -491,16 +524,18 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
       onPlaced: () => session.oneStory(file, unit.followers.map((f) => f.file)),
     });
     let format = unit.timeline.format?.name ?? 'unknown';
+    const how: { detection?: string } = {};
     try {
-      format = await parseOne(specOf(unit.timeline), file, merged.sink, o);
+      format = await parseOne(specOf(unit.timeline), file, merged.sink, o, how);
     } catch (e) {
       if (!(e instanceof ReadingStopped)) throw e;
     }
     const placed = merged.finish(stopped);
-    session.endInput(format, placed.timeline);
+    session.endInput(format, placed.timeline, how.detection);
     const apart: { probe: Probe; placement: InputPlacement }[] = [];
     for (const f of placed.followers) {
-      if (f.placement.merged) session.noteMergedInput({ path: f.probe.file, format: f.probe.format?.name ?? 'unknown', clock: placed.timeline.ownClock, ...(f.host !== undefined ? { host: f.host } : {}), placement: f.placement });
+      if (f.placement.merged)
+        session.noteMergedInput({ path: f.probe.file, format: f.probe.format?.name ?? 'unknown', clock: placed.timeline.ownClock, ...(f.probe.detection !== undefined ? { detection: f.probe.detection } : {}), ...(f.host !== undefined ? { host: f.host } : {}), placement: f.placement });
       else apart.push(f);
     }
     // Not placed on the timeline: analysed on their own, as without merging.
@@ -512,17 +547,30 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
 /** What an input's first bytes say (format, clock, ids), for planning the merge; standard input is not probed. */
 async function probeInput(input: InputSpec, file: string, formats: readonly InputFormat[]): Promise<Probe> {
   if (input.path === '-') return unprobed(input.path, file);
-  const { head } = await readFileHead(input.path, file);
-  const format = input.format !== undefined ? formatByName(formats, input.format) : detect(head, formats, file);
-  return probeHead(input.path, file, format, head);
+  const d = input.format !== undefined ? { format: formatByName(formats, input.format), ...(await readFileHead(input.path, file)) } : await detectFile(input.path, file, formats);
+  // A late-starting QEMU log is probed over what detection read, so its stamps are seen.
+  const probe = probeHead(input.path, file, d.format, d.head);
+  return d.detection !== undefined ? { ...probe, detection: d.detection } : probe;
 }
 
-async function readFileHead(path: string, file: string): Promise<{ size: number; head: Buffer }> {
+/** Detect a file's format (src/cli/detect.ts): its head, and how far detection had to read. */
+async function detectFile(path: string, file: string, formats: readonly InputFormat[]): Promise<{ format: InputFormat; size: number; head: Buffer; detection?: string }> {
+  const first = await readFileHead(path, file);
+  if (first.head.length === 0) throw new InputError(`${file}: empty input`);
+  const f = detectFirst(first.head, formats);
+  if (f !== undefined) return { format: f, ...first };
+  const far = first.size > first.head.length ? await readFileHead(path, file, LATE_DETECT_BYTES) : first;
+  const late = detectLate(far.head, formats);
+  if (late !== undefined) return { format: late.format, size: far.size, head: far.head, detection: late.note };
+  throw new InputError(unrecognisedMessage(file, first.head, formats, far.head.length, far.head.length >= far.size));
+}
+
+async function readFileHead(path: string, file: string, bytes = HEAD_BYTES): Promise<{ size: number; head: Buffer }> {
   try {
     const size = (await stat(path)).size;
     const fh = await open(path, 'r');
     try {
-      const buf = Buffer.alloc(Math.min(HEAD_BYTES, size));
+      const buf = Buffer.alloc(Math.min(bytes, size));
       const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
       return { size, head: buf.subarray(0, bytesRead) };
     } finally {
@@ -560,13 +608,28 @@ async function* untilStopped(it: AsyncIterable<Buffer | string>, stop: Promise<u
 }
 
 /** Detects the format, runs its parser, returns the format's name. */
-async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: PipelineOptions & { readonly isStopped?: () => boolean }): Promise<string> {
+async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: PipelineOptions & { readonly isStopped?: () => boolean }, how: { detection?: string } = {}): Promise<string> {
   const byName = (name: string): InputFormat => formatByName(opts.formats, name);
 
   if (input.path === '-') {
     const stream = untilStopped(opts.stdin ?? process.stdin, opts.stopReading);
-    const { head, rest } = await readHead(stream);
-    const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
+    const first = await readHead(stream[Symbol.asyncIterator](), [], HEAD_BYTES);
+    let { head } = first;
+    const { rest } = first;
+    let format = input.format !== undefined ? byName(input.format) : undefined;
+    if (format === undefined) {
+      if (head.length === 0) throw new InputError(`${file}: empty input`);
+      format = detectFirst(head, opts.formats);
+    }
+    if (format === undefined) {
+      // A late-starting QEMU log: read on (bounded), the bytes kept to be parsed first.
+      const more = await readHead(rest, [head], LATE_DETECT_BYTES);
+      head = more.head;
+      const late = detectLate(head, opts.formats);
+      if (late === undefined) throw new InputError(unrecognisedMessage(file, first.head, opts.formats, head.length, more.ended));
+      format = late.format;
+      how.detection = late.note;
+    }
     if (format.kind === 'file') {
       throw new InputError(`${file}: ${format.name} input needs random access; save it to a file and pass the path`);
     }
@@ -583,8 +646,9 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
     return format.name;
   }
 
-  const { size, head } = await readFileHead(input.path, file);
-  const format = input.format !== undefined ? byName(input.format) : detect(head, opts.formats, file);
+  const d = input.format !== undefined ? { format: byName(input.format), ...(await readFileHead(input.path, file)) } : await detectFile(input.path, file, opts.formats);
+  const { size, format } = d;
+  if (d.detection !== undefined) how.detection = d.detection;
   if (format.kind === 'file') {
     try {
       // A file parser yields to the event loop between progress reports: a stop request
@@ -615,32 +679,21 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   return format.name;
 }
 
-function firstLines(head: Buffer): string[] {
-  return head.toString('utf8').split('\n', 40).slice(0, 39);
-}
-
-function detect(head: Buffer, formats: readonly InputFormat[], file: string): InputFormat {
-  if (head.length === 0) throw new InputError(`${file}: empty input`);
-  const lines = firstLines(head);
-  for (const f of formats) if (f.detect(head, lines)) return f;
-  throw new InputError(
-    `${file}: unrecognised trace format (first line: ${JSON.stringify((lines[0] ?? '').slice(0, 80))}). ` +
-      `Known formats: ${formats.map((f) => f.name).join(', ')}. Pass --format NAME if detection is wrong.`,
-  );
-}
-
-async function readHead(stream: AsyncIterable<Buffer | string>): Promise<{ head: Buffer; rest: AsyncIterator<Buffer | string> }> {
-  const it = stream[Symbol.asyncIterator]();
-  const parts: Buffer[] = [];
-  let n = 0;
-  while (n < HEAD_BYTES) {
+/** Reads `it` on until `limit` bytes are held (with `parts` already read) or it ends. */
+async function readHead(it: AsyncIterator<Buffer | string>, parts: Buffer[], limit: number): Promise<{ head: Buffer; rest: AsyncIterator<Buffer | string>; ended: boolean }> {
+  let n = parts.reduce((a, b) => a + b.length, 0);
+  let ended = false;
+  while (n < limit) {
     const r = await it.next();
-    if (r.done === true) break;
+    if (r.done === true) {
+      ended = true;
+      break;
+    }
     const b = typeof r.value === 'string' ? Buffer.from(r.value) : r.value;
     parts.push(b);
     n += b.length;
   }
-  return { head: Buffer.concat(parts), rest: it };
+  return { head: Buffer.concat(parts), rest: it, ended };
 }
 
 async function* prepend(head: Buffer, rest: AsyncIterator<Buffer | string>): AsyncIterable<Buffer | string> {

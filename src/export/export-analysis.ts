@@ -105,6 +105,8 @@ export interface SessionSlices {
 /** Returns the sessions exported without all their state spans (cut by the cap, no slice of their own). */
 async function exportDevice(exp: MigscopeExporter, a: Analysis, d: DeviceTimeline, findings: readonly Finding[], own: SessionSlices | undefined): Promise<number> {
   let short = 0;
+  // The traced host the device is on (the name its input gives, or --host); else Analysis.host.
+  const host = d.host ?? a.host;
   const windows: Window[] = d.sessions.map((session) => ({
     session,
     s: session.startNs,
@@ -134,7 +136,7 @@ async function exportDevice(exp: MigscopeExporter, a: Analysis, d: DeviceTimelin
     else orphansAfter.push(f);
   }
   for (let i = 0; i < windows.length; i++) {
-    for (const f of orphansBefore[i] ?? []) await exp.finding({ host: a.host, clock: a.clock, finding: f });
+    for (const f of orphansBefore[i] ?? []) await exp.finding({ host, clock: a.clock, finding: f });
     const w = windows[i];
     const kept = slices[i];
     const mine = cut && w !== undefined ? own?.get(w.session) : undefined;
@@ -144,16 +146,16 @@ async function exportDevice(exp: MigscopeExporter, a: Analysis, d: DeviceTimelin
     // counted, so the export fails (exit 3) rather than claiming nothing was lost.
     if (cut && mine === undefined && sessionMayBeCut(d, w)) short++;
     await exp.session({
-      host: a.host,
+      host,
       clock: a.clock,
       device: { ...d, timeline: slice.timeline, stateWrites: slice.writes, sessions: [w.session] },
       session: w.session,
       findings: attached[i] ?? [],
     });
   }
-  for (const f of [...orphansAfter, ...untimed]) await exp.finding({ host: a.host, clock: a.clock, finding: f });
+  for (const f of [...orphansAfter, ...untimed]) await exp.finding({ host, clock: a.clock, finding: f });
   const last = d.timeline[d.timeline.length - 1];
-  exp.deviceState(a.host, d, last?.raw);
+  exp.deviceState(host, d, last?.raw);
   return short;
 }
 
@@ -166,6 +168,17 @@ function sessionMayBeCut(d: DeviceTimeline, w: Window): boolean {
 }
 
 /**
+ * The host of the analysis' input counters and of findings no device lists: the traced
+ * host when every named device and migration is on one (case-insensitively), else
+ * Analysis.host (the counts are totals over all inputs, not split by host).
+ */
+function inputHost(a: Analysis): string | undefined {
+  const named = [...a.devices.map((d) => d.host), ...(a.migrations ?? []).map((m) => m.host?.name)].filter((h) => h !== undefined);
+  const first = named[0];
+  return first !== undefined && named.every((h) => h.toLowerCase() === first.toLowerCase()) ? first : a.host;
+}
+
+/**
  * Export an Analysis as OpenTelemetry spans and metrics (docs/telemetry.md) through the
  * SDK and the official exporters, configured from the OTEL_* environment variables, and
  * report what was delivered. Never throws for export failures; bounded in time.
@@ -175,7 +188,7 @@ export async function exportAnalysis(analysis: Analysis, opts: ExportOptions = {
   let thrown: { readonly error: unknown } | undefined;
   let short = 0;
   try {
-    exp.input(analysis.host, { records: analysis.input.records, malformed: analysis.input.malformed, lostEvents: analysis.input.lostEvents });
+    exp.input(inputHost(analysis), { records: analysis.input.records, malformed: analysis.input.malformed, lostEvents: analysis.input.lostEvents });
     const byDevice = new Map<string, Finding[]>();
     for (const f of analysis.findings) {
       const list = byDevice.get(f.device);
@@ -186,9 +199,9 @@ export async function exportAnalysis(analysis: Analysis, opts: ExportOptions = {
       short += await exportDevice(exp, analysis, d, byDevice.get(d.id) ?? [], sessionSlices);
       byDevice.delete(d.id);
     }
-    for (const m of analysis.migrations ?? []) await exp.migration(m, analysis.clock, analysis.host);
+    for (const m of analysis.migrations ?? []) await exp.migration(m, analysis.clock, m.host?.name ?? analysis.host);
     // Findings about devices the timeline does not list.
-    for (const list of byDevice.values()) for (const f of list) await exp.finding({ host: analysis.host, clock: analysis.clock, finding: f });
+    for (const list of byDevice.values()) for (const f of list) await exp.finding({ host: inputHost(analysis), clock: analysis.clock, finding: f });
   } catch (error) {
     thrown = { error };
   }

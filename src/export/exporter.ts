@@ -24,7 +24,7 @@ import { ATTR, EVENT, SPAN } from './conventions.js';
 import { migrationRootSpanId, resolveCorrelation, saveSessionSpanId, type Correlation } from './correlation.js';
 import { createConsoleMetricExporter, createConsoleSpanExporter, createOtlpMetricExporter, createOtlpSpanExporter } from './exporters.js';
 import { createMetricPipeline, type MetricPipelineExporter } from './metric-pipeline.js';
-import { buildResource } from './resource.js';
+import { buildResource, isOtherHost } from './resource.js';
 import { addFindings, findingAttributes, isErrorFinding, planSession, type SessionInput, type SessionPlan, type SpanPlan } from './session-plan.js';
 import { createSpanPipeline, type SpanPipelineExporter } from './span-pipeline.js';
 import { emitSession, emitSingle, type RootOptions } from './spans.js';
@@ -203,6 +203,8 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
   const traceId = correlation.mode === 'none' ? undefined : correlation.traceId;
   const spans = createSpanPipeline({
     resource,
+    // Spans about another host than this one go out under that host's resource (resource.ts).
+    resourceFor: (host) => (isOtherHost(host) ? buildResource({ serviceName: opts.serviceName, serviceVersion: opts.serviceVersion, env, tracedHost: host }).resource : undefined),
     exporters: spanExporters,
     traceId: correlation.mode === 'migration-id' ? correlation.traceId : undefined,
     maxQueueSize: config.maxQueueSize,
@@ -296,7 +298,7 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
         if (hrNs(plan.root.end) > hrNs(b.end)) b.end = plan.root.end;
       }
     }
-    const ctx = await emitSession(spans.emitter, plan, { parent, spanId, links });
+    const ctx = await emitSession(spans.emitterFor(input.host), plan, { parent, spanId, links });
     dev.recent.push({ ctx, startNs: input.session.startNs, endNs: input.session.endNs });
     if (dev.recent.length > RECENT_SESSIONS) dev.recent.shift();
   }
@@ -331,7 +333,7 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
     if (rootHost !== undefined) attributes[ATTR.hostName] = rootHost;
     if (rootBounds === undefined) attributes[ATTR.timed] = false;
     const plan: SpanPlan = { name: SPAN.migration, kind: SpanKind.INTERNAL, start: b.start, end: b.end, attributes, events: [], error: undefined };
-    await emitSingle(spans.emitter, plan, { parent: ROOT_CONTEXT, spanId: rootSpanId, links: [] });
+    await emitSingle(spans.emitterFor(rootHost), plan, { parent: ROOT_CONTEXT, spanId: rootSpanId, links: [] });
   }
 
   function noteClock(clock: ClockMapping): void {
@@ -412,13 +414,13 @@ export function createExporter(opts: ExportOptions = {}): MigscopeExporter {
         spanId: undefined,
         links,
       };
-      await emitSingle(spans.emitter, plan, rootOpts);
+      await emitSingle(spans.emitterFor(input.host), plan, rootOpts);
     },
     async migration(m, clock, host): Promise<void> {
       if (shutdownResult !== undefined) throw new Error('migscope exporter: migration() after shutdown()');
       const plan = planMigration(m, clock, host);
       if (plan === undefined) return;
-      await emitSession(spans.emitter, plan, { parent, spanId: undefined, links: [] });
+      await emitSession(spans.emitterFor(host), plan, { parent, spanId: undefined, links: [] });
     },
     deviceState(host, device, raw): void {
       metrics.instruments.recordDeviceState(host, device, raw);

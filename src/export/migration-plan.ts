@@ -11,6 +11,7 @@ import type { ClockMapping } from '../analysis/types.js';
 import type { Migration } from '../track/migration-types.js';
 import type { SessionPlan, StatePlan } from './session-plan.js';
 import { nsToHrTime, toWallNs, wallClockOf } from './time.js';
+import { ATTR } from './conventions.js';
 
 export const MIGRATION_SPAN = {
   root: (side: Migration['side']): string => `qemu.migration.${side}`,
@@ -68,7 +69,7 @@ export function planMigration(m: Migration, clock: ClockMapping, host: string | 
   put(MIGRATION_ATTR.vfioBytes, m.vfioTransferredBytes);
   put(MIGRATION_ATTR.passes, m.passes);
   put(MIGRATION_ATTR.peer, m.peer);
-  if (host !== undefined) attributes['migscope.host'] = host;
+  if (host !== undefined) attributes[ATTR.hostName] = host;
   const events = m.statuses
     .filter((s) => s.tsNs !== undefined)
     .map((s) => ({ name: MIGRATION_SPAN.statusEvent, time: t(s.tsNs ?? 0n), attributes: { [MIGRATION_ATTR.status]: s.status, [MIGRATION_ATTR.via]: [...new Set(s.seen.map((e) => e.via))] } }));

@@ -3,8 +3,14 @@
 // OTEL_RESOURCE_ATTRIBUTES over our default "migscope"; OTEL_NODE_RESOURCE_DETECTORS
 // (host, os, process, serviceinstance, env, all, none; default all) picks the detectors.
 // The env detector always runs: without it OTEL_SERVICE_NAME would silently do nothing.
-// The traced host is NOT the resource (a trace may be analysed elsewhere): it is the span
-// attribute host.name (semconv) on the spans and the metric label host.
+//
+// The traced host: a trace may be analysed elsewhere than where it was recorded. The spans
+// of an input that names its host (capture header host=, trace.dat UNAME, libvirt's
+// hostname: line, --host) go out under a resource of that host (`tracedHost`): host.name
+// is its name, and the host and os detectors, which describe the analysing machine, are
+// left out (its host.id/host.arch/os.* would be another machine's). The traced host is
+// also the span attribute host.name and the metric label host (docs/telemetry.md "Which
+// host").
 
 import {
   defaultResource,
@@ -18,8 +24,10 @@ import {
   type Resource,
   type ResourceDetector,
 } from '@opentelemetry/resources';
+import { hostname } from 'node:os';
 import { ATTR_SERVICE_NAME, ATTR_SERVICE_VERSION } from '@opentelemetry/semantic-conventions';
 import { DEFAULT_SERVICE_NAME, type Env } from './config.js';
+import { ATTR } from './conventions.js';
 
 const DETECTORS: ReadonlyMap<string, ResourceDetector> = new Map([
   ['host', hostDetector],
@@ -33,6 +41,17 @@ export interface ResourceOptions {
   readonly serviceName?: string | undefined;
   readonly serviceVersion?: string | undefined;
   readonly env: Env;
+  /**
+   * The host the exported data is about, when its input names one. Another name than this
+   * machine's gives that host's resource (see the top of this file); this machine's own
+   * name, or undefined, gives the analysing machine's resource.
+   */
+  readonly tracedHost?: string | undefined;
+}
+
+/** Is `name` another machine than the one migscope runs on? (Host names compare case-insensitively, RFC 4343.) */
+export function isOtherHost(name: string | undefined, here: string = hostname()): name is string {
+  return name !== undefined && name.toLowerCase() !== here.toLowerCase();
 }
 
 export function buildResource(opts: ResourceOptions): { resource: Resource; problems: string[] } {
@@ -42,12 +61,16 @@ export function buildResource(opts: ResourceOptions): { resource: Resource; prob
     .map((s) => s.trim())
     .filter((s) => s !== '');
   const detectors: ResourceDetector[] = [];
-  if (wanted.includes('all')) detectors.push(...DETECTORS.values());
+  const other = isOtherHost(opts.tracedHost);
+  /** The host and os detectors read this machine: not the traced host's resource. */
+  const use = (name: string): boolean => !other || (name !== 'host' && name !== 'os');
+  if (wanted.includes('all')) detectors.push(...[...DETECTORS].filter(([n]) => use(n)).map(([, d]) => d));
   else if (!wanted.includes('none')) {
     for (const name of wanted) {
       const d = DETECTORS.get(name);
-      if (d !== undefined) detectors.push(d);
-      else if (name !== 'env') problems.push(`OTEL_NODE_RESOURCE_DETECTORS: unknown detector "${name}" ignored`);
+      if (d !== undefined) {
+        if (use(name)) detectors.push(d);
+      } else if (name !== 'env') problems.push(`OTEL_NODE_RESOURCE_DETECTORS: unknown detector "${name}" ignored`);
     }
   }
   detectors.push(envDetector);
@@ -59,5 +82,8 @@ export function buildResource(opts: ResourceOptions): { resource: Resource; prob
   );
   let resource = base.merge(detectResources({ detectors }));
   if (opts.serviceName !== undefined) resource = resource.merge(resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName }));
+  // What the input says about its own host wins over OTEL_RESOURCE_ATTRIBUTES' host.name,
+  // which describes where migscope runs.
+  if (other) resource = resource.merge(resourceFromAttributes({ [ATTR.hostName]: opts.tracedHost }));
   return { resource, problems };
 }

@@ -10,6 +10,14 @@
 // flush. (Outstanding ⊇ the processor's queue, so the queue never reaches its limit.) So the
 // processor's queue never overflows and memory stays bounded by the queue size, whatever the
 // number of sessions.
+//
+// One resource per traced host: the SDK takes a span's resource from its tracer's provider
+// (sdk-trace-base 2.x: Tracer gets the provider's resource, and a provider has exactly one).
+// So each host an input names gets a provider of its own (`emitterFor`), built lazily with
+// that host's resource and the SAME batch processors: a batch then holds spans of several
+// resources, and the OTLP exporters group them into one ResourceSpans per resource. The
+// queue accounting below is shared, as the processors are. Hosts are the few an analysis
+// names (one per input at most), so providers stay few.
 
 import { AlwaysOnSampler, BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import type { Resource } from '@opentelemetry/resources';
@@ -28,6 +36,11 @@ export interface SpanPipelineExporter {
 
 export interface SpanPipelineOptions {
   readonly resource: Resource;
+  /**
+   * The resource of spans about a traced host (resource.ts buildResource tracedHost);
+   * undefined for a host, or no function: `resource`.
+   */
+  readonly resourceFor?: (host: string) => Resource | undefined;
   readonly exporters: readonly SpanPipelineExporter[];
   /** Trace id of every root span (migration id); undefined: random. */
   readonly traceId: string | undefined;
@@ -55,6 +68,8 @@ export interface PipelineTally {
 
 export interface SpanPipeline {
   readonly emitter: Emitter;
+  /** The emitter whose spans carry `host`'s resource (emitter itself when it has none of its own). */
+  emitterFor(host: string | undefined): Emitter;
   readonly ids: MigrationIdGenerator;
   /** Send everything queued and wait for it (bounded by the exporters' timeouts). */
   flush(): Promise<void>;
@@ -85,14 +100,19 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
     });
     return { counting, bsp };
   });
-  const provider = new BasicTracerProvider({
-    resource: opts.resource,
-    idGenerator: ids,
-    // Every session is exported: sampling would throw away the evidence (docs/telemetry.md).
-    sampler: new AlwaysOnSampler(),
-    spanProcessors: pipes.map((p) => p.bsp),
-  });
+  const providerOf = (resource: Resource): BasicTracerProvider =>
+    new BasicTracerProvider({
+      resource,
+      idGenerator: ids,
+      // Every session is exported: sampling would throw away the evidence (docs/telemetry.md).
+      sampler: new AlwaysOnSampler(),
+      spanProcessors: pipes.map((p) => p.bsp),
+    });
+  const provider = providerOf(opts.resource);
   const tracer: Tracer = provider.getTracer(opts.tracerName, opts.tracerVersion);
+  /** Providers of traced hosts, by lower-cased name (RFC 4343); shut down with `provider`. */
+  const hostProviders: BasicTracerProvider[] = [];
+  const hostEmitters = new Map<string, Emitter>();
   let ended = 0;
 
   function outstanding(p: (typeof pipes)[number]): number {
@@ -121,6 +141,23 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
       ended++;
     },
   };
+
+  function emitterFor(host: string | undefined): Emitter {
+    if (host === undefined || opts.resourceFor === undefined) return emitter;
+    const key = host.toLowerCase();
+    let em = hostEmitters.get(key);
+    if (em === undefined) {
+      const resource = opts.resourceFor(host);
+      if (resource === undefined) em = emitter;
+      else {
+        const p = providerOf(resource);
+        hostProviders.push(p);
+        em = { ...emitter, tracer: p.getTracer(opts.tracerName, opts.tracerVersion) };
+      }
+      hostEmitters.set(key, em);
+    }
+    return em;
+  }
 
   async function flush(): Promise<void> {
     await Promise.all(
@@ -155,6 +192,7 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
 
   return {
     emitter,
+    emitterFor,
     ids,
     flush,
     async shutdown(timeoutMs: number): Promise<{ timedOut: boolean }> {
@@ -164,7 +202,9 @@ export function createSpanPipeline(opts: SpanPipelineOptions): SpanPipeline {
       });
       const work = (async (): Promise<'done'> => {
         await flush();
+        // The processors are shared: the first shutdown ends them, the others find them ended.
         await provider.shutdown().catch(() => undefined);
+        for (const p of hostProviders) await p.shutdown().catch(() => undefined);
         return 'done';
       })();
       const r = await Promise.race([work, deadline]);

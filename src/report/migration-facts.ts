@@ -38,6 +38,8 @@ export function migrationFacts(m: Migration): MigrationFacts {
     m.startNs === undefined ? 'no time in these inputs (order only)' : m.clock === 'wall' ? new Date(Number(m.startNs / 1_000_000n)).toISOString() : `trace clock ${m.startNs} ns (not wall-clock)`;
   const span = m.startNs !== undefined && m.endNs !== undefined ? `, ${ms(Number(m.endNs - m.startNs) / 1e6)} seen` : '';
   const f: [string, string, FactTone][] = [];
+  // Which host this side ran on: with both hosts' inputs, the one fact that tells the two apart.
+  f.push(['host', m.host !== undefined ? `${m.host.name} (${m.host.how})` : 'not named by its inputs (--host FILE=NAME names it)', 'plain']);
   f.push(['inputs', m.inputs.join(', '), 'plain']);
   f.push(['side', `${m.side} (${m.sideEvidence})`, 'plain']);
   if (m.peer !== undefined) f.push(['peer', m.peer, 'plain']);
@@ -72,5 +74,5 @@ export function migrationFacts(m: Migration): MigrationFacts {
     for (const n of d.notes) f.push(['  note', n, 'warn']);
   }
   for (const n of m.notes) f.push(['note', n, 'plain']);
-  return { title: `Migration ${m.id}`, outcome: m.outcome, when: `${when}${span}`, facts: f };
+  return { title: `Migration ${m.id}${m.host !== undefined ? ` on ${m.host.name}` : ''}`, outcome: m.outcome, when: `${when}${span}`, facts: f };
 }

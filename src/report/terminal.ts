@@ -49,7 +49,7 @@ function v2FlagsText(d: DeviceTimeline): string {
   return `migration flags ${names} (${d.v2FlagsSource === 'feature' ? 'from MIGRATION GET' : 'inferred from the states seen'})`;
 }
 
-function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalOptions): string[] {
+function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalOptions, showHost: boolean): string[] {
   const out: string[] = [];
   const region =
     d.protocol === 'v2'
@@ -57,7 +57,7 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
       : d.region === undefined
         ? 'migration region not found'
         : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
-  out.push(paint(o.color, '1', `device ${d.id}`) + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
+  out.push(paint(o.color, '1', `device ${d.id}`) + (showHost ? `  on ${d.host ?? 'a host no input names'},` : '') + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
   if (d.identity !== undefined) out.push(`  one device (syscall view + QEMU's view): ${d.identity}`);
   if (d.unplaced !== undefined) {
     out.push(`  ${d.unplaced.count} accesses could not be placed: no migration region found (${d.unplaced.first.map(formatSource).join(', ')}${d.unplaced.count > d.unplaced.first.length ? ', …' : ''})`);
@@ -123,10 +123,12 @@ function signedSeconds(ns: bigint): string {
 
 /** How several inputs were put on one host's timeline, or why one was not (src/cli/input-merge.ts). */
 function placementLines(a: Analysis): string[] {
-  const placed = a.input.files.filter((f) => f.placement !== undefined);
+  const placed = a.input.files.filter((f) => f.placement !== undefined || f.detection !== undefined);
   if (placed.length === 0) return [];
   const out = ['inputs:'];
   for (const f of placed) {
+    // Where detection found the format, when it had to read past the first lines.
+    if (f.detection !== undefined) out.push(`  ${f.path}: ${f.detection}`);
     const p = f.placement;
     if (p === undefined) continue;
     // The host the input names itself, where its placement does not say it (a kept-apart
@@ -167,8 +169,10 @@ export function renderTerminal(a: Analysis, o: TerminalOptions): string {
     lines.push('--device PID:FD=NAME and --region PID:FD=OFFSET when the capture started after the device was opened.');
     lines.push('');
   }
+  // With inputs of two hosts the same BDF is on both: each device says whose it is.
+  const hosts = new Set([...a.devices.map((d) => d.host?.toLowerCase()), ...migrations.map((m) => m.host?.name.toLowerCase())].filter((h) => h !== undefined));
   for (const d of a.devices) {
-    lines.push(...deviceBlock(d, origin, o), '');
+    lines.push(...deviceBlock(d, origin, o, hosts.size > 1), '');
   }
   if (a.findings.length > 0) {
     lines.push(paint(o.color, '1', `Findings (${a.findings.length})`));

@@ -15,7 +15,7 @@
 // the final event) and neither side contradicts the other.
 
 import type { RawMigration } from './migration-tracker.js';
-import type { Migration, MigrationDevice, MigrationDeviceState, MigrationEvidence, MigrationPhase, MigrationStatusStep } from './migration-types.js';
+import type { Migration, MigrationDevice, MigrationHost, MigrationDeviceState, MigrationEvidence, MigrationPhase, MigrationStatusStep } from './migration-types.js';
 import type { Source } from '../record/types.js';
 
 const MERGE_SLACK_NS = 2_000_000_000n;
@@ -29,6 +29,18 @@ export interface MergeClock {
   readonly inputOrder: readonly string[];
   /** Inputs merged into another's timeline (src/cli/input-merge.ts): their wall-clock stamps were moved onto it; say so instead of "trace clock". */
   readonly mergedInto?: (file: string) => string | undefined;
+  /**
+   * wall = trace + offset for an input merged into a timeline whose clock mapping is not the
+   * analysis' `traceOffsetNs` (the second host's capture has its own clock-sync record).
+   */
+  readonly offsetOf?: (file: string) => bigint | undefined;
+  /** The host each input is from (src/cli/pipeline.ts: its placement, --host, or the name it gives). */
+  readonly hostOf?: (file: string) => MigrationHost | undefined;
+}
+
+/** Hosts of two inputs contradict when both are named and the names differ (case-insensitive, RFC 4343). */
+function otherHosts(a: MigrationHost | undefined, b: MigrationHost | undefined): boolean {
+  return a !== undefined && b !== undefined && a.name.toLowerCase() !== b.name.toLowerCase();
 }
 
 interface Placed {
@@ -38,6 +50,8 @@ interface Placed {
   readonly to: Map<RawMigration, (t: bigint | undefined) => bigint | undefined>;
   /** How an input's trace clock was put on wall-clock time (said in the migration's notes). */
   readonly clockNotes: Map<RawMigration, string>;
+  /** The first named host among its inputs. */
+  host: MigrationHost | undefined;
   start: bigint | undefined;
   end: bigint | undefined;
 }
@@ -84,20 +98,22 @@ export function mergeMigrations(raws: readonly RawMigration[], c: MergeClock): M
   const placed: Placed[] = [];
   for (const raw of raws) {
     if (raw.steps.length === 0 && raw.devices.size === 0) continue;
-    const base = mapper(c.clockOf(raw.file), c.traceOffsetNs);
+    const offset = c.offsetOf?.(raw.file) ?? c.traceOffsetNs;
+    const base = mapper(c.clockOf(raw.file), offset);
     const into = c.mergedInto?.(raw.file);
-    const m = into !== undefined && base.clock === 'wall' ? { ...base, note: `wall-clock stamps merged into ${into}'s timeline and mapped back with its offset ${c.traceOffsetNs ?? 0n} ns` } : base;
+    const m = into !== undefined && base.clock === 'wall' ? { ...base, note: `wall-clock stamps merged into ${into}'s timeline and mapped back with its offset ${offset ?? 0n} ns` } : base;
     const w = windowOf(raw, m.to);
-    const p: Placed = { raws: [raw], clock: m.clock, to: new Map([[raw, m.to]]), clockNotes: new Map(m.note === undefined ? [] : [[raw, `${raw.file}: ${m.note}`]]), start: w.start, end: w.end };
+    const rawHost = [raw.file, ...raw.alsoFrom].map((f) => c.hostOf?.(f)).find((h) => h !== undefined);
+    const p: Placed = { raws: [raw], clock: m.clock, to: new Map([[raw, m.to]]), clockNotes: new Map(m.note === undefined ? [] : [[raw, `${raw.file}: ${m.note}`]]), host: rawHost, start: w.start, end: w.end };
     const side = raw.side;
+    // Two named hosts are two migrations (a source each, say), however their times overlap.
+    const candidate = (q: Placed): boolean => q.clock === 'wall' && !q.raws.some((r) => r.file === raw.file) && !otherHosts(q.host, rawHost) && overlaps(q, p, MERGE_SLACK_NS);
     const target =
       m.clock === 'wall'
         ? placed.find(
             (q) =>
-              q.clock === 'wall' &&
-              !q.raws.some((r) => r.file === raw.file) &&
-              (sideOf(q) === side || sideOf(q) === 'unknown' || side === 'unknown') &&
-              overlaps(q, p, MERGE_SLACK_NS),
+              candidate(q) &&
+              (sideOf(q) === side || sideOf(q) === 'unknown' || side === 'unknown'),
           )
         : undefined;
     // An input that cannot tell its side is merged only when exactly one migration it
@@ -105,12 +121,13 @@ export function mergeMigrations(raws: readonly RawMigration[], c: MergeClock): M
     const ambiguous =
       target !== undefined &&
       (side === 'unknown' || sideOf(target) === 'unknown') &&
-      placed.filter((q) => q.clock === 'wall' && !q.raws.some((r) => r.file === raw.file) && overlaps(q, p, MERGE_SLACK_NS)).length > 1;
+      placed.filter(candidate).length > 1;
     if (target === undefined || ambiguous) placed.push(p);
     else {
       target.raws.push(raw);
       target.to.set(raw, m.to);
       if (m.note !== undefined) target.clockNotes.set(raw, `${raw.file}: ${m.note}`);
+      target.host ??= rawHost;
       target.start = minB(target.start, w.start);
       target.end = maxB(target.end, w.end);
     }
@@ -226,6 +243,7 @@ function build(p: Placed, order: (f: string) => number): { m: Migration; order: 
   const m: Migration = {
     id: '',
     side: side?.side ?? 'unknown',
+    ...(p.host !== undefined ? { host: p.host } : {}),
     sideEvidence: side?.sideEvidence ?? 'no status "setup", no migrate/migrate-incoming command and no side-specific trace event in the inputs',
     inputs: [...new Set(raws.flatMap((r) => [r.file, ...r.alsoFrom]))],
     clock: p.clock,

@@ -47,10 +47,23 @@ export interface MigrationDevice {
   readonly notes: readonly string[];
 }
 
+/** The host a migration's inputs are from, and what said so. */
+export interface MigrationHost {
+  readonly name: string;
+  /** e.g. "--host qemu.log=hv-07", "its own host name: capture header host= (cap.txt:1)", "libvirt's hostname: line (vm.log:1)". */
+  readonly how: string;
+}
+
 export interface Migration {
   /** "source-1", "destination-1", … in order of start. */
   readonly id: string;
   readonly side: MigrationSide;
+  /**
+   * The host this side ran on: the name of its inputs' host (--host, the host the merge
+   * plan put them on, or the name an input gives itself); absent when no input names one.
+   * Inputs of two named hosts are never one migration (migration-merge.ts).
+   */
+  readonly host?: MigrationHost;
   /** Why this side: the first fact that decided it, or why it is unknown. */
   readonly sideEvidence: string;
   /** Inputs that contributed, in the order given. */

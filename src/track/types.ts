@@ -242,6 +242,11 @@ export interface DeviceTimeline {
   /** Process name (comm) of the VMM thread that drove the device, when the trace shows it. */
   readonly comm: string | undefined;
   readonly fd: number;
+  /**
+   * The host the device is on: the host of the input it was seen in (--host, the merge
+   * plan's host, or the name the input gives itself); absent when no name is known.
+   */
+  readonly host?: string;
   readonly naming: string;
   /**
    * How the syscall view and QEMU's view of the device were joined into this one device

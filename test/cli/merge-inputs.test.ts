@@ -183,6 +183,56 @@ describe('inputs that name their host are grouped by it', () => {
     expect(text).toContain(`  ${hosts('hv-a', 'libvirt.log')}: names its host hv-a.lab.example (libvirt's hostname: line (${hosts('hv-a', 'libvirt.log')}:1))`);
   });
 
+  it('each migration and each device says its host; times of the second host map back with its own clock-sync', async () => {
+    const inputs = [hosts('hv-a', 'capture.txt'), hosts('hv-a', 'libvirt.log'), hosts('hv-a', 'qemu.log'), hosts('hv-b', 'capture.txt'), hosts('hv-b', 'libvirt.log'), hosts('hv-b', 'qemu.log')];
+    const a = await runAnalysis(inputs, flags());
+    for (const h of ['hv-a', 'hv-b']) {
+      const m = a.migrations?.find((x) => x.inputs.includes(hosts(h, 'libvirt.log')));
+      expect(m?.host?.name).toBe(h);
+      expect(m?.host?.how).toContain(`the host of ${hosts(h, 'capture.txt')}`);
+    }
+    expect(a.devices.map((d) => [d.id, d.host])).toEqual([
+      ['0000:65:00.0', 'hv-a'],
+      ['0000:65:00.0@capture.txt', 'hv-b'],
+    ]);
+    // hv-b's libvirt log went onto hv-b's capture clock with hv-b's clock-sync (140 ns apart
+    // from hv-a's): its first MIGRATION event comes back at QEMU's own µs timestamp exactly.
+    const b = a.migrations?.find((x) => x.host?.name === 'hv-b');
+    expect(b?.statuses[0]?.tsNs).toBe(1796196185863454000n);
+    const text = renderTerminal(a, { color: false });
+    expect(text).toMatch(/^Migration source-1 on hv-a completed/m);
+    expect(text).toMatch(/^Migration source-2 on hv-b completed/m);
+    expect(text).toMatch(/^ {2}host: hv-b \(libvirt's hostname: line .*names hv-b, the host of .*hv-b\/capture\.txt\)$/m);
+    expect(text).toMatch(/^device 0000:65:00\.0 {2}on hv-a, {2}pid 28131/m);
+    expect(text).toMatch(/^device 0000:65:00\.0@capture\.txt {2}on hv-b, {2}pid 28246/m);
+  });
+
+  it('one host\'s inputs name no host: no host line on devices, and the migration says it is not named', async () => {
+    const a = await runAnalysis([withoutHost(hosts('hv-a', 'capture.txt')), hosts('hv-a', 'qmp.jsonl')], flags());
+    expect(a.migrations).toHaveLength(1);
+    expect(a.migrations?.[0]?.host).toBeUndefined();
+    expect(a.devices[0]?.host).toBeUndefined();
+    const text = renderTerminal(a, { color: false });
+    expect(text).toMatch(/^ {2}host: not named by its inputs/m);
+    expect(text).not.toMatch(/^device .* on /m);
+  });
+
+  it('two QMP transcripts of overlapping source migrations: one story without hosts, two migrations when --host names two hosts', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'migscope-twohosts-'));
+    const a1 = join(dir, 'a.jsonl');
+    const b1 = join(dir, 'b.jsonl');
+    writeFileSync(a1, readFileSync(hosts('hv-a', 'qmp.jsonl')));
+    writeFileSync(b1, readFileSync(hosts('hv-a', 'qmp.jsonl')));
+    const merged = await runAnalysis([a1, b1], flags());
+    expect(merged.migrations?.map((m) => m.inputs)).toEqual([[a1, b1]]);
+    const apart = await runAnalysis([a1, b1], flags({ host: [`${a1}=hv-a`, `${b1}=hv-b`] }));
+    expect(apart.migrations?.map((m) => [m.host?.name, m.inputs])).toEqual([
+      ['hv-a', [a1]],
+      ['hv-b', [b1]],
+    ]);
+    expect(apart.migrations?.[0]?.host?.how).toBe(`--host ${a1}=hv-a`);
+  });
+
   it('the same inputs from captures that do not name their host: the libvirt logs cannot be placed (the names did it)', async () => {
     const a = await runAnalysis([withoutHost(hosts('hv-a', 'capture.txt')), withoutHost(hosts('hv-b', 'capture.txt')), hosts('hv-a', 'libvirt.log'), hosts('hv-b', 'libvirt.log')], flags());
     for (const h of ['hv-a', 'hv-b']) expect(file(a, hosts(h, 'libvirt.log')).placement).toMatchObject({ merged: false, rule: expect.stringMatching(/2 captures among the inputs .*say which host/) });

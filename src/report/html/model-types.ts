@@ -110,6 +110,8 @@ export interface ModelConvergence {
 
 export interface ModelLane {
   readonly id: string;
+  /** The host the device is on (DeviceTimeline.host); null when no input names it. */
+  readonly host: string | null;
   readonly pid: number | null;
   readonly comm: string | null;
   readonly fd: number;

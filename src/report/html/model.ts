@@ -216,6 +216,7 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
 
   const lanes: ModelLane[] = analysis.devices.map((d) => ({
     id: d.id,
+    host: d.host ?? null,
     pid: d.pid ?? null,
     comm: d.comm ?? null,
     fd: d.fd,

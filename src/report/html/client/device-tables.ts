@@ -179,6 +179,7 @@ export function deviceTablesModule(dom: DomModule, fmt: FormatModule, pager: Pag
         dom.fields(
           [
             ['Device', m.id],
+            ['Host', m.host ?? 'not named by its input'],
             ['Named by', m.naming],
             ['Protocol', m.protocol],
             ['Process', [m.comm ?? '', m.pid !== null ? `pid ${m.pid}` : ''].filter((x) => x !== '').join(', ') || 'unknown'],

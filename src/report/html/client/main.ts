@@ -70,7 +70,8 @@ export async function mainModule(f: ClientFactories, UPlot: typeof uPlot): Promi
     const files = model.input.files.map((x) => x.path).join(', ');
     dom.byId('subtitle', HTMLElement).textContent = [
       `${model.tool.name} ${model.tool.version}`,
-      model.host !== null ? `host ${model.host}` : '',
+      // The machine migscope ran on, not the traced hosts (each device and migration names its own).
+      model.host !== null ? `analysed on ${model.host}` : '',
       files !== '' ? `input ${files}` : '',
     ]
       .filter((x) => x !== '')

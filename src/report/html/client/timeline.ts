@@ -86,7 +86,7 @@ export function timelineModule(dom: DomModule, fmt: FormatModule, draw: Timeline
     mkToolbar(-1, 'Lost-event markers', L.axisH, L.inputH);
     for (const lane of d.lanes) {
       const m = lane.model;
-      const who = [m.protocol, m.comm ?? undefined, m.pid !== null ? `pid ${m.pid}` : undefined, `fd ${m.fd}`].filter((x) => x !== undefined).join(' · ');
+      const who = [m.host ?? undefined, m.protocol, m.comm ?? undefined, m.pid !== null ? `pid ${m.pid}` : undefined, `fd ${m.fd}`].filter((x) => x !== undefined).join(' · ');
       const lab = dom.el('div', { class: 'tl-label', data: { lane: String(lane.index), device: m.id }, title: m.id }, [
         dom.el('strong', { class: 'tl-dev', text: m.id }),
         dom.el('span', { class: 'tl-who', text: who }),
