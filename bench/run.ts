@@ -9,6 +9,9 @@
 //   node dist/bench/run.js [--reps N] [--sizes 16,32,64,128] [--main-size MB]
 //                          [--big] [--memory-size MB] [--no-memory]
 //                          [--no-report-html] [--no-export] [--no-watch] [--no-write]
+//                          [--soak-sessions N] [--no-soak]
+//   Soak: N sessions (default 200,000; 1,000,000 with --big) generated as fed through
+//   `watch -` (bench/watch-soak.ts), watch's RSS curve.
 //   The ~2 GB inputs (minutes each on a 2-core machine) run only with --big (or
 //   MIGSCOPE_BENCH_BIG=1); --skip-2gb is accepted for older scripts (the default now).
 //   Memory: analyze, analyze --json and report on a dense text holding >= 50,000 sessions
@@ -39,12 +42,14 @@ interface Opts {
   exportBench: boolean;
   /** bench/watch-latency.ts: finding latency of `migscope watch` (issue 5; needs root and bpftrace). */
   watchBench: boolean;
+  /** bench/watch-soak.ts: sessions fed through `watch -`, RSS curve (0: not run). */
+  soakSessions: number;
   write: boolean;
 }
 
 function parseOpts(argv: readonly string[]): Opts {
   const big = process.env['MIGSCOPE_BENCH_BIG'] === '1';
-  const o: Opts = { reps: 3, sizes: [16, 32, 64, 128], mainSize: 64, skip2gb: !big, memorySize: big ? 2048 : 448, memory: true, reportHtml: true, exportBench: true, watchBench: true, write: true };
+  const o: Opts = { reps: 3, sizes: [16, 32, 64, 128], mainSize: 64, skip2gb: !big, memorySize: big ? 2048 : 448, memory: true, reportHtml: true, exportBench: true, watchBench: true, soakSessions: big ? 1_000_000 : 200_000, write: true };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -69,6 +74,11 @@ function parseOpts(argv: readonly string[]): Opts {
     else if (a === '--no-export') o.exportBench = false;
     else if (a === '--no-watch') o.watchBench = false;
     else if (a === '--no-write') o.write = false;
+    else if (a === '--no-soak') o.soakSessions = 0;
+    else if (a === '--soak-sessions') {
+      o.soakSessions = Math.max(0, Number(v));
+      i++;
+    }
     else throw new Error(`unknown argument ${a ?? ''}`);
   }
   return o;
@@ -341,6 +351,7 @@ async function main(): Promise<void> {
     }
   }
 
+  const verdictsExtra: string[] = [];
   let exportText = '';
   if (o.exportBench) {
     try {
@@ -358,6 +369,17 @@ async function main(): Promise<void> {
     }
   }
 
+  let soakText = '';
+  if (o.soakSessions > 0) {
+    try {
+      const r = await (await import('./watch-soak.js')).runWatchSoak(o.soakSessions, log);
+      verdictsExtra.push(`- watch soak, ${o.soakSessions.toLocaleString('en')} sessions: RSS growth after warm-up ${f2(r.growthMbPer100k)} MB per 100,000 sessions, peak ${f1(r.peakMb)} MB → ${Math.abs(r.growthMbPer100k) <= 5 ? 'flat' : 'GROWS'}`);
+      soakText = r.text;
+    } catch (e) {
+      soakText = `(watch soak not run: ${e instanceof Error ? e.message : String(e)})`;
+    }
+  }
+
   const verdicts = TARGETS.map((t) => {
     const r = main.find((x) => x.input.kind === t.kind);
     if (r === undefined) return `- ${t.label}: not measured`;
@@ -369,6 +391,7 @@ async function main(): Promise<void> {
   }
   if (big.length === 0) verdicts.push('- peak RSS on a 2 GB input: not measured in this run (without --big)');
   verdicts.push(...memoryVerdicts);
+  verdicts.push(...verdictsExtra);
 
   const out = [
     '<!-- bench:begin (written by `npm run bench`; edit outside these markers) -->',
@@ -412,6 +435,10 @@ async function main(): Promise<void> {
     '### Watch: finding latency',
     '',
     watchText === '' ? '(not run)' : '```\n' + watchText + '\n```',
+    '',
+    '### Watch: memory over a long life (soak)',
+    '',
+    soakText === '' ? '(not run)' : soakText,
     '<!-- bench:end -->',
   ].join('\n');
   process.stdout.write(`${out}\n`);
