@@ -356,9 +356,24 @@ export function defineUprobe(root: string, group: string, d: UprobeDef, cleanup:
   cleanup.add(`remove uprobe ${group}/${d.event}`, () => removeUprobe(root, group, d.event));
 }
 
+const REMOVE_ATTEMPTS = 10;
+const removeSleeper = new Int32Array(new SharedArrayBuffer(4));
+
 export function removeUprobe(root: string, group: string, event: string): void {
   if (!uprobeDefined(root, group, event)) return;
-  withEventDefsLockSync(() => appendFileSync(join(root, 'uprobe_events'), `-:${group}/${event}\n`));
+  // EBUSY: the event is in use. Ours was disabled first (cleanup order), but another tool
+  // reading this event's files at this moment (trace-cmd copying every format) holds it
+  // too, for a moment: try again briefly (within the 2 s a stop may take) before giving up.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      withEventDefsLockSync(() => appendFileSync(join(root, 'uprobe_events'), `-:${group}/${event}\n`));
+      return;
+    } catch (e) {
+      const busy = e instanceof Error && 'code' in e && e.code === 'EBUSY';
+      if (!busy || attempt >= REMOVE_ATTEMPTS) throw e;
+      Atomics.wait(removeSleeper, 0, 0, 100);
+    }
+  }
 }
 
 /** Lines of uprobe_events that belong to `group`. */
