@@ -373,7 +373,7 @@ async function main(): Promise<void> {
   if (o.soakSessions > 0) {
     try {
       const r = await (await import('./watch-soak.js')).runWatchSoak(o.soakSessions, log);
-      verdictsExtra.push(`- watch soak, ${o.soakSessions.toLocaleString('en')} sessions: RSS growth after warm-up ${f2(r.growthMbPer100k)} MB per 100,000 sessions, peak ${f1(r.peakMb)} MB → ${Math.abs(r.growthMbPer100k) <= 5 ? 'flat' : 'GROWS'}`);
+      verdictsExtra.push(`- watch soak, ${o.soakSessions.toLocaleString('en')} sessions: RSS growth after warm-up ${f2(r.growthMbPer100k)} MB per 100,000 sessions, peak ${f1(r.peakMb)} MB → ${r.growthMbPer100k <= 5 ? 'flat (growth ≤ 5 MB per 100,000 sessions; a fall is GC settling)' : 'GROWS'}`);
       soakText = r.text;
     } catch (e) {
       soakText = `(watch soak not run: ${e instanceof Error ? e.message : String(e)})`;
