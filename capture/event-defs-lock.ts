@@ -16,7 +16,7 @@
 
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { processStartTime } from './tracefs.js';
+import { processStartTime } from './process-start.js';
 
 const LOCK_DIR = process.env['MIGSCOPE_LOCK_DIR'] ?? '/run/lock';
 const LOCK = join(LOCK_DIR, 'migscope-tracefs-events.lock');
@@ -24,8 +24,8 @@ const MAX_WAIT_MS = 15_000;
 const POLL_MS = 20;
 
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** Sleep without an event loop turn: uprobe definitions happen in synchronous set-up and cleanup code. */
-function sleepSync(ms: number): void {
+/** Sleep without an event loop turn: uprobe definitions and removals happen in synchronous set-up and cleanup code. */
+export function sleepSync(ms: number): void {
   Atomics.wait(sleeper, 0, 0, ms);
 }
 

@@ -13,7 +13,9 @@
 // Every write names the file and the kernel's answer when it fails: a tracefs EINVAL is
 // otherwise a puzzle (the kernel's own explanation, if any, is in the instance's error_log).
 
-import { withEventDefsLockSync } from './event-defs-lock.js';
+import { sleepSync, withEventDefsLockSync } from './event-defs-lock.js';
+import { processStartTime } from './process-start.js';
+export { processStartTime } from './process-start.js';
 import { appendFileSync, existsSync, readFileSync, readdirSync, rmdirSync, mkdirSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -166,18 +168,6 @@ export function ownerMark(pid: number = process.pid): string {
   return `o${pid}s${processStartTime(pid) ?? 0}`;
 }
 
-/** Start time of a process (clock ticks since boot), or undefined when it is gone. */
-export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // fields after the comm (which may hold spaces and parentheses): state is field 3
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const start = rest[19];
-    return start !== undefined && /^\d+$/.test(start) ? start : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The owner (pid, start time) an instance or uprobe-group name carries, if any. */
 export function ownerOf(name: string): { pid: number; start: string } | undefined {
@@ -357,7 +347,6 @@ export function defineUprobe(root: string, group: string, d: UprobeDef, cleanup:
 }
 
 const REMOVE_ATTEMPTS = 10;
-const removeSleeper = new Int32Array(new SharedArrayBuffer(4));
 
 export function removeUprobe(root: string, group: string, event: string): void {
   if (!uprobeDefined(root, group, event)) return;
@@ -371,7 +360,7 @@ export function removeUprobe(root: string, group: string, event: string): void {
     } catch (e) {
       const busy = e instanceof Error && 'code' in e && e.code === 'EBUSY';
       if (!busy || attempt >= REMOVE_ATTEMPTS) throw e;
-      Atomics.wait(removeSleeper, 0, 0, 100);
+      sleepSync(100);
     }
   }
 }

@@ -491,7 +491,8 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
   void opts.stopReading?.then(() => (stopped = true));
   const o: PipelineOptions & { readonly isStopped: () => boolean } = { ...opts, isStopped: () => stopped };
   const fileOf = (input: InputSpec): string => (input.path === '-' ? '<stdin>' : input.path);
-  const runOne = async (input: InputSpec, placement: InputPlacement | undefined): Promise<void> => {
+  /** `probed`: how probing found the format (several inputs are probed first and parsed by the format's name, which detects nothing again). */
+  const runOne = async (input: InputSpec, placement: InputPlacement | undefined, probed?: string): Promise<void> => {
     const file = fileOf(input);
     const sink = session.beginInput(file);
     let format = input.format ?? 'unknown';
@@ -501,7 +502,7 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
     } catch (e) {
       if (!(e instanceof ReadingStopped)) throw e;
     }
-    session.endInput(format, placement, how.detection);
+    session.endInput(format, placement, how.detection ?? probed);
   };
   if (inputs.length < 2) {
     for (const input of inputs) if (!stopped) await runOne(input, undefined);
@@ -515,7 +516,7 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
   for (const unit of units) {
     if (stopped) break;
     if (unit.kind === 'single') {
-      await runOne(specOf(unit.probe), unit.placement);
+      await runOne(specOf(unit.probe), unit.placement, unit.probe.detection);
       continue;
     }
     const file = unit.timeline.file;
@@ -531,7 +532,7 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
       if (!(e instanceof ReadingStopped)) throw e;
     }
     const placed = merged.finish(stopped);
-    session.endInput(format, placed.timeline, how.detection);
+    session.endInput(format, placed.timeline, how.detection ?? unit.timeline.detection);
     const apart: { probe: Probe; placement: InputPlacement }[] = [];
     for (const f of placed.followers) {
       if (f.placement.merged)
@@ -539,7 +540,7 @@ export async function analyzeInputs(inputs: readonly InputSpec[], opts: Pipeline
       else apart.push(f);
     }
     // Not placed on the timeline: analysed on their own, as without merging.
-    for (const f of apart) if (!stopped) await runOne(specOf(f.probe), f.placement);
+    for (const f of apart) if (!stopped) await runOne(specOf(f.probe), f.placement, f.probe.detection);
   }
   return session.finish();
 }

@@ -9,30 +9,19 @@ import { hostname } from 'node:os';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FORMATS } from '../../parsers/index.js';
 import { analyzeInputs } from '../../src/cli/pipeline.js';
 import { exportAnalysis } from '../../src/export/index.js';
-import { startHttpReceiver, type Receiver } from './otlp-receiver.js';
+import { useHttpReceiver } from './use-receiver.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const hosts = (h: string, f: string): string => join(root, 'test/fixtures/merge/hosts', h, f);
 const tmp = mkdtempSync(join(tmpdir(), 'migscope-hostres-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-let r: Receiver;
-beforeEach(async () => {
-  r = await startHttpReceiver();
-  vi.stubEnv('OTEL_EXPORTER_OTLP_ENDPOINT', r.endpoint);
-  // The host detector on: the analysing machine's host.name is on the resource unless the input names another.
-  vi.stubEnv('OTEL_NODE_RESOURCE_DETECTORS', 'host,env');
-  vi.stubEnv('OTEL_EXPORTER_OTLP_TIMEOUT', '5000');
-  vi.stubEnv('OTEL_METRIC_EXPORT_INTERVAL', '60000');
-});
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await r.close();
-});
+// The host detector on: the analysing machine's host.name is on the resource unless the input names another.
+const receiver = useHttpReceiver({ OTEL_NODE_RESOURCE_DETECTORS: 'host,env', OTEL_METRIC_EXPORT_INTERVAL: '60000' });
 
 describe('the traced host on spans and metrics', () => {
   it("two hosts in one analysis: each host's spans under its own resource host.name, the metric label host its name", async () => {
@@ -41,11 +30,11 @@ describe('the traced host on spans and metrics', () => {
     const summary = await exportAnalysis(a);
     expect(summary.ok).toBe(true);
     // One save session per host (device spans) and one source migration per host.
-    const roots = r.spans.filter((s) => s.parentSpanId === '');
+    const roots = receiver().spans.filter((s) => s.parentSpanId === '');
     const byHost = (h: string): string[] => roots.filter((s) => s.resource['host.name'] === h).map((s) => s.name).sort();
     expect(byHost('hv-a')).toEqual(['qemu.migration.source', 'vfio.migration.save']);
     expect(byHost('hv-b')).toEqual(['qemu.migration.source', 'vfio.migration.save']);
-    for (const s of r.spans) {
+    for (const s of receiver().spans) {
       const h = s.resource['host.name'];
       expect(['hv-a', 'hv-b']).toContain(h);
       // This machine's host detector attributes are not put on another host's resource.
@@ -57,19 +46,19 @@ describe('the traced host on spans and metrics', () => {
     // The device of hv-b (named 0000:65:00.0@capture.txt, the same BDF as hv-a's) is hv-b's.
     const saveB = roots.find((s) => s.name === 'vfio.migration.save' && s.resource['host.name'] === 'hv-b');
     expect(saveB?.attributes['migscope.device.id']).toBe('0000:65:00.0@capture.txt');
-    const migrations = r.points.filter((p) => p.metric === 'migscope.migrations');
+    const migrations = receiver().points.filter((p) => p.metric === 'migscope.migrations');
     expect(migrations.map((p) => p.attributes['host']).sort()).toEqual(['hv-a', 'hv-b']);
     // The input counters are totals over both hosts: this machine's name, not one host's.
-    expect(r.points.find((p) => p.metric === 'migscope.input.records')?.attributes['host']).toBe(hostname());
+    expect(receiver().points.find((p) => p.metric === 'migscope.input.records')?.attributes['host']).toBe(hostname());
   });
 
   it("one host's inputs that name it: every span and point is that host's, the input counters too", async () => {
     const a = await analyzeInputs(['capture.txt', 'libvirt.log'].map((f) => ({ path: hosts('hv-b', f) })), { formats: FORMATS });
     const summary = await exportAnalysis(a);
     expect(summary.ok).toBe(true);
-    expect(r.spans.length).toBeGreaterThan(0);
-    for (const s of r.spans) expect(s.resource['host.name']).toBe('hv-b');
-    expect(r.points.find((p) => p.metric === 'migscope.input.records')?.attributes['host']).toBe('hv-b');
+    expect(receiver().spans.length).toBeGreaterThan(0);
+    for (const s of receiver().spans) expect(s.resource['host.name']).toBe('hv-b');
+    expect(receiver().points.find((p) => p.metric === 'migscope.input.records')?.attributes['host']).toBe('hv-b');
   });
 
   it("inputs that name no host: this machine's resource (host detector) and its name on the spans", async () => {
@@ -79,9 +68,9 @@ describe('the traced host on spans and metrics', () => {
     expect(a.devices.every((d) => d.host === undefined)).toBe(true);
     const summary = await exportAnalysis(a);
     expect(summary.ok).toBe(true);
-    const roots = r.spans.filter((s) => s.parentSpanId === '');
+    const roots = receiver().spans.filter((s) => s.parentSpanId === '');
     expect(roots.map((s) => s.name).sort()).toEqual(['qemu.migration.source', 'vfio.migration.save']);
-    for (const s of r.spans) {
+    for (const s of receiver().spans) {
       expect(s.resource['host.name']).toBe(hostname());
       expect(s.resource['host.arch']).toBeDefined();
     }

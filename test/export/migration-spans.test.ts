@@ -6,36 +6,26 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { FORMATS } from '../../parsers/index.js';
 import { analyzeInputs } from '../../src/cli/pipeline.js';
 import { exportAnalysis } from '../../src/export/index.js';
 import { MIGRATION_ATTR } from '../../src/export/migration-plan.js';
-import { startHttpReceiver, type Receiver } from './otlp-receiver.js';
+import { useHttpReceiver } from './use-receiver.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const lab = (n: string): string => join(root, 'test/fixtures/qemu-lab/timestamped', n);
 const tmp = mkdtempSync(join(tmpdir(), 'migscope-migspans-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-let r: Receiver;
-beforeEach(async () => {
-  r = await startHttpReceiver();
-  vi.stubEnv('OTEL_EXPORTER_OTLP_ENDPOINT', r.endpoint);
-  vi.stubEnv('OTEL_NODE_RESOURCE_DETECTORS', 'env');
-  vi.stubEnv('OTEL_EXPORTER_OTLP_TIMEOUT', '5000');
-});
-afterEach(async () => {
-  vi.unstubAllEnvs();
-  await r.close();
-});
+const receiver = useHttpReceiver();
 
 describe('migration spans', () => {
   it('both hosts of the lab run: root span per side, phase children, status events, figures', async () => {
     const a = await analyzeInputs(['source.log', 'source-qmp.jsonl', 'destination.log', 'destination-qmp.jsonl'].map((f) => ({ path: lab(f) })), { formats: FORMATS });
     const summary = await exportAnalysis(a);
     expect(summary.ok).toBe(true);
-    expect(r.spans.map((s) => s.name).sort()).toEqual([
+    expect(receiver().spans.map((s) => s.name).sort()).toEqual([
       'qemu.migration.destination',
       'qemu.migration.phase.load',
       'qemu.migration.phase.precopy',
@@ -44,7 +34,7 @@ describe('migration spans', () => {
       'qemu.migration.source',
     ]);
     const [m] = a.migrations ?? [];
-    const src = r.spans.find((s) => s.name === 'qemu.migration.source');
+    const src = receiver().spans.find((s) => s.name === 'qemu.migration.source');
     expect(src?.startNs).toBe(m?.startNs);
     expect(src?.endNs).toBe(m?.endNs);
     expect(src?.status.code).toBe(0);
@@ -52,7 +42,7 @@ describe('migration spans', () => {
     expect(typeof src?.attributes[MIGRATION_ATTR.downtimeMs]).toBe('bigint'); // OTLP int
     expect(src?.events.map((e) => e.name)).toEqual(['qemu.migration.status', 'qemu.migration.status', 'qemu.migration.status']);
     for (const name of ['qemu.migration.phase.setup', 'qemu.migration.phase.precopy', 'qemu.migration.phase.stop-copy']) {
-      expect(r.spans.find((s) => s.name === name)?.parentSpanId).toBe(src?.spanId);
+      expect(receiver().spans.find((s) => s.name === name)?.parentSpanId).toBe(src?.spanId);
     }
   });
 
@@ -64,7 +54,7 @@ describe('migration spans', () => {
     const a = await analyzeInputs([{ path: f }, { path: bare }], { formats: FORMATS });
     expect(a.migrations?.length).toBe(2);
     await exportAnalysis(a);
-    const roots = r.spans.filter((s) => s.parentSpanId === '');
+    const roots = receiver().spans.filter((s) => s.parentSpanId === '');
     expect(roots.map((s) => [s.name, s.status.code, s.status.message])).toEqual([['qemu.migration.source', 2, 'migration failed: socket closed']]);
   });
 });
