@@ -67,9 +67,11 @@ describe.skipIf(!avail.ok)('lab scenarios captured with trace-cmd', () => {
     const res = await h.done;
     expect(res.commandExitCode).toBe(0);
     // trace-cmd record writes ftrace_enabled; where the kernel refuses that (this machine),
-    // the capture must say so and fall back; elsewhere it must not claim a fallback
+    // the capture must say so, with why, and fall back; elsewhere it must not claim a
+    // fallback. What trace-cmd prints varies (here both "trace-cmd: Operation not permitted
+    // …" and, with nothing on its stderr, only "exit 1" were seen): the reason is any text.
     if (ftraceEnabledRefused()) {
-      expect(log.join('\n')).toMatch(/trace-cmd record cannot run here \(trace-cmd: Operation not permitted .*\); falling back/);
+      expect(log.join('\n')).toMatch(/trace-cmd record cannot run here \([^)]+\); falling back/);
     } else {
       expect(log.join('\n')).not.toMatch(/falling back/);
     }
