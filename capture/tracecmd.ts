@@ -26,7 +26,7 @@
 
 import { withEventDefsLock } from './event-defs-lock.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readClockPair } from './clock.js';
 import {
@@ -47,6 +47,7 @@ import {
   defineUprobe,
   ensureTracefs,
   instanceName,
+  bufferStats,
   overruns,
   removeInstance,
   threadsOf,
@@ -110,6 +111,34 @@ export function removeEmptyLeftovers(output: string): void {
 
 // ---- 1. trace-cmd record --------------------------------------------------------------
 
+const FTRACE_ENABLED = '/proc/sys/kernel/ftrace_enabled';
+
+/**
+ * Why `trace-cmd record` would stop before recording, known without running it: record
+ * writes /proc/sys/kernel/ftrace_enabled (3.1.6, even for events only), and where that file
+ * refuses writes it stops with "Operation not permitted / Can't enable ftrace", leaving the
+ * instance it created behind (with function-trace set). Running it anyway is not harmless on
+ * a shared host: two suites tracing at once lost a migscope capture's events (its trace.dat
+ * had no per-CPU data) only while such failing records ran beside it (issue 14). Writing
+ * the value the file already holds changes nothing where writes are allowed.
+ */
+export function ftraceEnabledRefusal(file: string = FTRACE_ENABLED): string | undefined {
+  let now: string;
+  try {
+    now = readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined; // no such file (no function tracer): let record say what it thinks
+  }
+  try {
+    writeFileSync(file, now);
+    return undefined;
+  } catch (e) {
+    const code = e instanceof Error && 'code' in e ? String(e.code) : '';
+    if (code === 'EPERM' || code === 'EACCES' || code === 'EROFS') return `${file} refuses writes with ${code}, and trace-cmd record writes it before it records`;
+    return undefined;
+  }
+}
+
 interface RecordOutcome {
   readonly kind: 'recorded';
   readonly result: Promise<CaptureResult>;
@@ -123,6 +152,8 @@ interface RecordOutcome {
  * instance trace-cmd created is removed.
  */
 async function tryRecord(o: CaptureOptions, log: (m: string) => void): Promise<RecordOutcome | { kind: 'refused'; why: string }> {
+  const refusal = ftraceEnabledRefusal();
+  if (refusal !== undefined) return { kind: 'refused', why: refusal };
   const tfs = ensureTracefs();
   if ('error' in tfs) throw new CaptureSetupError(tfs.error);
   const root = tfs.root;
@@ -303,6 +334,16 @@ export function unreadableHeader(file: string): string | undefined {
   return lastLines(`${r.stdout}\n${r.stderr}`) || `exit ${String(r.status)}`;
 }
 
+/**
+ * Bytes of event data trace-cmd extract says it wrote, summed over its
+ * "CPU0 data recorded at offset=0x… / N bytes in size" lines (3.x); undefined when it printed none.
+ */
+export function cpuDataBytes(out: string): number | undefined {
+  let total: number | undefined;
+  for (const m of out.matchAll(/CPU\d+ data recorded at offset=0x[0-9a-f]+\s*\n?\s*(\d+) bytes in size/gi)) total = (total ?? 0) + Number(m[1]);
+  return total;
+}
+
 function lastLines(out: string): string {
   return out.trim().split('\n').slice(-2).join(' / ');
 }
@@ -327,8 +368,27 @@ export async function extractInstance(
     for (let attempt = 1; attempt <= EXTRACT_ATTEMPTS; attempt++) {
       // Held while trace-cmd copies the event formats: no migscope capture defines or
       // removes a uprobe meanwhile (event-defs-lock.ts).
+      const before = bufferStats(s.inst);
       r = await withEventDefsLock(() => run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'migscope-extract', s.inst.dir, out, ...mounts], cwd), log);
+      const after = bufferStats(s.inst);
+      const written = cpuDataBytes(r.out);
+      if (r.code === 0 && written === 0 && before.entries > 0 && after.entries >= before.entries && attempt < EXTRACT_ATTEMPTS) {
+        // extract wrote no event although the buffer holds them and still does (nothing was
+        // consumed): reading it again loses nothing.
+        log(`trace-cmd extract wrote no event data although the ring buffer holds ${before.entries} events; retrying (${attempt}/${EXTRACT_ATTEMPTS - 1})`);
+        rmSync(out, { force: true });
+        await new Promise((ok) => setTimeout(ok, 200 * attempt));
+        continue;
+      }
       if (r.code === 0 && existsSync(out) && statSync(out).size > 0) {
+        if (written === 0) {
+          log(
+            before.entries === 0
+              ? `WARNING: ${out} holds no events: the instance's ring buffer was empty when the target ended ` +
+                  '(nothing was traced, or another tool cleared or stopped this instance meanwhile)'
+              : `WARNING: ${out} holds no events although the ring buffer held ${before.entries} (${after.entries} left after trace-cmd extract)`,
+          );
+        }
         // The events are consumed by now: no retry can bring them back. Say so plainly;
         // analysing the file then names the damaged byte.
         const bad = unreadableHeader(out);

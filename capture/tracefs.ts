@@ -406,21 +406,28 @@ export function instancesWithPrefix(root: string, prefix: string): string[] {
 }
 
 /** Per-CPU overrun counts of an instance (per_cpu/cpuN/stats "overrun:"), summed. */
-export function overruns(inst: Instance): number {
-  let total = 0;
+/** Summed per-CPU ring-buffer stats of an instance: events it holds now, events overwritten. */
+export function bufferStats(inst: Instance): { entries: number; overrun: number } {
+  let entries = 0;
+  let overrun = 0;
   let cpus: string[] = [];
   try {
     cpus = readdirSync(inst.file('per_cpu')).filter((n) => /^cpu\d+$/.test(n));
   } catch {
-    return 0;
+    return { entries, overrun };
   }
   for (const c of cpus) {
     try {
-      const m = /^overrun: (\d+)$/m.exec(readFileSync(inst.file(join('per_cpu', c, 'stats')), 'utf8'));
-      if (m?.[1] !== undefined) total += Number(m[1]);
+      const text = readFileSync(inst.file(join('per_cpu', c, 'stats')), 'utf8');
+      entries += Number(/^entries: (\d+)$/m.exec(text)?.[1] ?? 0);
+      overrun += Number(/^overrun: (\d+)$/m.exec(text)?.[1] ?? 0);
     } catch {
       // a CPU that went offline: nothing to add
     }
   }
-  return total;
+  return { entries, overrun };
+}
+
+export function overruns(inst: Instance): number {
+  return bufferStats(inst).overrun;
 }

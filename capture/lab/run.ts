@@ -195,6 +195,8 @@ export interface CaptureScenarioOptions {
   readonly qmpLog?: string;
   /** Open the devices before the capture attaches: it sees them as pid:fd only (workload.py --early-open). */
   readonly earlyOpen?: boolean;
+  /** The tracer's own messages (fallbacks, warnings, cleanup). */
+  readonly log?: (message: string) => void;
 }
 
 export interface ScenarioCapture {
@@ -287,6 +289,7 @@ export async function captureScenario(name: string, outFile: string, opts: Captu
       output: outFile,
       format: opts.format ?? 'text',
       readWrite: true,
+      ...(opts.log !== undefined ? { log: opts.log } : {}),
     });
     try {
       await handle.attached;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clockSyncMarkerText } from '../../capture/ftrace.js';
-import { isTransientExtractError, refusedByKernel } from '../../capture/tracecmd.js';
+import { cpuDataBytes, ftraceEnabledRefusal, isTransientExtractError, refusedByKernel } from '../../capture/tracecmd.js';
 import { ElfError, elfDynamicFunctions, findPwrite64, functionOffset, libcOfPid, PWRITE64_NAMES } from '../../capture/uprobe-libc.js';
 import { captureHeaderClock, clockSyncOrMarker, parseClockSyncMarker } from '../../parsers/text/clock-sync-marker.js';
 import { createFtraceTextParser } from '../../parsers/ftrace-text.js';
@@ -141,5 +141,36 @@ describe('trace-cmd extract: which failures are retried', () => {
   it('does not retry other failures', () => {
     expect(isTransientExtractError('trace-cmd: Permission denied\n  Could not open trace_pipe_raw')).toBe(false);
     expect(isTransientExtractError('')).toBe(false);
+  });
+});
+
+describe('trace-cmd extract: how much event data it says it wrote', () => {
+  it('sums the per-CPU sizes trace-cmd 3.1.6 prints (zstd and uncompressed forms)', () => {
+    // Printed here by `trace-cmd extract -o f.dat` of a 2-CPU instance.
+    const out =
+      'CPU0 data recorded at offset=0x116000\n    1019 bytes in size (8192 uncompressed)\n' +
+      'CPU1 data recorded at offset=0x117000\n    0 bytes in size (0 uncompressed)\n';
+    expect(cpuDataBytes(out)).toBe(1019);
+    expect(cpuDataBytes('CPU0 data recorded at offset=0x5000\n    8192 bytes in size\nCPU1 data recorded at offset=0x7000\n    4096 bytes in size\n')).toBe(12288);
+  });
+
+  it('tells an empty file (every CPU 0 bytes) from output without the lines', () => {
+    expect(cpuDataBytes('CPU0 data recorded at offset=0x116000\n    0 bytes in size (0 uncompressed)\nCPU1 data recorded at offset=0x117000\n    0 bytes in size (0 uncompressed)\n')).toBe(0);
+    expect(cpuDataBytes('')).toBeUndefined();
+  });
+});
+
+describe('trace-cmd record: known refused before it runs', () => {
+  it('names a sysctl that refuses writes (a read-only one stands in for ftrace_enabled)', () => {
+    // /proc/sys/kernel/osrelease is read-only on every Linux, for root too.
+    expect(ftraceEnabledRefusal('/proc/sys/kernel/osrelease')).toMatch(/^\/proc\/sys\/kernel\/osrelease refuses writes with (EACCES|EPERM|EROFS),/);
+  });
+
+  it('lets record run where the file takes the write, and changes nothing there', () => {
+    const f = join(tmp, 'ftrace_enabled');
+    writeFileSync(f, '1\n');
+    expect(ftraceEnabledRefusal(f)).toBeUndefined();
+    expect(readFileSync(f, 'utf8').trim()).toBe('1');
+    expect(ftraceEnabledRefusal(join(tmp, 'absent'))).toBeUndefined();
   });
 });
