@@ -5,6 +5,7 @@
 import { type ByteSource, TraceDatError, bufferSource, readExact, toBounded, MAX_METADATA_BYTES } from './byte-source.js';
 import { type Codec, codecOf } from './compression.js';
 import { type EventFormat, parseEventFormat, parseFieldLine } from './event-format.js';
+import { type Follower, type Resync, followerFits, resyncAfter } from './format-resync.js';
 import { type FileHeader, readFileHeader } from './header.js';
 import {
   OPT,
@@ -106,24 +107,81 @@ interface Collect {
   uname: UnameOption | undefined;
 }
 
-/** `u32 count, count × (u64 size, format text)` (§5.3 items 3–4). */
-function readFormatList(s: Seq, system: string, c: Collect): void {
+/**
+ * `u32 count, count × (u64 size, format text)` (§5.3 items 3–4). `after` is what follows the
+ * list. A stored size that does not lead to what must follow is taken as a text that changed
+ * while trace-cmd copied it (format-resync.ts): the text is read up to the next structure
+ * and the list goes on from there, with a problem at the record. 'lost' when the rest of the
+ * list cannot be located (only where the list ends its own section: v7).
+ */
+function readFormatList(s: Seq, system: string, c: Collect, after: Follower, sectionBound: boolean): 'read' | 'lost' {
   const n = u32(s, `${system} format count`);
   if (n * 8 > s.src.size - s.pos) throw new TraceDatError(`absurd format count ${n} for system "${system}"`, s.at(s.pos - 4));
   for (let i = 0; i < n; i++) {
-    const at = s.at(s.pos);
-    const size = u64(s, 'format size');
-    const text = need(s, size, 'format text').toString('utf8');
+    if (sectionBound && s.pos === s.src.size && i > 0) {
+      c.problems.push({ byteOffset: s.at(s.pos), message: `system "${system}" ends after ${i} of its ${n} formats (the section ends)` });
+      return 'read';
+    }
+    const rec = s.pos;
+    const at = s.at(rec);
+    const stored = need(s, 8, 'format size').readBigUInt64LE(0);
+    const follower: Follower = i < n - 1 ? 'format' : after;
+    const fits = stored <= BigInt(s.src.size - s.pos) && followerFits(s.src, s.pos + Number(stored), follower);
+    let textEnd = s.pos + Number(stored);
+    let next: Resync['next'] | undefined;
+    if (!fits) {
+      const r = resyncAfter(s.src, s.pos, follower);
+      if (r === undefined && (!sectionBound || stored <= BigInt(s.src.size - s.pos))) {
+        // Nothing better found: the stored size stands (and says what is wrong with it
+        // where it does not fit: absurd, or past the end).
+        s.pos = rec;
+        const text = need(s, u64(s, 'format size'), 'format text').toString('utf8');
+        const f = parseEventFormat(text, system);
+        if (typeof f === 'string') c.problems.push({ byteOffset: at, message: `event format skipped: ${f}` });
+        else c.formats.set(f.id, f);
+        continue;
+      }
+      if (r === undefined) {
+        c.problems.push({
+          byteOffset: at,
+          message: `event format ${i + 1} of ${n} of system "${system}": stored size ${stored} does not lead to the next format, and none was found after it; the rest of this section's formats are not read (their events are unknown)`,
+        });
+        s.pos = s.src.size;
+        return 'lost';
+      }
+      // r is the structure found after the text
+      c.problems.push({
+        byteOffset: at,
+        message:
+          `event format ${i + 1} of ${n} of system "${system}": stored size ${stored} does not match its text ` +
+          `(${r.textEnd - s.pos} bytes, up to byte ${s.at(r.textEnd)}); the format probably changed while trace-cmd copied it (another tracer adding or removing a probe)`,
+      });
+      textEnd = r.textEnd;
+      next = r.next;
+    }
+    const text = need(s, textEnd - s.pos, 'format text').toString('utf8');
     const f = parseEventFormat(text, system);
     if (typeof f === 'string') c.problems.push({ byteOffset: at, message: `event format skipped: ${f}` });
     else c.formats.set(f.id, f);
+    if (next !== undefined && next !== 'format') {
+      if (i < n - 1) c.problems.push({ byteOffset: s.at(s.pos), message: `system "${system}" ends after ${i + 1} of its ${n} formats` });
+      return 'read';
+    }
   }
+  return 'read';
 }
 
-function readSystems(s: Seq, c: Collect): void {
+function readSystems(s: Seq, c: Collect, sectionBound: boolean): void {
   const n = u32(s, 'event system count');
   if (n > s.src.size - s.pos) throw new TraceDatError(`absurd event system count ${n}`, s.at(s.pos - 4));
-  for (let i = 0; i < n; i++) readFormatList(s, cstr(s, 'event system name'), c);
+  for (let i = 0; i < n; i++) {
+    const name = cstr(s, 'event system name');
+    const after: Follower = i < n - 1 ? 'system' : sectionBound ? 'end' : 'unknown';
+    if (readFormatList(s, name, c, after, sectionBound) === 'lost') {
+      if (i < n - 1) c.problems.push({ byteOffset: s.at(s.pos), message: `${n - 1 - i} later event systems not read` });
+      return;
+    }
+  }
 }
 
 function readHeaders(s: Seq, c: Collect): void {
@@ -172,8 +230,8 @@ function sectionSeq(src: ByteSource, sec: SectionHeader, codec: Codec | undefine
 function readV6(src: ByteSource, header: FileHeader, c: Collect): { clock: string | undefined; cpuData: CpuDataSpec[] } {
   const s: Seq = { pos: header.end, src, at: (p) => p };
   readHeaders(s, c);
-  readFormatList(s, 'ftrace', c);
-  readSystems(s, c);
+  readFormatList(s, 'ftrace', c, 'systems', false);
+  readSystems(s, c, false);
   for (const what of ['kallsyms', 'printk']) {
     const n = u32(s, `${what} size`);
     if (s.pos + n > src.size) throw new TraceDatError(`file ends inside ${what} (${n} bytes from byte ${s.pos}): truncated`, src.size);
@@ -251,8 +309,8 @@ function readV7(src: ByteSource, header: FileHeader, codec: Codec | undefined, c
     return sectionSeq(src, sec, codec);
   };
   readHeaders(meta(OPT.HEADER_INFO, 'HEADER_INFO'), c);
-  readFormatList(meta(OPT.FTRACE_EVENTS, 'FTRACE_EVENTS'), 'ftrace', c);
-  readSystems(meta(OPT.EVENT_FORMATS, 'EVENT_FORMATS'), c);
+  readFormatList(meta(OPT.FTRACE_EVENTS, 'FTRACE_EVENTS'), 'ftrace', c, 'end', true);
+  readSystems(meta(OPT.EVENT_FORMATS, 'EVENT_FORMATS'), c, true);
   try {
     const s = meta(OPT.CMDLINES, 'CMDLINES');
     c.cmdlines = parseCmdlines(need(s, u64(s, 'cmdlines size'), 'cmdlines').toString('utf8'));
