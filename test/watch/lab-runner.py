@@ -23,6 +23,12 @@ the next run starts. All device and data fds are opened before "ready" (as workl
            stdin (a test can act between two migrations of one VMM)
 --wait-end after the last run, print "finished" and wait for a line on stdin before exiting
            (a test can query what the tracer saw while the traced process still lives)
+--load MOUNT:RATE  background load while the runs go: threads (comm "vfio_poll") of the same
+           process names the first device of MOUNT (GET_DEVICE_FD, region probe) and then reads
+           its device_state (a 4-byte pread64 of the migration region) RATE times a second
+           until the last run ends, paced every 10 ms; a read of the state a device is in is
+           legal in any state, so the load adds syscalls for the tracer and migscope to carry,
+           and no finding. After the runs: {"load": {"reads": N, "seconds": S}} on stdout
 --stamp    after every syscall of a scenario, print one JSON line on stdout: the journal
            entry plus "stamp" (CLOCK_REALTIME ns) and "mono" (CLOCK_MONOTONIC ns, the
            clock of the trace and of node's process.hrtime): the bench's "event happened"
@@ -108,6 +114,64 @@ class LabVmm(wl.Vmm):
         return v
 
 
+class Load:
+    """--load: device_state reads at a fixed rate on a device that does not migrate.
+
+    Split over one thread per 5,000 reads a second: one traced thread alone falls short of
+    10,000 here (each read is a FUSE round trip to the daemon while bpftrace probes it); the
+    reads release the GIL, so threads overlap in them."""
+
+    def __init__(self, mount, rate):
+        self.mount, self.rate = mount, rate
+        # Opened before "ready", as every device fd here: GET_DEVICE_FD hands it over (vfio_fuse.py).
+        self.name = sorted(n for n in os.listdir(mount) if n != "group" and ".data" not in n)[0]
+        self.pre = os.open(os.path.join(mount, self.name), os.O_RDWR)
+        self.stop = threading.Event()
+        self.counts = []
+        self.seconds = 0.0
+        self.error = None
+        self.thread = threading.Thread(target=self.run, name="vfio_poll", daemon=True)
+
+    @property
+    def reads(self):
+        return sum(self.counts)
+
+    def run(self):
+        wl.set_comm("vfio_poll")
+        try:
+            quiet = wl.Vmm(False)
+            group = os.open(os.path.join(self.mount, "group"), os.O_RDWR)
+            ret, _ = wl.ioctl_int_ret(quiet, group, wl.VFIO_GROUP_GET_DEVICE_FD, self.name.encode() + b"\0")
+            if ret < 0:
+                raise RuntimeError("GET_DEVICE_FD %s: errno %d" % (self.name, -ret))
+            d = wl.Dev(self.name, ret)
+            wl.probe(quiet, d)
+            n = max(1, self.rate // 5000)
+            self.counts = [0] * n
+            start = time.monotonic()
+            workers = [threading.Thread(target=self.poll, args=(d, i, self.rate / n, start), daemon=True) for i in range(n)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+            self.seconds = time.monotonic() - start
+        except Exception as e:  # reported after the runs, never silently
+            self.error = str(e)
+
+    def poll(self, d, i, rate, start):
+        wl.set_comm("vfio_poll")
+        per_tick = max(1, int(rate // 100))
+        tick = start
+        while not self.stop.is_set():
+            for _ in range(per_tick):
+                os.pread(d.fd, 4, d.region + wl.OFF_DEVICE_STATE)
+            self.counts[i] += per_tick
+            tick += per_tick / rate
+            lag = tick - time.monotonic()
+            if lag > 0:
+                time.sleep(lag)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--run", action="append", required=True, metavar="MOUNT:SCENARIO")
@@ -119,6 +183,7 @@ def main():
     ap.add_argument("--hold", type=float, default=0.0)
     ap.add_argument("--stamp", action="store_true")
     ap.add_argument("--qemu-io", action="store_true")
+    ap.add_argument("--load", metavar="MOUNT:RATE")
     args = ap.parse_args()
 
     with open(args.scenarios) as f:
@@ -135,12 +200,20 @@ def main():
         pre_data = [os.open(os.path.join(mount, "%s.data%d" % (n, k)), os.O_RDWR)
                     for n in names if n in v2 for k in range(wl.DATA_FILES_PER_DEVICE)]
         runs.append((mount, name, names, v2, pre, pre_data))
+    load = None
+    if args.load:
+        lmount, _, lrate = args.load.rpartition(":")
+        if not lmount or not lrate.isdigit() or int(lrate) <= 0:
+            raise SystemExit("bad --load %r" % args.load)
+        load = Load(lmount, int(lrate))
     if args.wait_go:
         sys.stdout.write("ready pid=%d\n" % os.getpid())
         sys.stdout.flush()
         sys.stdin.readline()
 
     wl.set_comm("qemu-system-x86")
+    if load is not None:
+        load.thread.start()
     status = 0
     journal = []
     for i, (mount, name, names, v2, pre, pre_data) in enumerate(runs):
@@ -182,6 +255,14 @@ def main():
             status = 3
         sys.stdout.write(json.dumps({"done": name}) + "\n")
         sys.stdout.flush()
+    if load is not None:
+        load.stop.set()
+        load.thread.join()
+        sys.stdout.write(json.dumps({"load": {"reads": load.reads, "seconds": round(load.seconds, 3), "error": load.error}}) + "\n")
+        sys.stdout.flush()
+        if load.error:
+            sys.stderr.write("load: %s\n" % load.error)
+            status = status or 4
     if args.journal:
         with open(args.journal, "w") as f:
             for e in journal:
