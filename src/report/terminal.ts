@@ -137,6 +137,8 @@ function placementLines(a: Analysis): string[] {
     if (!p.merged) out.push(`  ${f.path}: kept separate: ${p.rule}`);
     else if (p.timeline === f.path) out.push(`  ${f.path}: the timeline of ${p.host ?? 'its host'} (${p.hostRule}); ${p.rule}`);
     else out.push(`  ${f.path}: merged into it, offset ${p.offsetNs !== undefined ? signedSeconds(p.offsetNs) : '?'}: ${p.rule}`);
+    // A second host's capture: its times are on the analysis' clock now (said once, at its timeline).
+    if (f.clockShift !== undefined && (p.timeline === undefined || p.timeline === f.path)) out.push(`  ${f.path}: ${f.clockShift.rule}`);
   }
   return out;
 }
