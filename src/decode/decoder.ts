@@ -30,6 +30,7 @@ import { assertNever } from '../protocol/assert-never.js';
 import { createRegionInference, type RegionInference } from './region-inference.js';
 import { parseQemuEvent, type QemuEvent } from './qemu-events.js';
 import { qmpVfioMigration } from './qmp-vfio.js';
+import { createRecencyIndex } from './recency-index.js';
 
 /** vfio-pci encodes the region index in bits 40+ of the fd offset (spec §1.4). */
 const INDEX_SHIFT = 40n;
@@ -181,7 +182,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
    */
   const lastVfioFdByTid = new Map<number, { pid: number | undefined; fd: number; file: string }>();
   /** When each fd ("pid:fd") last had VFIO-looking traffic: the time-proximity join of QEMU events without a thread id. */
-  const lastVfioTsByFd = new Map<string, { pid: number | undefined; fd: number; tsNs: bigint; file: string }>();
+  const lastVfioTsByFd = createRecencyIndex<{ readonly pid: number | undefined; readonly fd: number; readonly tsNs: bigint; readonly file: string }>();
   /** Names bound to fds by QEMU's events before the fd was known as a device. Key "pid:fd". */
   const qemuNames = new Map<string, string>();
   /** Paths of fds opened by a non-VFIO path, by pid:fd, until closed (see fd-open). */
@@ -225,10 +226,10 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     const t = r.tsNs;
     if (t === undefined) return undefined;
     const near: { pid: number | undefined; fd: number; file: string; gapNs: bigint }[] = [];
-    for (const v of lastVfioTsByFd.values()) {
+    // Indexed by time (recency-index.ts): only the fds whose last VFIO call is in the window.
+    for (const v of lastVfioTsByFd.within(t, QEMU_TIME_JOIN_NS)) {
       if (r.pid !== undefined && v.pid !== undefined && v.pid !== r.pid) continue;
       const gap = t >= v.tsNs ? t - v.tsNs : v.tsNs - t;
-      if (gap > QEMU_TIME_JOIN_NS) continue;
       if (fds.get(v.pid, v.fd)?.kind !== 'device') continue;
       near.push({ pid: v.pid, fd: v.fd, file: v.file, gapNs: gap });
     }
@@ -722,7 +723,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
    */
   function forgetProcess(pid: number, prefix: string): void {
     for (const [tid, v] of lastVfioFdByTid) if (v.pid === pid) lastVfioFdByTid.delete(tid);
-    for (const [k, v] of lastVfioTsByFd) if (v.pid === pid) lastVfioTsByFd.delete(k);
+    for (const [k, v] of lastVfioTsByFd.entries()) if (v.pid === pid) lastVfioTsByFd.delete(k);
     for (const m of [qemuNames, otherPaths, sessionSerials, otherCaps]) for (const k of [...m.keys()]) if (k.startsWith(prefix)) m.delete(k);
     for (const k of [...unnamedFromIoctl]) if (k.startsWith(prefix)) unnamedFromIoctl.delete(k);
   }
