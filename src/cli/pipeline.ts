@@ -303,7 +303,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
             if (gaps.length < 10_000) gaps.push({ tsNs: r.tsNs, count: r.count, file: r.src.file, line: r.src.line, byteOffset: r.src.byteOffset });
             mark({ src: r.src, tsNs: r.tsNs, what: `${r.count ?? 'an unknown number of'} events lost here` });
           }
-          if (r.kind === 'qmp' || r.kind === 'marker') migrationTracker.record(r);
+          if (r.kind === 'qmp' || r.kind === 'marker' || r.kind === 'vm-device') migrationTracker.record(r);
           decoder.record(r);
         },
         skipped(count = 1): void {

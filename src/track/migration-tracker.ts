@@ -1,7 +1,7 @@
 // Rebuilds each migration from what QEMU and its management stack logged (QMP messages,
 // QEMU's migration and VFIO trace events), per input, then merges the inputs
-// (migration-merge.ts). Fed TraceRecords directly: it reads only `qmp` and `marker`
-// records, which the device decoder does not turn into per-device ops except for the
+// (migration-merge.ts). Fed TraceRecords directly: it reads only `qmp`, `marker` and
+// `vm-device` (QEMU's command line: QMP device-id → QEMU's device name) records, which the device decoder does not turn into per-device ops except for the
 // VFIO ones. Memory: one builder per open migration and per input stream; status steps
 // and device states are capped per migration and the rest counted.
 //
@@ -19,6 +19,7 @@ import type { QmpRecord, Source, TraceRecord } from '../record/types.js';
 import { parseMigrationEvent } from '../decode/qemu-migration-events.js';
 import { parseQemuEvent } from '../decode/qemu-events.js';
 import { qmpVfioMigration } from '../decode/qmp-vfio.js';
+import { createVmDeviceMap, type VmDeviceMap } from '../decode/vm-devices.js';
 import type { MigrationEvidence, MigrationOutcome, MigrationSide } from './migration-types.js';
 
 /** QEMU's 100 GiB stop-copy size when VFIO_DEVICE_FEATURE_MIG_DATA_SIZE fails (hw/vfio/migration.c, spec field-2026.md). */
@@ -112,6 +113,18 @@ export function createMigrationTracker(opts: MigrationTrackerOptions = {}): Migr
   const streams = new Map<string, Stream>();
   let dropped = 0;
   let lastLimitMs: number | undefined;
+
+  /** QEMU command lines read (vm-device records), per story: one host's merged inputs share one. */
+  const vmDevices = new Map<string, VmDeviceMap>();
+  function vmDevicesOf(file: string): VmDeviceMap {
+    const key = opts.storyOf?.(file) ?? file;
+    let m = vmDevices.get(key);
+    if (m === undefined) {
+      m = createVmDeviceMap();
+      vmDevices.set(key, m);
+    }
+    return m;
+  }
 
   function stream(file: string, monitor: string | undefined): Stream {
     const key = `${file}\u0000${monitor ?? ''}`;
@@ -335,7 +348,9 @@ export function createMigrationTracker(opts: MigrationTrackerOptions = {}): Migr
     } else if (ev === 'VFIO_MIGRATION') {
       const v = qmpVfioMigration(r);
       const m = s.open ?? s.done.at(-1);
-      if (v !== undefined && m !== undefined) deviceState(m, v.device, v.args['state'] ?? '', r.tsNs, 'qmp-event', r.src);
+      // By QEMU's name of the device when the command line gives it (decode/vm-devices.ts), as the device timelines are.
+      const id = v === undefined ? undefined : (vmDevicesOf(r.src.file).resolve(v.device, v.args['qomPath'])?.name ?? v.device);
+      if (v !== undefined && id !== undefined && m !== undefined) deviceState(m, id, v.args['state'] ?? '', r.tsNs, 'qmp-event', r.src);
     }
   }
 
@@ -401,17 +416,20 @@ export function createMigrationTracker(opts: MigrationTrackerOptions = {}): Migr
     }
   }
 
-  /** The migration open in another input of the same story (one host's merged timeline). */
-  function openInStory(file: string): RawMigration | undefined {
-    const story = opts.storyOf?.(file);
-    if (story === undefined) return undefined;
-    for (const o of streams.values()) if (o.file !== file && o.open !== undefined && opts.storyOf?.(o.file) === story) return o.open;
+  /**
+   * The migration open in another stream of the same story: another input of one host's
+   * merged timeline, or the monitor stream of the same file (libvirt's per-VM log carries
+   * QEMU's stderr trace lines beside the monitor traffic that opened the migration).
+   */
+  function openInStory(s: Stream): RawMigration | undefined {
+    const story = opts.storyOf?.(s.file) ?? s.file;
+    for (const o of streams.values()) if (o !== s && o.open !== undefined && (opts.storyOf?.(o.file) ?? o.file) === story) return o.open;
     return undefined;
   }
 
   function onVfioEvent(s: Stream, r: TraceRecord & { kind: 'marker' }): void {
-    const sibling = s.open === undefined ? openInStory(r.src.file) : undefined;
-    if (sibling !== undefined) sibling.alsoFrom.add(r.src.file);
+    const sibling = s.open === undefined ? openInStory(s) : undefined;
+    if (sibling !== undefined && sibling.file !== r.src.file) sibling.alsoFrom.add(r.src.file);
     const m = s.open ?? sibling ?? s.done.at(-1);
     if (m === undefined) return;
     const ev = parseQemuEvent(r.text);
@@ -444,6 +462,7 @@ export function createMigrationTracker(opts: MigrationTrackerOptions = {}): Migr
   return {
     record(r: TraceRecord): void {
       if (r.kind === 'qmp') onQmp(r);
+      else if (r.kind === 'vm-device') vmDevicesOf(r.src.file).note(r);
       else if (r.kind === 'marker') {
         const c = r.text.charCodeAt(0);
         // Only QEMU's trace event names (lower-case identifiers) can mean anything here.
