@@ -8,9 +8,13 @@
 // set again leaves its old log entry behind, stale (its time is no longer the key's): the
 // query skips those. The log is rebuilt from the map when stale entries outnumber live
 // ones, so it stays within 2 × keys + COMPACT_SLACK entries (memory bounded by the keys).
-// Records come in time order almost always; one that does not is inserted at its place.
+// Records come in time order almost always; one that does not is inserted at its place
+// when that is near the end, else the log is sorted again before the next query (so a
+// disordered input costs a sort per query, never a long array shift per record).
 
 const COMPACT_SLACK = 1024;
+/** An out-of-order entry is put in place when at most this many entries follow it; else the log is re-sorted lazily. */
+const MAX_SHIFT = 64;
 
 export interface RecencyIndex<V extends { readonly tsNs: bigint }> {
   readonly size: number;
@@ -44,9 +48,13 @@ export function createRecencyIndex<V extends { readonly tsNs: bigint }>(): Recen
   const current = new Map<string, V>();
   let log: LogEntry[] = [];
 
+  /** False when an entry was appended out of order: sorted again before the next query. */
+  let sorted = true;
+
   function compact(): void {
     log = [...current].map(([key, v]) => ({ tsNs: v.tsNs, key }));
     log.sort((a, b) => (a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
+    sorted = true;
   }
 
   return {
@@ -59,8 +67,16 @@ export function createRecencyIndex<V extends { readonly tsNs: bigint }>(): Recen
       current.set(key, value);
       const e = { tsNs: value.tsNs, key };
       const last = log[log.length - 1];
-      if (last === undefined || last.tsNs <= e.tsNs) log.push(e);
-      else log.splice(lowerBound(log, e.tsNs), 0, e); // out of order: near the end, as a rule
+      if (sorted && last !== undefined && last.tsNs > e.tsNs) {
+        // Out of order: near the end, as a rule, and then cheap to put in place; far back
+        // (hostile or very disordered input) the log is sorted again when next asked.
+        const at = lowerBound(log, e.tsNs);
+        if (log.length - at <= MAX_SHIFT) log.splice(at, 0, e);
+        else {
+          log.push(e);
+          sorted = false;
+        }
+      } else log.push(e);
       if (log.length > 2 * current.size + COMPACT_SLACK) compact();
     },
     delete(key) {
@@ -68,6 +84,7 @@ export function createRecencyIndex<V extends { readonly tsNs: bigint }>(): Recen
     },
     entries: () => current.entries(),
     within(t, windowNs) {
+      if (!sorted) compact();
       const out: V[] = [];
       const seen = new Set<string>();
       const end = t + windowNs;
