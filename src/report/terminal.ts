@@ -58,7 +58,8 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
         ? 'migration region not found'
         : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
   out.push(paint(o.color, '1', `device ${d.id}`) + (showHost ? `  on ${d.host ?? 'a host no input names'},` : '') + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
-  if (d.identity !== undefined) out.push(`  one device (syscall view + QEMU's view): ${d.identity}`);
+  // identity says how two views were joined, or why they were not (decode/decoder.ts joins).
+  if (d.identity !== undefined) out.push(/\bnot joined\b/.test(d.identity) ? `  not joined with another view of a device: ${d.identity}` : `  one device (syscall view + QEMU's view): ${d.identity}`);
   if (d.unplaced !== undefined) {
     out.push(`  ${d.unplaced.count} accesses could not be placed: no migration region found (${d.unplaced.first.map(formatSource).join(', ')}${d.unplaced.count > d.unplaced.first.length ? ', …' : ''})`);
     out.push(`  ${d.unplaced.hint}`);

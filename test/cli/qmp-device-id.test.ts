@@ -115,6 +115,7 @@ describe("QMP's device-id and the device's host address: one device by QEMU's co
     expect(q?.naming).toBe('qmp');
     expect(q?.identity).toMatch(/^QMP names this device by its device-id hostdev0; no QEMU command line is among the inputs: nothing says which host device it is, so it is not joined/);
     expect(a.migrations?.[0]?.devices.map((x) => x.id)).toEqual(['hostdev0']);
+    expect(renderTerminal(a, { color: false })).toContain('  not joined with another view of a device: QMP names this device by its device-id hostdev0;');
     // A command line whose only host device has another id is no evidence either.
     const other = await libvirtLog('other.log', [KEYVAL_CMDLINE[0]?.replace('id=hostdev0', 'id=hostdev1') ?? '']);
     const b = await runAnalysis([CAPTURE, other], flags());
