@@ -17,9 +17,12 @@
 //
 // Monitor messages become QmpRecords: events with QEMU's own timestamp (µs), commands and
 // replies with libvirt's (ms); both are wall-clock time (clock "realtime"). QEMU trace
-// lines in the per-VM log go through the log-backend parser (parsers/qemu-log.ts). Every
-// other line (other libvirt messages, the command line, the continuation of a multi-line
-// entry) is counted as skipped; a monitor line whose JSON is broken is malformed. The
+// lines in the per-VM log go through the log-backend parser (parsers/qemu-log.ts). The
+// QEMU command line's `-device` options with a host device and an id become vm-device
+// records (parsers/text/qemu-cmdline.ts), so that QMP's device-id can be joined with the
+// device's host address. Every other line (other libvirt messages, the rest of the command
+// line, the continuation of a multi-line entry) is counted as skipped; a monitor line
+// whose JSON is broken, or a -device whose JSON is, is malformed. The
 // `hostname:` line libvirt writes at the top of its logs names the host (ParserSink.host).
 
 import type { LineParser, ParserSink } from '../src/record/types.js';
@@ -27,6 +30,7 @@ import { createQemuLogParser } from './qemu-log.js';
 import { parseIsoStamp } from './qemu-log.js';
 import { parseQmpMessage } from './text/qmp-message.js';
 import { createHostReporter } from './text/host-name.js';
+import { createCommandLineReader } from './text/qemu-cmdline.js';
 
 const LIBVIRT_PREFIX = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})\.(\d{3})([+-])(\d{2})(\d{2}): (\d+): (\w+) : ([\w.]+):(\d+) : /;
 /**
@@ -65,6 +69,8 @@ export function createLibvirtLogParser(file: string, sink: ParserSink): LinePars
     },
   });
   const reportHost = createHostReporter(sink);
+  /** QEMU's command line (the per-VM log's start): its host devices by id. */
+  const cmdline = createCommandLineReader();
   /** The last entry was a SEND_MSG whose ` fd=N` continuation is still due. */
   let awaitingFd = false;
 
@@ -122,6 +128,14 @@ export function createLibvirtLogParser(file: string, sink: ParserSink): LinePars
     }
     const h = HOSTNAME_LINE.exec(text);
     if (h !== null) reportHost(h[1] ?? '', { file, line: lineNo }, "libvirt's hostname: line");
+    const c = cmdline.line(text);
+    if (c.kind === 'command-line') {
+      for (const e of c.errors) sink.malformed({ src: { file, line: lineNo }, message: `QEMU command line: ${e}` });
+      if (c.devices.length === 0 && c.errors.length === 0) sink.skipped();
+      // No time: the command line is written before QEMU starts; in a merged timeline it keeps its place (first).
+      for (const d of c.devices) sink.record({ kind: 'vm-device', tsNs: undefined, pid: undefined, tid: undefined, comm: undefined, cpu: undefined, src: { file, line: lineNo }, ...d });
+      return;
+    }
     qemu.line(text, lineNo);
   }
 

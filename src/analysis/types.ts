@@ -24,6 +24,22 @@ export interface InputFile {
   readonly host?: InputHost;
   /** With several inputs: which host it was taken to be from and how its times were put on that host's timeline. */
   readonly placement?: InputPlacement;
+  /**
+   * Present when this input's times were moved onto the analysis' clock (`Analysis.clock`):
+   * it is (or was merged into) a capture whose own clock-sync record gives another offset
+   * than the analysis' first one — a second host's capture. Its device times in the
+   * analysis are `own trace time + shiftNs`, so that wall = t + clock.offsetNs holds for
+   * every device (src/cli/pipeline.ts).
+   */
+  readonly clockShift?: InputClockShift;
+}
+
+export interface InputClockShift {
+  /** Nanoseconds added to the input's trace times: its own offset − the analysis' offset. */
+  readonly shiftNs: bigint;
+  /** wall = trace + ownOffsetNs by the input's own (first) clock-sync record. */
+  readonly ownOffsetNs: bigint;
+  readonly rule: string;
 }
 
 export interface InputHost {

@@ -22,7 +22,8 @@ import { withDowntimeShares } from '../track/downtime-shares.js';
 import type { Finding } from '../check/types.js';
 import { withInputHealth, type InputMark } from '../check/input-health.js';
 import type { Analysis, ClockMapping, InputFile, InputHost, InputPlacement, InputSummary } from '../analysis/types.js';
-import { mergeInputs, planInputs, probeHead, unprobed, type Probe } from './input-merge.js';
+import { mergeInputs, planInputs, probeHead, secondsText, unprobed, type Probe } from './input-merge.js';
+import { formatSource } from '../record/source-text.js';
 import { VERSION } from './version.js';
 import { detectFirst, detectLate, HEAD_BYTES, LATE_DETECT_BYTES, unrecognisedMessage } from './detect.js';
 import { assertNever } from '../protocol/assert-never.js';
@@ -181,7 +182,25 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
    */
   const joins = new Map<string, string>();
   const usedIds = new Map<string, string>(); // device id → file that first used it
-  let current: { file: string; clock: string | undefined; host: InputHost | undefined; decoder: ReturnType<typeof createDecoder>; renamed: Map<string, string> } | undefined;
+  /**
+   * Inputs whose own clock-sync record maps their trace clock to wall-clock time with another
+   * offset than the analysis' (the first clock-sync, `sync`): a second host's capture, with
+   * the inputs merged into its timeline. Their times are moved by `shiftNs` = own − first as
+   * they are read, so that every device time of the analysis maps with `clock.offsetNs`
+   * (wall = t + offset): the second host's sessions, spans, terminal and JSON times are on
+   * wall-clock time by its own clock-sync, and the two hosts' devices are on one time line
+   * (issue 11). By timeline input (the input whose sink the records go through).
+   */
+  const shifts = new Map<string, { readonly shiftNs: bigint; readonly ownOffsetNs: bigint; readonly src: string }>();
+  let current: { file: string; clock: string | undefined; host: InputHost | undefined; decoder: ReturnType<typeof createDecoder>; renamed: Map<string, string>; shiftNs: bigint; synced: boolean; timed: number } | undefined;
+
+  /** The InputFile fields that say an input's times were moved onto the analysis' clock. */
+  const shiftOf = (timeline: string): Pick<InputFile, 'clockShift'> => {
+    const x = shifts.get(timeline);
+    return x === undefined || sync === undefined
+      ? {}
+      : { clockShift: { shiftNs: x.shiftNs, ownOffsetNs: x.ownOffsetNs, rule: `${timeline}'s own clock-sync record (${x.src}) gives wall = trace ${secondsText(x.ownOffsetNs)}, the analysis' clock (its first clock-sync) ${secondsText(sync.offsetNs)}: times moved by ${secondsText(x.shiftNs)} to map with the analysis' offset` } };
+  };
 
   return {
     beginInput(file: string): ParserSink {
@@ -248,29 +267,50 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         tracker.op(op);
       };
       const decoder = createDecoder({ deviceNames: opts.deviceNames, regionOffsets: opts.regionOffsets, onOp });
-      const cur = { file, clock: undefined as string | undefined, host: undefined as InputHost | undefined, decoder, renamed };
+      const cur = { file, clock: undefined as string | undefined, host: undefined as InputHost | undefined, decoder, renamed, shiftNs: 0n, synced: false, timed: 0 };
       current = cur;
+      /** This input's first clock-sync record: the first of the analysis, or one that moves this input's times (see `shifts`). */
+      const ownSync = (r: TraceRecord & { kind: 'clock-sync' }): void => {
+        cur.synced = true;
+        const own = r.wallNs - r.traceNs;
+        if (sync === undefined) {
+          sync = { clock: r.clock, offsetNs: own };
+          return;
+        }
+        if (own === sync.offsetNs) return;
+        if (cur.timed > 0) {
+          // Records already passed on (a clock-sync that is not at the start): moving only the
+          // rest would split the input's time line. Left on the first offset, and said so.
+          if (problems.length < MAX_PROBLEMS_KEPT) problems.push({ src: r.src, message: `this input's clock-sync record (wall = ${r.clock} ${secondsText(own)}) comes after ${cur.timed} records with times: its times are left on the analysis' clock mapping (${secondsText(sync.offsetNs)}, the first clock-sync), which is not this input's` });
+          else problemsDropped++;
+          return;
+        }
+        cur.shiftNs = own - sync.offsetNs;
+        shifts.set(file, { shiftNs: cur.shiftNs, ownOffsetNs: own, src: formatSource(r.src) });
+      };
       return {
         record(r: TraceRecord): void {
           records++;
+          if (r.kind === 'clock-sync' && !cur.synced) ownSync(r);
+          else if (r.tsNs !== undefined && !cur.synced) cur.timed++;
+          if (cur.shiftNs !== 0n && r.tsNs !== undefined) r = { ...r, tsNs: r.tsNs + cur.shiftNs };
           if (r.tsNs !== undefined) {
             if (firstTs === undefined || r.tsNs < firstTs) firstTs = r.tsNs;
             if (lastTs === undefined || r.tsNs > lastTs) lastTs = r.tsNs;
           }
-          if (r.kind === 'clock-sync') {
-            if (sync === undefined) sync = { clock: r.clock, offsetNs: r.wallNs - r.traceNs };
-          } else if (r.kind === 'lost-events') {
+          if (r.kind === 'lost-events') {
             lostEvents += r.count ?? 0;
             if (gaps.length < 10_000) gaps.push({ tsNs: r.tsNs, count: r.count, file: r.src.file, line: r.src.line, byteOffset: r.src.byteOffset });
             mark({ src: r.src, tsNs: r.tsNs, what: `${r.count ?? 'an unknown number of'} events lost here` });
           }
-          if (r.kind === 'qmp' || r.kind === 'marker') migrationTracker.record(r);
+          if (r.kind === 'qmp' || r.kind === 'marker' || r.kind === 'vm-device') migrationTracker.record(r);
           decoder.record(r);
         },
         skipped(count = 1): void {
           records += count;
         },
         malformed(p: InputProblem): void {
+          if (cur.shiftNs !== 0n && p.tsNs !== undefined) p = { ...p, tsNs: p.tsNs + cur.shiftNs };
           switch (p.kind) {
             case 'duplicate':
               // An exact copy was dropped: nothing is missing, so findings near it stay as they are.
@@ -323,10 +363,11 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         const id = cur.renamed.get(u.device.id) ?? u.device.id;
         unplaced.set(id, { ref: { ...u.device, id }, count: u.count, first: u.first, regionOffsets: u.regionOffsets });
       }
-      files.push({ path: cur.file, format, clock: cur.clock, ...(detection !== undefined ? { detection } : {}), ...(cur.host !== undefined ? { host: cur.host } : {}), ...(placement !== undefined ? { placement } : {}) });
+      files.push({ path: cur.file, format, clock: cur.clock, ...(detection !== undefined ? { detection } : {}), ...(cur.host !== undefined ? { host: cur.host } : {}), ...(placement !== undefined ? { placement } : {}), ...shiftOf(cur.file) });
     },
     noteMergedInput(file: InputFile): void {
-      files.push(file);
+      // Its records went through the timeline's sink: moved with the timeline's shift.
+      files.push(file.placement?.timeline !== undefined ? { ...file, ...shiftOf(file.placement.timeline) } : file);
     },
     oneStory(timeline: string, members: readonly string[]): void {
       for (const f of [timeline, ...members]) stories.set(f, timeline);
@@ -394,6 +435,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         offsetOf: (f) => {
           const p = fileInfo(f)?.placement;
           if (p?.merged !== true || p.timeline === undefined) return undefined;
+          // Its times were moved onto the analysis' clock as they were read (`shifts`).
+          if (shifts.has(p.timeline)) return undefined;
           const follower = p.timeline !== f ? p : files.find((x) => x.path !== f && x.placement?.merged === true && x.placement.timeline === f)?.placement;
           return follower?.offsetNs !== undefined ? -follower.offsetNs : undefined;
         },

@@ -30,6 +30,8 @@ import { assertNever } from '../protocol/assert-never.js';
 import { createRegionInference, type RegionInference } from './region-inference.js';
 import { parseQemuEvent, type QemuEvent } from './qemu-events.js';
 import { qmpVfioMigration } from './qmp-vfio.js';
+import { createRecencyIndex } from './recency-index.js';
+import { createVmDeviceMap } from './vm-devices.js';
 
 /** vfio-pci encodes the region index in bits 40+ of the fd offset (spec §1.4). */
 const INDEX_SHIFT = 40n;
@@ -181,7 +183,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
    */
   const lastVfioFdByTid = new Map<number, { pid: number | undefined; fd: number; file: string }>();
   /** When each fd ("pid:fd") last had VFIO-looking traffic: the time-proximity join of QEMU events without a thread id. */
-  const lastVfioTsByFd = new Map<string, { pid: number | undefined; fd: number; tsNs: bigint; file: string }>();
+  const lastVfioTsByFd = createRecencyIndex<{ readonly pid: number | undefined; readonly fd: number; readonly tsNs: bigint; readonly file: string }>();
   /** Names bound to fds by QEMU's events before the fd was known as a device. Key "pid:fd". */
   const qemuNames = new Map<string, string>();
   /** Paths of fds opened by a non-VFIO path, by pid:fd, until closed (see fd-open). */
@@ -225,10 +227,10 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     const t = r.tsNs;
     if (t === undefined) return undefined;
     const near: { pid: number | undefined; fd: number; file: string; gapNs: bigint }[] = [];
-    for (const v of lastVfioTsByFd.values()) {
+    // Indexed by time (recency-index.ts): only the fds whose last VFIO call is in the window.
+    for (const v of lastVfioTsByFd.within(t, QEMU_TIME_JOIN_NS)) {
       if (r.pid !== undefined && v.pid !== undefined && v.pid !== r.pid) continue;
       const gap = t >= v.tsNs ? t - v.tsNs : v.tsNs - t;
-      if (gap > QEMU_TIME_JOIN_NS) continue;
       if (fds.get(v.pid, v.fd)?.kind !== 'device') continue;
       near.push({ pid: v.pid, fd: v.fd, file: v.file, gapNs: gap });
     }
@@ -239,6 +241,10 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     if (near.length > 1 && (timeAmbiguous.has(name) || timeAmbiguous.size < MAX_TIDS)) timeAmbiguous.set(name, near.length);
     return undefined;
   }
+  /** QMP device-ids to QEMU's names, from the QEMU command line (vm-device records). */
+  const vmDevices = createVmDeviceMap();
+  /** QMP device-ids whose join (or why none) was noted. */
+  const qmpNoted = new Set<string>();
   /** QEMU names whose tid-less events found several device fds close in time (no join), and how many. */
   const timeAmbiguous = new Map<string, number>();
 
@@ -705,10 +711,30 @@ export function createDecoder(opts: DecoderOptions): Decoder {
         // cached after a successful SET (hw/vfio/migration.c vfio_migration_send_event).
         const ev = qmpVfioMigration(r);
         if (ev === undefined) return;
-        const ref = byName.get(ev.device) ?? makeRef(undefined, -1, ev.device, 'qmp');
+        // QMP names the device by its -device id; QEMU's trace and the capture by its host
+        // address. Only QEMU's command line says which is which (vm-devices.ts).
+        const mapped = vmDevices.resolve(ev.device, ev.args['qomPath']);
+        const name = mapped?.name ?? ev.device;
+        const ref = byName.get(name) ?? makeRef(undefined, -1, name, 'qmp');
+        if (!qmpNoted.has(ev.device) && qmpNoted.size < MAX_TIDS) {
+          qmpNoted.add(ev.device);
+          const prior = joins.get(name);
+          // The capture named the fd by that address already: that join is said too (the
+          // marker path below notes "same name" only for a name with no join yet).
+          const sameName = ref.fd >= 0 && ref.naming !== 'qemu' && ref.naming !== 'qmp' ? `same name: ${namingText(ref.naming)} gave fd ${ref.fd} of ${processText(ref.pid)} the name ${name}; ` : '';
+          if (mapped !== undefined) joins.set(name, { device: ref, how: prior === undefined ? `${sameName}${mapped.how}` : `${prior.how}; ${mapped.how}` });
+          else if (prior === undefined)
+            joins.set(name, {
+              device: ref,
+              how: `QMP names this device by its device-id ${ev.device}; ${vmDevices.seen() ? `the QEMU command line read has no -device with id=${ev.device} and a host device` : 'no QEMU command line is among the inputs'}: nothing says which host device it is, so it is not joined with a device QEMU's trace or the capture names by its address (libvirt's per-VM log, /var/log/libvirt/qemu/<vm>.log, carries the command line)`,
+            });
+        }
         emit({ op: 'qemu', device: ref, tsNs: r.tsNs, tid: r.tid, comm: r.comm, src: r.src, event: ev.event, args: ev.args });
         return;
       }
+      case 'vm-device':
+        vmDevices.note(r);
+        return;
     }
   }
 
@@ -722,7 +748,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
    */
   function forgetProcess(pid: number, prefix: string): void {
     for (const [tid, v] of lastVfioFdByTid) if (v.pid === pid) lastVfioFdByTid.delete(tid);
-    for (const [k, v] of lastVfioTsByFd) if (v.pid === pid) lastVfioTsByFd.delete(k);
+    for (const [k, v] of lastVfioTsByFd.entries()) if (v.pid === pid) lastVfioTsByFd.delete(k);
     for (const m of [qemuNames, otherPaths, sessionSerials, otherCaps]) for (const k of [...m.keys()]) if (k.startsWith(prefix)) m.delete(k);
     for (const k of [...unnamedFromIoctl]) if (k.startsWith(prefix)) unnamedFromIoctl.delete(k);
   }

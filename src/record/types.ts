@@ -153,6 +153,25 @@ export interface QmpRecord extends RecordBase {
   readonly monitor: string | undefined;
 }
 
+/**
+ * A device on the VMM's command line: one QEMU `-device` option that names a host device
+ * (`host=` or `sysfsdev=`, i.e. a passed-through one) and has an `id`, as the command line
+ * libvirt writes into its per-VM log carries it. Lets QMP's device-id (the `id`) and QEMU's
+ * trace and a capture's name of the device (its host address) be joined. Values as written.
+ */
+export interface VmDeviceRecord extends RecordBase {
+  readonly kind: 'vm-device';
+  /** The -device driver (e.g. "vfio-pci"). */
+  readonly driver: string;
+  readonly id: string;
+  /** host= (a PCI address, e.g. "0000:65:00.1" or "65:00.1"). */
+  readonly host: string | undefined;
+  /** sysfsdev= (a sysfs path, e.g. of an mdev). */
+  readonly sysfsdev: string | undefined;
+  /** How the option was written: libvirt ≥ 7's JSON (`-device '{"driver":…}'`) or QEMU's key=value list. */
+  readonly syntax: 'json' | 'keyval';
+}
+
 export type TraceRecord =
   | AccessRecord
   | IoctlRecord
@@ -163,7 +182,8 @@ export type TraceRecord =
   | LostEventsRecord
   | ClockSyncRecord
   | ProcessExitRecord
-  | QmpRecord;
+  | QmpRecord
+  | VmDeviceRecord;
 
 export type TraceRecordKind = TraceRecord['kind'];
 

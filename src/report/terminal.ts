@@ -58,7 +58,8 @@ function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalO
         ? 'migration region not found'
         : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
   out.push(paint(o.color, '1', `device ${d.id}`) + (showHost ? `  on ${d.host ?? 'a host no input names'},` : '') + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
-  if (d.identity !== undefined) out.push(`  one device (syscall view + QEMU's view): ${d.identity}`);
+  // identity says how two views were joined, or why they were not (decode/decoder.ts joins).
+  if (d.identity !== undefined) out.push(/\bnot joined\b/.test(d.identity) ? `  not joined with another view of a device: ${d.identity}` : `  one device (syscall view + QEMU's view): ${d.identity}`);
   if (d.unplaced !== undefined) {
     out.push(`  ${d.unplaced.count} accesses could not be placed: no migration region found (${d.unplaced.first.map(formatSource).join(', ')}${d.unplaced.count > d.unplaced.first.length ? ', …' : ''})`);
     out.push(`  ${d.unplaced.hint}`);
@@ -137,6 +138,8 @@ function placementLines(a: Analysis): string[] {
     if (!p.merged) out.push(`  ${f.path}: kept separate: ${p.rule}`);
     else if (p.timeline === f.path) out.push(`  ${f.path}: the timeline of ${p.host ?? 'its host'} (${p.hostRule}); ${p.rule}`);
     else out.push(`  ${f.path}: merged into it, offset ${p.offsetNs !== undefined ? signedSeconds(p.offsetNs) : '?'}: ${p.rule}`);
+    // A second host's capture: its times are on the analysis' clock now (said once, at its timeline).
+    if (f.clockShift !== undefined && (p.timeline === undefined || p.timeline === f.path)) out.push(`  ${f.path}: ${f.clockShift.rule}`);
   }
   return out;
 }

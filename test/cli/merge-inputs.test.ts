@@ -15,6 +15,10 @@ import { describe, expect, it } from 'vitest';
 import { runAnalysis, type AnalyzeFlags } from '../../src/cli/analyze.js';
 import { renderTerminal } from '../../src/report/terminal.js';
 import type { Analysis, InputFile } from '../../src/analysis/types.js';
+import { toJsonValue } from '../../src/report/json.js';
+import { wallTimeIso } from '../../src/report/wall-clock.js';
+import { planSession } from '../../src/export/session-plan.js';
+import { wallClockOf } from '../../src/export/time.js';
 
 const M = 'test/fixtures/merge';
 const late = (f: string): string => `${M}/late/${f}`;
@@ -274,5 +278,99 @@ describe('inputs that name their host are grouped by it', () => {
     expect(file(a, late('capture.txt')).host).toBeUndefined();
     expect(file(a, late('capture.txt')).placement).toMatchObject({ host: 'hv-a.lab.example', hostRule: 'the only capture among the inputs without --host', merged: true });
     expect(file(a, hosts('hv-a', 'libvirt.log')).placement).toMatchObject({ host: 'hv-a.lab.example', merged: true });
+  });
+});
+
+// Issue 11, device times of a second host: the analysis maps trace times to wall-clock time
+// with ONE offset (Analysis.clock, the first clock-sync). A second host's capture has its
+// own clock-sync with another offset (another boot, another CLOCK_MONOTONIC): its device
+// times are moved onto the analysis' clock as they are read, so that its sessions, spans,
+// terminal and JSON times are its own wall-clock times. The two fixture hosts are one
+// machine (their offsets are 140 ns apart), so hv-b's capture is derived with every trace
+// time an hour later — a host booted an hour earlier — and the same wall-clock times.
+const HOUR_NS = 3_600_000_000_000n;
+
+/** hv-b's capture with its trace clock an hour ahead: leading times and begin_ns moved, wall_ns kept. */
+function bootedEarlier(capture: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'migscope-boot-'));
+  const out = join(dir, 'capture.txt');
+  const text = readFileSync(capture, 'utf8')
+    .split('\n')
+    .map((l) => l.replace(/^(\d+) /, (_m, t: string) => `${BigInt(t) + HOUR_NS} `).replace(/ begin_ns=(\d+)/, (_m, t: string) => ` begin_ns=${BigInt(t) + HOUR_NS}`))
+    .join('\n');
+  writeFileSync(out, text);
+  return out;
+}
+
+describe("a second host's device times map with its own clock-sync", () => {
+  it('sessions, state times, terminal times and spans of hv-b are on wall-clock time by its own offset', async () => {
+    const bCap = bootedEarlier(hosts('hv-b', 'capture.txt'));
+    expect(syncOffset(bCap)).toBe(syncOffset(hosts('hv-b', 'capture.txt')) - HOUR_NS);
+    // The truth: hv-b's capture on its own, mapped by its own (only) clock-sync.
+    const alone = await runAnalysis([bCap], flags());
+    const truth = alone.devices[0];
+    const truthStart = truth?.sessions[0]?.startNs;
+    expect(truthStart).toBeDefined();
+    const wallOf = (a: Analysis, t: bigint | undefined): bigint | undefined => (t === undefined || a.clock.offsetNs === undefined ? undefined : t + a.clock.offsetNs);
+    const wallTruth = wallOf(alone, truthStart);
+
+    const a = await runAnalysis([hosts('hv-a', 'capture.txt'), hosts('hv-a', 'libvirt.log'), bCap, hosts('hv-b', 'libvirt.log')], flags());
+    expect(a.clock).toMatchObject({ source: 'sync', offsetNs: syncOffset(hosts('hv-a', 'capture.txt')) });
+    const b = a.devices.find((d) => d.host === 'hv-b');
+    expect(b?.sessions.length).toBe(truth?.sessions.length);
+    // Every session bound and state interval start of hv-b: its own wall time (the old
+    // behaviour, hv-b's raw trace time + hv-a's offset, is an hour later).
+    expect(b?.sessions.map((s) => [wallOf(a, s.startNs), wallOf(a, s.endNs)])).toEqual(truth?.sessions.map((s) => [wallOf(alone, s.startNs), wallOf(alone, s.endNs)]));
+    expect(b?.timeline.map((iv) => wallOf(a, iv.startNs))).toEqual(truth?.timeline.map((iv) => wallOf(alone, iv.startNs)));
+    expect(wallTimeIso(a.clock, b?.sessions[0]?.startNs)).toBe(wallTimeIso(alone.clock, truthStart));
+    // hv-a is unmoved: the same as on its own.
+    const aAlone = await runAnalysis([hosts('hv-a', 'capture.txt')], flags());
+    expect(a.devices.find((d) => d.host === 'hv-a')?.sessions.map((s) => s.startNs)).toEqual(aAlone.devices[0]?.sessions.map((s) => s.startNs));
+
+    // The input says it was moved, by how much, and why.
+    expect(file(a, bCap).clockShift).toMatchObject({ shiftNs: syncOffset(bCap) - syncOffset(hosts('hv-a', 'capture.txt')), ownOffsetNs: syncOffset(bCap) });
+    expect(file(a, hosts('hv-b', 'libvirt.log')).clockShift?.shiftNs).toBe(file(a, bCap).clockShift?.shiftNs);
+    expect(file(a, hosts('hv-a', 'capture.txt')).clockShift).toBeUndefined();
+    // JSON carries it (bigints as strings).
+    const doc = toJsonValue(a) as { input: { files: { path: string; clockShift?: { shiftNs: string } }[] } };
+    expect(doc.input.files.find((f) => f.path === bCap)?.clockShift?.shiftNs).toBe(String(file(a, bCap).clockShift?.shiftNs));
+
+    // The migration of hv-b (QMP in its libvirt log) still lands on QEMU's own µs stamps.
+    expect(a.migrations?.find((m) => m.host?.name === 'hv-b')?.statuses[0]?.tsNs).toBe(1796196185863454000n);
+    // Device hv-b's save lies inside hv-b's migration on wall-clock time: both views agree.
+    const mb = a.migrations?.find((m) => m.host?.name === 'hv-b');
+    const sb = wallOf(a, b?.sessions.find((s) => s.kind === 'save')?.startNs);
+    expect(sb !== undefined && mb?.startNs !== undefined && mb.endNs !== undefined && sb >= mb.startNs - 2_000_000_000n && sb <= mb.endNs).toBe(true);
+
+    // Terminal: hv-b's session is seconds after the first record, not an hour.
+    const text = renderTerminal(a, { color: false });
+    expect(text).toContain(`${bCap}: ${bCap}'s own clock-sync record (${bCap}:2) gives wall = trace +`);
+    const at = /^device 0000:65:00\.0@capture\.txt[\s\S]*?\n {2}session save \w+ at \+(\d+)\.\d+s/m.exec(text);
+    expect(Number(at?.[1])).toBeLessThan(60);
+
+    // Spans: the session's root span starts at hv-b's own wall time.
+    const s0 = b?.sessions[0];
+    if (b === undefined || s0 === undefined || wallTruth === undefined) throw new Error('no hv-b session');
+    const plan = planSession({ host: 'hv-b', clock: a.clock, device: b, session: s0, findings: [] }, { wall: wallClockOf(a.clock), sessionIndex: 0, migrationId: undefined });
+    expect(plan.root.start).toEqual([Number(wallTruth / 1_000_000_000n), Number(wallTruth % 1_000_000_000n)]);
+  });
+
+  // Merged with its libvirt log, the capture's records wait for its clock-sync (input-merge.ts
+  // holds them): only a capture analysed on its own passes records on before it.
+  it('a second capture on its own whose clock-sync comes after timed records is left on the first offset, with a problem saying so', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'migscope-latesync-'));
+    const out = join(dir, 'capture.txt');
+    const lines = readFileSync(bootedEarlier(hosts('hv-b', 'capture.txt')), 'utf8').split('\n');
+    const i = lines.findIndex((l) => / clocksync .*at=start/.test(l));
+    const [sync] = lines.splice(i, 1);
+    const j = lines.findIndex((l) => / openat /.test(l));
+    lines.splice(j + 1, 0, sync ?? '');
+    writeFileSync(out, lines.join('\n'));
+    const a = await runAnalysis([hosts('hv-a', 'capture.txt'), out], flags());
+    expect(file(a, out).clockShift).toBeUndefined();
+    // The same capture with its clock-sync at the start is moved.
+    const early = bootedEarlier(hosts('hv-b', 'capture.txt'));
+    expect(file(await runAnalysis([hosts('hv-a', 'capture.txt'), early], flags()), early).clockShift).toBeDefined();
+    expect(a.input.problems.map((p) => p.message)).toContainEqual(expect.stringMatching(/^this input's clock-sync record .* comes after 1 records with times: its times are left on the analysis' clock mapping/));
   });
 });

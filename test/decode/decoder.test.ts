@@ -281,6 +281,32 @@ describe('decoder: QEMU events without a thread id (10.1+ log merged into a capt
     expect(joins.get('0000:65:00.0')?.how).toMatch(/not joined with a device fd: .* 2 device fds had VFIO calls within 5000 µs/);
   });
 
+  it('exactly 5 ms from the last VFIO call joins; 1 ns more does not', () => {
+    expect(qemuOp(run([5], 5_000_000n).ops)?.op === 'qemu' && qemuOp(run([5], 5_000_000n).ops)?.device.fd).toBe(5);
+    expect(qemuOp(run([5], 5_000_001n).ops)?.op === 'qemu' && qemuOp(run([5], 5_000_001n).ops)?.device.fd).toBe(-1);
+  });
+
+  // The join looks up fds by time (src/decode/recency-index.ts), not by scanning every fd:
+  // thousands of device fds whose last VFIO call is long past are not candidates, and one
+  // that was busy then but quiet since is judged by its LAST call, as before.
+  it('among 3,000 device fds, only the one used within 5 ms is a candidate', () => {
+    const b = recordBuilder();
+    const recs: TraceRecord[] = [];
+    for (let fd = 10; fd < 3_010; fd++) recs.push(b.regionInfo(fd), ...b.rmw(fd, 1, 3));
+    // fd 10 again, much later (its last call moves); then fd 7 just before the event.
+    const later = (r: TraceRecord, dt: bigint): TraceRecord => ({ ...r, tsNs: (r.tsNs ?? 0n) + dt });
+    for (const r of b.rmw(10, 3, 3)) recs.push(later(r, 1_000_000_000n));
+    for (const r of [b.regionInfo(7), ...b.rmw(7, 1, 3)]) recs.push(later(r, 2_000_000_000n));
+    const tsNs = (recs.at(-1)?.tsNs ?? 0n) + 300_000n;
+    recs.push({ ...b.marker('vfio_migration_set_state  (0000:65:00.0) state 3'), tsNs, tid: undefined, pid: undefined, src: { file: 'qemu.log', line: 1 } });
+    const ops: ProtocolOp[] = [];
+    const d = createDecoder({ onOp: (o) => ops.push(o) });
+    for (const r of recs) d.record(r);
+    d.end();
+    expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.fd).toBe(7);
+    expect(d.joins().get('0000:65:00.0')?.how).toMatch(/joined with fd 7 of process 100 by time proximity: 300 µs/);
+  });
+
   it('too far in time from any VFIO call: no join', () => {
     const { ops, joins } = run([5], 50_000_000n);
     expect(qemuOp(ops)?.op === 'qemu' && qemuOp(ops)?.device.fd).toBe(-1);

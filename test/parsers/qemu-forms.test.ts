@@ -176,8 +176,10 @@ describe('libvirt log', () => {
     expect(markers(out.records).map((r) => [r.src.line, r.text])).toEqual([[11, 'vfio_load_state  (0000:65:00.0) data 0xffffffffef100004']]);
     expect(out.malformed.map((p) => p.src.line)).toEqual([18]);
     expect(out.malformed[0]?.message).toMatch(/^libvirt QEMU_MONITOR_RECV_REPLY: not JSON/);
-    // start-up line, command line, 3 fd= tails, another libvirt message, QEMU's terminating message
-    expect(out.skipped).toBe(7);
+    // start-up line, 3 fd= tails, another libvirt message, QEMU's terminating message
+    expect(out.skipped).toBe(6);
+    // the command line (2): its one -device with a host device and an id
+    expect(out.records.filter((r) => r.kind === 'vm-device')).toEqual([expect.objectContaining({ src: { file, line: 2 }, driver: 'vfio-pci', id: 'hostdev0', host: '0000:65:00.0', sysfsdev: undefined, syntax: 'json', tsNs: undefined })]);
     expect(out.clocks).toEqual(['realtime']);
     expect(detect(file)).toBe('libvirt-log');
   });

@@ -90,7 +90,12 @@ describe('one input, each form', () => {
     const [m] = await migrations(q('libvirt-destination.log'));
     expect(m).toMatchObject({ side: 'destination', outcome: 'completed', uri: 'tcp:[::]:49152', vmResumeNs: 1753123408_431000_000n });
     expect(m?.sideEvidence).toMatch(/migrate-incoming/);
-    expect(m?.devices.find((d) => d.id === 'hostdev0')?.states.map((s) => s.state)).toEqual(['RESUMING', 'STOP', 'RUNNING']);
+    // VFIO_MIGRATION's device-id hostdev0 is 0000:65:00.0 by the command line (line 2): one
+    // device with QEMU's own trace line in the same log (line 11, on QEMU's stderr).
+    expect(m?.devices.map((d) => d.id)).toEqual(['0000:65:00.0']);
+    expect(m?.devices[0]?.states.map((s) => s.state)).toEqual(['RESUMING', 'STOP', 'RUNNING']);
+    expect([...(m?.devices[0]?.via ?? [])].sort()).toEqual(['qemu-trace', 'qmp-event']);
+    expect(m?.inputs).toEqual([q('libvirt-destination.log')]);
     expect(m?.phases.map((p) => p.name)).toEqual(['load']);
   });
 
