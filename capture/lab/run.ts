@@ -207,6 +207,8 @@ export interface ScenarioCapture {
   /** Absolute path of the device file for each device name (what an openat would show). */
   readonly mount: string;
   readonly result: CaptureResult;
+  /** What the tracer said (fallbacks, warnings, cleanup), for a test's failure message. */
+  readonly log: readonly string[];
 }
 
 function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -236,6 +238,7 @@ export async function captureScenario(name: string, outFile: string, opts: Captu
   const lab = (f: string): string => shippedFile('capture', 'lab', f);
   spawnSync('mkdir', [mount]);
   const daemonErr: string[] = [];
+  const tracerLog: string[] = [];
   const daemon = spawn(
     LAB_PYTHON,
     [lab('vfio_fuse.py'), '--mount', mount, '--scenario', name, ...(opts.driverLog !== undefined ? ['--log', opts.driverLog] : [])],
@@ -289,7 +292,10 @@ export async function captureScenario(name: string, outFile: string, opts: Captu
       output: outFile,
       format: opts.format ?? 'text',
       readWrite: true,
-      ...(opts.log !== undefined ? { log: opts.log } : {}),
+      log: (m: string) => {
+        tracerLog.push(m);
+        opts.log?.(m);
+      },
     });
     try {
       await handle.attached;
@@ -309,7 +315,7 @@ export async function captureScenario(name: string, outFile: string, opts: Captu
         if (!isObj(v)) throw new Error(`journal line is not an object: ${l}`);
         return v;
       });
-    return { trace: outFile, journal, workloadPid: pid, mount, result };
+    return { trace: outFile, journal, workloadPid: pid, mount, result, log: tracerLog };
   } finally {
     if (workload !== undefined && workload.exitCode === null) workload.kill('SIGKILL');
     if (spawnSync('fusermount', ['-u', mount]).status !== 0) spawnSync('fusermount', ['-uz', mount]);

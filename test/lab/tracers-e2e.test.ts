@@ -40,7 +40,7 @@ for (const tracer of ['ftrace', 'trace-cmd'] as const) {
         const nameOf = new Map(a.devices.map((d) => [d.id, nameOfFd.get(d.fd) ?? d.id]));
         for (const d of a.devices) expect(d.naming === 'pid-fd' || d.id === nameOfFd.get(d.fd), `device ${d.id} named ${d.naming}`).toBe(true);
         expect(a.input.files[0]?.format).toBe(tracer === 'ftrace' ? 'ftrace' : 'trace.dat');
-        expect(a.input.malformed).toBe(0);
+        expect(a.input.malformed, `problems: ${JSON.stringify(a.input.problems)}; tracer said: ${cap.log.join(' | ')}`).toBe(0);
         expect(a.clock.source).toBe('sync');
         const want = s.expect.findings.map((f) => `${f.rule} ${blameOf[f.blame]} ${f.severity} ${f.device}`);
         const got = a.findings.map((f) => `${f.rule} ${f.blame} ${f.severity} ${nameOf.get(f.device) ?? f.device}`);

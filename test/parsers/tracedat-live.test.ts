@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { parseTraceDat } from '../../parsers/tracedat/index.js';
 import { isTransientExtractError } from '../../capture/tracecmd.js';
+import { withEventDefsLockSync } from '../../capture/event-defs-lock.js';
 import { collector, compareWithReport, decodeAll, haveTraceCmd, traceCmdReport, TRACE_CMD } from './tracedat-helpers.js';
 
 const TRACEFS = '/sys/kernel/tracing';
@@ -81,7 +82,9 @@ describe.skipIf(why !== undefined)('a trace.dat recorded here with trace-cmd ext
     // before any event is read, so trying again loses nothing (as capture/tracecmd.ts does).
     for (let attempt = 1; ; attempt++) {
       try {
-        execFileSync(TRACE_CMD, ['extract', '-B', name, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+        // Under migscope's host-wide lock, as its own captures extract: no migscope capture
+        // (another suite's) defines or removes a uprobe while trace-cmd copies the formats.
+        withEventDefsLockSync(() => execFileSync(TRACE_CMD, ['extract', '-B', name, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] }));
         break;
       } catch (e) {
         const stderr = String((e as { stderr?: unknown }).stderr ?? '');
