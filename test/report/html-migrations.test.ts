@@ -42,6 +42,20 @@ describe.skipIf(!chromiumAvailable)('HTML report: migrations', () => {
     await page.close();
   }, 60_000);
 
+  it('an input whose times were moved onto the analysis clock says so under its file', async () => {
+    // The shift itself is computed and tested in test/cli/merge-inputs.test.ts; here only
+    // that the report shows it, for that file alone.
+    const a = await analyzeInputs(['source.log', 'destination.log'].map((f) => ({ path: lab(f) })), { formats: FORMATS });
+    const rule = "destination.log's own clock-sync record (destination.log:1) gives wall = trace +1.0 s: times moved by <b>-3600 s</b>";
+    const files = a.input.files.map((f, i) => (i === 1 ? { ...f, clockShift: { shiftNs: -3_600_000_000_000n, ownOffsetNs: 1_000_000_000n, rule } } : f));
+    const { page, errors } = await openReport(browser, writeTemp('shift.html', renderHtmlReport({ ...a, input: { ...a.input, files } })));
+    expect(errors).toEqual([]);
+    const shown = await page.$$eval('ul.files li', (els) => els.map((e) => e.querySelector('.clock-shift')?.textContent ?? null));
+    expect(shown).toEqual([null, rule]);
+    expect(await page.$$eval('ul.files b', (x) => x.length)).toBe(0);
+    await page.close();
+  }, 60_000);
+
   it('a hostile error text is shown as text, never markup', async () => {
     const a = await analyzeInputs([{ path: lab('source-qmp.jsonl') }], { formats: FORMATS });
     const [m] = a.migrations ?? [];

@@ -186,7 +186,8 @@ export interface ReportModel {
   readonly span: number;
   readonly clock: { readonly source: string; readonly clock: string | null; readonly offsetNs: string | null };
   readonly input: {
-    readonly files: readonly { readonly path: string; readonly format: string; readonly clock: string | null }[];
+    /** clockShift: why and by how much this input's times were moved onto the analysis' clock (its own clock-sync), else null. */
+    readonly files: readonly { readonly path: string; readonly format: string; readonly clock: string | null; readonly clockShift: string | null }[];
     readonly records: number;
     readonly malformed: number;
     readonly lostEvents: number;

@@ -280,7 +280,7 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
       offsetNs: analysis.clock.offsetNs === undefined ? null : analysis.clock.offsetNs.toString(),
     },
     input: {
-      files: analysis.input.files.map((f) => ({ path: f.path, format: f.format, clock: f.clock ?? null })),
+      files: analysis.input.files.map((f) => ({ path: f.path, format: f.format, clock: f.clock ?? null, clockShift: f.clockShift?.rule ?? null })),
       records: analysis.input.records,
       malformed: analysis.input.malformed,
       lostEvents: analysis.input.lostEvents,

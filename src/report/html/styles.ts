@@ -35,6 +35,7 @@ button:disabled { opacity: .45; cursor: default; }
 .card p { margin: 3px 0; }
 .stat { font-weight: 700; font-variant-numeric: tabular-nums; }
 .outcomes, .files, .problems { margin: 4px 0; padding-left: 18px; }
+.files .clock-shift { color: var(--muted); font-size: 12px; overflow-wrap: anywhere; }
 .outcomes { list-style: none; padding-left: 0; }
 .files li, .problems li { overflow-wrap: anywhere; }
 .dot { display: inline-block; width: 10px; height: 10px; border-radius: 50%; margin-right: 5px; vertical-align: -1px; }

@@ -68,7 +68,13 @@ export function summaryViewModule(dom: DomModule, fmt: FormatModule) {
     const files = dom.el(
       'ul',
       { class: 'files' },
-      m.input.files.map((f) => dom.el('li', {}, [dom.el('code', { text: f.path }), ` (${f.format}${f.clock !== null ? `, clock ${f.clock}` : ''})`])),
+      m.input.files.map((f) =>
+        dom.el('li', {}, [
+          dom.el('code', { text: f.path }),
+          ` (${f.format}${f.clock !== null ? `, clock ${f.clock}` : ''})`,
+          ...(f.clockShift !== null ? [dom.el('div', { class: 'clock-shift', text: f.clockShift })] : []),
+        ]),
+      ),
     );
     const problems = dom.el(
       'ul',
