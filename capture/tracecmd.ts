@@ -26,7 +26,8 @@
 
 import { withEventDefsLock } from './event-defs-lock.js';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { readClockPair } from './clock.js';
 import {
@@ -348,6 +349,31 @@ function lastLines(out: string): string {
   return out.trim().split('\n').slice(-2).join(' / ');
 }
 
+/**
+ * A copy of /proc/kallsyms for extract to read instead (bind-mounted over it in extract's
+ * private mount namespace). trace-cmd checks that the size it copied is the size it measured;
+ * /proc/kallsyms changes whenever any tool on the host loads or unloads a BPF program (each
+ * program is a symbol), and then extract fails with "error in size of file
+ * '/proc/kallsyms'" AFTER reading (and so consuming) the ring buffer: seen with two test
+ * suites tracing at once (issue 14). A regular file cannot change under it. undefined (and
+ * extract reads the live file) when the copy cannot be made.
+ */
+function frozenKallsyms(log: (m: string) => void): { file: string; remove: () => void } | undefined {
+  let dir: string | undefined;
+  try {
+    const text = readFileSync('/proc/kallsyms');
+    dir = mkdtempSync(join(tmpdir(), 'migscope-kallsyms-'));
+    const file = join(dir, 'kallsyms');
+    writeFileSync(file, text);
+    const d = dir;
+    return { file, remove: () => rmSync(d, { recursive: true, force: true }) };
+  } catch (e) {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    log(`cannot copy /proc/kallsyms (${e instanceof Error ? e.message : String(e)}): trace-cmd extract reads the live file`);
+    return undefined;
+  }
+}
+
 /** The instance's ring buffer into `output` as a trace.dat; which way it was done. */
 export async function extractInstance(
   s: Session,
@@ -363,49 +389,72 @@ export async function extractInstance(
   if (opts.namespace !== false && mounts.length > 0 && spawnSync('unshare', ['--version']).error === undefined) {
     // sh: bind the instance over every tracefs mount, then exec trace-cmd (private namespace:
     // nothing of this is visible outside, and it ends with the process)
-    const script = 'inst=$1; out=$2; shift 2; for m in "$@"; do mount --bind "$inst" "$m" || exit 97; done; exec trace-cmd extract -o "$out"';
+    // and /proc/kallsyms, if a frozen copy could be made, is that copy (see frozenKallsyms)
+    const script =
+      'inst=$1; out=$2; ks=$3; shift 3; for m in "$@"; do mount --bind "$inst" "$m" || exit 97; done; ' +
+      '[ -z "$ks" ] || mount --bind "$ks" /proc/kallsyms 2>/dev/null || true; exec trace-cmd extract -o "$out"';
     let r = { code: null as number | null, out: '' };
-    for (let attempt = 1; attempt <= EXTRACT_ATTEMPTS; attempt++) {
-      // Held while trace-cmd copies the event formats: no migscope capture defines or
-      // removes a uprobe meanwhile (event-defs-lock.ts).
-      const before = bufferStats(s.inst);
-      r = await withEventDefsLock(() => run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'migscope-extract', s.inst.dir, out, ...mounts], cwd), log);
-      const after = bufferStats(s.inst);
-      const written = cpuDataBytes(r.out);
-      if (r.code === 0 && written === 0 && before.entries > 0 && after.entries >= before.entries && attempt < EXTRACT_ATTEMPTS) {
-        // extract wrote no event although the buffer holds them and still does (nothing was
-        // consumed): reading it again loses nothing.
-        log(`trace-cmd extract wrote no event data although the ring buffer holds ${before.entries} events; retrying (${attempt}/${EXTRACT_ATTEMPTS - 1})`);
+    const kallsyms = frozenKallsyms(log);
+    let held: number | undefined; // events the buffer held before the first attempt
+    try {
+      for (let attempt = 1; attempt <= EXTRACT_ATTEMPTS; attempt++) {
+        // Held while trace-cmd copies the event formats: no migscope capture defines or
+        // removes a uprobe meanwhile (event-defs-lock.ts).
+        const before = bufferStats(s.inst);
+        held ??= before.entries;
+        r = await withEventDefsLock(
+          () => run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'migscope-extract', s.inst.dir, out, kallsyms?.file ?? '', ...mounts], cwd),
+          log,
+        );
+        const after = bufferStats(s.inst);
+        const written = cpuDataBytes(r.out);
+        if (r.code === 0 && written === 0 && before.entries > 0 && after.entries >= before.entries && attempt < EXTRACT_ATTEMPTS) {
+          // extract wrote no event although the buffer holds them and still does (nothing was
+          // consumed): reading it again loses nothing.
+          log(`trace-cmd extract wrote no event data although the ring buffer holds ${before.entries} events; retrying (${attempt}/${EXTRACT_ATTEMPTS - 1})`);
+          rmSync(out, { force: true });
+          await new Promise((ok) => setTimeout(ok, 200 * attempt));
+          continue;
+        }
+        if (r.code === 0 && existsSync(out) && statSync(out).size > 0) {
+          if (written === 0) {
+            log(
+              held > 0 && before.entries === 0
+                ? `WARNING: ${out} holds no events: the failed trace-cmd extract attempts before consumed the ${held} events the ring buffer held`
+                : before.entries === 0
+                  ? `WARNING: ${out} holds no events: the instance's ring buffer was empty when the target ended ` +
+                    '(nothing was traced, or another tool cleared or stopped this instance meanwhile)'
+                  : `WARNING: ${out} holds no events although the ring buffer held ${before.entries} (${after.entries} left after trace-cmd extract)`,
+            );
+          } else if (before.entries < held) {
+            log(`WARNING: ${out} lacks up to ${held - before.entries} events: a failed trace-cmd extract attempt consumed them from the ring buffer`);
+          }
+          // The events are consumed by now: no retry can bring them back. Say so plainly;
+          // analysing the file then names the damaged byte.
+          const bad = unreadableHeader(out);
+          if (bad !== undefined) {
+            log(
+              `WARNING: trace-cmd extract finished, but trace-cmd cannot read the header of ${out} it wrote (${bad}): ` +
+                'another tracer probably changed an event format while it was copied; the events were already read from the ring buffer, so they cannot be extracted again',
+            );
+          }
+          return 'namespace';
+        }
+        if (!isTransientExtractError(r.out) || attempt === EXTRACT_ATTEMPTS) break;
+        // A file trace-cmd copies changed under it (an event format as another tool adds a
+        // probe; /proc/kallsyms is frozen above). trace-cmd 3.1.6 may have read events
+        // already (it writes the file after reading the buffer): what it consumed is gone, and
+        // is said; the rest is tried again.
+        const consumed = before.entries - after.entries;
+        log(
+          `trace-cmd extract: ${lastLines(r.out)} (another tracer changed a file it copies); retrying (${attempt}/${EXTRACT_ATTEMPTS - 1})` +
+            (consumed > 0 ? `; WARNING: the failed attempt consumed ${consumed} of the ring buffer's ${before.entries} events, which are lost` : ''),
+        );
         rmSync(out, { force: true });
         await new Promise((ok) => setTimeout(ok, 200 * attempt));
-        continue;
       }
-      if (r.code === 0 && existsSync(out) && statSync(out).size > 0) {
-        if (written === 0) {
-          log(
-            before.entries === 0
-              ? `WARNING: ${out} holds no events: the instance's ring buffer was empty when the target ended ` +
-                  '(nothing was traced, or another tool cleared or stopped this instance meanwhile)'
-              : `WARNING: ${out} holds no events although the ring buffer held ${before.entries} (${after.entries} left after trace-cmd extract)`,
-          );
-        }
-        // The events are consumed by now: no retry can bring them back. Say so plainly;
-        // analysing the file then names the damaged byte.
-        const bad = unreadableHeader(out);
-        if (bad !== undefined) {
-          log(
-            `WARNING: trace-cmd extract finished, but trace-cmd cannot read the header of ${out} it wrote (${bad}): ` +
-              'another tracer probably changed an event format while it was copied; the events were already read from the ring buffer, so they cannot be extracted again',
-          );
-        }
-        return 'namespace';
-      }
-      if (!isTransientExtractError(r.out) || attempt === EXTRACT_ATTEMPTS) break;
-      // Another tracer loading BPF programs changed /proc/kallsyms while trace-cmd copied
-      // it (the header is written before any event is read): nothing was consumed, try again.
-      log(`trace-cmd extract: ${lastLines(r.out)} (another tracer changed a file it copies); retrying (${attempt}/${EXTRACT_ATTEMPTS - 1})`);
-      rmSync(out, { force: true });
-      await new Promise((ok) => setTimeout(ok, 200 * attempt));
+    } finally {
+      kallsyms?.remove();
     }
     log(`trace-cmd extract in a private mount namespace failed (${r.out.trim().split('\n').slice(-2).join(' / ') || `exit ${String(r.code)}`}); trying trace-cmd extract -B`);
   }
