@@ -207,13 +207,23 @@ export function createDecoder(opts: DecoderOptions): Decoder {
 
   function noteVfioFd(r: { tid: number | undefined; pid: number | undefined; fd: number; tsNs: bigint | undefined; src: Source }): void {
     const { tid, pid, fd } = r;
+    // Every access of a device fd passes here: entries are updated in place (their readers
+    // copy what they keep), not replaced by a new object each time.
     if (r.tsNs !== undefined) {
       const key = pidFdKey(pid, fd);
-      if (lastVfioTsByFd.has(key) || lastVfioTsByFd.size < MAX_TIDS) lastVfioTsByFd.set(key, { pid, fd, tsNs: r.tsNs, file: r.src.file });
+      const had = lastVfioTsByFd.get(key);
+      if (had !== undefined) {
+        had.tsNs = r.tsNs;
+        had.file = r.src.file;
+      } else if (lastVfioTsByFd.size < MAX_TIDS) lastVfioTsByFd.set(key, { pid, fd, tsNs: r.tsNs, file: r.src.file });
     }
     if (tid === undefined) return;
-    if (!lastVfioFdByTid.has(tid) && lastVfioFdByTid.size >= MAX_TIDS) return;
-    lastVfioFdByTid.set(tid, { pid, fd, file: r.src.file });
+    const last = lastVfioFdByTid.get(tid);
+    if (last !== undefined) {
+      last.pid = pid;
+      last.fd = fd;
+      last.file = r.src.file;
+    } else if (lastVfioFdByTid.size < MAX_TIDS) lastVfioFdByTid.set(tid, { pid, fd, file: r.src.file });
   }
 
   /**

@@ -50,8 +50,19 @@ export const v1GroupRecover: GlobalRuleDef = {
     const byPid = new Map<string, Map<string, DeviceContext>>();
     const failures = new Map<string, GroupFailure>();
     const threadGroup = new Map<string, string>(); // device key → tid group, for devices without a pid
+    /** "pid:N" by N: made once per process, not on every op (this rule sees every op of the trace). */
+    const pidGroups = new Map<number, string>();
+    const pidGroup = (pid: number): string => {
+      let g = pidGroups.get(pid);
+      if (g === undefined) {
+        if (pidGroups.size >= 4096) pidGroups.clear(); // bounded however many processes a host sees
+        g = `pid:${pid}`;
+        pidGroups.set(pid, g);
+      }
+      return g;
+    };
     const groupOf = (o: DeviceOp, ctx: DeviceContext): string | undefined => {
-      if (ctx.device.pid !== undefined) return `pid:${ctx.device.pid}`;
+      if (ctx.device.pid !== undefined) return pidGroup(ctx.device.pid);
       const had = threadGroup.get(ctx.key);
       if (o.op !== 'v1-state-write' || o.tid === undefined) return had;
       const now = `tid:${o.src.file}:${o.tid}`;
@@ -130,6 +141,7 @@ export const v1GroupRecover: GlobalRuleDef = {
         // the decoder closes every fd of a process before its exit. So finish() emptied these
         // already; this drops whatever a device seen only without its close would leave.
         const pid = `pid:${f.pid}`;
+        pidGroups.delete(f.pid);
         byPid.delete(pid);
         failures.delete(pid);
         for (const d of f.devices) {
