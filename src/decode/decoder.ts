@@ -33,6 +33,8 @@ import { qmpVfioMigration } from './qmp-vfio.js';
 
 /** vfio-pci encodes the region index in bits 40+ of the fd offset (spec §1.4). */
 const INDEX_SHIFT = 40n;
+/** Offset of region index 1, and the span of one region: compared with instead of shifting every access's offset (a bigint each). */
+const REGION_SPAN = 1n << INDEX_SHIFT;
 
 export interface DecoderOptions {
   /** "--device PID:FD=NAME": names for fds opened before the capture started. Key "pid:fd". */
@@ -332,7 +334,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       onDataAccess(r);
       return;
     }
-    if (r.offset >> INDEX_SHIFT >= 1n) noteVfioFd(r);
+    if (r.offset >= REGION_SPAN) noteVfioFd(r);
     let e = fds.get(r.pid, r.fd);
     if (e?.kind === 'device' && e.device !== undefined && e.region === undefined && v2Devices.has(pidFdKey(r.pid, r.fd))) {
       // A v2 device's BARs or config space (V2-STOPPED-ACCESS); v2 has no migration region.
@@ -438,7 +440,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     const region = e.region;
     if (device === undefined || region === undefined || r.offset === undefined) return;
     const rel = r.offset - region.offset;
-    const regionEnd = region.size !== undefined ? region.size : 1n << INDEX_SHIFT;
+    const regionEnd = region.size !== undefined ? region.size : REGION_SPAN;
     if (rel < 0n || rel >= regionEnd) return; // another region (BARs, config space)
     const write = r.op === 'pwrite';
     const result = accessResult(r);
