@@ -93,9 +93,14 @@ export const v1GroupRecover: GlobalRuleDef = {
       op(o, ctx) {
         const pid = groupOf(o, ctx);
         if (pid === undefined) return;
-        const devs = byPid.get(pid) ?? new Map<string, DeviceContext>();
-        byPid.set(pid, devs);
-        devs.set(ctx.key, ctx);
+        // Written only when they change (every op of the trace passes here; setting an
+        // existing key to the same value changes nothing, not even the order).
+        let devs = byPid.get(pid);
+        if (devs === undefined) {
+          devs = new Map<string, DeviceContext>();
+          byPid.set(pid, devs);
+        }
+        if (devs.get(ctx.key) !== ctx) devs.set(ctx.key, ctx);
         const open = failures.get(pid);
         // A device whose migration started after the failure of a sibling is in the same boat.
         if (open !== undefined && open.device.key !== ctx.key && ctx.migration.active !== undefined && !affected.has(ctx.key)) {
