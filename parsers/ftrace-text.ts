@@ -18,6 +18,7 @@
 
 import type { LineParser, ParserSink } from '../src/record/types.js';
 import { PREFIX_BAD, PREFIX_NONE, PREFIX_OK, commOf, newPrefixScan, scanEventPrefix } from './text/event-prefix.js';
+import { scanEventPrefixBytes } from './text/event-prefix-bytes.js';
 import { captureHeaderClock } from './text/clock-sync-marker.js';
 import { createInterner, detach } from './text/detach.js';
 import { parseLostLine } from './text/lost-events.js';
@@ -54,6 +55,8 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
   const scan = newPrefixScan();
   const args = newSyscallArgs();
   const intern = createInterner();
+  /** Each thread's last comm (commOf). */
+  const commByTid = new Map<number, string>();
   let clockReported = false;
   let latency = false;
   let lastTs: bigint | undefined;
@@ -63,6 +66,8 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
   let afterPrint = false;
   /** Line number of a last line the input ended without a newline after (else -1). */
   let cutLine = -1;
+  /** The line lineBytes scanned and handed on: `scan` holds its prefix already (else -1). */
+  let prescanned = -1;
   // Each CPU's ring buffer is in time order (spec trace-formats §2.6).
   const order = createStreamOrder(file, 'CPU', (p) => sink.malformed(p));
   const reportHost = createHostReporter(sink);
@@ -118,7 +123,7 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
 
   function ctxOf(text: string, lineNo: number): EventCtx | undefined {
     if (!stamp(text, lineNo)) return undefined;
-    return { tsNs: lastTs, pid: scan.tgid >= 0 ? scan.tgid : undefined, tid: scan.tid, comm: commOf(text, scan, intern), cpu: scan.cpu, line: lineNo };
+    return { tsNs: lastTs, pid: scan.tgid >= 0 ? scan.tgid : undefined, tid: scan.tid, comm: commOf(text, scan, intern, commByTid), cpu: scan.cpu, line: lineNo };
   }
 
   function syscall(text: string, lineNo: number, b: number): void {
@@ -203,7 +208,8 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
       malformed(lineNo, LATENCY_MESSAGE);
       return;
     }
-    const status = scanEventPrefix(text, scan);
+    const status = prescanned === lineNo ? PREFIX_OK : scanEventPrefix(text, scan);
+    prescanned = -1;
     if (status === PREFIX_OK) {
       afterPrint = false;
       event(text, lineNo);
@@ -235,7 +241,72 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
     malformed(lineNo, `not an ftrace event line: ${excerpt(text, 0)}`);
   }
 
-  return { line, end: () => asm.end() };
+  /**
+   * The byte fast path (parsers/lines.ts): an event line whose body is of no interest is
+   * counted as skipped here, exactly as line() would, without becoming a string (95 % of
+   * the lines of a busy host's trace: sched_switch, futex, …). Any other line goes to
+   * line(), with its prefix scan kept when it has one. Headers, empty lines and latency
+   * format are line()'s.
+   */
+  function lineBytes(b: Uint8Array, start: number, end: number, lineNo: number): boolean {
+    if (latency || end === start || b[start] === 35) return false;
+    if (scanEventPrefixBytes(b, start, end, scan) !== PREFIX_OK) return false;
+    if (bodyOfInterest(b, start + scan.bodyStart, end)) {
+      prescanned = lineNo;
+      return false;
+    }
+    afterPrint = false;
+    sink.skipped();
+    return true;
+  }
+
+  return { line, lineBytes, end: () => asm.end() };
+}
+
+/**
+ * Would event() do more than count the line as skipped? Mirrors its tests on bytes: a
+ * "sys_" body naming a syscall migscope pairs, a marker, or "NAME: (" (a probe; its body
+ * is parsed by the string path, which may still skip it).
+ */
+function bodyOfInterest(s: Uint8Array, b: number, n: number): boolean {
+  const c = s[b];
+  if (c === 115 && startsWithBytes(s, b, n, SYS)) {
+    const paren = indexOfByte(s, b + 4, n, 40);
+    const sp = indexOfByte(s, b + 4, n, 32);
+    const e = paren < 0 ? (sp < 0 ? n : sp) : sp < 0 || paren < sp ? paren : sp;
+    return pairedSyscall(s, b + 4, e);
+  }
+  if (c === 116 && startsWithBytes(s, b, n, MARK)) return true;
+  let colon = b;
+  const limit = Math.min(n, b + 65);
+  while (colon < limit && isWordByte(s[colon] ?? 0)) colon++;
+  if (colon === limit && limit < n) return false; // longer than an event name (eventNameEnd: -1)
+  return colon > b && colon - b <= 64 && colon + 2 < n && s[colon] === 58 && s[colon + 1] === 32 && s[colon + 2] === 40;
+}
+
+const SYS = Buffer.from('sys_', 'latin1');
+const MARK = Buffer.from(MARK_PREFIX, 'latin1');
+const PAIRED = ['read', 'write', 'ioctl', 'close', 'openat', 'pread64', 'pwrite64'].map((n) => Buffer.from(n, 'latin1'));
+
+/** syscallAt on bytes: is s[start, end) one of the syscalls the assembler pairs? */
+function pairedSyscall(s: Uint8Array, start: number, end: number): boolean {
+  for (const name of PAIRED) if (name.length === end - start && startsWithBytes(s, start, end, name)) return true;
+  return false;
+}
+
+function startsWithBytes(s: Uint8Array, at: number, end: number, w: Uint8Array): boolean {
+  if (at + w.length > end) return false;
+  for (let i = 0; i < w.length; i++) if (s[at + i] !== w[i]) return false;
+  return true;
+}
+
+function indexOfByte(s: Uint8Array, from: number, end: number, c: number): number {
+  for (let i = from; i < end; i++) if (s[i] === c) return i;
+  return -1;
+}
+
+function isWordByte(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 }
 
 /** End of the run of word characters starting at `start` (at most 65 of them), or -1 when longer. */

@@ -53,6 +53,7 @@ export function createLineFeeder(parser: LineParser, opts: FeedOptions): LineFee
   let carry: Buffer | undefined; // bytes of a UTF-8 sequence cut by the chunk boundary
   let lineNo = 0;
   let skippingLong = false;
+  const lineBytes = parser.lineBytes?.bind(parser);
 
   const tooLong = (): void => {
     if (!skippingLong) {
@@ -79,7 +80,8 @@ export function createLineFeeder(parser: LineParser, opts: FeedOptions): LineFee
       carry = undefined;
     }
     let text: string;
-    if (isAscii(buf)) text = buf.toString('latin1');
+    const ascii = isAscii(buf);
+    if (ascii) text = buf.toString('latin1');
     else {
       const end = completeUtf8(buf);
       if (end < buf.length) carry = Buffer.from(buf.subarray(end));
@@ -102,6 +104,9 @@ export function createLineFeeder(parser: LineParser, opts: FeedOptions): LineFee
       } else emit(line);
       start = nl + 1;
     }
+    // The parser's byte fast path sees each whole line of an ASCII chunk first (there a
+    // byte offset is a character offset); a line it does not take is sliced as before.
+    const fast = ascii ? lineBytes : undefined;
     for (;;) {
       const nl = text.indexOf('\n', start);
       if (nl < 0) break;
@@ -109,7 +114,8 @@ export function createLineFeeder(parser: LineParser, opts: FeedOptions): LineFee
         tooLong();
         lineNo++;
         skippingLong = false;
-      } else emit(text.slice(start, nl));
+      } else if (fast !== undefined && fast(buf, start, nl > start && buf[nl - 1] === 13 ? nl - 1 : nl, lineNo + 1)) lineNo++;
+      else emit(text.slice(start, nl));
       start = nl + 1;
     }
     if (start < text.length) {

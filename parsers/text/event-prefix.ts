@@ -116,9 +116,21 @@ function finish(line: string, i: number, colon: number, bodyStart: number, out: 
  * The comm of the scanned line, through `intern` (parsers/text/detach.ts); undefined for
  * "<...>" (the pid→comm cache did not know the task).
  */
-export function commOf(line: string, scan: PrefixScan, intern: (s: string) => string): string | undefined {
+/** The comm ftrace prints when its pid→comm cache did not know the task. */
+const UNKNOWN_COMM = '<...>';
+
+export function commOf(line: string, scan: PrefixScan, intern: (s: string) => string, byTid?: Map<number, string>): string | undefined {
   let c = 0;
   while (c < scan.commEnd && line.charCodeAt(c) === SPACE) c++;
+  // A thread's lines mostly repeat its comm: compare in place with the one it had last
+  // time instead of cutting and hashing a new substring for every kept line.
+  const had = byTid?.get(scan.tid);
+  if (had !== undefined && had.length === scan.commEnd - c && line.startsWith(had, c)) return had === UNKNOWN_COMM ? undefined : had;
   const comm = line.slice(c, scan.commEnd);
-  return comm === '<...>' ? undefined : intern(comm);
+  const own = comm === UNKNOWN_COMM ? UNKNOWN_COMM : intern(comm);
+  if (byTid !== undefined) {
+    if (byTid.size >= 4096) byTid.clear(); // bounded on hostile input with endless tids
+    byTid.set(scan.tid, own);
+  }
+  return own === UNKNOWN_COMM ? undefined : own;
 }

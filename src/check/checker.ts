@@ -12,6 +12,7 @@ import type { ProcessEvicted, TrackerFact, TrackerObserver } from '../track/fact
 import type { RuleDef, RuleEnv, RuleHooks, RuleInfo, RuleOptions } from './rule.js';
 import { ALL_RULES, MIG_RULES, V2_RULES } from './rules/index.js';
 import type { Finding, NotJudged } from './types.js';
+import type { Protocol } from '../track/types.js';
 
 export interface CheckerOptions {
   /** Called for every finding, in the order they are found. */
@@ -39,8 +40,30 @@ export interface Checker {
   notJudged(): readonly NotJudged[];
 }
 
+/** A rule's hooks with the rule they belong to (its id decides which protocols it concerns). */
+interface RuleEntry {
+  readonly rule: RuleInfo;
+  readonly hooks: RuleHooks;
+}
+
+/**
+ * The hooks to call for one device while its protocol is one value, by hook kind, in
+ * catalogue order (device rules, then global ones). Worked out once per device life and
+ * protocol instead of filtering every rule on every op: the checker sees every op of a
+ * multi-GB trace (bench/RESULTS.md profile), so the dispatch must not allocate.
+ */
+interface HookLists {
+  readonly op: readonly RuleHooks[];
+  readonly v2Op: readonly RuleHooks[];
+  readonly fact: readonly RuleHooks[];
+  readonly migrationEnd: readonly RuleHooks[];
+  readonly finish: readonly RuleHooks[];
+}
+
 interface Device {
-  readonly hooks: readonly RuleHooks[];
+  readonly hooks: readonly RuleEntry[];
+  /** HookLists by the device's protocol, made when first needed. */
+  readonly lists: Map<Protocol, HookLists>;
 }
 
 export const DEFAULT_EAGAIN_LIMIT = 3;
@@ -94,55 +117,67 @@ export function createChecker(opts: CheckerOptions): Checker {
   const globals = rules.flatMap((r) => (r.scope === 'global' ? [{ rule: r, hooks: r.create(envFor(r)) }] : []));
   const deviceEnvs = deviceRules.map((rule) => ({ rule, env: envFor(rule) }));
 
-  /** Hooks of the rules that concern the device's protocol, as the tracker decided it. */
-  const applies = (rule: RuleInfo, view: DeviceContext): boolean => {
+  /** Does the rule concern a device of this protocol, as the tracker decided it? */
+  const applies = (rule: RuleInfo, protocol: Protocol): boolean => {
     // v1 rules never concern a v2 device and v2 rules never a v1 device (spec §5: a device
     // speaks one protocol, as the tracker decided it); while it is unknown both watch.
-    if (view.protocol === 'unknown' || BOTH_IDS.has(rule.id)) return true;
-    return V2_IDS.has(rule.id) === (view.protocol === 'v2');
+    if (protocol === 'unknown' || BOTH_IDS.has(rule.id)) return true;
+    return V2_IDS.has(rule.id) === (protocol === 'v2');
   };
 
   const deviceFor = (view: DeviceContext): Device => {
     let d = devices.get(view);
     if (d === undefined) {
-      d = { hooks: deviceEnvs.map(({ rule, env }) => (rule.scope === 'device' ? gate(rule, rule.create(env)) : {})) };
+      d = { hooks: deviceEnvs.map(({ rule, env }) => ({ rule, hooks: rule.scope === 'device' ? rule.create(env) : {} })), lists: new Map() };
       devices.set(view, d);
       deviceLives++;
     }
     return d;
   };
 
-  /** A rule's hooks that run only while the device's protocol is one the rule concerns. */
-  const gate = (rule: RuleInfo, h: RuleHooks): RuleHooks => ({
-    op: h.op === undefined ? undefined : (o, ctx) => (applies(rule, ctx) ? h.op?.(o, ctx) : undefined),
-    v2Op: h.v2Op === undefined ? undefined : (o, ctx) => (applies(rule, ctx) ? h.v2Op?.(o, ctx) : undefined),
-    migrationEnd: h.migrationEnd === undefined ? undefined : (end, ctx) => (applies(rule, ctx) ? h.migrationEnd?.(end, ctx) : undefined),
-    finish: h.finish === undefined ? undefined : (reason, at, ctx) => (applies(rule, ctx) ? h.finish?.(reason, at, ctx) : undefined),
-    fact: h.fact === undefined ? undefined : (f, ctx) => (applies(rule, ctx) ? h.fact?.(f, ctx) : undefined),
-  });
-  const gatedGlobals = globals.map((g) => gate(g.rule, g.hooks));
+  const globalEntries: readonly RuleEntry[] = globals;
 
-  const all = (view: DeviceContext): readonly RuleHooks[] => [...deviceFor(view).hooks, ...gatedGlobals];
+  /** The device's hooks (its rules', then the global rules') that run while its protocol is `protocol`. */
+  const listsFor = (d: Device, protocol: Protocol): HookLists => {
+    let l = d.lists.get(protocol);
+    if (l === undefined) {
+      const concerned = [...d.hooks, ...globalEntries].filter((e) => applies(e.rule, protocol)).map((e) => e.hooks);
+      l = {
+        op: concerned.filter((h) => h.op !== undefined),
+        v2Op: concerned.filter((h) => h.v2Op !== undefined),
+        fact: concerned.filter((h) => h.fact !== undefined),
+        migrationEnd: concerned.filter((h) => h.migrationEnd !== undefined),
+        finish: concerned.filter((h) => h.finish !== undefined),
+      };
+      d.lists.set(protocol, l);
+    }
+    return l;
+  };
+
+  /** The hook lists for the view's device as its protocol stands now. */
+  const hooksOf = (view: DeviceContext): HookLists => listsFor(deviceFor(view), view.protocol);
 
   const observer: TrackerObserver = {
     op(o: AnyDeviceOp, view: DeviceContext): void {
       if (ended) return;
+      const l = hooksOf(view);
       if (isV2Op(o)) {
-        for (const h of all(view)) h.v2Op?.(o, view);
+        for (const h of l.v2Op) h.v2Op?.(o, view);
         return;
       }
-      for (const h of all(view)) h.op?.(o, view);
+      for (const h of l.op) h.op?.(o, view);
     },
     fact(f: TrackerFact, view: DeviceContext): void {
       if (ended) return;
-      const hooks = all(view);
-      for (const h of hooks) h.fact?.(f, view);
+      // The protocol as it is now (a hook only reads the view): the same lists for all three loops.
+      const l = hooksOf(view);
+      for (const h of l.fact) h.fact?.(f, view);
       switch (f.kind) {
         case 'migration-end':
-          for (const h of hooks) h.migrationEnd?.(f.end, view);
+          for (const h of l.migrationEnd) h.migrationEnd?.(f.end, view);
           return;
         case 'device-finished':
-          for (const h of hooks) h.finish?.(f.reason, f.src, view);
+          for (const h of l.finish) h.finish?.(f.reason, f.src, view);
           if (devices.delete(view)) deviceLives--;
           return;
         case 'session-end':

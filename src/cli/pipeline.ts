@@ -242,7 +242,16 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       // the second input's ref gets an "@file" id. Decided once per DeviceRef object (the
       // decoder reuses one per device), not once per op.
       const effective = new WeakMap<DeviceRef, DeviceRef>();
+      // Consecutive ops are mostly of one device: the last answer, before the WeakMap.
+      let lastRef: DeviceRef | undefined;
+      let lastEff: DeviceRef | undefined;
       const effectiveRef = (ref: DeviceRef): DeviceRef => {
+        if (ref === lastRef && lastEff !== undefined) return lastEff;
+        lastRef = ref;
+        lastEff = effectiveRefOf(ref);
+        return lastEff;
+      };
+      const effectiveRefOf = (ref: DeviceRef): DeviceRef => {
         let eff = effective.get(ref);
         if (eff !== undefined) return eff;
         const owner = usedIds.get(ref.id);

@@ -35,6 +35,8 @@ import { createVmDeviceMap } from './vm-devices.js';
 
 /** vfio-pci encodes the region index in bits 40+ of the fd offset (spec §1.4). */
 const INDEX_SHIFT = 40n;
+/** Offset of region index 1, and the span of one region: compared with instead of shifting every access's offset (a bigint each). */
+const REGION_SPAN = 1n << INDEX_SHIFT;
 
 export interface DecoderOptions {
   /** "--device PID:FD=NAME": names for fds opened before the capture started. Key "pid:fd". */
@@ -209,13 +211,23 @@ export function createDecoder(opts: DecoderOptions): Decoder {
 
   function noteVfioFd(r: { tid: number | undefined; pid: number | undefined; fd: number; tsNs: bigint | undefined; src: Source }): void {
     const { tid, pid, fd } = r;
+    // Every access of a device fd passes here: entries are updated in place (their readers
+    // copy what they keep), not replaced by a new object each time.
     if (r.tsNs !== undefined) {
       const key = pidFdKey(pid, fd);
-      if (lastVfioTsByFd.has(key) || lastVfioTsByFd.size < MAX_TIDS) lastVfioTsByFd.set(key, { pid, fd, tsNs: r.tsNs, file: r.src.file });
+      const had = lastVfioTsByFd.get(key);
+      if (had !== undefined) {
+        had.tsNs = r.tsNs;
+        had.file = r.src.file;
+      } else if (lastVfioTsByFd.size < MAX_TIDS) lastVfioTsByFd.set(key, { pid, fd, tsNs: r.tsNs, file: r.src.file });
     }
     if (tid === undefined) return;
-    if (!lastVfioFdByTid.has(tid) && lastVfioFdByTid.size >= MAX_TIDS) return;
-    lastVfioFdByTid.set(tid, { pid, fd, file: r.src.file });
+    const last = lastVfioFdByTid.get(tid);
+    if (last !== undefined) {
+      last.pid = pid;
+      last.fd = fd;
+      last.file = r.src.file;
+    } else if (lastVfioFdByTid.size < MAX_TIDS) lastVfioFdByTid.set(tid, { pid, fd, file: r.src.file });
   }
 
   /**
@@ -328,7 +340,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
       onDataAccess(r);
       return;
     }
-    if (r.offset >> INDEX_SHIFT >= 1n) noteVfioFd(r);
+    if (r.offset >= REGION_SPAN) noteVfioFd(r);
     let e = fds.get(r.pid, r.fd);
     if (e?.kind === 'device' && e.device !== undefined && e.region === undefined && v2Devices.has(pidFdKey(r.pid, r.fd))) {
       // A v2 device's BARs or config space (V2-STOPPED-ACCESS); v2 has no migration region.
@@ -434,7 +446,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     const region = e.region;
     if (device === undefined || region === undefined || r.offset === undefined) return;
     const rel = r.offset - region.offset;
-    const regionEnd = region.size !== undefined ? region.size : 1n << INDEX_SHIFT;
+    const regionEnd = region.size !== undefined ? region.size : REGION_SPAN;
     if (rel < 0n || rel >= regionEnd) return; // another region (BARs, config space)
     const write = r.op === 'pwrite';
     const result = accessResult(r);

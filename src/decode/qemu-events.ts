@@ -283,6 +283,19 @@ function camel(words: readonly string[]): string {
  * garbled line or an unknown QEMU version: its values must not be guessed).
  */
 export function parseQemuEvent(text: string): QemuEvent | undefined {
+  // Each marker is read twice in a row, by the migration tracker and by the decoder
+  // (src/cli/pipeline.ts): the second read gets the first's (readonly) result.
+  if (text === memoText) return memoEvent;
+  const ev = parseQemuEventText(text);
+  memoText = text;
+  memoEvent = ev;
+  return ev;
+}
+
+let memoText: string | undefined;
+let memoEvent: QemuEvent | undefined;
+
+function parseQemuEventText(text: string): QemuEvent | undefined {
   if (!text.startsWith('vfio_')) return undefined;
   let sp = 0;
   while (sp < text.length && text.charCodeAt(sp) !== 32) sp++;

@@ -248,6 +248,13 @@ export interface LineParser {
    * that cannot read it reports it as truncated rather than malformed.
    */
   line(text: string, lineNo: number, unterminated?: boolean): void;
+  /**
+   * Optional fast path (parsers/lines.ts): the line as bytes b[start, end) of pure-ASCII
+   * input, without its newline (and "\r"), before any string is made. Returns true when the
+   * parser has dealt with the line (e.g. counted a line of no interest as skipped); false
+   * to be given it through line() as usual, with the same lineNo, right after.
+   */
+  lineBytes?(b: Uint8Array, start: number, end: number, lineNo: number): boolean;
   /** End of input: flush anything pending (e.g. a syscall entry that never saw its exit). */
   end(): void;
   /** Per-stream entries (threads, CPUs) the parser holds now (tests of host mode's memory: bounded by live processes). */

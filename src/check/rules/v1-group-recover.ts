@@ -50,8 +50,19 @@ export const v1GroupRecover: GlobalRuleDef = {
     const byPid = new Map<string, Map<string, DeviceContext>>();
     const failures = new Map<string, GroupFailure>();
     const threadGroup = new Map<string, string>(); // device key → tid group, for devices without a pid
+    /** "pid:N" by N: made once per process, not on every op (this rule sees every op of the trace). */
+    const pidGroups = new Map<number, string>();
+    const pidGroup = (pid: number): string => {
+      let g = pidGroups.get(pid);
+      if (g === undefined) {
+        if (pidGroups.size >= 4096) pidGroups.clear(); // bounded however many processes a host sees
+        g = `pid:${pid}`;
+        pidGroups.set(pid, g);
+      }
+      return g;
+    };
     const groupOf = (o: DeviceOp, ctx: DeviceContext): string | undefined => {
-      if (ctx.device.pid !== undefined) return `pid:${ctx.device.pid}`;
+      if (ctx.device.pid !== undefined) return pidGroup(ctx.device.pid);
       const had = threadGroup.get(ctx.key);
       if (o.op !== 'v1-state-write' || o.tid === undefined) return had;
       const now = `tid:${o.src.file}:${o.tid}`;
@@ -82,9 +93,14 @@ export const v1GroupRecover: GlobalRuleDef = {
       op(o, ctx) {
         const pid = groupOf(o, ctx);
         if (pid === undefined) return;
-        const devs = byPid.get(pid) ?? new Map<string, DeviceContext>();
-        byPid.set(pid, devs);
-        devs.set(ctx.key, ctx);
+        // Written only when they change (every op of the trace passes here; setting an
+        // existing key to the same value changes nothing, not even the order).
+        let devs = byPid.get(pid);
+        if (devs === undefined) {
+          devs = new Map<string, DeviceContext>();
+          byPid.set(pid, devs);
+        }
+        if (devs.get(ctx.key) !== ctx) devs.set(ctx.key, ctx);
         const open = failures.get(pid);
         // A device whose migration started after the failure of a sibling is in the same boat.
         if (open !== undefined && open.device.key !== ctx.key && ctx.migration.active !== undefined && !affected.has(ctx.key)) {
@@ -130,6 +146,7 @@ export const v1GroupRecover: GlobalRuleDef = {
         // the decoder closes every fd of a process before its exit. So finish() emptied these
         // already; this drops whatever a device seen only without its close would leave.
         const pid = `pid:${f.pid}`;
+        pidGroups.delete(f.pid);
         byPid.delete(pid);
         failures.delete(pid);
         for (const d of f.devices) {
