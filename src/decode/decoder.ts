@@ -211,15 +211,12 @@ export function createDecoder(opts: DecoderOptions): Decoder {
 
   function noteVfioFd(r: { tid: number | undefined; pid: number | undefined; fd: number; tsNs: bigint | undefined; src: Source }): void {
     const { tid, pid, fd } = r;
-    // Every access of a device fd passes here: entries are updated in place (their readers
-    // copy what they keep), not replaced by a new object each time.
+    // Every access of a device fd passes here. The by-thread entry is updated in place (its
+    // readers copy what they keep); the by-fd one is set anew, since the time index
+    // (recency-index.ts) files it under its time.
     if (r.tsNs !== undefined) {
       const key = pidFdKey(pid, fd);
-      const had = lastVfioTsByFd.get(key);
-      if (had !== undefined) {
-        had.tsNs = r.tsNs;
-        had.file = r.src.file;
-      } else if (lastVfioTsByFd.size < MAX_TIDS) lastVfioTsByFd.set(key, { pid, fd, tsNs: r.tsNs, file: r.src.file });
+      if (lastVfioTsByFd.has(key) || lastVfioTsByFd.size < MAX_TIDS) lastVfioTsByFd.set(key, { pid, fd, tsNs: r.tsNs, file: r.src.file });
     }
     if (tid === undefined) return;
     const last = lastVfioFdByTid.get(tid);
