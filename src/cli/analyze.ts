@@ -7,8 +7,9 @@ import { analyzeInputs, InputError, type InputSpec } from './pipeline.js';
 import { FORMATS } from '../../parsers/index.js';
 import { checkHostName } from '../../parsers/text/host-name.js';
 import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parsePositiveNumber, parseSecondsToNs, UsageError } from './flags.js';
-import { renderTerminal } from '../report/terminal.js';
+import { terminalChunks } from '../report/terminal.js';
 import { jsonChunks } from '../report/json.js';
+import { writeChunks } from './write-chunks.js';
 import type { Analysis } from '../analysis/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createSessionSliceKeeper } from './session-slices.js';
@@ -236,8 +237,9 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
     }
     throw e;
   }
-  if (flags.json === true) await writeJson(analysis);
-  else process.stdout.write(renderTerminal(analysis, { color: useColor(flags.color, process.stdout) }));
+  // Both written as they are produced (write-chunks.ts): never one string of the whole output.
+  if (flags.json === true) await writeChunks(process.stdout, withNewline(jsonChunks(analysis)));
+  else await writeChunks(process.stdout, terminalChunks(analysis, { color: useColor(flags.color, process.stdout) }));
   let status = exitStatusFor(analysis, flags.failOn);
   if (analysis.devices.length === 0 && (analysis.migrations?.length ?? 0) === 0) {
     // Nothing migscope can check: unusable input (exit 2), whatever --fail-on says. The
@@ -261,20 +263,10 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
   return status;
 }
 
-/**
- * The JSON document written as it is produced (report/json.ts jsonChunks), in batches of
- * about 64 KiB, waiting for the pipe when it is full: never one string of the whole output.
- */
-async function writeJson(analysis: Analysis): Promise<void> {
-  let batch = '';
-  for (const c of jsonChunks(analysis)) {
-    batch += c;
-    if (batch.length < 1 << 16) continue;
-    const flushed = process.stdout.write(batch);
-    batch = '';
-    if (!flushed) await once(process.stdout, 'drain');
-  }
-  if (!process.stdout.write(`${batch}\n`)) await once(process.stdout, 'drain');
+/** The JSON document and the newline after it. */
+function* withNewline(chunks: Iterable<string>): Generator<string> {
+  yield* chunks;
+  yield '\n';
 }
 
 /** Streams the OpenMetrics text to `path`; returns an error message, or undefined when written. */
