@@ -13,6 +13,7 @@ import { writeChunks } from './write-chunks.js';
 import type { Analysis } from '../analysis/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createSessionSliceKeeper } from './session-slices.js';
+import { openSpillFile, type SpillFile } from '../track/spill-file.js';
 import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { handleStopSignals } from './stop-signals.js';
 import { useColor } from './color.js';
@@ -99,6 +100,7 @@ export async function runAnalysis(
   flags: AnalyzeFlags,
   stopReading?: Promise<unknown>,
   onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void,
+  sessionSpill?: SpillFile,
 ): Promise<Analysis> {
   const deviceNames = new Map<string, string>();
   for (const d of flags.device ?? []) {
@@ -157,7 +159,8 @@ export async function runAnalysis(
       merge: flags.merge !== false,
       eagainLimit,
       ...convergenceOptionsFromFlags(flags),
-      onProgress, traceEvents: flags.traceEvents, stopReading, onSessionEnd });
+      onProgress, traceEvents: flags.traceEvents, stopReading, onSessionEnd,
+      ...(sessionSpill !== undefined ? { sessionSpill } : {}) });
   } finally {
     bar?.stop();
   }
@@ -225,11 +228,29 @@ export async function analyzeAction(files: readonly string[], flags: AnalyzeFlag
 }
 
 async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, exportOpts: ReturnType<typeof exportOptionsFromFlags>, stopped: Promise<unknown>): Promise<number> {
-  let analysis: Analysis;
   // An export needs every session's own items, also past the per-device cap (session-slices.ts).
   const slices = exportOpts !== undefined ? createSessionSliceKeeper() : undefined;
+  // Without an export, sessions past the latest few per device wait in a temporary file
+  // (track/spill-file.ts), not in memory; the export's slices need each session's identity.
+  const spill = slices === undefined ? openSpillFile() : undefined;
   try {
-    analysis = await runAnalysis(files, flags, stopped, slices?.onSessionEnd);
+    return await reportAnalysis(files, flags, exportOpts, stopped, slices, spill);
+  } finally {
+    spill?.close();
+  }
+}
+
+async function reportAnalysis(
+  files: readonly string[],
+  flags: AnalyzeFlags,
+  exportOpts: ReturnType<typeof exportOptionsFromFlags>,
+  stopped: Promise<unknown>,
+  slices: ReturnType<typeof createSessionSliceKeeper> | undefined,
+  spill: SpillFile | undefined,
+): Promise<number> {
+  let analysis: Analysis;
+  try {
+    analysis = await runAnalysis(files, flags, stopped, slices?.onSessionEnd, spill);
   } catch (e) {
     if (e instanceof InputError || e instanceof UsageError || e instanceof ExportUsageError) {
       process.stderr.write(`migscope: ${e.message}\n`);
