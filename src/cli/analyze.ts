@@ -160,7 +160,7 @@ export async function runAnalysis(
       eagainLimit,
       ...convergenceOptionsFromFlags(flags),
       onProgress, traceEvents: flags.traceEvents, stopReading, onSessionEnd,
-      ...(sessionSpill !== undefined ? { sessionSpill } : {}) });
+      ...(sessionSpill !== undefined ? { sessionSpill: { file: sessionSpill } } : {}) });
   } finally {
     bar?.stop();
   }

@@ -26,7 +26,7 @@ import { mergeInputs, planInputs, probeHead, unprobed, type Probe } from './inpu
 import { VERSION } from './version.js';
 import { detectFirst, detectLate, HEAD_BYTES, LATE_DETECT_BYTES, unrecognisedMessage } from './detect.js';
 import { assertNever } from '../protocol/assert-never.js';
-import type { SpillFile } from '../track/spill-file.js';
+import type { SessionSpill } from '../track/session-list.js';
 
 export interface InputSpec {
   /** A path, or "-" for standard input. */
@@ -77,10 +77,10 @@ export interface PipelineOptions {
   /** Finished sessions kept per device (watch: the latest; each was handed out by onSessionEnd). */
   readonly maxSessionsPerDevice?: number;
   /**
-   * Keep every finished session with the older ones in this temporary file (track/spill-file.ts),
+   * Keep every finished session, the older ones in this temporary file (track/spill-file.ts),
    * not in memory: analyze and report on traces of many migrations (issue 13). The caller closes it.
    */
-  readonly sessionSpill?: SpillFile;
+  readonly sessionSpill?: SessionSpill;
   /** QEMU's trace-events file for simpletrace inputs (--trace-events). */
   readonly traceEvents?: string;
   /** Read standard input from here (tests); defaults to process.stdin. */
@@ -210,7 +210,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         maxIntervalsPerDevice: opts.maxIntervalsPerDevice ?? DEFAULT_MAX_INTERVALS_PER_DEVICE,
         maxPendingSamples: DEFAULT_MAX_PENDING_SAMPLES,
         ...(opts.maxSessionsPerDevice !== undefined ? { maxSessionsPerDevice: opts.maxSessionsPerDevice } : {}),
-        ...(opts.sessionSpill !== undefined ? { sessionSpill: { file: opts.sessionSpill } } : {}),
+        ...(opts.sessionSpill !== undefined ? { sessionSpill: opts.sessionSpill } : {}),
         // The checker reads this tracker's model of each device: ops and facts in order.
         observer: checker.observer,
         // A save's convergence account (and MIG-EARLY-SWITCHOVER) compares with the limit in
