@@ -27,6 +27,7 @@ import { VERSION } from './version.js';
 import { detectFirst, detectLate, HEAD_BYTES, LATE_DETECT_BYTES, unrecognisedMessage } from './detect.js';
 import { assertNever } from '../protocol/assert-never.js';
 import type { SessionSpill } from '../track/session-list.js';
+import { untilStopped } from './until-stopped.js';
 
 export interface InputSpec {
   /** A path, or "-" for standard input. */
@@ -593,45 +594,6 @@ function formatByName(formats: readonly InputFormat[], name: string): InputForma
   const f = formats.find((x) => x.name === name);
   if (f === undefined) throw new InputError(`unknown format "${name}"; known: ${formats.map((x) => x.name).join(', ')}`);
   return f;
-}
-
-/**
- * The chunks of `it` until `stop` resolves (a pending read is abandoned, e.g. an idle stdin).
- * Not Promise.race([next, stop]): every race adds a reaction to `stop`, which lives for the
- * whole run, and each reaction keeps its race's result (a chunk) reachable: a 470 MB input
- * held 430 MB of chunks until the end (issue 13). One reaction on `stop` wakes whichever
- * read is pending instead.
- */
-async function* untilStopped(it: AsyncIterable<Buffer | string>, stop: Promise<unknown> | undefined): AsyncIterable<Buffer | string> {
-  if (stop === undefined) {
-    yield* it;
-    return;
-  }
-  const STOP = Symbol('stop');
-  let halted = false;
-  let wake: ((v: typeof STOP) => void) | undefined;
-  void stop.then(() => {
-    halted = true;
-    wake?.(STOP);
-  });
-  const iter = it[Symbol.asyncIterator]();
-  for (;;) {
-    if (halted) {
-      void iter.return?.();
-      return;
-    }
-    const r = await new Promise<IteratorResult<Buffer | string> | typeof STOP>((resolve, reject) => {
-      wake = resolve;
-      iter.next().then(resolve, reject);
-    });
-    wake = undefined;
-    if (typeof r === 'symbol') {
-      void iter.return?.();
-      return;
-    }
-    if (r.done === true) return;
-    yield r.value;
-  }
 }
 
 /** Detects the format, runs its parser, returns the format's name. */
