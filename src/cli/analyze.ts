@@ -7,11 +7,13 @@ import { analyzeInputs, InputError, type InputSpec } from './pipeline.js';
 import { FORMATS } from '../../parsers/index.js';
 import { checkHostName } from '../../parsers/text/host-name.js';
 import { collect, parseOffset, parsePidFdAssignment, parsePositiveInt, parsePositiveNumber, parseSecondsToNs, UsageError } from './flags.js';
-import { renderTerminal } from '../report/terminal.js';
+import { terminalChunks } from '../report/terminal.js';
 import { jsonChunks } from '../report/json.js';
+import { writeChunks } from './write-chunks.js';
 import type { Analysis } from '../analysis/types.js';
 import type { DeviceTimeline, MigrationSession } from '../track/types.js';
 import { createSessionSliceKeeper } from './session-slices.js';
+import { openSpillFile, type SpillFile } from '../track/spill-file.js';
 import { EXIT_EXPORT_FAILED, EXIT_FINDINGS, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { handleStopSignals } from './stop-signals.js';
 import { useColor } from './color.js';
@@ -98,6 +100,7 @@ export async function runAnalysis(
   flags: AnalyzeFlags,
   stopReading?: Promise<unknown>,
   onSessionEnd?: (device: DeviceTimeline, session: MigrationSession) => void,
+  sessionSpill?: SpillFile,
 ): Promise<Analysis> {
   const deviceNames = new Map<string, string>();
   for (const d of flags.device ?? []) {
@@ -156,7 +159,8 @@ export async function runAnalysis(
       merge: flags.merge !== false,
       eagainLimit,
       ...convergenceOptionsFromFlags(flags),
-      onProgress, traceEvents: flags.traceEvents, stopReading, onSessionEnd });
+      onProgress, traceEvents: flags.traceEvents, stopReading, onSessionEnd,
+      ...(sessionSpill !== undefined ? { sessionSpill: { file: sessionSpill } } : {}) });
   } finally {
     bar?.stop();
   }
@@ -224,11 +228,29 @@ export async function analyzeAction(files: readonly string[], flags: AnalyzeFlag
 }
 
 async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, exportOpts: ReturnType<typeof exportOptionsFromFlags>, stopped: Promise<unknown>): Promise<number> {
-  let analysis: Analysis;
   // An export needs every session's own items, also past the per-device cap (session-slices.ts).
   const slices = exportOpts !== undefined ? createSessionSliceKeeper() : undefined;
+  // Without an export, sessions past the latest few per device wait in a temporary file
+  // (track/spill-file.ts), not in memory; the export's slices need each session's identity.
+  const spill = slices === undefined ? openSpillFile() : undefined;
   try {
-    analysis = await runAnalysis(files, flags, stopped, slices?.onSessionEnd);
+    return await reportAnalysis(files, flags, exportOpts, stopped, slices, spill);
+  } finally {
+    spill?.close();
+  }
+}
+
+async function reportAnalysis(
+  files: readonly string[],
+  flags: AnalyzeFlags,
+  exportOpts: ReturnType<typeof exportOptionsFromFlags>,
+  stopped: Promise<unknown>,
+  slices: ReturnType<typeof createSessionSliceKeeper> | undefined,
+  spill: SpillFile | undefined,
+): Promise<number> {
+  let analysis: Analysis;
+  try {
+    analysis = await runAnalysis(files, flags, stopped, slices?.onSessionEnd, spill);
   } catch (e) {
     if (e instanceof InputError || e instanceof UsageError || e instanceof ExportUsageError) {
       process.stderr.write(`migscope: ${e.message}\n`);
@@ -236,8 +258,9 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
     }
     throw e;
   }
-  if (flags.json === true) await writeJson(analysis);
-  else process.stdout.write(renderTerminal(analysis, { color: useColor(flags.color, process.stdout) }));
+  // Both written as they are produced (write-chunks.ts): never one string of the whole output.
+  if (flags.json === true) await writeChunks(process.stdout, withNewline(jsonChunks(analysis)));
+  else await writeChunks(process.stdout, terminalChunks(analysis, { color: useColor(flags.color, process.stdout) }));
   let status = exitStatusFor(analysis, flags.failOn);
   if (analysis.devices.length === 0 && (analysis.migrations?.length ?? 0) === 0) {
     // Nothing migscope can check: unusable input (exit 2), whatever --fail-on says. The
@@ -261,20 +284,10 @@ async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, e
   return status;
 }
 
-/**
- * The JSON document written as it is produced (report/json.ts jsonChunks), in batches of
- * about 64 KiB, waiting for the pipe when it is full: never one string of the whole output.
- */
-async function writeJson(analysis: Analysis): Promise<void> {
-  let batch = '';
-  for (const c of jsonChunks(analysis)) {
-    batch += c;
-    if (batch.length < 1 << 16) continue;
-    const flushed = process.stdout.write(batch);
-    batch = '';
-    if (!flushed) await once(process.stdout, 'drain');
-  }
-  if (!process.stdout.write(`${batch}\n`)) await once(process.stdout, 'drain');
+/** The JSON document and the newline after it. */
+function* withNewline(chunks: Iterable<string>): Generator<string> {
+  yield* chunks;
+  yield '\n';
 }
 
 /** Streams the OpenMetrics text to `path`; returns an error message, or undefined when written. */

@@ -11,25 +11,15 @@
 //   Every configurable flag that takes a value also reads MIGSCOPE_<FLAG>
 //   (`MIGSCOPE_METRICS_ADDRESS`); on/off flags come from the command line or the file only.
 //
-// The file is YAML (JSON is YAML too), parsed with `yaml` and checked with zod; an error
+// The file is YAML (JSON is YAML too), parsed with `yaml` and checked with zod
+// (config-schema.ts); an error
 // names the file and line (`/etc/migscope/config.yaml:4: metrics-address: expected a
 // string`) and the command stops with exit status 2 before doing anything.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { Option, type Command } from 'commander';
-import type { Document, LineCounter } from 'yaml';
-import type { ZodType } from 'zod';
-
-// zod and yaml are loaded when a config file is read, not at every start: together they are
-// about a quarter of the CLI's start-up (measured: 0.07 of 0.29 s for `--version`), and most
-// runs have no config file. Both ship CommonJS builds; nothing else here imports them.
-const require = createRequire(import.meta.url);
-const zod = (): typeof import('zod') => require('zod') as typeof import('zod');
-const yaml = (): typeof import('yaml') => require('yaml') as typeof import('yaml');
-
-/** What a setting's value must be: built on first use (zod is loaded then). */
-type Schema = ZodType<string | boolean | string[]>;
+// yaml and zod load with the first config file (config-schema.ts): together they are about
+// 25 MB of every command's resident set, and most runs have no file (issue 13).
 
 export const DEFAULT_CONFIG_PATH = '/etc/migscope/config.yaml';
 export const CONFIG_ENV = 'MIGSCOPE_CONFIG';
@@ -37,19 +27,15 @@ export const CONFIG_ENV = 'MIGSCOPE_CONFIG';
 /** Flags that are not settings. */
 const NOT_CONFIGURABLE: ReadonlySet<string> = new Set(['help', 'version', 'config']);
 
-/** A bad config file: the message starts with file:line. */
-export class ConfigError extends Error {}
-
-interface Setting {
+export interface Setting {
   readonly option: Option;
   /** Config key: the long flag without "--" (and without "no-" for a negated flag). */
   readonly key: string;
   /** commander's attribute name (option value key). */
   readonly attribute: string;
-  readonly schema: () => Schema;
 }
 
-function keyOf(o: Option): string | undefined {
+export function keyOf(o: Option): string | undefined {
   const long = o.long?.replace(/^--/, '');
   if (long === undefined) return undefined;
   return o.negate ? long.replace(/^no-/, '') : long;
@@ -60,85 +46,14 @@ export function envNameOf(key: string): string {
 }
 
 /** The settings of a command: every long option but help/version/config. */
-function settingsOf(cmd: Command): Setting[] {
+export function settingsOf(cmd: Command): Setting[] {
   const out: Setting[] = [];
   for (const o of cmd.options) {
     const key = keyOf(o);
     if (key === undefined || NOT_CONFIGURABLE.has(key)) continue;
-    let built: Schema | undefined;
-    const schema = (): Schema => (built ??= schemaOf(o));
-    out.push({ option: o, key, attribute: o.attributeName(), schema });
+    out.push({ option: o, key, attribute: o.attributeName() });
   }
   return out;
-}
-
-function schemaOf(o: Option): Schema {
-  const { z } = zod();
-  if (o.isBoolean() || o.negate) return z.boolean({ error: 'expected true or false' });
-  // A repeatable flag's parser accumulates into an array (flags.ts collect).
-  let repeatable = false;
-  try {
-    repeatable = Array.isArray(o.parseArg?.('probe', undefined as unknown as string[]));
-  } catch {
-    // a parser that rejects the probe is not an accumulator
-  }
-  const scalar = z.union([z.string(), z.number().transform((n) => String(n))], { error: 'expected a string or a number' });
-  const choices = o.argChoices;
-  const checked = choices === undefined ? scalar : scalar.refine((v) => choices.includes(v), { message: `expected one of ${choices.join(', ')}` });
-  return repeatable ? z.array(checked, { error: 'expected a list' }) : checked;
-}
-
-function lineOf(doc: Document, lc: LineCounter, path: readonly (string | number)[]): number | undefined {
-  const node = doc.getIn(path, true);
-  const range = (node as { range?: [number, number, number] } | undefined)?.range;
-  return range !== undefined ? lc.linePos(range[0]).line : undefined;
-}
-
-/**
- * Read and check a config file against the settings of all commands (`known`: key → schema).
- * Returns key → value (strings, booleans, string lists).
- */
-export function readConfigFile(path: string, text: string, known: ReadonlyMap<string, () => Schema>): Map<string, string | boolean | string[]> {
-  const { LineCounter, isMap, isScalar, parseDocument } = yaml();
-  const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  const first = doc.errors[0];
-  if (first !== undefined) {
-    const line = first.linePos?.[0].line ?? lc.linePos(first.pos[0]).line;
-    throw new ConfigError(`${path}:${line}: not valid YAML: ${first.message.split('\n')[0] ?? ''}`);
-  }
-  const out = new Map<string, string | boolean | string[]>();
-  if (doc.contents === null) return out; // an empty file sets nothing
-  if (!isMap(doc.contents)) throw new ConfigError(`${path}:1: expected a mapping of flag names to values (e.g. "metrics-address: 127.0.0.1:9464")`);
-  for (const item of doc.contents.items) {
-    const keyNode = item.key;
-    const key = isScalar(keyNode) ? String(keyNode.value) : undefined;
-    const line = lineOf(doc, lc, key !== undefined ? [key] : []) ?? (keyNode as { range?: [number, number, number] } | null)?.range?.[0];
-    const at = `${path}:${line ?? '?'}`;
-    if (key === undefined) throw new ConfigError(`${at}: keys must be flag names`);
-    const schemaOfKey = known.get(key);
-    if (schemaOfKey === undefined) {
-      const hint = key.startsWith('--') ? ` (write "${key.replace(/^--/, '')}" without the dashes)` : key.startsWith('no-') ? ` (write "${key.slice(3)}: false")` : '';
-      throw new ConfigError(`${at}: unknown setting "${key}"${hint}; the settings are the long flags of \`migscope <command> --help\``);
-    }
-    const value: unknown = doc.getIn([key]) === undefined ? null : (doc.toJS() as Record<string, unknown>)[key];
-    const parsed = schemaOfKey().safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const sub = issue?.path ?? [];
-      const subLine = sub.length > 0 ? (lineOf(doc, lc, [key, ...sub.filter((p): p is string | number => typeof p !== 'symbol')]) ?? line) : line;
-      throw new ConfigError(`${path}:${subLine ?? '?'}: ${key}${sub.length > 0 ? `[${sub.join('.')}]` : ''}: ${issue?.message ?? 'invalid value'}`);
-    }
-    out.set(key, parsed.data);
-  }
-  return out;
-}
-
-/** Every setting a config file may hold for `program`'s commands: key → schema. */
-export function knownSettings(program: Command): Map<string, () => Schema> {
-  const known = new Map<string, () => Schema>();
-  for (const cmd of program.commands) for (const s of settingsOf(cmd)) known.set(s.key, s.schema);
-  return known;
 }
 
 /**
@@ -147,7 +62,6 @@ export function knownSettings(program: Command): Map<string, () => Schema> {
  * values for every setting still at its default.
  */
 export function addConfigSupport(program: Command): void {
-  const known = knownSettings(program);
   for (const cmd of program.commands) {
     for (const o of cmd.options) {
       const key = keyOf(o);
@@ -161,7 +75,7 @@ export function addConfigSupport(program: Command): void {
     cmd.addOption(
       new Option('--config <file>', `config file with flag values (YAML; flag > environment > file > default); default ${DEFAULT_CONFIG_PATH} if it exists`).env(CONFIG_ENV),
     );
-    cmd.hook('preAction', (thisCommand) => {
+    cmd.hook('preAction', async (thisCommand) => {
       // Environment over default (and over the file, applied after), under the flag.
       for (const s of settingsOf(thisCommand)) {
         const name = s.option.envVar;
@@ -186,9 +100,10 @@ export function addConfigSupport(program: Command): void {
       } catch (e) {
         thisCommand.error(`migscope: cannot read config file ${path}: ${(e as Error).message}`, { exitCode: 2 });
       }
+      const { ConfigError, knownSettings, readConfigFile } = await import('./config-schema.js');
       let values: Map<string, string | boolean | string[]>;
       try {
-        values = readConfigFile(path, text, known);
+        values = readConfigFile(path, text, knownSettings(program));
       } catch (e) {
         if (e instanceof ConfigError) thisCommand.error(`migscope: ${e.message}`, { exitCode: 2 });
         throw e;

@@ -7,6 +7,7 @@
 import { createReadStream } from 'node:fs';
 import type { Analysis } from '../analysis/types.js';
 import type { Source } from '../record/types.js';
+import { detach } from '../../parsers/text/detach.js';
 
 const MAX_CHARS = 400;
 
@@ -41,7 +42,9 @@ async function readLines(file: string, lines: ReadonlySet<number>, onLine: (n: n
   const take = (text: string): void => {
     if (lines.has(n)) {
       const t = text.endsWith('\r') ? text.slice(0, -1) : text;
-      onLine(n, t.length > MAX_CHARS ? `${t.slice(0, MAX_CHARS)}…` : t);
+      // Its own copy: a line cut from the chunk would keep the whole 1 MB chunk alive, and the
+      // lines of 4,388 findings kept every chunk of a 470 MB trace (issue 13).
+      onLine(n, detach(t.length > MAX_CHARS ? `${t.slice(0, MAX_CHARS)}…` : t));
     }
     n++;
   };

@@ -27,6 +27,8 @@ import { formatSource } from '../record/source-text.js';
 import { VERSION } from './version.js';
 import { detectFirst, detectLate, HEAD_BYTES, LATE_DETECT_BYTES, unrecognisedMessage } from './detect.js';
 import { assertNever } from '../protocol/assert-never.js';
+import type { SessionSpill } from '../track/session-list.js';
+import { untilStopped } from './until-stopped.js';
 
 export interface InputSpec {
   /** A path, or "-" for standard input. */
@@ -76,6 +78,11 @@ export interface PipelineOptions {
   readonly maxFindingsKept?: number;
   /** Finished sessions kept per device (watch: the latest; each was handed out by onSessionEnd). */
   readonly maxSessionsPerDevice?: number;
+  /**
+   * Keep every finished session, the older ones in this temporary file (track/spill-file.ts),
+   * not in memory: analyze and report on traces of many migrations (issue 13). The caller closes it.
+   */
+  readonly sessionSpill?: SessionSpill;
   /** QEMU's trace-events file for simpletrace inputs (--trace-events). */
   readonly traceEvents?: string;
   /** Read standard input from here (tests); defaults to process.stdin. */
@@ -223,6 +230,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         maxIntervalsPerDevice: opts.maxIntervalsPerDevice ?? DEFAULT_MAX_INTERVALS_PER_DEVICE,
         maxPendingSamples: DEFAULT_MAX_PENDING_SAMPLES,
         ...(opts.maxSessionsPerDevice !== undefined ? { maxSessionsPerDevice: opts.maxSessionsPerDevice } : {}),
+        ...(opts.sessionSpill !== undefined ? { sessionSpill: opts.sessionSpill } : {}),
         // The checker reads this tracker's model of each device: ops and facts in order.
         observer: checker.observer,
         // A save's convergence account (and MIG-EARLY-SWITCHOVER) compares with the limit in
@@ -638,26 +646,6 @@ function formatByName(formats: readonly InputFormat[], name: string): InputForma
   const f = formats.find((x) => x.name === name);
   if (f === undefined) throw new InputError(`unknown format "${name}"; known: ${formats.map((x) => x.name).join(', ')}`);
   return f;
-}
-
-/** The chunks of `it` until `stop` resolves (a pending read is abandoned, e.g. an idle stdin). */
-async function* untilStopped(it: AsyncIterable<Buffer | string>, stop: Promise<unknown> | undefined): AsyncIterable<Buffer | string> {
-  if (stop === undefined) {
-    yield* it;
-    return;
-  }
-  const STOP = Symbol('stop');
-  const halt = stop.then(() => STOP);
-  const iter = it[Symbol.asyncIterator]();
-  for (;;) {
-    const r = await Promise.race([iter.next(), halt]);
-    if (typeof r === 'symbol') {
-      void iter.return?.();
-      return;
-    }
-    if (r.done === true) return;
-    yield r.value;
-  }
 }
 
 /** Detects the format, runs its parser, returns the format's name. */

@@ -10,6 +10,7 @@ import { UsageError } from './flags.js';
 import { ruleCatalogue } from '../check/index.js';
 import { summarize } from '../analysis/summary.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { openSpillFile } from '../track/spill-file.js';
 
 interface ReportFlags extends Omit<AnalyzeFlags, 'failOn'> {
   readonly output: string;
@@ -46,8 +47,10 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
     command: 'report',
     onStop: (sig) => process.stderr.write(`\nmigscope report: ${sig}: reading stopped; the report covers what was read so far\n`),
   });
+  // Sessions past the latest few per device wait in a temporary file, not in memory (track/spill-file.ts).
+  const spill = openSpillFile();
   try {
-    const analysis = await runAnalysis(files, { ...flags, failOn: 'never' }, signals.stopped);
+    const analysis = await runAnalysis(files, { ...flags, failOn: 'never' }, signals.stopped, undefined, spill);
     const { renderHtmlReport } = await import('../report/html/render.js');
     const rules = ruleCatalogue().map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef }));
     const { citedLines } = await import('./evidence-lines.js');
@@ -74,6 +77,7 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
     }
     throw e;
   } finally {
+    spill?.close();
     signals.dispose();
   }
 }

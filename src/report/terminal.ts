@@ -49,63 +49,62 @@ function v2FlagsText(d: DeviceTimeline): string {
   return `migration flags ${names} (${d.v2FlagsSource === 'feature' ? 'from MIGRATION GET' : 'inferred from the states seen'})`;
 }
 
-function deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalOptions, showHost: boolean): string[] {
-  const out: string[] = [];
+/** A device's lines one at a time: a device of 50,000 sessions is never one array of its lines (issue 13). */
+function* deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: TerminalOptions, showHost: boolean): Generator<string> {
   const region =
     d.protocol === 'v2'
       ? v2FlagsText(d)
       : d.region === undefined
         ? 'migration region not found'
         : `region ${d.region.index ?? '?'} at 0x${d.region.offset.toString(16)} (${d.region.source})`;
-  out.push(paint(o.color, '1', `device ${d.id}`) + (showHost ? `  on ${d.host ?? 'a host no input names'},` : '') + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`);
+  yield paint(o.color, '1', `device ${d.id}`) + (showHost ? `  on ${d.host ?? 'a host no input names'},` : '') + `  pid ${d.pid ?? '?'}${d.comm !== undefined ? ` (${d.comm})` : ''}, fd ${d.fd}, protocol ${d.protocol}, ${region}`;
   // identity says how two views were joined, or why they were not (decode/decoder.ts joins).
-  if (d.identity !== undefined) out.push(/\bnot joined\b/.test(d.identity) ? `  not joined with another view of a device: ${d.identity}` : `  one device (syscall view + QEMU's view): ${d.identity}`);
+  if (d.identity !== undefined) yield /\bnot joined\b/.test(d.identity) ? `  not joined with another view of a device: ${d.identity}` : `  one device (syscall view + QEMU's view): ${d.identity}`;
   if (d.unplaced !== undefined) {
-    out.push(`  ${d.unplaced.count} accesses could not be placed: no migration region found (${d.unplaced.first.map(formatSource).join(', ')}${d.unplaced.count > d.unplaced.first.length ? ', …' : ''})`);
-    out.push(`  ${d.unplaced.hint}`);
+    yield `  ${d.unplaced.count} accesses could not be placed: no migration region found (${d.unplaced.first.map(formatSource).join(', ')}${d.unplaced.count > d.unplaced.first.length ? ', …' : ''})`;
+    yield `  ${d.unplaced.hint}`;
   }
-  if (d.region?.source === 'inferred') out.push(`  ${d.region.evidence}`);
-  out.push(`  ${'STATE'.padEnd(18)}${'START'.padEnd(16)}${'DURATION'.padEnd(14)}${'BYTES'.padEnd(12)}`);
+  if (d.region?.source === 'inferred') yield `  ${d.region.evidence}`;
+  yield `  ${'STATE'.padEnd(18)}${'START'.padEnd(16)}${'DURATION'.padEnd(14)}${'BYTES'.padEnd(12)}`;
   const rows = d.timeline;
   const max = o.maxRows ?? 60;
   const show = rows.length <= max ? rows : [...rows.slice(0, max / 2), undefined, ...rows.slice(rows.length - max / 2)];
   for (const iv of show) {
     if (iv === undefined) {
-      out.push(`  … ${rows.length - max} more intervals (see --json) …`);
+      yield `  … ${rows.length - max} more intervals (see --json) …`;
       continue;
     }
     const dur = iv.startNs !== undefined && iv.endNs !== undefined ? formatDuration(iv.endNs - iv.startNs) + (iv.openAtEnd === true ? '+' : '') : '?';
     const name = iv.raw !== undefined ? `${iv.state} (${rawText(d, iv.raw)})` : iv.state;
     const mark = iv.certainty === 'known' ? '' : ` [${iv.certainty}]`;
-    out.push(`  ${name.padEnd(18)}${rel(iv.startNs, origin).padEnd(16)}${dur.padEnd(14)}${formatBytes(iv.bytes).padEnd(12)}${mark}`);
+    yield `  ${name.padEnd(18)}${rel(iv.startNs, origin).padEnd(16)}${dur.padEnd(14)}${formatBytes(iv.bytes).padEnd(12)}${mark}`;
   }
-  if (d.intervalsDropped > 0) out.push(`  (${d.intervalsDropped} intervals past the per-device limit were not kept)`);
+  if (d.intervalsDropped > 0) yield `  (${d.intervalsDropped} intervals past the per-device limit were not kept)`;
   // Every cap says what it dropped (issue 13): state writes and pending_bytes samples too.
-  if ((d.stateWritesDropped ?? 0) > 0) out.push(`  (${d.stateWritesDropped} state writes past the per-device limit were not kept)`);
-  if ((d.sessionsDropped ?? 0) > 0) out.push(`  (${d.sessionsDropped} earlier sessions past the per-device limit were not kept)`);
+  if ((d.stateWritesDropped ?? 0) > 0) yield `  (${d.stateWritesDropped} state writes past the per-device limit were not kept)`;
+  if ((d.sessionsDropped ?? 0) > 0) yield `  (${d.sessionsDropped} earlier sessions past the per-device limit were not kept)`;
   const pendingDropped = d.sessions.reduce((n, s) => n + s.pendingDropped, 0);
-  if (pendingDropped > 0) out.push(`  (${pendingDropped} pending_bytes samples past the per-session limit were not kept)`);
+  if (pendingDropped > 0) yield `  (${pendingDropped} pending_bytes samples past the per-session limit were not kept)`;
   const failed = d.stateWrites.filter((w) => w.result === 'failed');
   for (const w of failed) {
     const rb = w.readBackRaw !== undefined ? `, read back ${rawText(d, w.readBackRaw)}` : ', no read-back';
-    out.push(`  ${paint(o.color, '31', 'failed write')} ${w.from} → ${w.to} at ${rel(w.tsNs, origin)}: errno ${w.errno ?? '?'}${rb} (${formatSource(w.src)})`);
+    yield `  ${paint(o.color, '31', 'failed write')} ${w.from} → ${w.to} at ${rel(w.tsNs, origin)}: errno ${w.errno ?? '?'}${rb} (${formatSource(w.src)})`;
   }
   // v2: a SET of a combination walks several arcs inside one ioctl (spec §5.5); list them.
   for (const w of d.stateWrites) {
-    if (w.result === 'ok' && w.path !== undefined && w.path.length > 1) out.push(`  SET ${w.from} → ${w.to} at ${rel(w.tsNs, origin)} walked ${w.path.join(' › ')}`);
+    if (w.result === 'ok' && w.path !== undefined && w.path.length > 1) yield `  SET ${w.from} → ${w.to} at ${rel(w.tsNs, origin)} walked ${w.path.join(' › ')}`;
   }
-  if (d.resets > 0) out.push(`  device resets: ${d.resets}`);
+  if (d.resets > 0) yield `  device resets: ${d.resets}`;
   for (const s of d.sessions) {
     const dur = s.startNs !== undefined && s.endNs !== undefined ? formatDuration(s.endNs - s.startNs) : '?';
-    out.push(
+    yield (
       `  session ${s.kind} ${paint(o.color, s.outcome === 'completed' ? '32' : '31', s.outcome)} at ${rel(s.startNs, origin)} for ${dur}: ` +
-        `${s.states.join(' → ')}; ${s.iterations} iterations, ${formatBytes(s.bytes)}, not running ${formatDuration(s.notRunningNs)}`,
+        `${s.states.join(' → ')}; ${s.iterations} iterations, ${formatBytes(s.bytes)}, not running ${formatDuration(s.notRunningNs)}`
     );
-    if (s.partial === true) out.push('    began before what the trace shows (state before it unknown): its start, iterations and bytes are lower bounds');
-    if (s.reason !== undefined) out.push(`    why: ${s.reason}${s.reasonSrc !== undefined ? ` (${formatSource(s.reasonSrc)})` : ''}`);
-    if (s.convergence !== undefined) out.push(...convergenceLines(s.convergence));
+    if (s.partial === true) yield '    began before what the trace shows (state before it unknown): its start, iterations and bytes are lower bounds';
+    if (s.reason !== undefined) yield `    why: ${s.reason}${s.reasonSrc !== undefined ? ` (${formatSource(s.reasonSrc)})` : ''}`;
+    if (s.convergence !== undefined) yield* convergenceLines(s.convergence);
   }
-  return out;
 }
 
 function findingBlock(f: Finding, origin: bigint | undefined, o: TerminalOptions): string[] {
@@ -144,13 +143,28 @@ function placementLines(a: Analysis): string[] {
   return out;
 }
 
+/** The whole text, for tests and small analyses; `analyze` writes terminalChunks as they come. */
 export function renderTerminal(a: Analysis, o: TerminalOptions): string {
+  let s = '';
+  for (const c of terminalChunks(a, o)) s += c;
+  return s;
+}
+
+/**
+ * The terminal text in pieces, each a line with its newline, in order: what `analyze` writes
+ * as it goes, so that the text of 50,000 sessions is never held at once (issue 13: the
+ * joined text and its lines took 340 MB on a 470 MB trace).
+ */
+export function* terminalChunks(a: Analysis, o: TerminalOptions): Generator<string> {
+  for (const line of terminalLines(a, o)) yield `${line}\n`;
+}
+
+function* terminalLines(a: Analysis, o: TerminalOptions): Generator<string> {
   const origin = a.input.firstTsNs;
-  const lines: string[] = [];
   const sum = summarize(a);
   const files = a.input.files.map((f) => `${f.path} (${f.format}${f.clock !== undefined ? `, clock ${f.clock}` : ''}${f.host !== undefined ? `, host ${f.host.name}` : ''})`).join(', ');
-  lines.push(`migscope ${a.tool.version}: ${files}`);
-  lines.push(...placementLines(a));
+  yield `migscope ${a.tool.version}: ${files}`;
+  yield* placementLines(a);
   const wallInputs = a.input.files.length > 0 && a.input.files.every((f) => f.clock === 'realtime' || f.clock === 'order-only' || f.clock === undefined) && a.input.files.some((f) => f.clock === 'realtime');
   if (origin !== undefined) {
     const clock = wallInputs
@@ -158,42 +172,42 @@ export function renderTerminal(a: Analysis, o: TerminalOptions): string {
       : a.clock.offsetNs !== undefined
         ? `trace start ${new Date(Number((origin + a.clock.offsetNs) / 1_000_000n)).toISOString()} (wall clock from ${a.clock.source === 'sync' ? 'the capture\'s clock-sync record' : '--clock-offset'})`
         : 'times are trace-relative (no clock-sync record; set --clock-offset for wall-clock times)';
-    lines.push(clock);
+    yield clock;
   }
-  lines.push('');
+  yield '';
   const migrations = a.migrations ?? [];
-  lines.push(...migrationsBlock(migrations, o.color));
+  yield* migrationsBlock(migrations, o.color);
   if (a.devices.length === 0 && migrations.length > 0) {
-    lines.push('No VFIO device in these inputs (device timelines need VFIO trace events, QMP VFIO_MIGRATION events or a syscall capture).');
-    lines.push('');
+    yield 'No VFIO device in these inputs (device timelines need VFIO trace events, QMP VFIO_MIGRATION events or a syscall capture).';
+    yield '';
   } else if (a.devices.length === 0) {
-    lines.push('No VFIO device found in this trace. migscope looks for VFIO_GROUP_GET_DEVICE_FD, /dev/vfio opens,');
-    lines.push('GET_REGION_INFO replies with a migration region, or the v1 header access pattern; use');
-    lines.push('--device PID:FD=NAME and --region PID:FD=OFFSET when the capture started after the device was opened.');
-    lines.push('');
+    yield 'No VFIO device found in this trace. migscope looks for VFIO_GROUP_GET_DEVICE_FD, /dev/vfio opens,';
+    yield 'GET_REGION_INFO replies with a migration region, or the v1 header access pattern; use';
+    yield '--device PID:FD=NAME and --region PID:FD=OFFSET when the capture started after the device was opened.';
+    yield '';
   }
   // With inputs of two hosts the same BDF is on both: each device says whose it is.
   const hosts = new Set([...a.devices.map((d) => d.host?.toLowerCase()), ...migrations.map((m) => m.host?.name.toLowerCase())].filter((h) => h !== undefined));
   for (const d of a.devices) {
-    lines.push(...deviceBlock(d, origin, o, hosts.size > 1), '');
+    yield* deviceBlock(d, origin, o, hosts.size > 1);
+    yield '';
   }
   if (a.findings.length > 0) {
-    lines.push(paint(o.color, '1', `Findings (${a.findings.length})`));
-    for (const f of a.findings) lines.push(...findingBlock(f, origin, o));
-    lines.push('');
+    yield paint(o.color, '1', `Findings (${a.findings.length})`);
+    for (const f of a.findings) yield* findingBlock(f, origin, o);
+    yield '';
   }
   const inp = a.input;
-  lines.push(
+  yield (
     `${sum.devices} device(s), ${sum.sessions} session(s) (${Object.entries(sum.outcomes).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'none'}); ` +
-      `${sum.bySeverity.error} error(s), ${sum.bySeverity.warning} warning(s) (vmm ${sum.byBlame.vmm}, driver ${sum.byBlame.driver}${sum.uncertain > 0 ? `, ${sum.uncertain} uncertain` : ''})`,
+      `${sum.bySeverity.error} error(s), ${sum.bySeverity.warning} warning(s) (vmm ${sum.byBlame.vmm}, driver ${sum.byBlame.driver}${sum.uncertain > 0 ? `, ${sum.uncertain} uncertain` : ''})`
   );
-  lines.push(
+  yield (
     `input: ${inp.records} records, ${inp.malformed} malformed, ` +
       `${inp.duplicates > 0 ? `${inp.duplicates} duplicate(s) dropped, ` : ''}${inp.timeBackwards > 0 ? `${inp.timeBackwards} backwards time step(s), ` : ''}` +
-      `${inp.lostEvents} lost events${inp.gaps.length > 0 ? ` in ${inp.gaps.length} gap(s)` : ''}`,
+      `${inp.lostEvents} lost events${inp.gaps.length > 0 ? ` in ${inp.gaps.length} gap(s)` : ''}`
   );
-  for (const p of inp.problems.slice(0, 10)) lines.push(`  ${formatSource(p.src)}: ${p.message}`);
-  if (inp.problems.length > 10 || inp.problemsDropped > 0) lines.push(`  … ${inp.problems.length - 10 + inp.problemsDropped} more (see --json)`);
-  lines.push(...notJudgedLines(a));
-  return lines.join('\n') + '\n';
+  for (const p of inp.problems.slice(0, 10)) yield `  ${formatSource(p.src)}: ${p.message}`;
+  if (inp.problems.length > 10 || inp.problemsDropped > 0) yield `  … ${inp.problems.length - 10 + inp.problemsDropped} more (see --json)`;
+  yield* notJudgedLines(a);
 }

@@ -29,7 +29,7 @@ import { convergenceBytes, convergenceEnd, convergenceEnter, convergenceQemu, co
 import { DEFAULT_STALL_ITERATIONS, sessionConvergence, type ConvergenceOptions, type DowntimeLimit } from './convergence.js';
 import type { DeviceOp } from '../decode/ops.js';
 import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionDrain, SessionKind, SessionOutcome, SessionReason, StateInterval } from './types.js';
-import { createSessionList } from './session-list.js';
+import { createSessionList, type SessionSpill } from './session-list.js';
 
 interface SessionBuilder extends SessionCore {
   /** See MigrationSession.partial. */
@@ -61,6 +61,8 @@ export interface DeviceStateOptions {
   readonly maxIntervals: number;
   /** Finished sessions kept per device (the latest; older ones counted): unbounded when undefined. */
   readonly maxSessions?: number;
+  /** Where finished sessions past the latest few go when every one is kept (analyze, report): session-list.ts. */
+  readonly sessionSpill?: SessionSpill;
   readonly onSessionEnd: ((device: DeviceTimeline, session: MigrationSession) => void) | undefined;
   readonly onStateChange: ((deviceId: string, raw: number | undefined, state: string, protocol: Protocol) => void) | undefined;
   /** Each pending-bytes sample: v1 pending_bytes (§2.5), v2 PRECOPY_INFO initial + dirty (§5.4). Optional. */
@@ -97,7 +99,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   let resets = 0;
   // RUNNING is bit 0 of device_state (spec §2.2): any state without it is not running.
   const rec = createTimelineRecorder<WriteEntry>({ maxIntervals: opts.maxIntervals, stateName, isNotRunning: (raw) => (raw & V1_RUNNING) === 0 });
-  const sessions = createSessionList(opts.maxSessions);
+  const sessions = createSessionList(opts.maxSessions, opts.sessionSpill);
   let session: SessionBuilder | undefined;
   /** The last failed device_state write, waiting for the first read that shows a value (its read-back). */
   let awaitingReadBack: { readonly entry: WriteEntry; readonly op: V1StateWriteOp } | undefined;

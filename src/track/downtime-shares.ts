@@ -7,6 +7,7 @@
 import type { Migration } from './migration-types.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
 import { type Interval, IntervalIndex } from './interval-index.js';
+import { mapList } from './spilled-list.js';
 
 export interface ClockContext {
   /** The clock each input reported. */
@@ -106,7 +107,8 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
   const migrationIndex = indexMigrations(migrations);
   return devices.map((d) => {
     let changed = false;
-    const sessions = d.sessions.map((s) => {
+    // mapList: a spilled list is rewritten one session at a time, never held whole (spilled-list.ts).
+    const sessions = mapList(d.sessions, (s) => {
       const w = windowOf(d.id, s);
       const c = s.convergence;
       if (w === undefined || c === undefined) return s;

@@ -7,6 +7,7 @@
 
 import type { Source } from '../record/types.js';
 import type { DeviceTimeline, MigrationSession } from './types.js';
+import { mapList } from './spilled-list.js';
 
 /** Device names in two inputs carry "@<file>" on the second (src/cli/pipeline.ts); "@pid…" for two processes. */
 function nameOf(id: string): string {
@@ -48,7 +49,8 @@ export function settleByDestination(devices: readonly DeviceTimeline[]): { devic
   const out = devices.map((d) => {
     if (d.protocol !== 'v2' || (d.naming === 'pid-fd' || d.naming === 'path')) return d;
     let changed = false;
-    const sessions = d.sessions.map((s, i) => {
+    // mapList: a spilled list is rewritten one session at a time, never held whole (spilled-list.ts).
+    const sessions = mapList(d.sessions, (s, i): MigrationSession => {
       if (s.kind !== 'save' || s.outcome !== 'failed' || s.bytes === 0 || s.reason === undefined || !s.reason.includes('end of the stream was never confirmed')) return s;
       const bytes = streamBytes(d.sessions, i);
       const dst = resumes.find((r) => r.d !== d && nameOf(r.d.id) === nameOf(d.id) && (r.d.pid !== d.pid || r.d.id !== d.id) && r.s.bytes === bytes);

@@ -21,6 +21,7 @@ import { assertNever } from '../protocol/assert-never.js';
 import type { Source } from '../record/types.js';
 import type { DeviceTimeline, MigrationSession, Protocol } from './types.js';
 import { createDeviceState, type DeviceState, type DeviceStateOptions } from './device-state.js';
+import type { SessionSpill } from './session-list.js';
 import { createV2DeviceState, type V2DeviceState } from './v2-device-state.js';
 import { applyOp, NO_EAGAIN, NO_RESUME, NO_ROUND, deviceKey, type DeviceContext, type DeviceContextFields, type GapCounter, type KnownState } from './device-view.js';
 import { finishMigration, newMigrationState, settleBefore, updateAfter, type MigrationEnd } from './migration-episode.js';
@@ -91,6 +92,8 @@ export interface TrackerOptions {
   readonly maxIntervalsPerDevice?: number;
   /** Cap on finished sessions kept per device, the latest (those past it are counted): none when undefined (`analyze`). */
   readonly maxSessionsPerDevice?: number;
+  /** Keep every finished session, the older ones in this spill file (session-list.ts); ignored with maxSessionsPerDevice. */
+  readonly sessionSpill?: SessionSpill;
   /** The checker: every op with the device's view before it, then the facts it produced. */
   readonly observer?: TrackerObserver;
   /** The downtime limit in force when a save ends, for its convergence account (convergence.ts). */
@@ -191,6 +194,7 @@ export function createTracker(opts: TrackerOptions = {}): Tracker {
         maxPendingSamples: opts.maxPendingSamples ?? 10_000,
         maxIntervals: opts.maxIntervalsPerDevice ?? 100_000,
         ...(opts.maxSessionsPerDevice !== undefined ? { maxSessions: opts.maxSessionsPerDevice } : {}),
+        ...(opts.sessionSpill !== undefined ? { sessionSpill: opts.sessionSpill } : {}),
         onSessionEnd: (device, session) => {
           opts.onSessionEnd?.(device, session);
           if (created !== undefined) fact(created, { kind: 'session-end', device, session });

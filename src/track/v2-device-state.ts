@@ -80,7 +80,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   let comm: string | undefined;
   let resets = 0;
   const rec = createTimelineRecorder<V2WriteEntry>({ maxIntervals: opts.maxIntervals, stateName: v2Name, isNotRunning: v2NotRunning });
-  const sessions = createSessionList(opts.maxSessions);
+  const sessions = createSessionList(opts.maxSessions, opts.sessionSpill);
   let session: SessionBuilder | undefined;
   let learnedFlags: number | undefined;
   let shownFlags = 0;

@@ -16,7 +16,7 @@ import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { ConfigMap, Namespace } from 'kubernetes-models/v1';
 import { DaemonSet } from 'kubernetes-models/apps/v1';
-import { knownSettings, readConfigFile } from '../../src/cli/config-file.js';
+import { knownSettings, readConfigFile } from '../../src/cli/config-schema.js';
 import { registerAnalyzeCommand } from '../../src/cli/analyze.js';
 import { registerCaptureCommand } from '../../src/cli/capture.js';
 import { registerReportCommand } from '../../src/cli/report.js';

@@ -155,49 +155,82 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
     src: sources(ws.map((w) => w.src)),
   });
 
-  const sessions = (ss: readonly MigrationSession[]): ModelSessions => {
-    const pending = ss.flatMap((s) => s.pending);
-    const sp = spans(
-      ss.map((s) => rel(s.startNs)),
-      ss.map((s) => rel(s.endNs)),
-    );
-    return {
-      count: ss.length,
-      kind: ints(ss.map((s) => (s.kind === 'save' ? 0 : 1))),
-      start: sp.start,
-      end: sp.end,
-      outcome: ints(ss.map((s) => outcomeCode(s.outcome))),
-      statesCount: ints(ss.map((s) => s.states.length)),
-      states: ints(ss.flatMap((s) => s.states.map((n) => states.index(n)))),
-      iterations: ints(ss.map((s) => s.iterations)),
-      bytes: ints(ss.map((s) => s.bytes)),
-      notRunningNs: ints(ss.map((s) => Number(s.notRunningNs))),
-      pendingCount: ints(ss.map((s) => s.pending.length)),
-      pendingTs: delta(pending.map((p) => rel(p.tsNs))),
-      // Chart values only: a double is exact to 8 PiB, far past any device's state.
-      pendingBytes: ints(pending.map((p) => Number(p.bytes))),
-      pendingDropped: ints(ss.map((s) => s.pendingDropped)),
-      conv: convergence(ss),
-    };
-  };
-
   const VERDICT = { unknown: 0, converging: 1, stalled: 2, growing: 3 } as const;
   const FITS = { unknown: 0, yes: 1, no: 2 } as const;
   const num = (v: bigint | number | undefined): number | undefined => (v === undefined ? undefined : Number(v));
-  const convergence = (ss: readonly MigrationSession[]): ModelConvergence => {
-    const c = ss.map((s) => s.convergence);
+
+  /**
+   * The session columns in one pass over the sessions: a spilled list (track/spilled-list.ts)
+   * reads each session from its file once, and no column holds a session or its samples,
+   * only the numbers (issue 13: a pass per column held every session's convergence and
+   * pending samples at once).
+   */
+  const sessions = (ss: readonly MigrationSession[]): ModelSessions => {
+    type Col = (number | undefined)[];
+    const kind: Col = [], starts: Col = [], ends: Col = [], outcome: Col = [], statesCount: Col = [], stateIdx: Col = [];
+    const iterations: Col = [], bytes: Col = [], notRunningNs: Col = [], pendingCount: Col = [], pendingTs: Col = [], pendingBytes: Col = [], pendingDropped: Col = [];
+    const verdict: Col = [], fits: Col = [], stopStart: Col = [], estimateBytes: Col = [], actualBytes: Col = [], predictedNs: Col = [], actualNs: Col = [];
+    const otherDevicesNs: Col = [], qemuDowntimeNs: Col = [], limitNs: Col = [], dominant: Col = [];
+    for (const s of ss) {
+      kind.push(s.kind === 'save' ? 0 : 1);
+      starts.push(rel(s.startNs));
+      ends.push(rel(s.endNs));
+      outcome.push(outcomeCode(s.outcome));
+      statesCount.push(s.states.length);
+      for (const n of s.states) stateIdx.push(states.index(n));
+      iterations.push(s.iterations);
+      bytes.push(s.bytes);
+      notRunningNs.push(Number(s.notRunningNs));
+      pendingCount.push(s.pending.length);
+      for (const p of s.pending) {
+        pendingTs.push(rel(p.tsNs));
+        // Chart values only: a double is exact to 8 PiB, far past any device's state.
+        pendingBytes.push(Number(p.bytes));
+      }
+      pendingDropped.push(s.pendingDropped);
+      const x = s.convergence;
+      verdict.push(x === undefined ? undefined : VERDICT[x.verdict]);
+      fits.push(x === undefined ? undefined : FITS[x.fits]);
+      stopStart.push(rel(x?.stopCopyStartNs));
+      estimateBytes.push(num(x?.stopCopyEstimateBytes));
+      actualBytes.push(x?.stopCopyActualBytes);
+      predictedNs.push(num(x?.predictedStopCopyNs));
+      actualNs.push(num(x?.actualStopCopyNs));
+      otherDevicesNs.push(num(x?.downtime.otherDevicesNs));
+      qemuDowntimeNs.push(x?.downtime.migrationDowntimeMs === undefined ? undefined : x.downtime.migrationDowntimeMs * 1e6);
+      limitNs.push(x?.downtimeLimitMs === undefined ? undefined : x.downtimeLimitMs * 1e6);
+      dominant.push(x?.downtime.dominantDevice === undefined ? undefined : strings.index(x.downtime.dominantDevice));
+    }
+    const sp = spans(starts, ends);
+    const conv: ModelConvergence = {
+      verdict: ints(verdict),
+      fits: ints(fits),
+      stopStart: ints(stopStart),
+      estimateBytes: ints(estimateBytes),
+      actualBytes: ints(actualBytes),
+      predictedNs: ints(predictedNs),
+      actualNs: ints(actualNs),
+      otherDevicesNs: ints(otherDevicesNs),
+      qemuDowntimeNs: ints(qemuDowntimeNs),
+      limitNs: ints(limitNs),
+      dominant: ints(dominant),
+    };
     return {
-      verdict: ints(c.map((x) => (x === undefined ? undefined : VERDICT[x.verdict]))),
-      fits: ints(c.map((x) => (x === undefined ? undefined : FITS[x.fits]))),
-      stopStart: ints(c.map((x) => rel(x?.stopCopyStartNs))),
-      estimateBytes: ints(c.map((x) => num(x?.stopCopyEstimateBytes))),
-      actualBytes: ints(c.map((x) => x?.stopCopyActualBytes)),
-      predictedNs: ints(c.map((x) => num(x?.predictedStopCopyNs))),
-      actualNs: ints(c.map((x) => num(x?.actualStopCopyNs))),
-      otherDevicesNs: ints(c.map((x) => num(x?.downtime.otherDevicesNs))),
-      qemuDowntimeNs: ints(c.map((x) => (x?.downtime.migrationDowntimeMs === undefined ? undefined : x.downtime.migrationDowntimeMs * 1e6))),
-      limitNs: ints(c.map((x) => (x?.downtimeLimitMs === undefined ? undefined : x.downtimeLimitMs * 1e6))),
-      dominant: ints(c.map((x) => (x?.downtime.dominantDevice === undefined ? undefined : strings.index(x.downtime.dominantDevice)))),
+      count: kind.length,
+      kind: ints(kind),
+      start: sp.start,
+      end: sp.end,
+      outcome: ints(outcome),
+      statesCount: ints(statesCount),
+      states: ints(stateIdx),
+      iterations: ints(iterations),
+      bytes: ints(bytes),
+      notRunningNs: ints(notRunningNs),
+      pendingCount: ints(pendingCount),
+      pendingTs: delta(pendingTs),
+      pendingBytes: ints(pendingBytes),
+      pendingDropped: ints(pendingDropped),
+      conv,
     };
   };
 

@@ -1,0 +1,182 @@
+// The session spill (track/spill-codec.ts, spill-file.ts, spilled-list.ts): what is read
+// back is exactly what was written, the view behaves as the array it stands for, a file
+// that refuses writes loses nothing, and the file never shows in the temp directory.
+
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeValue, encodeValue } from '../../src/track/spill-codec.js';
+import { openSpillFile, SpillRefused, type SpillFile } from '../../src/track/spill-file.js';
+import { createSpilledList, isSpilled, mapList } from '../../src/track/spilled-list.js';
+import type { MigrationSession } from '../../src/track/types.js';
+
+const opened: SpillFile[] = [];
+function spill(): SpillFile {
+  const f = openSpillFile();
+  if (f === undefined) throw new Error('no temp file');
+  opened.push(f);
+  return f;
+}
+afterEach(() => {
+  for (const f of opened.splice(0)) f.close();
+});
+
+/** A save with every kind of field a session has: bigints, optional and undefined fields, nested evidence. */
+function save(i: number): MigrationSession {
+  return {
+    kind: 'save',
+    startNs: 1_873_600_000_000n + BigInt(i) * 1_000_000_007n,
+    endNs: i % 3 === 0 ? undefined : 1_873_600_000_000n + BigInt(i) * 1_000_000_007n + 9_007_199_254_740_993n,
+    outcome: i % 5 === 0 ? 'failed' : 'completed',
+    states: ['RUNNING', 'PRE_COPY', 'SAVING', 'STOP'],
+    iterations: i,
+    bytes: i * 8192,
+    pending: [{ tsNs: undefined, bytes: 0n }, { tsNs: 5n, bytes: 18_446_744_073_709_551_615n }],
+    pendingDropped: 0,
+    notRunningNs: BigInt(i),
+    src: { file: 'trace.txt', line: 100 + i },
+    reason: `\u0001 a reason that begins with the tag, session ${i}`,
+    reasonSrc: undefined,
+    convergence: {
+      curveFrom: 'pending-bytes',
+      iterations: [{ tsNs: 1n, remainingBytes: 10n }],
+      iterationsDropped: 0,
+      shrinkRateBytesPerS: i % 2 === 0 ? Number.POSITIVE_INFINITY : -0,
+      dirtyRateBytesPerS: Number.NaN,
+      verdict: 'converging',
+      verdictReason: 'shrank',
+      verdictEvidence: [{ src: { file: 'trace.txt', byteOffset: 4096, cpu: 1 }, what: 'first sample →' }],
+      stopCopySizeUnknown: [],
+      stopCopyEvidence: [],
+      downtime: { notRunningNs: 0n, deviceStopCopyNs: undefined },
+      fits: 'unknown',
+      uncertain: false,
+    },
+  };
+}
+
+describe('spill codec', () => {
+  it('reads back exactly what it wrote: bigints, undefined fields and slots, -0, NaN, infinities, tag-like strings', () => {
+    const v = { a: 1n, b: -(2n ** 70n), c: undefined, d: [undefined, -0, Number.NaN, Number.NEGATIVE_INFINITY, '\u0001n12', '\u0001', ''], e: { f: { g: [[], {}] } }, h: 'plain', i: 0, j: null, k: true };
+    const back = decodeValue(encodeValue(v));
+    expect(back).toStrictEqual(v);
+    expect(Object.keys(back as object)).toEqual(Object.keys(v));
+    expect(Object.is((back as typeof v).d[1], -0)).toBe(true);
+    expect((back as typeof v).d[4]).toBe('\u0001n12');
+  });
+
+  it('round-trips whole sessions', () => {
+    for (let i = 0; i < 6; i++) expect(decodeValue(encodeValue(save(i)))).toStrictEqual(save(i));
+  });
+});
+
+describe('spill file', () => {
+  it('is never visible in its directory, and cannot be made in one that does not exist', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'migscope-spill-test-'));
+    try {
+      const f = openSpillFile(dir);
+      expect(f).toBeDefined();
+      const at = f?.append('hello, spill');
+      expect(readdirSync(dir)).toEqual([]);
+      expect(at !== undefined ? f?.read(at.pos, at.len) : undefined).toBe('hello, spill');
+      f?.close();
+      expect(openSpillFile(join(dir, 'missing'))).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads what is still in its write batch, and multi-byte text at byte positions', () => {
+    const f = spill();
+    const a = f.append('état → STOP');
+    const b = f.append('second');
+    expect(f.read(b.pos, b.len)).toBe('second');
+    expect(f.read(a.pos, a.len)).toBe('état → STOP');
+    expect(f.size()).toBe(a.len + b.len);
+  });
+});
+
+describe('spilled list', () => {
+  it('is the array it stands for: indexing, length, iteration, array methods, JSON', () => {
+    const file = spill();
+    const list = createSpilledList<MigrationSession>(file, 2);
+    const plain: MigrationSession[] = [];
+    for (let i = 0; i < 11; i++) {
+      list.push(save(i));
+      plain.push(save(i));
+    }
+    const v = list.view;
+    // Most of it is in the file, the latest in memory.
+    expect(list.spilled).toBeGreaterThanOrEqual(9);
+    expect(list.spilled).toBeLessThan(11);
+    expect(file.size()).toBeGreaterThan(0);
+    expect(isSpilled(v)).toBe(true);
+    expect(isSpilled(plain)).toBe(false);
+    expect(Array.isArray(v)).toBe(true);
+    expect(v.length).toBe(11);
+    expect(v[0]).toStrictEqual(plain[0]);
+    expect(v[10]).toStrictEqual(plain[10]);
+    expect(v[11]).toBeUndefined();
+    expect([...v]).toStrictEqual(plain);
+    expect(v.map((s) => s.iterations)).toEqual(plain.map((s) => s.iterations));
+    expect(v.filter((s) => s.outcome === 'failed').length).toBe(3);
+    expect(v.reduce((n, s) => n + s.bytes, 0)).toBe(plain.reduce((n, s) => n + s.bytes, 0));
+    expect(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2)).toBe(JSON.stringify(plain, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2));
+    expect(Object.keys(v)).toEqual(Object.keys(plain));
+    expect(5 in v).toBe(true);
+    expect(11 in v).toBe(false);
+  });
+
+  it('is read-only', () => {
+    const list = createSpilledList<MigrationSession>(spill(), 0);
+    list.push(save(1));
+    const v = list.view as MigrationSession[];
+    expect(() => {
+      v[0] = save(2);
+    }).toThrow(TypeError);
+    expect(() => v.push(save(3))).toThrow(TypeError);
+    expect(v.length).toBe(1);
+  });
+
+  it('keeps items in memory when the file refuses them: nothing is lost', () => {
+    const real = spill();
+    let accepted = 0;
+    const refusing: SpillFile = {
+      ...real,
+      append(text) {
+        if (accepted >= 4) throw new SpillRefused('disk full');
+        accepted++;
+        return real.append(text);
+      },
+    };
+    const list = createSpilledList<MigrationSession>(refusing, 1);
+    for (let i = 0; i < 10; i++) list.push(save(i));
+    expect(list.spilled).toBe(4);
+    expect([...list.view]).toStrictEqual(Array.from({ length: 10 }, (_, i) => save(i)));
+  });
+
+  it('mapList calls fn once per item in order and gives what map gives, on plain and spilled lists', () => {
+    const list = createSpilledList<MigrationSession>(spill(), 3);
+    const plain: MigrationSession[] = [];
+    for (let i = 0; i < 12; i++) {
+      list.push(save(i));
+      plain.push(save(i));
+    }
+    // Every third item changes; the others come back as they were read (they keep their place in the file).
+    const fn = (s: MigrationSession, i: number): MigrationSession => (i % 3 === 0 ? { ...s, outcome: 'completed', reason: `settled ${i}` } : s);
+    const seen: number[] = [];
+    const mapped = mapList(list.view, (s, i) => {
+      seen.push(i);
+      return fn(s, i);
+    });
+    expect(seen).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(isSpilled(mapped)).toBe(true);
+    expect([...mapped]).toStrictEqual(plain.map(fn));
+    // The original list is unchanged.
+    expect([...list.view]).toStrictEqual(plain);
+    const plainMapped = mapList(plain, fn);
+    expect(isSpilled(plainMapped)).toBe(false);
+    expect(plainMapped).toStrictEqual(plain.map(fn));
+  });
+});
