@@ -15,15 +15,19 @@
 import type { ByteSource } from './byte-source.js';
 
 /** What must follow a format record at its declared end. */
-/** 'systems': a u32 system count, then a system header (v6: the ftrace list is followed by the systems). */
-export type Follower = 'format' | 'system' | 'systems' | 'end' | 'unknown';
+/**
+ * 'systems': a u32 system count, then a system header (v6: the ftrace list is followed by the
+ * systems). 'kallsyms': v6's kallsyms block (u32 size, then `address type name` lines), which
+ * follows the last system.
+ */
+export type Follower = 'format' | 'system' | 'systems' | 'kallsyms' | 'end' | 'unknown';
 
 /** A structure found by the scan: where the damaged text ends and what starts there. */
 export interface Resync {
   /** File-source position where the damaged record's text ends. */
   readonly textEnd: number;
   /** What starts at textEnd: a format record, a system header, the system count (v6), or the source's end. */
-  readonly next: 'format' | 'system' | 'systems' | 'end';
+  readonly next: 'format' | 'system' | 'systems' | 'kallsyms' | 'end';
 }
 
 const NAME = Buffer.from('name: ', 'latin1');
@@ -64,6 +68,18 @@ function systemsAt(src: ByteSource, p: number): boolean {
   return b.length === 4 && b.readUInt32LE(0) >= 1 && b.readUInt32LE(0) <= MAX_FORMATS_PER_SYSTEM && systemHeaderAt(src, p + 4);
 }
 
+const KALLSYMS_LINE = /^[0-9a-f]{8,16} [A-Za-z] \S/;
+
+/** v6's kallsyms block at `p`: a u32 size that fits, then a symbol line (or size 0 and a fitting u32 printk size). */
+function kallsymsAt(src: ByteSource, p: number): boolean {
+  const b = read(src, p, 4 + 40);
+  if (b.length < 8) return false;
+  const n = b.readUInt32LE(0);
+  if (p + 4 + n > src.size) return false;
+  if (n === 0) return p + 8 + b.readUInt32LE(4) <= src.size;
+  return KALLSYMS_LINE.test(b.toString('latin1', 4));
+}
+
 /** Does what is at `p` fit what must follow there? */
 export function followerFits(src: ByteSource, p: number, follower: Follower): boolean {
   switch (follower) {
@@ -73,6 +89,8 @@ export function followerFits(src: ByteSource, p: number, follower: Follower): bo
       return systemHeaderAt(src, p);
     case 'systems':
       return systemsAt(src, p);
+    case 'kallsyms':
+      return kallsymsAt(src, p);
     case 'end':
       return p === src.size;
     case 'unknown':
@@ -89,6 +107,16 @@ export function followerFits(src: ByteSource, p: number, follower: Follower): bo
 export function resyncAfter(src: ByteSource, textStart: number, follower: Follower): Resync | undefined {
   if (follower === 'unknown') return undefined;
   const window = read(src, textStart, MAX_SCAN);
+  if (follower === 'kallsyms') {
+    // The first symbol line after the text, its u32 size just before it.
+    const re = /[0-9a-f]{8,16} [A-Za-z] \S/g;
+    const text = window.toString('latin1');
+    for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+      const at = textStart + m.index - 4;
+      if (at > textStart && kallsymsAt(src, at)) return { textEnd: at, next: 'kallsyms' };
+    }
+    return undefined;
+  }
   // From 1: the damaged record's own text starts with "name: ".
   for (let h = window.indexOf(NAME, 1); h >= 0; h = window.indexOf(NAME, h + 1)) {
     const rec = textStart + h - 8;

@@ -176,7 +176,7 @@ function readSystems(s: Seq, c: Collect, sectionBound: boolean): void {
   if (n > s.src.size - s.pos) throw new TraceDatError(`absurd event system count ${n}`, s.at(s.pos - 4));
   for (let i = 0; i < n; i++) {
     const name = cstr(s, 'event system name');
-    const after: Follower = i < n - 1 ? 'system' : sectionBound ? 'end' : 'unknown';
+    const after: Follower = i < n - 1 ? 'system' : sectionBound ? 'end' : 'kallsyms';
     if (readFormatList(s, name, c, after, sectionBound) === 'lost') {
       if (i < n - 1) c.problems.push({ byteOffset: s.at(s.pos), message: `${n - 1 - i} later event systems not read` });
       return;

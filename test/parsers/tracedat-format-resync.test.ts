@@ -131,10 +131,26 @@ describe('a format whose stored size does not match its text', async () => {
     expect(r.problems.some((x) => /event format 7 of 7 of system "syscalls"/.test(x.message) || /ends after 6 of its 7 formats/.test(x.message))).toBe(true);
   });
 
-  test('v6: the last format of the file stays a clear error at its byte (nothing recognisable follows it)', async () => {
-    const r = await run(withSizeOff(V6, 'sys_exit_ioctl', 0x4141414141414141n));
+  test('v6: the last format of the file (followed by kallsyms): every record kept', async () => {
+    for (const delta of [+37, -37, 0x4141414141414141n]) {
+      const r = await run(withSizeOff(V6, 'sys_exit_ioctl', delta));
+      expect(r.fatal).toBeUndefined();
+      expect(json(r.records)).toBe(json(clean6.records));
+      const m = r.problems.filter((x) => /does not match its text/.test(x.message));
+      expect(m).toHaveLength(1);
+      expect(m[0]?.src?.byteOffset).toBe(formatAt(V6, 'sys_exit_ioctl'));
+    }
+  });
+
+  test('v6: the last format with nothing recognisable after it stays a clear error at its byte', async () => {
+    // The kallsyms block's size is made absurd as well: no structure follows the text.
+    const b = withSizeOff(V6, 'sys_exit_ioctl', 0x4141414141414141n);
+    const at = formatAt(V6, 'sys_exit_ioctl');
+    const end = at + 8 + Number(V6.readBigUInt64LE(at));
+    b.writeUInt32LE(0xffffff00, end);
+    const r = await run(b);
     expect(r.fatal).toBeInstanceOf(TraceDatError);
-    expect(r.fatal?.byteOffset).toBe(formatAt(V6, 'sys_exit_ioctl'));
+    expect(r.fatal?.byteOffset).toBe(at);
     expect(r.fatal?.message).toMatch(/format size/);
   });
 });
