@@ -50,7 +50,7 @@ const OFFENDING_LINE = /\bpwrite64 .*\boff=0x90000000000 count=4 ret=-22 val=0x5
 /** The finding watch prints for it (src/cli/watch.ts printFinding). */
 const FINDING_LINE = /\bV1-RESERVED-STATE blame vmm\b/;
 
-function quantile(sorted: readonly number[], q: number): number {
+export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return NaN;
   // nearest rank
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));

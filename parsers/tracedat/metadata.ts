@@ -132,32 +132,28 @@ function readFormatList(s: Seq, system: string, c: Collect, after: Follower, sec
     if (!fits) {
       const r = resyncAfter(s.src, s.pos, follower);
       if (r === undefined && (!sectionBound || stored <= BigInt(s.src.size - s.pos))) {
-        // Nothing better found: the stored size stands (and says what is wrong with it
-        // where it does not fit: absurd, or past the end).
+        // Nothing better found: the stored size stands (u64, and need below, say what is
+        // wrong with it where it does not fit: absurd, or past the end).
         s.pos = rec;
-        const text = need(s, u64(s, 'format size'), 'format text').toString('utf8');
-        const f = parseEventFormat(text, system);
-        if (typeof f === 'string') c.problems.push({ byteOffset: at, message: `event format skipped: ${f}` });
-        else c.formats.set(f.id, f);
-        continue;
-      }
-      if (r === undefined) {
+        const size = u64(s, 'format size');
+        textEnd = s.pos + size;
+      } else if (r === undefined) {
         c.problems.push({
           byteOffset: at,
           message: `event format ${i + 1} of ${n} of system "${system}": stored size ${stored} does not lead to the next format, and none was found after it; the rest of this section's formats are not read (their events are unknown)`,
         });
         s.pos = s.src.size;
         return 'lost';
+      } else {
+        c.problems.push({
+          byteOffset: at,
+          message:
+            `event format ${i + 1} of ${n} of system "${system}": stored size ${stored} does not match its text ` +
+            `(${r.textEnd - s.pos} bytes, up to byte ${s.at(r.textEnd)}); the format probably changed while trace-cmd copied it (another tracer adding or removing a probe)`,
+        });
+        textEnd = r.textEnd;
+        next = r.next;
       }
-      // r is the structure found after the text
-      c.problems.push({
-        byteOffset: at,
-        message:
-          `event format ${i + 1} of ${n} of system "${system}": stored size ${stored} does not match its text ` +
-          `(${r.textEnd - s.pos} bytes, up to byte ${s.at(r.textEnd)}); the format probably changed while trace-cmd copied it (another tracer adding or removing a probe)`,
-      });
-      textEnd = r.textEnd;
-      next = r.next;
     }
     const text = need(s, textEnd - s.pos, 'format text').toString('utf8');
     const f = parseEventFormat(text, system);

@@ -5,12 +5,12 @@
 // trace-cmd cannot run.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { captureScenario, labAvailable, labScenarios, LAB_PYTHON } from '../../capture/lab/run.js';
-import { traceCmdTracer } from '../../capture/tracecmd.js';
+import { ftraceEnabledRefusal, traceCmdTracer } from '../../capture/tracecmd.js';
 import { findTracefs, instancesWithPrefix, uprobeGroupsWithPrefix } from '../../capture/tracefs.js';
 import { parseTraceDat } from '../../parsers/tracedat/index.js';
 import { assertNoTracingLeft, assertScenario, collector } from './lab-helpers.js';
@@ -21,16 +21,8 @@ if (!avail.ok) console.warn(`SKIPPED test/capture/tracecmd-lab.test.ts: ${avail.
 const tmp = mkdtempSync(join(tmpdir(), 'migscope-tracecmd-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
-/** Writing ftrace_enabled's own value back fails here with EPERM (LAB-NOTES); harmless where it works. */
-function ftraceEnabledRefused(): boolean {
-  const f = '/proc/sys/kernel/ftrace_enabled';
-  try {
-    writeFileSync(f, readFileSync(f, 'utf8').trim());
-    return false;
-  } catch (e) {
-    return e instanceof Error && 'code' in e && (e.code === 'EPERM' || e.code === 'EACCES' || e.code === 'EROFS');
-  }
-}
+/** Writing ftrace_enabled's own value back fails here with EPERM (LAB-NOTES); ftraceEnabledRefusal has its own unit test (ftrace-units). */
+const ftraceEnabledRefused = (): boolean => ftraceEnabledRefusal() !== undefined;
 
 async function parse(file: string): Promise<ReturnType<typeof collector>['got']> {
   const { sink, got } = collector();
