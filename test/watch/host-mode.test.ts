@@ -248,7 +248,11 @@ describe.skipIf(skipReason !== undefined)('watch --all: VMMs that start later, o
     // B's saves ended (V2-SAVE-DRAIN cites the second): a session line for each, one after A exited.
     const sessionsB = [B1, B2].flatMap((n) => scenario(n).expect.sessions?.[DEV_B] ?? []);
     expect(sessionsB).toHaveLength(2);
-    expect(lines().filter((l) => l.type === 'session' && l.device === DEV_B)).toHaveLength(sessionsB.length);
+    // The second save's session line can follow the finding that cites it (it is printed when
+    // the session's last record has been through the reorder hold): wait for it, then count.
+    const sessionLinesB = (): Line[] => lines().filter((l) => l.type === 'session' && l.device === DEV_B);
+    await waitFor(() => sessionLinesB().length >= sessionsB.length, 10_000, `B's session lines in ${w.stdout()}`).catch(() => undefined);
+    expect(sessionLinesB()).toHaveLength(sessionsB.length);
 
     // /metrics has every finding, and B's state set the state B2 left it in (a new counter
     // series reads 0 on its first scrape: ZeroFirstPrometheusExporter; so the second scrape is the one that counts).
