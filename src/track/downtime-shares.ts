@@ -7,7 +7,7 @@
 import type { Migration } from './migration-types.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
 import { type Interval, IntervalIndex } from './interval-index.js';
-import { mapList } from './spilled-list.js';
+import { mapListLazy } from './spilled-list.js';
 
 export interface ClockContext {
   /** The clock each input reported. */
@@ -91,9 +91,12 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
   // windows go to the first, as a scan in that order would.
   const byDomain = new Map<string, Interval<{ readonly w: Window; readonly order: number }>[]>();
   let count = 0;
+  /** Devices with a save that has a window: only their sessions change. */
+  const withWindow = new Set<DeviceTimeline>();
   for (const d of devices) for (const s of d.sessions) {
     const w = windowOf(d.id, s);
     if (w === undefined) continue;
+    withWindow.add(d);
     const order = count++;
     const p = placed(w, ctx);
     if (p === undefined) continue;
@@ -106,9 +109,11 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
   const windows = new Map([...byDomain].map(([k, ivs]) => [k, new IntervalIndex(ivs)]));
   const migrationIndex = indexMigrations(migrations);
   return devices.map((d) => {
-    let changed = false;
-    // mapList: a spilled list is rewritten one session at a time, never held whole (spilled-list.ts).
-    const sessions = mapList(d.sessions, (s) => {
+    if (!withWindow.has(d)) return d;
+    // mapListLazy: a spilled session gets its share when it is read, not by rewriting the
+    // spill file now (spilled-list.ts). The share depends only on the session and on the
+    // windows and migrations gathered above, which no longer change.
+    const sessions = mapListLazy(d.sessions, (s) => {
       const w = windowOf(d.id, s);
       const c = s.convergence;
       if (w === undefined || c === undefined) return s;
@@ -127,9 +132,8 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
         ...(m?.downtimeMs !== undefined ? { migrationDowntimeMs: m.downtimeMs } : {}),
         dominantDevice: longest !== undefined && longest.w.durNs > w.durNs ? longest.w.device : d.id,
       };
-      changed = true;
       return { ...s, convergence: { ...c, downtime } };
     });
-    return changed ? { ...d, sessions } : d;
+    return { ...d, sessions };
   });
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue } from '../../src/track/spill-codec.js';
 import { openSpillFile, SpillRefused, type SpillFile } from '../../src/track/spill-file.js';
-import { createSpilledList, isSpilled, mapList } from '../../src/track/spilled-list.js';
+import { createSpilledList, isSpilled, mapList, mapListLazy } from '../../src/track/spilled-list.js';
 import type { MigrationSession } from '../../src/track/types.js';
 
 const opened: SpillFile[] = [];
@@ -178,5 +178,40 @@ describe('spilled list', () => {
     const plainMapped = mapList(plain, fn);
     expect(isSpilled(plainMapped)).toBe(false);
     expect(plainMapped).toStrictEqual(plain.map(fn));
+  });
+
+  it('mapListLazy reads every item as mapped without reading or rewriting the file now, and composes', () => {
+    const file = spill();
+    const list = createSpilledList<MigrationSession>(file, 3);
+    const plain: MigrationSession[] = [];
+    for (let i = 0; i < 12; i++) {
+      list.push(save(i));
+      plain.push(save(i));
+    }
+    expect(list.spilled).toBeGreaterThan(0);
+    const written = file.size();
+    let reads = 0;
+    const realRead = file.read.bind(file);
+    file.read = (pos, len) => {
+      reads++;
+      return realRead(pos, len);
+    };
+    const share = (s: MigrationSession, i: number): MigrationSession => ({ ...s, reason: `share ${i}` });
+    const mapped = mapListLazy(list.view, share);
+    expect(reads).toBe(0);
+    expect(file.size()).toBe(written);
+    expect(isSpilled(mapped)).toBe(true);
+    expect(mapped).toHaveLength(12);
+    expect([...mapped]).toStrictEqual(plain.map(share));
+    expect(reads).toBe(list.spilled);
+    // A second lazy map applies after the first; the original list is unchanged.
+    const twice = mapListLazy(mapped, (s) => ({ ...s, iterations: s.iterations + 100 }));
+    expect([...twice]).toStrictEqual(plain.map(share).map((s) => ({ ...s, iterations: s.iterations + 100 })));
+    expect([...list.view]).toStrictEqual(plain);
+    expect(file.size()).toBe(written);
+    // An eager mapList after a lazy one that returns items unchanged keeps the mapping: the
+    // file's copy of a spilled item is the unmapped one, so its place cannot be reused.
+    expect([...mapList(mapped, (s) => s)]).toStrictEqual(plain.map(share));
+    expect(mapListLazy(plain, share)).toStrictEqual(plain.map(share));
   });
 });
