@@ -2,6 +2,7 @@
 
 import type { Analysis } from './types.js';
 import type { SessionOutcome } from '../track/types.js';
+import { sessionTotals } from '../track/session-list.js';
 
 export interface AnalysisSummary {
   readonly devices: number;
@@ -21,12 +22,12 @@ export function summarize(a: Analysis): AnalysisSummary {
   let bytes = 0;
   let notRunningNs = 0n;
   for (const d of a.devices) {
-    for (const s of d.sessions) {
-      sessions++;
-      outcomes[s.outcome]++;
-      bytes += s.bytes;
-      notRunningNs += s.notRunningNs;
-    }
+    // The totals, not a pass over the sessions: a spilled list keeps them (track/session-list.ts).
+    const t = sessionTotals(d.sessions);
+    sessions += t.count;
+    for (const k of Object.keys(outcomes) as SessionOutcome[]) outcomes[k] += t.outcomes[k];
+    bytes += t.bytesByKind.save + t.bytesByKind.resume;
+    notRunningNs += t.notRunningNs;
   }
   const bySeverity = { error: 0, warning: 0 };
   const byBlame = { vmm: 0, driver: 0 };

@@ -6,6 +6,7 @@ import type { Analysis } from '../analysis/types.js';
 import { summarize } from '../analysis/summary.js';
 import type { Finding } from '../check/types.js';
 import type { DeviceTimeline } from '../track/types.js';
+import { sessionTotals } from '../track/session-list.js';
 import type { Source } from '../record/types.js';
 import { migrationsBlock } from './migrations-terminal.js';
 import { convergenceLines } from './convergence-terminal.js';
@@ -83,7 +84,7 @@ function* deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: Terminal
   // Every cap says what it dropped (issue 13): state writes and pending_bytes samples too.
   if ((d.stateWritesDropped ?? 0) > 0) yield `  (${d.stateWritesDropped} state writes past the per-device limit were not kept)`;
   if ((d.sessionsDropped ?? 0) > 0) yield `  (${d.sessionsDropped} earlier sessions past the per-device limit were not kept)`;
-  const pendingDropped = d.sessions.reduce((n, s) => n + s.pendingDropped, 0);
+  const pendingDropped = sessionTotals(d.sessions).pendingDropped;
   if (pendingDropped > 0) yield `  (${pendingDropped} pending_bytes samples past the per-session limit were not kept)`;
   const failed = d.stateWrites.filter((w) => w.result === 'failed');
   for (const w of failed) {

@@ -7,9 +7,9 @@
 // With a spill file (analyze, report), every session is kept but the older ones live in the
 // file (spilled-list.ts): memory holds the latest few per device (issue 13).
 
-import type { MigrationSession } from './types.js';
+import type { MigrationSession, SessionOutcome } from './types.js';
 import type { SpillFile } from './spill-file.js';
-import { createSpilledList } from './spilled-list.js';
+import { createSpilledList, foldOf, type SpillFold } from './spilled-list.js';
 
 export interface SessionList {
   push(s: MigrationSession): void;
@@ -26,7 +26,7 @@ export interface SessionSpill {
 
 export function createSessionList(max: number | undefined, spill?: SessionSpill): SessionList {
   if (max === undefined && spill !== undefined) {
-    const list = createSpilledList<MigrationSession>(spill.file, spill.after);
+    const list = createSpilledList(spill.file, spill.after, SESSION_TOTALS);
     return { push: (s) => list.push(s), items: list.view, dropped: () => 0 };
   }
   const items: MigrationSession[] = [];
@@ -43,4 +43,48 @@ export function createSessionList(max: number | undefined, spill?: SessionSpill)
     items,
     dropped: () => dropped,
   };
+}
+
+/** What the summaries count over a device's sessions (analysis/summary.ts, report/html/summary.ts, report/terminal.ts). */
+export interface SessionTotals {
+  count: number;
+  byKind: Record<MigrationSession['kind'], number>;
+  outcomes: Record<SessionOutcome, number>;
+  bytesByKind: Record<MigrationSession['kind'], number>;
+  notRunningNs: bigint;
+  maxNotRunningNs: bigint;
+  pendingDropped: number;
+}
+
+const SESSION_TOTALS: SpillFold<MigrationSession, SessionTotals> = {
+  init: () => ({
+    count: 0,
+    byKind: { save: 0, resume: 0 },
+    outcomes: { completed: 0, failed: 0, cancelled: 0, incomplete: 0, unknown: 0 },
+    bytesByKind: { save: 0, resume: 0 },
+    notRunningNs: 0n,
+    maxNotRunningNs: 0n,
+    pendingDropped: 0,
+  }),
+  add(t, s) {
+    t.count++;
+    t.byKind[s.kind]++;
+    t.outcomes[s.outcome]++;
+    t.bytesByKind[s.kind] += s.bytes;
+    t.notRunningNs += s.notRunningNs;
+    if (s.notRunningNs > t.maxNotRunningNs) t.maxNotRunningNs = s.notRunningNs;
+    t.pendingDropped += s.pendingDropped;
+  },
+};
+
+/**
+ * The totals of a device's sessions: kept as they were spilled when the list is a spill
+ * view (no read of the file), else counted now.
+ */
+export function sessionTotals(sessions: readonly MigrationSession[]): SessionTotals {
+  const kept = foldOf<SessionTotals>(sessions);
+  if (kept !== undefined) return kept;
+  const t = SESSION_TOTALS.init();
+  for (const s of sessions) SESSION_TOTALS.add(t, s);
+  return t;
 }

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue } from '../../src/track/spill-codec.js';
 import { openSpillFile, SpillRefused, type SpillFile } from '../../src/track/spill-file.js';
-import { createSpilledList, isSpilled, mapList, mapListLazy } from '../../src/track/spilled-list.js';
+import { createSpilledList, foldOf, isSpilled, mapList, mapListLazy, type SpillFold } from '../../src/track/spilled-list.js';
+import { createSessionList, sessionTotals } from '../../src/track/session-list.js';
 import type { MigrationSession } from '../../src/track/types.js';
 
 const opened: SpillFile[] = [];
@@ -213,5 +214,53 @@ describe('spilled list', () => {
     // file's copy of a spilled item is the unmapped one, so its place cannot be reused.
     expect([...mapList(mapped, (s) => s)]).toStrictEqual(plain.map(share));
     expect(mapListLazy(plain, share)).toStrictEqual(plain.map(share));
+  });
+
+  it('keeps a fold over every item pushed; mapList folds its results anew, mapListLazy carries the totals over', () => {
+    const count: SpillFold<MigrationSession, { failed: number; bytes: number }> = {
+      init: () => ({ failed: 0, bytes: 0 }),
+      add(a, s) {
+        if (s.outcome === 'failed') a.failed++;
+        a.bytes += s.bytes;
+      },
+    };
+    const list = createSpilledList(spill(), 3, count);
+    const plain: MigrationSession[] = [];
+    for (let i = 0; i < 12; i++) {
+      list.push(save(i));
+      plain.push(save(i));
+    }
+    const want = { failed: plain.filter((s) => s.outcome === 'failed').length, bytes: plain.reduce((n, s) => n + s.bytes, 0) };
+    expect(want.failed).toBe(3);
+    expect(foldOf(list.view)).toStrictEqual(want);
+    expect(foldOf(plain)).toBeUndefined();
+    const settled = mapList(list.view, (s) => (s.outcome === 'failed' ? { ...s, outcome: 'completed' as const } : s));
+    expect(foldOf(settled)).toStrictEqual({ failed: 0, bytes: want.bytes });
+    expect(foldOf(list.view)).toStrictEqual(want);
+    expect(foldOf(mapListLazy(list.view, (s) => ({ ...s, reason: 'share' })))).toStrictEqual(want);
+  });
+
+  it('sessionTotals of a spilled session list come from the fold, without reading the file, and equal a count of the items', () => {
+    const file = spill();
+    const list = createSessionList(undefined, { file, after: 2 });
+    const plain = createSessionList(undefined);
+    for (let i = 0; i < 20; i++) {
+      list.push(save(i));
+      plain.push(save(i));
+    }
+    expect(isSpilled(list.items)).toBe(true);
+    let reads = 0;
+    const realRead = file.read.bind(file);
+    file.read = (pos, len) => {
+      reads++;
+      return realRead(pos, len);
+    };
+    const t = sessionTotals(list.items);
+    expect(reads).toBe(0);
+    expect(t).toStrictEqual(sessionTotals(plain.items));
+    expect(t.count).toBe(20);
+    expect(t.outcomes.failed).toBe(4);
+    expect(t.notRunningNs).toBe(190n);
+    expect(t.maxNotRunningNs).toBe(19n);
   });
 });
