@@ -54,6 +54,9 @@ export interface SessionTotals {
   notRunningNs: bigint;
   maxNotRunningNs: bigint;
   pendingDropped: number;
+  /** The earliest and latest time a session shows (its start, end and pending_bytes samples); undefined when none has one. */
+  minNs: bigint | undefined;
+  maxNs: bigint | undefined;
 }
 
 const SESSION_TOTALS: SpillFold<MigrationSession, SessionTotals> = {
@@ -65,6 +68,8 @@ const SESSION_TOTALS: SpillFold<MigrationSession, SessionTotals> = {
     notRunningNs: 0n,
     maxNotRunningNs: 0n,
     pendingDropped: 0,
+    minNs: undefined,
+    maxNs: undefined,
   }),
   add(t, s) {
     t.count++;
@@ -74,6 +79,14 @@ const SESSION_TOTALS: SpillFold<MigrationSession, SessionTotals> = {
     t.notRunningNs += s.notRunningNs;
     if (s.notRunningNs > t.maxNotRunningNs) t.maxNotRunningNs = s.notRunningNs;
     t.pendingDropped += s.pendingDropped;
+    const see = (ts: bigint | undefined): void => {
+      if (ts === undefined) return;
+      if (t.minNs === undefined || ts < t.minNs) t.minNs = ts;
+      if (t.maxNs === undefined || ts > t.maxNs) t.maxNs = ts;
+    };
+    see(s.startNs);
+    see(s.endNs);
+    for (const p of s.pending) see(p.tsNs);
   },
 };
 

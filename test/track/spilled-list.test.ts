@@ -262,5 +262,9 @@ describe('spilled list', () => {
     expect(t.outcomes.failed).toBe(4);
     expect(t.notRunningNs).toBe(190n);
     expect(t.maxNotRunningNs).toBe(19n);
+    // save(i): starts at 1,873,600,000,000 + i·1,000,000,007; pending samples at 5 ns; session 19 ends the latest.
+    expect(t.minNs).toBe(5n);
+    expect(t.maxNs).toBe(1_873_600_000_000n + 19n * 1_000_000_007n + 9_007_199_254_740_993n);
+    expect(sessionTotals([]).minNs).toBeUndefined();
   });
 });

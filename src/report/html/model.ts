@@ -23,6 +23,7 @@ import type {
 import type { HtmlReportOptions } from './options.js';
 import { isAlarmState, LEGEND_STATES, OUTCOME_COLORS, OUTCOME_ORDER, stateColor } from './palette.js';
 import { summarize } from './summary.js';
+import { sessionTotals } from '../../track/session-list.js';
 
 /** Index of each value in a growing table, so repeated strings are stored once. */
 interface Interner {
@@ -62,11 +63,10 @@ function timeRange(a: Analysis): { min: bigint; max: bigint } | undefined {
       see(iv.endNs);
     }
     for (const w of d.stateWrites) see(w.tsNs);
-    for (const s of d.sessions) {
-      see(s.startNs);
-      see(s.endNs);
-      for (const p of s.pending) see(p.tsNs);
-    }
+    // The sessions' earliest and latest times without a pass over them (a spilled list keeps them, track/session-list.ts).
+    const t = sessionTotals(d.sessions);
+    see(t.minNs);
+    see(t.maxNs);
   }
   for (const f of a.findings) see(f.tsNs);
   for (const g of a.input.gaps) see(g.tsNs);

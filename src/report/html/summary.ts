@@ -3,6 +3,7 @@
 
 import type { Analysis } from '../../analysis/types.js';
 import type { SessionOutcome } from '../../track/types.js';
+import { sessionTotals } from '../../track/session-list.js';
 
 export interface ReportSummary {
   readonly devices: number;
@@ -42,13 +43,15 @@ export function summarize(analysis: Analysis): ReportSummary {
     resets += d.resets;
     stateWrites += d.stateWrites.length;
     for (const w of d.stateWrites) if (w.result === 'failed') failedWrites += 1;
-    for (const s of d.sessions) {
-      sessions[s.kind] += 1;
-      outcomes[s.outcome] += 1;
-      bytes[s.kind] += s.bytes;
-      notRunning += s.notRunningNs;
-      if (s.notRunningNs > maxNotRunning) maxNotRunning = s.notRunningNs;
-    }
+    // The totals, not a pass over the sessions: a spilled list keeps them (track/session-list.ts).
+    const t = sessionTotals(d.sessions);
+    sessions.save += t.byKind.save;
+    sessions.resume += t.byKind.resume;
+    for (const k of Object.keys(outcomes) as SessionOutcome[]) outcomes[k] += t.outcomes[k];
+    bytes.save += t.bytesByKind.save;
+    bytes.resume += t.bytesByKind.resume;
+    notRunning += t.notRunningNs;
+    if (t.maxNotRunningNs > maxNotRunning) maxNotRunning = t.maxNotRunningNs;
   }
   const findings = { total: 0, error: { vmm: 0, driver: 0 }, warning: { vmm: 0, driver: 0 }, uncertain: 0 };
   for (const f of analysis.findings) {
