@@ -1,7 +1,9 @@
 // `migscope report`: the analysis as one self-contained HTML file for a post-mortem
 // (src/report/html; docs/report.md).
 
-import { writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { addAnalysisOptions, addMergeOptions, NO_DEVICE_HINT, runAnalysis, type AnalyzeFlags } from './analyze.js';
 import { handleStopSignals } from './stop-signals.js';
@@ -51,14 +53,15 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
   const spill = openSpillFile();
   try {
     const analysis = await runAnalysis(files, { ...flags, failOn: 'never' }, signals.stopped, undefined, spill);
-    const { renderHtmlReport } = await import('../report/html/render.js');
+    const { writeHtmlReport } = await import('../report/html/render.js');
     const rules = ruleCatalogue().map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef }));
     const { citedLines } = await import('./evidence-lines.js');
-    const html = renderHtmlReport(analysis, { title: flags.title ?? `migscope: ${files.join(', ')}`, rules, evidenceText: await citedLines(analysis) });
-    await writeFile(flags.output, html);
+    const opts = { title: flags.title ?? `migscope: ${files.join(', ')}`, rules, evidenceText: await citedLines(analysis) };
+    // Written as it is produced (render.ts writeHtmlReport): the page is never held whole.
+    const bytes = await writeToFile(flags.output, (sink) => writeHtmlReport(analysis, opts, sink));
     const s = summarize(analysis);
     process.stderr.write(
-      `migscope report: ${flags.output} (${(html.length / 1e6).toFixed(1)} MB): ${s.devices} device(s), ${s.sessions} session(s), ` +
+      `migscope report: ${flags.output} (${(bytes / 1e6).toFixed(1)} MB): ${s.devices} device(s), ${s.sessions} session(s), ` +
         `${s.bySeverity.error} error(s), ${s.bySeverity.warning} warning(s)\n`,
     );
     if (analysis.devices.length === 0 && (analysis.migrations?.length ?? 0) === 0) {
@@ -79,5 +82,24 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
   } finally {
     spill?.close();
     signals.dispose();
+  }
+}
+
+/** Runs `produce` with a sink into `path` (backpressure respected) and waits until the file is written and closed. */
+async function writeToFile<T>(path: string, produce: (sink: (chunk: string) => Promise<void>) => Promise<T>): Promise<T> {
+  const ws = createWriteStream(path);
+  // An open or write error rejects here; until something awaits, it is held, not unhandled.
+  const failed = once(ws, 'error').then(([e]: unknown[]) => Promise.reject(e instanceof Error ? e : new Error(String(e))));
+  failed.catch(() => {});
+  const sink = async (chunk: string): Promise<void> => {
+    if (!ws.write(chunk)) await Promise.race([once(ws, 'drain'), failed]);
+  };
+  try {
+    const result = await Promise.race([produce(sink), failed]);
+    ws.end();
+    await finished(ws);
+    return result;
+  } finally {
+    ws.destroy();
   }
 }

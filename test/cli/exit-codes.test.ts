@@ -61,6 +61,11 @@ describe.skipIf(!existsSync(cli))('exit statuses (built CLI)', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('no VFIO device in this input');
     expect(readFileSync(none, 'utf8')).toContain('<html');
+    // An output that cannot be written: exit 2, and the message names the file and why.
+    const unwritable = run(['report', example, '-o', join(tmp, 'no-such-dir', 'r.html')]);
+    expect(unwritable.status).toBe(2);
+    expect(unwritable.stderr).toMatch(/cannot write .*no-such-dir.*ENOENT/);
+    expect(run(['report', example, '-o', tmp]).stderr).toContain('EISDIR');
   });
 
   it('watch -: 0 clean, 1 findings, 2 usage errors and no device', () => {

@@ -10,6 +10,8 @@ import { citedLines } from '../../src/cli/evidence-lines.js';
 import { spawnSync } from 'node:child_process';
 import { builtCli } from '../watch/helpers.js';
 import { buildReportModel } from '../../src/report/html/index.js';
+import { writeFileSync } from 'node:fs';
+import type { Analysis } from '../../src/analysis/types.js';
 
 const V1 = 'test/fixtures/lab/bpftrace/reserved-state-101-rejected.txt';
 const TRACEDAT = 'test/fixtures/lab/trace-cmd/error-state-reset.dat';
@@ -31,6 +33,35 @@ describe('citedLines', () => {
     expect(n).toBeGreaterThan(0);
     // a line no finding cites is not read back
     expect(text({ file: V1, line: 1 })).toBeUndefined();
+  });
+
+  it('reads lines across 1 MB read chunks, CRLF, multi-byte text and an unterminated last line as a split of the whole file does', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'migscope-lines-'));
+    try {
+      const file = join(dir, 'crafted.txt');
+      const rows: string[] = [];
+      // ~3 MB of lines of varied length, so that many lines straddle a chunk boundary.
+      for (let i = 0, size = 0; size < 3_200_000; i++, size += (rows.at(-1)?.length ?? 0) + 1) {
+        const kind = i % 7;
+        if (kind === 0) rows.push('');
+        else if (kind === 1) rows.push(`crlf line ${i}\r`);
+        else if (kind === 2) rows.push(`long ${i} ${'é✓𝄞'.repeat(300)}`); // 2-, 3- and 4-byte UTF-8, past the 400-character cut
+        else rows.push(`line ${i} ${'x'.repeat((i * 7919) % 3000)}`);
+      }
+      rows.push('last line, no newline');
+      writeFileSync(file, rows.join('\n'));
+      const want = readFileSync(file, 'utf8').split('\n');
+      const cited = want.map((_, i) => i + 1).filter((n) => n % 3 !== 0 || n === want.length);
+      const a = { findings: [{ evidence: cited.map((line) => ({ src: { file, line }, what: 'x' })) }] } as unknown as Analysis;
+      const text = await citedLines(a);
+      for (const n of cited) {
+        const w = (want[n - 1] ?? '').replace(/\r$/, '');
+        expect(text({ file, line: n }), `line ${n}`).toBe(w.length > 400 ? `${w.slice(0, 400)}…` : w);
+      }
+      expect(text({ file, line: 3 })).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('gives nothing for binary records (cited by byte offset)', async () => {

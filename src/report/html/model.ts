@@ -105,7 +105,31 @@ function outcomeCode(o: SessionOutcome): number {
   return OUTCOME_ORDER.indexOf(o);
 }
 
+/** The model's fields before its lanes: none depends on what the lanes intern. */
+export type ModelHead = Pick<ReportModel, 'format' | 'title' | 'tool' | 'host' | 't0' | 'span' | 'clock' | 'input' | 'summary' | 'rules'>;
+/** The fields after the lanes: the tables interned while the lanes were built come last. */
+export type ModelTail = Omit<ReportModel, keyof ModelHead | 'lanes'>;
+
+/**
+ * The model in three parts, so that a writer can serialise it a lane at a time (render.ts:
+ * on a 2 GB trace the whole model and its JSON held hundreds of MB at once, issue 13).
+ * `lanes()` builds each lane when asked; `tail()` must be called after every lane was built
+ * (states, files and strings are complete only then). JSON.stringify of the assembled
+ * model (buildReportModel) is the same text as the parts written in order.
+ */
+export interface ReportModelParts {
+  readonly head: ModelHead;
+  lanes(): Iterable<ModelLane>;
+  tail(): ModelTail;
+}
+
 export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {}): ReportModel {
+  const parts = reportModelParts(analysis, opts);
+  const lanes = [...parts.lanes()];
+  return { ...parts.head, lanes, ...parts.tail() };
+}
+
+export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {}): ReportModelParts {
   const range = timeRange(analysis);
   const t0 = range?.min ?? 0n;
   const rel = (t: bigint | undefined): number | undefined => (t === undefined ? undefined : Number(t - t0));
@@ -247,7 +271,7 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
     if (!laneOf.has(d.id)) laneOf.set(d.id, i);
   });
 
-  const lanes: ModelLane[] = analysis.devices.map((d) => ({
+  const lane = (d: DeviceTimeline): ModelLane => ({
     id: d.id,
     host: d.host ?? null,
     pid: d.pid ?? null,
@@ -261,34 +285,7 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
     intervals: intervals(d.timeline),
     writes: writes(d.stateWrites),
     sessions: sessions(d.sessions),
-  }));
-
-  const fs: readonly Finding[] = analysis.findings;
-  const evidence = fs.flatMap((f) => f.evidence);
-  const findings: ModelFindings = {
-    count: fs.length,
-    rule: ints(fs.map((f) => strings.index(f.rule))),
-    severity: ints(fs.map((f) => (f.severity === 'error' ? 0 : 1))),
-    blame: ints(fs.map((f) => (f.blame === 'vmm' ? 0 : 1))),
-    certainty: ints(fs.map((f) => (f.certainty === 'certain' ? 0 : 1))),
-    device: ints(fs.map((f) => strings.index(f.device))),
-    lane: ints(fs.map((f) => laneOf.get(f.device) ?? -1)),
-    ts: delta(fs.map((f) => rel(f.tsNs))),
-    message: fs.map((f) => f.message),
-    specRef: ints(fs.map((f) => strings.index(f.specRef))),
-    evidenceCount: ints(fs.map((f) => f.evidence.length)),
-    evidenceSrc: sources(evidence.map((e) => e.src)),
-    evidenceWhat: evidence.map((e) => e.what),
-    ...(opts.evidenceText !== undefined ? { evidenceText: evidence.map((e) => opts.evidenceText?.(e.src) ?? null) } : {}),
-  };
-
-  const gs = analysis.input.gaps;
-  const gaps: ModelGaps = {
-    count: gs.length,
-    ts: delta(gs.map((g) => rel(g.tsNs))),
-    lost: ints(gs.map((g) => g.count ?? -1)),
-    src: sources(gs.map((g) => ({ file: g.file, line: g.line, byteOffset: g.byteOffset }))),
-  };
+  });
 
   const problems = analysis.input.problems.map((p) => ({
     where: p.src.line !== undefined ? `${p.src.file}:${p.src.line}` : p.src.byteOffset !== undefined ? `${p.src.file}@${p.src.byteOffset}` : p.src.file,
@@ -297,10 +294,7 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
   // What rules left undecided at a cap is shown beside the input's problems (the summary's list).
   for (const n of analysis.notJudged ?? []) problems.push({ where: n.rule, message: `not judged: ${n.count} ${n.what}` });
 
-  // states is complete only after lanes and sessions interned their names.
-  const modelStates: ModelState[] = states.values.map((name) => ({ name, color: stateColor(name), alarm: isAlarmState(name) }));
-
-  return {
+  const head: ModelHead = {
     format: 'migscope-report-1',
     title: opts.title ?? 'migscope report',
     tool: { name: analysis.tool.name, version: analysis.tool.version },
@@ -321,18 +315,58 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
       problemsDropped: analysis.input.problemsDropped,
     },
     summary: summarize(analysis),
-    states: modelStates,
-    files: files.values,
-    strings: strings.values,
     rules: (opts.rules ?? []).map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef })),
-    lanes,
-    findings,
-    gaps,
-    outcomes: [...OUTCOME_ORDER],
-    outcomeColors: OUTCOME_ORDER.map((o) => OUTCOME_COLORS[o]),
-    migrations: (analysis.migrations ?? []).map((m) => {
-      const f = migrationFacts(m);
-      return { title: f.title, outcome: f.outcome, when: f.when, facts: f.facts.map(([l, v, t]) => [l, v, t] as const) };
-    }),
+  };
+
+  const tail = (): ModelTail => {
+    const fs: readonly Finding[] = analysis.findings;
+    const evidence = fs.flatMap((f) => f.evidence);
+    const findings: ModelFindings = {
+      count: fs.length,
+      rule: ints(fs.map((f) => strings.index(f.rule))),
+      severity: ints(fs.map((f) => (f.severity === 'error' ? 0 : 1))),
+      blame: ints(fs.map((f) => (f.blame === 'vmm' ? 0 : 1))),
+      certainty: ints(fs.map((f) => (f.certainty === 'certain' ? 0 : 1))),
+      device: ints(fs.map((f) => strings.index(f.device))),
+      lane: ints(fs.map((f) => laneOf.get(f.device) ?? -1)),
+      ts: delta(fs.map((f) => rel(f.tsNs))),
+      message: fs.map((f) => f.message),
+      specRef: ints(fs.map((f) => strings.index(f.specRef))),
+      evidenceCount: ints(fs.map((f) => f.evidence.length)),
+      evidenceSrc: sources(evidence.map((e) => e.src)),
+      evidenceWhat: evidence.map((e) => e.what),
+      ...(opts.evidenceText !== undefined ? { evidenceText: evidence.map((e) => opts.evidenceText?.(e.src) ?? null) } : {}),
+    };
+
+    const gs = analysis.input.gaps;
+    const gaps: ModelGaps = {
+      count: gs.length,
+      ts: delta(gs.map((g) => rel(g.tsNs))),
+      lost: ints(gs.map((g) => g.count ?? -1)),
+      src: sources(gs.map((g) => ({ file: g.file, line: g.line, byteOffset: g.byteOffset }))),
+    };
+
+    return {
+      findings,
+      gaps,
+      outcomes: [...OUTCOME_ORDER],
+      outcomeColors: OUTCOME_ORDER.map((o) => OUTCOME_COLORS[o]),
+      migrations: (analysis.migrations ?? []).map((m) => {
+        const f = migrationFacts(m);
+        return { title: f.title, outcome: f.outcome, when: f.when, facts: f.facts.map(([l, v, t]) => [l, v, t] as const) };
+      }),
+      // Complete only now: the lanes, sessions and findings interned their names.
+      states: states.values.map((name): ModelState => ({ name, color: stateColor(name), alarm: isAlarmState(name) })),
+      files: files.values,
+      strings: strings.values,
+    };
+  };
+
+  return {
+    head,
+    *lanes() {
+      for (const d of analysis.devices) yield lane(d);
+    },
+    tail,
   };
 }
