@@ -6,7 +6,8 @@
 
 import type { Migration } from './migration-types.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
-import { type Interval, IntervalIndex } from './interval-index.js';
+import { type Interval, IntervalIndex, RowIntervalIndex } from './interval-index.js';
+import { BigintColumn } from './bigint-column.js';
 import { mapListLazy } from './spilled-list.js';
 
 export interface ClockContext {
@@ -85,28 +86,58 @@ function migrationOf(w: Window, index: MigrationIndex, ctx: ClockContext): Migra
   return found.size === 1 ? [...found][0] : undefined;
 }
 
+/**
+ * The stop-copy windows that share one clock domain, a row each: columns, not an object per
+ * window (a 2 GB trace has one per session, 237,308; as objects they held ~75 MB, issue 13).
+ * `order` is the window's place in device/session order over all domains.
+ */
+class WindowTable {
+  readonly start = new BigintColumn();
+  readonly end = new BigintColumn();
+  readonly dur = new BigintColumn();
+  readonly device: number[] = [];
+  readonly order: number[] = [];
+  private index: RowIntervalIndex | undefined;
+
+  add(start: bigint, end: bigint, dur: bigint, device: number, order: number): void {
+    this.start.push(start);
+    this.end.push(end);
+    this.dur.push(dur);
+    this.device.push(device);
+    this.order.push(order);
+  }
+
+  /** Rows whose window reaches into [lo, hi] (built on first use, after every add). */
+  reaching(lo: bigint, hi: bigint): Iterable<number> {
+    this.index ??= new RowIntervalIndex(this.start, this.end);
+    return this.index.reaching(lo, hi);
+  }
+}
+
 /** The devices with each save's downtime split filled in (otherDevicesNs, dominantDevice, migrationDowntimeMs). */
 export function withDowntimeShares(devices: readonly DeviceTimeline[], migrations: readonly Migration[], ctx: ClockContext): DeviceTimeline[] {
   // Each window with its place in device/session order: ties between equally long
   // windows go to the first, as a scan in that order would.
-  const byDomain = new Map<string, Interval<{ readonly w: Window; readonly order: number }>[]>();
+  const windows = new Map<string, WindowTable>();
+  const deviceIds: string[] = [];
   let count = 0;
   /** Devices with a save that has a window: only their sessions change. */
   const withWindow = new Set<DeviceTimeline>();
-  for (const d of devices) for (const s of d.sessions) {
-    const w = windowOf(d.id, s);
-    if (w === undefined) continue;
-    withWindow.add(d);
-    const order = count++;
-    const p = placed(w, ctx);
-    if (p === undefined) continue;
-    const iv = { start: p.start, end: p.end, item: { w, order } };
-    const list = byDomain.get(p.domain);
-    if (list === undefined) byDomain.set(p.domain, [iv]);
-    else list.push(iv);
+  for (const d of devices) {
+    const device = deviceIds.push(d.id) - 1;
+    for (const s of d.sessions) {
+      const w = windowOf(d.id, s);
+      if (w === undefined) continue;
+      withWindow.add(d);
+      const order = count++;
+      const p = placed(w, ctx);
+      if (p === undefined) continue;
+      let table = windows.get(p.domain);
+      if (table === undefined) windows.set(p.domain, (table = new WindowTable()));
+      table.add(p.start, p.end, w.durNs, device, order);
+    }
   }
   if (count === 0) return [...devices];
-  const windows = new Map([...byDomain].map(([k, ivs]) => [k, new IntervalIndex(ivs)]));
   const migrationIndex = indexMigrations(migrations);
   return devices.map((d) => {
     if (!withWindow.has(d)) return d;
@@ -118,19 +149,23 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
       const c = s.convergence;
       if (w === undefined || c === undefined) return s;
       const p = placed(w, ctx);
-      let longest: { readonly w: Window; readonly order: number } | undefined;
-      if (p !== undefined) {
-        for (const { item: o } of windows.get(p.domain)?.reaching(p.start, p.end) ?? []) {
-          if (o.w.device === d.id) continue;
-          if (longest === undefined || o.w.durNs > longest.w.durNs || (o.w.durNs === longest.w.durNs && o.order < longest.order)) longest = o;
+      let longest: { readonly dur: bigint; readonly order: number; readonly device: string } | undefined;
+      const table = p !== undefined ? windows.get(p.domain) : undefined;
+      if (p !== undefined && table !== undefined) {
+        for (const r of table.reaching(p.start, p.end)) {
+          const device = deviceIds[table.device[r] ?? -1] ?? '';
+          if (device === d.id) continue;
+          const dur = table.dur.get(r);
+          const order = table.order[r] ?? 0;
+          if (longest === undefined || dur > longest.dur || (dur === longest.dur && order < longest.order)) longest = { dur, order, device };
         }
       }
       const m = migrationOf(w, migrationIndex, ctx);
       const downtime: SessionConvergence['downtime'] = {
         ...c.downtime,
-        ...(longest !== undefined ? { otherDevicesNs: longest.w.durNs } : {}),
+        ...(longest !== undefined ? { otherDevicesNs: longest.dur } : {}),
         ...(m?.downtimeMs !== undefined ? { migrationDowntimeMs: m.downtimeMs } : {}),
-        dominantDevice: longest !== undefined && longest.w.durNs > w.durNs ? longest.w.device : d.id,
+        dominantDevice: longest !== undefined && longest.dur > w.durNs ? longest.device : d.id,
       };
       return { ...s, convergence: { ...c, downtime } };
     });

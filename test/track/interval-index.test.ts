@@ -30,6 +30,21 @@ describe('IntervalIndex', () => {
     }
   });
 
+  it('compares exactly beyond 64 bits and beyond the precision of a double', () => {
+    const base = 2n ** 70n;
+    const ivs = [
+      { start: base + 1n, end: base + 2n, item: 'a' },
+      { start: base + 3n, end: base + 4n, item: 'b' },
+      { start: 1_764_000_000_000_000_001n, end: 1_764_000_000_000_000_002n, item: 'c' },
+    ];
+    const index = new IntervalIndex(ivs);
+    expect([...index.reaching(base + 2n, base + 2n)].map((iv) => iv.item)).toEqual(['a']);
+    expect([...index.reaching(base + 3n, base + 10n)].map((iv) => iv.item)).toEqual(['b']);
+    // 1 ns apart, where a double cannot tell them apart
+    expect([...index.reaching(1_764_000_000_000_000_002n, 1_764_000_000_000_000_003n)].map((iv) => iv.item)).toEqual(['c']);
+    expect([...index.reaching(1_764_000_000_000_000_003n, 1_764_000_000_000_000_004n)]).toEqual([]);
+  });
+
   it('returns nothing from an empty index and yields the latest start first', () => {
     expect([...new IntervalIndex<number>([]).reaching(0n, 10n)]).toEqual([]);
     const index = new IntervalIndex([
