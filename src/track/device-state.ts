@@ -28,7 +28,7 @@ import { hex, isHardFailure, opText, resultText, stateText } from './op-text.js'
 import { convergenceBytes, convergenceEnd, convergenceEnter, convergenceQemu, convergenceSample, type ConvergencePhase } from './convergence-input.js';
 import { DEFAULT_STALL_ITERATIONS, sessionConvergence, type ConvergenceOptions, type DowntimeLimit } from './convergence.js';
 import type { DeviceOp } from '../decode/ops.js';
-import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionDrain, SessionKind, SessionOutcome, SessionReason, StateInterval } from './types.js';
+import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, SessionDrain, SessionKind, SessionOutcome, SessionReason, StateInterval, StateWrite } from './types.js';
 import { createSessionList, type SessionSpill } from './session-list.js';
 
 interface SessionBuilder extends SessionCore {
@@ -102,12 +102,12 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   const sessions = createSessionList(opts.maxSessions, opts.sessionSpill);
   let session: SessionBuilder | undefined;
   /** The last failed device_state write, waiting for the first read that shows a value (its read-back). */
-  let awaitingReadBack: { readonly entry: WriteEntry; readonly op: V1StateWriteOp } | undefined;
+  let awaitingReadBack: { readonly writeId: number; readonly op: V1StateWriteOp } | undefined;
   /** A pending_bytes read whose value the tracer did not see, waiting for QEMU's event. */
   let awaitingPendingValue = false;
   let syscallPendingSeen = false;
   /** A successful device_state write whose value the tracer did not see (see settleUnseenWrite). */
-  let unseenWrite: { entry: WriteEntry; ts: bigint | undefined; src: Source } | undefined;
+  let unseenWrite: { writeId: number; ts: bigint | undefined; src: Source } | undefined;
 
   /** The op being handled (evidence for what it causes). */
   let currentOp: DeviceOp | undefined;
@@ -142,7 +142,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     if (q !== undefined) {
       const state = q.args['state'];
       if (q.event === 'vfio_migration_set_state' && typeof state === 'bigint') {
-        w.entry.toRaw = Number(state);
+        rec.patchWrite(w.writeId, { toRaw: Number(state) });
         setState(Number(state), 'inferred', w.ts, w.src);
         return;
       }
@@ -383,7 +383,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     }
   }
 
-  function snapshotWith(tl: readonly StateInterval[], ws: readonly WriteEntry[], ss: readonly MigrationSession[], sessionsDropped = 0): DeviceTimeline {
+  function snapshotWith(tl: readonly StateInterval[], ws: readonly StateWrite[], ss: readonly MigrationSession[], sessionsDropped = 0): DeviceTimeline {
     return rec.deviceTimeline({ ref, comm, protocol, region, resets, timeline: tl, writes: ws, sessions: ss, sessionsDropped });
   }
 
@@ -449,11 +449,11 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         readBackRaw: undefined,
         src: o.src,
       };
-      rec.addWrite(entry);
+      const writeId = rec.addWrite(entry);
       if (o.result.ok === true) {
         awaitingReadBack = undefined;
         if (o.value === undefined) {
-          unseenWrite = { entry, ts: o.tsNs, src: o.src };
+          unseenWrite = { writeId, ts: o.tsNs, src: o.src };
           if (stopCopy !== undefined) stopCopy.unseenWrite = true;
         } else setState(o.value, 'known', o.tsNs, o.src);
       } else if (o.result.ok === false) {
@@ -471,7 +471,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
             refusing = false;
           }
         }
-        awaitingReadBack = { entry, op: o };
+        awaitingReadBack = { writeId, op: o };
       } else {
         // The exit was not seen: the write may or may not have taken effect.
         awaitingReadBack = undefined;
@@ -486,7 +486,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       if (o.result.ok !== true || o.value === undefined) return;
       if (awaitingReadBack !== undefined) {
         const a = awaitingReadBack;
-        a.entry.readBackRaw = o.value;
+        rec.patchWrite(a.writeId, { readBackRaw: o.value });
         awaitingReadBack = undefined;
         opts.onReadBack?.(a.op, o);
       }

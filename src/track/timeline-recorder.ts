@@ -2,11 +2,14 @@
 // interval in progress: the bookkeeping the v1 and v2 state machines (device-state.ts,
 // v2-device-state.ts) share, so that each of them keeps only its protocol's rules (which
 // states exist, when a session starts or ends). The recorder knows no protocol: the state
-// names and what "not running" means are handed to it.
+// names and what "not running" means are handed to it. The kept intervals and writes are
+// columns (interval-store.ts, write-store.ts: issue 13), read back as plain objects.
 
 import type { DeviceRef } from '../decode/ops.js';
 import type { Source } from '../record/types.js';
+import { createIntervalStore } from './interval-store.js';
 import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, StateInterval, StateWrite } from './types.js';
+import { createWriteStore } from './write-store.js';
 
 export type Certainty = StateInterval['certainty'];
 
@@ -22,8 +25,9 @@ interface Current {
 export type CurrentInterval = Readonly<Current>;
 
 /**
- * A state write as the machines build it: mutable, because its value (v1: an unseen write
- * filled by QEMU's event) or its read-back arrives with a later op.
+ * A state write as the machines build it. Its value (v1: an unseen write filled by QEMU's
+ * event) or its read-back arrives with a later op: the machines keep the write's id
+ * (addWrite) and fill it in with patchWrite, as the recorder no longer keeps this object.
  */
 export interface WriteEntry {
   tsNs: bigint | undefined;
@@ -35,17 +39,22 @@ export interface WriteEntry {
   src: Source;
 }
 
-export interface TimelineRecorderOptions {
+export interface TimelineRecorderOptions<W extends WriteEntry = WriteEntry> {
   /** Per-device cap on intervals, and separately on state writes (tracker's maxIntervalsPerDevice). */
   readonly maxIntervals: number;
   /** The spec's name of a raw state ("UNKNOWN" for undefined). */
   readonly stateName: (raw: number | undefined) => string;
   /** True for the states in which the device does not run (v1 §2.2 RUNNING bit clear; v2 §5.3). */
   readonly isNotRunning: (raw: number) => boolean;
+  /** A write as the timeline shows it, from the fields every protocol has (v2 adds its own after them). */
+  readonly writeOf?: (base: StateWrite, w: W) => StateWrite;
 }
 
+/** The patchable fields of a write: what a later op fills in. */
+export type WritePatch = Partial<Pick<WriteEntry, 'toRaw' | 'readBackRaw'>>;
+
 /** What a DeviceTimeline holds besides the recorder's intervals and writes. */
-export interface TimelineParts<W extends WriteEntry> {
+export interface TimelineParts {
   readonly ref: DeviceRef;
   readonly comm: string | undefined;
   readonly protocol: Protocol;
@@ -53,7 +62,7 @@ export interface TimelineParts<W extends WriteEntry> {
   readonly resets: number;
   /** All intervals, or a session's slice of them (onSessionEnd). */
   readonly timeline: readonly StateInterval[];
-  readonly writes: readonly W[];
+  readonly writes: readonly StateWrite[];
   readonly sessions: readonly MigrationSession[];
   /** Finished sessions the device's session list no longer holds (session-list.ts). */
   readonly sessionsDropped?: number;
@@ -63,19 +72,23 @@ function nothingYet(): Current {
   return { raw: undefined, certainty: 'unknown', startNs: undefined, src: undefined, bytes: 0 };
 }
 
-export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecorderOptions) {
-  const intervals: StateInterval[] = [];
+export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecorderOptions<W>) {
+  const intervals = createIntervalStore();
   let intervalsDropped = 0;
-  const writes: W[] = [];
+  const writes = createWriteStore();
   let writesDropped = 0;
+  /** Writes added so far, kept or not: the next write's id. */
+  let writeCount = 0;
   let cur: Current = nothingYet();
   // Past the cap, the items of the session in progress are still held for the session's own
   // slice (onSessionEnd): the device's list is cut short, the session never is, so every
   // session still gets all its state spans (watch --export, analyze --export). Bounded by
   // the cap too (a hostile session that never ends); what even that drops is counted.
-  let held: { intervals: StateInterval[]; writes: W[] } | undefined;
-  /** The latest write and whether the cap dropped it (a session starts with it). */
+  // Held writes are the entries themselves (few: past the cap, in one session), patched in place.
+  let held: { intervals: StateInterval[]; writes: W[]; firstWriteId: number } | undefined;
+  /** The latest write, its id, and whether the cap dropped it (a session starts with it). */
   let lastWrite: W | undefined;
+  let lastWriteId = -1;
   let lastWriteDropped = false;
 
   /** The interval in progress as it would read closed at `ts` (not marked openAtEnd). */
@@ -94,7 +107,7 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
     intervals.push({ ...currentUntil(ts), ...(openAtEnd ? { openAtEnd: true } : {}) });
   }
 
-  function stateWrite(w: WriteEntry): StateWrite {
+  function baseWrite(w: WriteEntry): StateWrite {
     return {
       tsNs: w.tsNs,
       fromRaw: w.fromRaw,
@@ -108,16 +121,22 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
     };
   }
 
+  function stateWrite(w: W): StateWrite {
+    const base = baseWrite(w);
+    return opts.writeOf === undefined ? base : opts.writeOf(base, w);
+  }
+
   return {
     current(): CurrentInterval {
       return cur;
     },
     /** Intervals kept so far (sessions remember where theirs start). */
     intervals(): readonly StateInterval[] {
-      return intervals;
+      return intervals.view;
     },
-    writes(): readonly W[] {
-      return writes;
+    /** Writes kept so far, as the timeline shows them. */
+    writes(): readonly StateWrite[] {
+      return writes.view;
     },
     currentUntil,
     /** Bytes moved through the data path while in the current state. */
@@ -165,14 +184,44 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
       for (const t of since) if (t !== undefined && (from === undefined || t > from)) from = t;
       return from !== undefined && ts > from ? ts - from : 0n;
     },
-    /** Every attempt to change the state, up to the cap; later ones are counted. */
-    addWrite(w: W): void {
+    /**
+     * Every attempt to change the state, up to the cap; later ones are counted. Returns the
+     * write's id, for patchWrite: the recorder keeps its own copy, not `w`.
+     */
+    addWrite(w: W): number {
+      const id = writeCount++;
       lastWrite = w;
+      lastWriteId = id;
       lastWriteDropped = writes.length >= opts.maxIntervals;
-      if (!lastWriteDropped) writes.push(w);
+      if (!lastWriteDropped) writes.push(stateWrite(w));
       else {
         writesDropped++;
         if (held !== undefined && held.writes.length < opts.maxIntervals) held.writes.push(w);
+      }
+      return id;
+    },
+    /**
+     * Fills in write `id` (its value, or its read-back) wherever it is kept: the device's
+     * list, or held for the session past the cap, or as the latest write a session may start
+     * with. A write the cap dropped and nothing holds is gone: the patch changes nothing.
+     */
+    patchWrite(id: number, p: WritePatch): void {
+      // Ids count every write and the list keeps the first ones: id i is item i while kept.
+      if (id < writes.length) {
+        let w = writes.at(id);
+        if ('toRaw' in p) w = { ...w, toRaw: p.toRaw, to: opts.stateName(p.toRaw) };
+        if ('readBackRaw' in p) w = { ...w, readBackRaw: p.readBackRaw };
+        writes.set(id, w);
+        return;
+      }
+      const entries: W[] = [];
+      if (id === lastWriteId && lastWrite !== undefined) entries.push(lastWrite);
+      const k = held === undefined ? -1 : id - held.firstWriteId;
+      const h = held !== undefined && k >= 0 ? held.writes[k] : undefined;
+      if (h !== undefined) entries.push(h);
+      for (const e of entries) {
+        if ('toRaw' in p) e.toRaw = p.toRaw;
+        if ('readBackRaw' in p) e.readBackRaw = p.readBackRaw;
       }
     },
     /**
@@ -180,17 +229,16 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
      * the cap are held for its slice, beginning with that write if the cap dropped it.
      */
     holdForSession(): void {
-      held = { intervals: [], writes: lastWriteDropped && lastWrite !== undefined ? [lastWrite] : [] };
+      const startsWithLast = lastWriteDropped && lastWrite !== undefined;
+      held = { intervals: [], writes: startsWithLast && lastWrite !== undefined ? [lastWrite] : [], firstWriteId: startsWithLast ? lastWriteId : writeCount };
     },
     /** The session's items past the cap (empty below it), and the end of holding. */
-    releaseHeld(): { readonly intervals: readonly StateInterval[]; readonly writes: readonly W[] } {
-      const h = held ?? { intervals: [], writes: [] };
+    releaseHeld(): { readonly intervals: readonly StateInterval[]; readonly writes: readonly StateWrite[] } {
+      const h = held;
       held = undefined;
-      return h;
+      return h === undefined ? { intervals: [], writes: [] } : { intervals: h.intervals, writes: h.writes.map(stateWrite) };
     },
-    /** The fields of a StateWrite every protocol has (v2 adds its own after them). */
-    stateWrite,
-    deviceTimeline(p: TimelineParts<W>, toStateWrite: (w: W) => StateWrite = stateWrite): DeviceTimeline {
+    deviceTimeline(p: TimelineParts): DeviceTimeline {
       return {
         id: p.ref.id,
         pid: p.ref.pid,
@@ -200,7 +248,7 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
         protocol: p.protocol,
         region: p.region,
         timeline: p.timeline,
-        stateWrites: p.writes.map(toStateWrite),
+        stateWrites: p.writes,
         sessions: p.sessions,
         resets: p.resets,
         intervalsDropped,

@@ -31,7 +31,7 @@ import { v2QemuFact } from '../decode/v2-qemu.js';
 import type { Source } from '../record/types.js';
 import type { DeviceStateOptions } from './device-state.js';
 import { createTimelineRecorder, type Certainty, type WriteEntry } from './timeline-recorder.js';
-import type { DeviceTimeline, MigrationSession, PrecopySample, SessionKind, SessionOutcome, StateInterval } from './types.js';
+import type { DeviceTimeline, MigrationSession, PrecopySample, SessionKind, SessionOutcome, StateInterval, StateWrite } from './types.js';
 import { V2_ERROR, V2_RESUMING, V2_RUNNING, V2_STOP_COPY, flagsFor, flagsShownBy, predictSet, v2InSavingGroup, v2Name, v2NotRunning } from './v2-model.js';
 import { V2_STATES } from '../protocol/v2.js';
 import { convergenceBytes, convergenceEnd, convergenceEnter, convergenceEstimate, convergenceQemu, convergenceSample, convergenceSizeUnknown, type ConvergencePhase } from './convergence-input.js';
@@ -79,7 +79,18 @@ interface Why {
 export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   let comm: string | undefined;
   let resets = 0;
-  const rec = createTimelineRecorder<V2WriteEntry>({ maxIntervals: opts.maxIntervals, stateName: v2Name, isNotRunning: v2NotRunning });
+  const rec = createTimelineRecorder<V2WriteEntry>({
+    maxIntervals: opts.maxIntervals,
+    stateName: v2Name,
+    isNotRunning: v2NotRunning,
+    writeOf: (base, w) => ({
+      ...base,
+      ...(w.path !== undefined ? { path: w.path } : {}),
+      ...(w.pathFlags !== undefined ? { pathFlags: w.pathFlags } : {}),
+      ...(w.dataFd !== undefined ? { dataFd: w.dataFd } : {}),
+      valueSource: w.valueSource,
+    }),
+  });
   const sessions = createSessionList(opts.maxSessions, opts.sessionSpill);
   let session: SessionBuilder | undefined;
   let learnedFlags: number | undefined;
@@ -94,7 +105,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
    */
   let unexplained: OpBase | undefined;
   /** The last failed SET, waiting for the GET that shows where it left the device. */
-  let lastFailed: V2WriteEntry | undefined;
+  let lastFailed: number | undefined;
 
   const flags = () => flagsFor(learnedFlags, shownFlags);
 
@@ -286,7 +297,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       dataFd,
       valueSource,
     };
-    rec.addWrite(entry);
+    const writeId = rec.addWrite(entry);
     if (result.ok === true) {
       const fromName = from === undefined ? undefined : V2_STATES[from];
       arriving = arrive(requested, certainty, o);
@@ -302,7 +313,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
         session.failed = true;
         session.failure ??= { text: `SET ${v2Name(from)} → ${v2Name(requested)} failed (${result.errno !== undefined ? `errno ${result.errno}` : 'no errno'})`, src: o.src };
       }
-      lastFailed = entry;
+      lastFailed = writeId;
       session?.states.push('UNKNOWN');
     }
     // Failed (state anywhere on the path or ERROR) or exit not seen: unknown until shown.
@@ -312,7 +323,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   /** A state shown by a GET or by QEMU, with no SET of ours to explain it. */
   function shown(raw: number, certainty: Certainty, o: OpBase): void {
     if (lastFailed !== undefined) {
-      lastFailed.readBackRaw = raw;
+      rec.patchWrite(lastFailed, { readBackRaw: raw });
       lastFailed = undefined;
     }
     if (raw === rec.current().raw) {
@@ -339,15 +350,9 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     return false;
   }
 
-  function snapshotWith(tl: readonly StateInterval[], ws: readonly V2WriteEntry[], ss: readonly MigrationSession[], sessionsDropped = 0): DeviceTimeline {
+  function snapshotWith(tl: readonly StateInterval[], ws: readonly StateWrite[], ss: readonly MigrationSession[], sessionsDropped = 0): DeviceTimeline {
     const fl = flags();
-    const device = rec.deviceTimeline({ ref, comm, protocol: 'v2', region: undefined, resets, timeline: tl, writes: ws, sessions: ss, sessionsDropped }, (w) => ({
-      ...rec.stateWrite(w),
-      ...(w.path !== undefined ? { path: w.path } : {}),
-      ...(w.pathFlags !== undefined ? { pathFlags: w.pathFlags } : {}),
-      ...(w.dataFd !== undefined ? { dataFd: w.dataFd } : {}),
-      valueSource: w.valueSource,
-    }));
+    const device = rec.deviceTimeline({ ref, comm, protocol: 'v2', region: undefined, resets, timeline: tl, writes: ws, sessions: ss, sessionsDropped });
     return { ...device, v2Flags: fl.value, v2FlagsSource: fl.source };
   }
 

@@ -1,0 +1,73 @@
+// Typed-array columns that grow by doubling, and the two value kinds the stores keep
+// besides plain numbers: exact bigint timestamps and interned strings (interval-store.ts,
+// write-store.ts). Issue 13: one interval or state write as a JS object, with its bigints
+// and its Source, is a handful of heap objects; 20,000 per device of them were a large
+// share of `analyze`'s peak RSS.
+
+export const INITIAL_CAPACITY = 16;
+
+type Typed = Float64Array | Int32Array | Uint8Array | BigInt64Array;
+
+/** `a` with room for at least `n` items (doubling), its contents kept. */
+export function grown<A extends Typed>(a: A, n: number): A {
+  if (n <= a.length) return a;
+  let cap = Math.max(a.length, INITIAL_CAPACITY);
+  while (cap < n) cap *= 2;
+  const b = new (a.constructor as new (n: number) => A)(cap);
+  (b as { set(x: A): void }).set(a);
+  return b;
+}
+
+/**
+ * Exact bigints in a BigInt64Array, and in a side map the ones outside int64 (a u64 kernel
+ * time past 2^63, or anything wider): a timestamp must come back as the value it was
+ * (STYLE.md "Exact kernel time"), not wrapped.
+ */
+export interface BigColumn {
+  vals: BigInt64Array;
+  readonly wide: Map<number, bigint>;
+}
+
+export function bigColumn(): BigColumn {
+  return { vals: new BigInt64Array(0), wide: new Map() };
+}
+
+export function setBig(c: BigColumn, i: number, v: bigint): void {
+  c.vals = grown(c.vals, i + 1);
+  if (BigInt.asIntN(64, v) === v) {
+    c.vals[i] = v;
+    c.wide.delete(i);
+  } else c.wide.set(i, v);
+}
+
+export function getBig(c: BigColumn, i: number): bigint {
+  if (c.wide.size > 0) {
+    const w = c.wide.get(i);
+    if (w !== undefined) return w;
+  }
+  return c.vals[i] as bigint;
+}
+
+/** Strings by a small code (state names, file names): few distinct values, many rows. */
+export interface Interned {
+  readonly codes: Map<string, number>;
+  readonly names: string[];
+}
+
+export function interned(): Interned {
+  return { codes: new Map(), names: [] };
+}
+
+export function codeOf(t: Interned, s: string): number {
+  let c = t.codes.get(s);
+  if (c === undefined) {
+    c = t.names.length;
+    t.names.push(s);
+    t.codes.set(s, c);
+  }
+  return c;
+}
+
+export function nameOf(t: Interned, c: number): string {
+  return t.names[c] as string;
+}
