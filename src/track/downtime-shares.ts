@@ -7,7 +7,7 @@
 import type { Migration } from './migration-types.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
 import { type Interval, IntervalIndex, RowIntervalIndex } from './interval-index.js';
-import { BigintColumn } from './bigint-column.js';
+import { bigColumn, getBig, setBig } from './columns.js';
 import { mapListLazy } from './spilled-list.js';
 
 export interface ClockContext {
@@ -92,24 +92,25 @@ function migrationOf(w: Window, index: MigrationIndex, ctx: ClockContext): Migra
  * `order` is the window's place in device/session order over all domains.
  */
 class WindowTable {
-  readonly start = new BigintColumn();
-  readonly end = new BigintColumn();
-  readonly dur = new BigintColumn();
+  readonly start = bigColumn();
+  readonly end = bigColumn();
+  readonly dur = bigColumn();
   readonly device: number[] = [];
   readonly order: number[] = [];
   private index: RowIntervalIndex | undefined;
 
   add(start: bigint, end: bigint, dur: bigint, device: number, order: number): void {
-    this.start.push(start);
-    this.end.push(end);
-    this.dur.push(dur);
+    const row = this.device.length;
+    setBig(this.start, row, start);
+    setBig(this.end, row, end);
+    setBig(this.dur, row, dur);
     this.device.push(device);
     this.order.push(order);
   }
 
   /** Rows whose window reaches into [lo, hi] (built on first use, after every add). */
   reaching(lo: bigint, hi: bigint): Iterable<number> {
-    this.index ??= new RowIntervalIndex(this.start, this.end);
+    this.index ??= new RowIntervalIndex(this.start, this.end, this.device.length);
     return this.index.reaching(lo, hi);
   }
 }
@@ -155,7 +156,7 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
         for (const r of table.reaching(p.start, p.end)) {
           const device = deviceIds[table.device[r] ?? -1] ?? '';
           if (device === d.id) continue;
-          const dur = table.dur.get(r);
+          const dur = getBig(table.dur, r);
           const order = table.order[r] ?? 0;
           if (longest === undefined || dur > longest.dur || (dur === longest.dur && order < longest.order)) longest = { dur, order, device };
         }

@@ -9,7 +9,7 @@
 // per interval (downtime-shares.ts: one per session); IntervalIndex is the same search over
 // a list of objects.
 
-import { BigintColumn } from './bigint-column.js';
+import { bigColumn, getBig, setBig, type BigColumn } from './columns.js';
 
 export interface Interval<T> {
   readonly start: bigint;
@@ -20,25 +20,27 @@ export interface Interval<T> {
 export class RowIntervalIndex {
   /** Row numbers in order of start (ties in row order). */
   private readonly sorted: Uint32Array;
-  private readonly prefixMaxEnd = new BigintColumn();
+  private readonly prefixMaxEnd: BigColumn = bigColumn();
 
+  /** Rows 0…count−1 of `starts` and `ends` (columns.ts: exact bigints). */
   constructor(
-    private readonly starts: BigintColumn,
-    private readonly ends: BigintColumn,
+    private readonly starts: BigColumn,
+    private readonly ends: BigColumn,
+    count: number,
   ) {
-    const rows = Array.from({ length: starts.length }, (_, i) => i);
+    const rows = Array.from({ length: count }, (_, i) => i);
     // Array sort is stable; rows usually arrive in a few ordered runs (a device's sessions), which it merges cheaply.
     rows.sort((a, b) => {
-      const x = starts.get(a);
-      const y = starts.get(b);
+      const x = getBig(starts, a);
+      const y = getBig(starts, b);
       return x < y ? -1 : x > y ? 1 : 0;
     });
     this.sorted = Uint32Array.from(rows);
     let max: bigint | undefined;
-    for (const r of this.sorted) {
-      const e = ends.get(r);
+    for (let i = 0; i < this.sorted.length; i++) {
+      const e = getBig(ends, this.sorted[i] ?? 0);
       max = max === undefined || e > max ? e : max;
-      this.prefixMaxEnd.push(max);
+      setBig(this.prefixMaxEnd, i, max);
     }
   }
 
@@ -49,12 +51,12 @@ export class RowIntervalIndex {
     let b = this.sorted.length;
     while (a < b) {
       const m = (a + b) >>> 1;
-      if (this.starts.get(this.sorted[m] ?? 0) <= hi) a = m + 1;
+      if (getBig(this.starts, this.sorted[m] ?? 0) <= hi) a = m + 1;
       else b = m;
     }
-    for (let i = a - 1; i >= 0 && this.prefixMaxEnd.get(i) >= lo; i--) {
+    for (let i = a - 1; i >= 0 && getBig(this.prefixMaxEnd, i) >= lo; i--) {
       const r = this.sorted[i] ?? 0;
-      if (this.ends.get(r) >= lo) yield r;
+      if (getBig(this.ends, r) >= lo) yield r;
     }
   }
 }
@@ -65,13 +67,13 @@ export class IntervalIndex<T> {
 
   constructor(intervals: readonly Interval<T>[]) {
     this.items = [...intervals];
-    const starts = new BigintColumn();
-    const ends = new BigintColumn();
-    for (const iv of this.items) {
-      starts.push(iv.start);
-      ends.push(iv.end);
-    }
-    this.rows = new RowIntervalIndex(starts, ends);
+    const starts = bigColumn();
+    const ends = bigColumn();
+    this.items.forEach((iv, i) => {
+      setBig(starts, i, iv.start);
+      setBig(ends, i, iv.end);
+    });
+    this.rows = new RowIntervalIndex(starts, ends, this.items.length);
   }
 
   /** Every interval with start ≤ hi and end ≥ lo (overlapping [lo, hi] when lo ≤ hi), latest start first. */
