@@ -8,13 +8,12 @@ import type { Source } from '../../record/types.js';
 import type { DeviceTimeline, MigrationSession, SessionOutcome, StateInterval, StateWrite } from '../../track/types.js';
 import { assertNever } from '../../protocol/assert-never.js';
 import { delta, ints, spans } from './column-codec.js';
+import { columnText, deltaText, Nums, spansText } from './column-text.js';
 import type {
-  ModelConvergence,
   ModelFindings,
   ModelGaps,
   ModelIntervals,
   ModelLane,
-  ModelSessions,
   ModelSources,
   ModelState,
   ModelWrites,
@@ -119,13 +118,14 @@ export type ModelTail = Omit<ReportModel, keyof ModelHead | 'lanes'>;
  */
 export interface ReportModelParts {
   readonly head: ModelHead;
-  lanes(): Iterable<ModelLane>;
+  /** Each lane as its JSON text (the session columns are written as text, column-text.ts). */
+  lanes(): Iterable<string>;
   tail(): ModelTail;
 }
 
 export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {}): ReportModel {
   const parts = reportModelParts(analysis, opts);
-  const lanes = [...parts.lanes()];
+  const lanes = [...parts.lanes()].map((text) => JSON.parse(text) as ModelLane);
   return { ...parts.head, lanes, ...parts.tail() };
 }
 
@@ -189,12 +189,11 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
    * only the numbers (issue 13: a pass per column held every session's convergence and
    * pending samples at once).
    */
-  const sessions = (ss: readonly MigrationSession[]): ModelSessions => {
-    type Col = (number | undefined)[];
-    const kind: Col = [], starts: Col = [], ends: Col = [], outcome: Col = [], statesCount: Col = [], stateIdx: Col = [];
-    const iterations: Col = [], bytes: Col = [], notRunningNs: Col = [], pendingCount: Col = [], pendingTs: Col = [], pendingBytes: Col = [], pendingDropped: Col = [];
-    const verdict: Col = [], fits: Col = [], stopStart: Col = [], estimateBytes: Col = [], actualBytes: Col = [], predictedNs: Col = [], actualNs: Col = [];
-    const otherDevicesNs: Col = [], qemuDowntimeNs: Col = [], limitNs: Col = [], dominant: Col = [];
+  const sessions = (ss: readonly MigrationSession[]): string => {
+    const kind = new Nums(), starts = new Nums(), ends = new Nums(), outcome = new Nums(), statesCount = new Nums(), stateIdx = new Nums();
+    const iterations = new Nums(), bytes = new Nums(), notRunningNs = new Nums(), pendingCount = new Nums(), pendingTs = new Nums(), pendingBytes = new Nums(), pendingDropped = new Nums();
+    const verdict = new Nums(), fits = new Nums(), stopStart = new Nums(), estimateBytes = new Nums(), actualBytes = new Nums(), predictedNs = new Nums(), actualNs = new Nums();
+    const otherDevicesNs = new Nums(), qemuDowntimeNs = new Nums(), limitNs = new Nums(), dominant = new Nums();
     for (const s of ss) {
       kind.push(s.kind === 'save' ? 0 : 1);
       starts.push(rel(s.startNs));
@@ -225,37 +224,18 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       limitNs.push(x?.downtimeLimitMs === undefined ? undefined : x.downtimeLimitMs * 1e6);
       dominant.push(x?.downtime.dominantDevice === undefined ? undefined : strings.index(x.downtime.dominantDevice));
     }
-    const sp = spans(starts, ends);
-    const conv: ModelConvergence = {
-      verdict: ints(verdict),
-      fits: ints(fits),
-      stopStart: ints(stopStart),
-      estimateBytes: ints(estimateBytes),
-      actualBytes: ints(actualBytes),
-      predictedNs: ints(predictedNs),
-      actualNs: ints(actualNs),
-      otherDevicesNs: ints(otherDevicesNs),
-      qemuDowntimeNs: ints(qemuDowntimeNs),
-      limitNs: ints(limitNs),
-      dominant: ints(dominant),
-    };
-    return {
-      count: kind.length,
-      kind: ints(kind),
-      start: sp.start,
-      end: sp.end,
-      outcome: ints(outcome),
-      statesCount: ints(statesCount),
-      states: ints(stateIdx),
-      iterations: ints(iterations),
-      bytes: ints(bytes),
-      notRunningNs: ints(notRunningNs),
-      pendingCount: ints(pendingCount),
-      pendingTs: delta(pendingTs),
-      pendingBytes: ints(pendingBytes),
-      pendingDropped: ints(pendingDropped),
-      conv,
-    };
+    const t = (c: Nums): string => columnText(c.values);
+    const sp = spansText(starts.values, ends.values);
+    // ModelSessions and ModelConvergence, key by key in their order (model-types.ts).
+    const conv =
+      `{"verdict":${t(verdict)},"fits":${t(fits)},"stopStart":${t(stopStart)},"estimateBytes":${t(estimateBytes)},"actualBytes":${t(actualBytes)},` +
+      `"predictedNs":${t(predictedNs)},"actualNs":${t(actualNs)},"otherDevicesNs":${t(otherDevicesNs)},"qemuDowntimeNs":${t(qemuDowntimeNs)},` +
+      `"limitNs":${t(limitNs)},"dominant":${t(dominant)}}`;
+    return (
+      `{"count":${kind.length},"kind":${t(kind)},"start":${sp.start},"end":${sp.end},"outcome":${t(outcome)},"statesCount":${t(statesCount)},` +
+      `"states":${t(stateIdx)},"iterations":${t(iterations)},"bytes":${t(bytes)},"notRunningNs":${t(notRunningNs)},"pendingCount":${t(pendingCount)},` +
+      `"pendingTs":${deltaText(pendingTs.values)},"pendingBytes":${t(pendingBytes)},"pendingDropped":${t(pendingDropped)},"conv":${conv}}`
+    );
   };
 
   const regionText = (d: DeviceTimeline): string | null => {
@@ -271,21 +251,27 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     if (!laneOf.has(d.id)) laneOf.set(d.id, i);
   });
 
-  const lane = (d: DeviceTimeline): ModelLane => ({
-    id: d.id,
-    host: d.host ?? null,
-    pid: d.pid ?? null,
-    comm: d.comm ?? null,
-    fd: d.fd,
-    naming: d.naming,
-    protocol: d.protocol,
-    region: regionText(d),
-    resets: d.resets,
-    intervalsDropped: d.intervalsDropped,
-    intervals: intervals(d.timeline),
-    writes: writes(d.stateWrites),
-    sessions: sessions(d.sessions),
-  });
+  /**
+   * One lane as JSON text: the session columns are written as text from typed columns
+   * (column-text.ts), the rest by JSON.stringify; `sessions` is the lane's last key.
+   */
+  const lane = (d: DeviceTimeline): string => {
+    const rest: Omit<ModelLane, 'sessions'> = {
+      id: d.id,
+      host: d.host ?? null,
+      pid: d.pid ?? null,
+      comm: d.comm ?? null,
+      fd: d.fd,
+      naming: d.naming,
+      protocol: d.protocol,
+      region: regionText(d),
+      resets: d.resets,
+      intervalsDropped: d.intervalsDropped,
+      intervals: intervals(d.timeline),
+      writes: writes(d.stateWrites),
+    };
+    return `${JSON.stringify(rest).slice(0, -1)},"sessions":${sessions(d.sessions)}}`;
+  };
 
   const problems = analysis.input.problems.map((p) => ({
     where: p.src.line !== undefined ? `${p.src.file}:${p.src.line}` : p.src.byteOffset !== undefined ? `${p.src.file}@${p.src.byteOffset}` : p.src.file,

@@ -124,7 +124,7 @@ export async function writeHtmlReport(analysis: Analysis, opts: HtmlReportOption
   await data.write(`${head.slice(0, -1)},"lanes":[`);
   let first = true;
   for (const lane of parts.lanes()) {
-    await data.write(first ? JSON.stringify(lane) : `,${JSON.stringify(lane)}`);
+    await data.write(first ? lane : `,${lane}`);
     first = false;
   }
   const tail = JSON.stringify(parts.tail());

@@ -1,0 +1,73 @@
+// column-text.ts writes the codings of column-codec.ts as JSON text from typed columns
+// (NaN: unknown): its text must parse to exactly the Column column-codec.ts makes.
+import { describe, expect, it } from 'vitest';
+import { delta, ints, spans } from '../../src/report/html/column-codec.js';
+import { columnText, deltaText, Nums, spansText } from '../../src/report/html/column-text.js';
+
+function lcg(seed: number): () => number {
+  let x = seed;
+  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+/** Columns of the shapes the report has: runs (codes, zeros), times past 2^31, unknowns, −0. */
+function columns(): (number | undefined)[][] {
+  const rnd = lcg(11);
+  const out: (number | undefined)[][] = [[], [undefined], [0, -0, 0], [5, 5, 5, 5, 5, 7], [1.5, -2, 3e15, 1_764_000_000_000]];
+  for (let r = 0; r < 200; r++) {
+    const n = Math.floor(rnd() * 50);
+    const runny = rnd() < 0.5;
+    const col: (number | undefined)[] = [];
+    let t = Math.floor(rnd() * 1e12);
+    let code = 0;
+    for (let i = 0; i < n; i++) {
+      const u = rnd();
+      if (runny) {
+        // long runs of a code, now and then unknown
+        if (u < 0.1) code = Math.floor(rnd() * 3);
+        col.push(u > 0.97 ? undefined : code);
+      } else if (u < 0.15) col.push(undefined);
+      else col.push((t += Math.floor(rnd() * 5e9)));
+    }
+    out.push(col);
+  }
+  return out;
+}
+
+const typed = (col: readonly (number | undefined)[]): Float64Array => {
+  const n = new Nums();
+  for (const v of col) n.push(v);
+  return n.values;
+};
+
+describe('column-text', () => {
+  it('columnText, deltaText and spansText parse to the Column of ints, delta and spans', () => {
+    const cols = columns();
+    let rle = 0;
+    for (const col of cols) {
+      const v = typed(col);
+      expect(JSON.parse(columnText(v))).toEqual(JSON.parse(JSON.stringify(ints(col))));
+      expect(JSON.parse(deltaText(v))).toEqual(JSON.parse(JSON.stringify(delta(col))));
+      if (!Array.isArray(ints(col))) rle++;
+    }
+    for (let i = 0; i + 1 < cols.length; i++) {
+      const a = cols[i] ?? [];
+      const b = (cols[i + 1] ?? []).slice(0, a.length);
+      while (b.length < a.length) b.push(undefined);
+      const got = spansText(typed(a), typed(b));
+      const want = spans(a, b);
+      expect(JSON.parse(got.start)).toEqual(JSON.parse(JSON.stringify(want.start)));
+      expect(JSON.parse(got.end)).toEqual(JSON.parse(JSON.stringify(want.end)));
+    }
+    // both codings were exercised
+    expect(rle).toBeGreaterThan(10);
+    expect(rle).toBeLessThan(cols.length - 10);
+  });
+
+  it('grows past its first capacity and keeps undefined as unknown', () => {
+    const n = new Nums();
+    for (let i = 0; i < 1000; i++) n.push(i % 10 === 0 ? undefined : i);
+    expect(n.length).toBe(1000);
+    expect(Number.isNaN(n.values[0])).toBe(true);
+    expect(n.values[999]).toBe(999);
+  });
+});
