@@ -224,7 +224,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, raw: number): void {
     session = {
-      ...newSessionCore(kind, ts, stateName(raw), src, rec.intervals().length, rec.writes().length, opts.gaps?.count ?? 0),
+      ...newSessionCore(kind, ts, stateName(raw), src, rec.intervalCount(), rec.writeCount(), opts.gaps?.count ?? 0),
       failure: undefined,
       partial: false,
     };
@@ -250,7 +250,7 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       const cur = rec.current();
       const current = cur.raw !== undefined || cur.src !== undefined ? [rec.currentUntil(ts)] : [];
       opts.onSessionEnd(
-        snapshotWith([...rec.intervals().slice(s.firstInterval), ...held.intervals, ...current], [...rec.writes().slice(s.firstWrite), ...held.writes], [done]),
+        snapshotWith([...rec.intervalsFrom(s.firstInterval), ...held.intervals, ...current], [...rec.writesFrom(s.firstWrite), ...held.writes], [done]),
         done,
       );
     }

@@ -8,6 +8,7 @@
 import type { DeviceRef } from '../decode/ops.js';
 import type { Source } from '../record/types.js';
 import { createIntervalStore } from './interval-store.js';
+import { smallFirst } from './small-first-store.js';
 import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, StateInterval, StateWrite } from './types.js';
 import { createWriteStore } from './write-store.js';
 
@@ -73,9 +74,9 @@ function nothingYet(): Current {
 }
 
 export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecorderOptions<W>) {
-  const intervals = createIntervalStore();
+  const intervals = smallFirst(createIntervalStore, 'interval');
   let intervalsDropped = 0;
-  const writes = createWriteStore();
+  const writes = smallFirst(createWriteStore, 'state write');
   let writesDropped = 0;
   /** Writes added so far, kept or not: the next write's id. */
   let writeCount = 0;
@@ -130,7 +131,7 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
     current(): CurrentInterval {
       return cur;
     },
-    /** Intervals kept so far (sessions remember where theirs start). */
+    /** Intervals kept so far: the timeline's list, read when the device's timeline is taken (snapshot). */
     intervals(): readonly StateInterval[] {
       return intervals.view;
     },
@@ -138,6 +139,12 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
     writes(): readonly StateWrite[] {
       return writes.view;
     },
+    /** How many intervals and writes are kept (where a session's own start), without taking the lists' views. */
+    intervalCount: (): number => intervals.length,
+    writeCount: (): number => writes.length,
+    /** The kept intervals and writes from index i on, as new arrays (a session's slice). */
+    intervalsFrom: (i: number): StateInterval[] => intervals.from(i),
+    writesFrom: (i: number): StateWrite[] => writes.from(i),
     currentUntil,
     /** Bytes moved through the data path while in the current state. */
     addBytes(n: number): void {

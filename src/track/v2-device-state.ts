@@ -144,7 +144,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
 
   function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, first: string, serial: number | undefined, dataFd: number | undefined): void {
     session = {
-      ...newSessionCore(kind, ts, first, src, rec.intervals().length, rec.writes().length, opts.gaps?.count ?? 0),
+      ...newSessionCore(kind, ts, first, src, rec.intervalCount(), rec.writeCount(), opts.gaps?.count ?? 0),
       precopy: [],
       accruedTo: undefined,
       serial,
@@ -200,7 +200,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       // …and the state it ends in, entered at ts right after (a zero-length span, as in the
       // finished timeline; without it `watch --export` lacked one state span per session).
       const entered: StateInterval[] = arriving !== undefined && arriving.startNs === ts ? [arriving] : [];
-      opts.onSessionEnd(snapshotWith([...rec.intervals().slice(s.firstInterval), ...held.intervals, ...leaving, ...entered], [...rec.writes().slice(s.firstWrite), ...held.writes], [done]), done);
+      opts.onSessionEnd(snapshotWith([...rec.intervalsFrom(s.firstInterval), ...held.intervals, ...leaving, ...entered], [...rec.writesFrom(s.firstWrite), ...held.writes], [done]), done);
     }
   }
 
