@@ -54,8 +54,9 @@ describe('limits: millions of distinct fds', () => {
     // It cites where the ignored records start: the first record past the limit.
     expect(overflow?.src.line).toBeGreaterThan(DEFAULT_MAX_FDS);
     // Retained memory is bounded by the cap, not by the 2,000,000 fds of the input
-    // (measured: ~57 MB for 100,000 devices; one kept record per fd would be far more).
-    expect(heapAfter - heapBefore).toBeLessThan(256 * 1024 * 1024);
+    // (measured 2026-12-03: ~90 MB for 100,000 devices; one kept record per fd would be far
+    // more, and column stores made for every quiet device were 1.3 GB: track/small-first-store.ts).
+    expect(heapAfter - heapBefore).toBeLessThan(160 * 1024 * 1024);
     // ~30 s alone (100,000 device contexts are built before the cap, GC-heavy); the limit
     // is against a hang, and the CI machine is shared with other tracing and tests.
   }, 400_000);
