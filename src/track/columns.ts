@@ -1,8 +1,10 @@
-// Typed-array columns that grow by doubling, and the two value kinds the stores keep
+// Typed-array columns that grow by half, and the two value kinds the stores keep
 // besides plain numbers: exact bigint timestamps and interned strings (interval-store.ts,
 // write-store.ts). Issue 13: one interval or state write as a JS object, with its bigints
 // and its Source, is a handful of heap objects; 20,000 per device of them were a large
 // share of `analyze`'s peak RSS.
+
+import { arrayView } from './array-view.js';
 
 export const INITIAL_CAPACITY = 16;
 
@@ -74,4 +76,47 @@ export function codeOf(t: Interned, s: string): number {
 
 export function nameOf(t: Interned, c: number): string {
   return t.names[c] as string;
+}
+
+/** A list kept as rows (interval-store.ts, write-store.ts), as the recorder asks of it. */
+export interface ItemStore<T> {
+  push(item: T): void;
+  /** Replaces item i (0 ≤ i < length). */
+  set(i: number, item: T): void;
+  at(i: number): T;
+  readonly length: number;
+  /** The items as a read-only array (array-view.ts). */
+  readonly view: readonly T[];
+}
+
+/**
+ * The list around a store's row codec: `write(i, item)` puts an item in row i (a new last
+ * row or a replaced one), `read(i)` makes it back. Bounds are checked here; the view's kept
+ * item is dropped when a row is replaced.
+ */
+export function rowStore<T>(what: string, write: (i: number, item: T) => void, read: (i: number) => T): ItemStore<T> {
+  let n = 0;
+  const v = arrayView<T>({ count: () => n, at: read });
+  const check = (i: number): void => {
+    if (!(i >= 0 && i < n && Number.isInteger(i))) throw new RangeError(`${what} ${i} is not in the store (${n} items)`);
+  };
+  return {
+    push(item) {
+      write(n, item);
+      n++;
+    },
+    set(i, item) {
+      check(i);
+      write(i, item);
+      v.forget();
+    },
+    at(i) {
+      check(i);
+      return read(i);
+    },
+    get length() {
+      return n;
+    },
+    view: v.view,
+  };
 }

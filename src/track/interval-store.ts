@@ -6,20 +6,11 @@
 // An interval of any other make (keys missing, in another order, an openAtEnd other than
 // true) is kept as the object itself.
 
-import { arrayView } from './array-view.js';
-import { bigColumn, codeOf, getBig, grown, interned, nameOf, setBig, type BigColumn } from './columns.js';
+import { bigColumn, codeOf, getBig, grown, interned, nameOf, rowStore, setBig, type BigColumn, type ItemStore } from './columns.js';
 import { setSource, sourceAt, sourceColumns } from './source-columns.js';
 import type { StateInterval } from './types.js';
 
-export interface IntervalStore {
-  push(iv: StateInterval): void;
-  /** Replaces item i (0 ≤ i < length). */
-  set(i: number, iv: StateInterval): void;
-  at(i: number): StateInterval;
-  readonly length: number;
-  /** The items as a read-only array (array-view.ts). */
-  readonly view: readonly StateInterval[];
-}
+export type IntervalStore = ItemStore<StateInterval>;
 
 const CERTAINTY = ['known', 'inferred', 'unknown'] as const;
 
@@ -41,7 +32,6 @@ function canonical(iv: StateInterval): boolean {
 }
 
 export function createIntervalStore(): IntervalStore {
-  let n = 0;
   let flags = new Uint8Array(0);
   let state = new Int32Array(0);
   let certainty = new Uint8Array(0);
@@ -102,24 +92,5 @@ export function createIntervalStore(): IntervalStore {
     return (f & OPEN_AT_END) !== 0 ? { ...iv, openAtEnd: true } : iv;
   }
 
-  const v = arrayView<StateInterval>({ count: () => n, at });
-  return {
-    push(iv) {
-      write(n, iv);
-      n++;
-    },
-    set(i, iv) {
-      if (!(i >= 0 && i < n && Number.isInteger(i))) throw new RangeError(`interval ${i} is not in the store (${n} items)`);
-      write(i, iv);
-      v.forget();
-    },
-    at(i) {
-      if (!(i >= 0 && i < n && Number.isInteger(i))) throw new RangeError(`interval ${i} is not in the store (${n} items)`);
-      return at(i);
-    },
-    get length() {
-      return n;
-    },
-    view: v.view,
-  };
+  return rowStore<StateInterval>('interval', write, at);
 }

@@ -4,15 +4,7 @@
 // each do little (test/fuzz/limits.test.ts: 2,000,000 distinct fds) held 1.3 GB of them;
 // a long migration's 20,000 rows are where columns pay.
 
-/** What the recorder asks of a store (interval-store.ts IntervalStore, write-store.ts WriteStore). */
-export interface ItemStore<T> {
-  push(item: T): void;
-  /** Replaces item i (0 ≤ i < length). */
-  set(i: number, item: T): void;
-  at(i: number): T;
-  readonly length: number;
-  readonly view: readonly T[];
-}
+import type { ItemStore } from './columns.js';
 
 /** Items kept as objects before the column store is made. */
 export const SMALL_ITEMS = 64;

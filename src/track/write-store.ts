@@ -6,20 +6,11 @@
 // any other make is kept as the object itself. `set` replaces a write the tracker fills in
 // later (v1: the value of an unseen write; both: the read-back after a failed one).
 
-import { arrayView } from './array-view.js';
-import { bigColumn, codeOf, getBig, grown, interned, nameOf, setBig, type BigColumn } from './columns.js';
+import { bigColumn, codeOf, getBig, grown, interned, nameOf, rowStore, setBig, type BigColumn, type ItemStore } from './columns.js';
 import { setSource, sourceAt, sourceColumns } from './source-columns.js';
 import type { StateWrite } from './types.js';
 
-export interface WriteStore {
-  push(w: StateWrite): void;
-  /** Replaces item i (0 ≤ i < length). */
-  set(i: number, w: StateWrite): void;
-  at(i: number): StateWrite;
-  readonly length: number;
-  /** The items as a read-only array (array-view.ts). */
-  readonly view: readonly StateWrite[];
-}
+export type WriteStore = ItemStore<StateWrite>;
 
 const RESULT = ['ok', 'failed', 'unknown'] as const;
 const VALUE_SOURCE = [undefined, 'ioctl', 'qemu'] as const;
@@ -72,7 +63,6 @@ function canonical(w: StateWrite): boolean {
 }
 
 export function createWriteStore(): WriteStore {
-  let n = 0;
   let flags = new Uint8Array(0);
   let result = new Uint8Array(0);
   let valueSource = new Uint8Array(0);
@@ -180,27 +170,5 @@ export function createWriteStore(): WriteStore {
     return o;
   }
 
-  const v = arrayView<StateWrite>({ count: () => n, at });
-  const check = (i: number): void => {
-    if (!(i >= 0 && i < n && Number.isInteger(i))) throw new RangeError(`state write ${i} is not in the store (${n} items)`);
-  };
-  return {
-    push(w) {
-      write(n, w);
-      n++;
-    },
-    set(i, w) {
-      check(i);
-      write(i, w);
-      v.forget();
-    },
-    at(i) {
-      check(i);
-      return at(i);
-    },
-    get length() {
-      return n;
-    },
-    view: v.view,
-  };
+  return rowStore<StateWrite>('state write', write, at);
 }
