@@ -29,6 +29,7 @@ import { detectFirst, detectLate, HEAD_BYTES, LATE_DETECT_BYTES, unrecognisedMes
 import { assertNever } from '../protocol/assert-never.js';
 import type { SessionSpill } from '../track/session-list.js';
 import { untilStopped } from './until-stopped.js';
+import { createFindingList } from '../check/finding-list.js';
 
 export interface InputSpec {
   /** A path, or "-" for standard input. */
@@ -156,7 +157,8 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
     if (marks.length < MAX_MARKS_KEPT) marks.push(m);
     else marksDropped++;
   };
-  const findings: Finding[] = [];
+  // Spilled with the sessions when they are (analyze, report); watch caps them instead.
+  const findings = createFindingList(opts.maxFindingsKept === undefined ? opts.sessionSpill?.file : undefined);
   let sync: { clock: string; offsetNs: bigint } | undefined;
   let firstTs: bigint | undefined;
   let lastTs: bigint | undefined;
@@ -462,14 +464,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       const migDropped = migrationTracker.dropped();
       if (migDropped > 0 && problems.length < MAX_PROBLEMS_KEPT)
         problems.push({ src: { file: files[0]?.path ?? '' }, message: `${migDropped} migration status steps, device states or devices not kept (per-migration caps against hostile input)` });
-      // A finding next to a lost-events window or a malformed record is uncertain (DESIGN.md
-      // "Knowing versus guessing"); judged here, when every mark of the input is known.
-      for (let i = 0; i < findings.length; i++) {
-        const f = findings[i];
-        if (f !== undefined) findings[i] = withInputHealth(f, marks);
-      }
       if (marksDropped > 0) problems.push({ src: { file: files[0]?.path ?? '' }, message: `${marksDropped} malformed records or lost-events windows past ${MAX_MARKS_KEPT} were not used to judge the certainty of findings` });
-      findings.sort((a, b) => (a.tsNs === undefined ? 1 : b.tsNs === undefined ? -1 : a.tsNs < b.tsNs ? -1 : a.tsNs > b.tsNs ? 1 : 0));
       // Devices first seen as "pid:fd" and named later by QEMU's events take that name,
       // unless another device already has it.
       // The destination's view settles a source save whose end of stream was not traced.
@@ -487,14 +482,13 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         withUnplaced.push({ id, pid: u.ref.pid, comm: undefined, fd: u.ref.fd, naming: u.ref.naming, protocol: 'unknown', region: undefined, timeline: [], stateWrites: [], sessions: [], resets: 0, intervalsDropped: 0, unplaced: unplacedOf(u) });
       }
       const { devices, settled } = settleByDestination(withUnplaced);
-      for (let i = 0; i < findings.length; i++) {
-        const f = findings[i];
-        if (f === undefined || f.rule !== 'V2-SAVE-DRAIN') continue;
+      const settledByDestination = (f: Finding): Finding => {
+        if (f.rule !== 'V2-SAVE-DRAIN') return f;
         const s = settled.find((x) => x.device === f.device && f.tsNs !== undefined && x.endNs !== undefined && f.tsNs <= x.endNs && (x.startNs === undefined || f.tsNs >= x.startNs));
-        if (s === undefined) continue;
+        if (s === undefined) return f;
         // The read() = 0 may simply be missing from the source's trace: the destination got every byte.
-        findings[i] = { ...f, certainty: 'uncertain', evidence: [...f.evidence, ...(s.by.src !== undefined ? [{ src: s.by.src, what: `the destination ${s.by.device} accepted the whole stream` }] : [])] };
-      }
+        return { ...f, certainty: 'uncertain', evidence: [...f.evidence, ...(s.by.src !== undefined ? [{ src: s.by.src, what: `the destination ${s.by.device} accepted the whole stream` }] : [])] };
+      };
       const taken = new Set(devices.map((d) => d.id));
       for (const [id, name] of renames) {
         if (!taken.has(name)) continue;
@@ -530,7 +524,13 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           migrations,
           { clockOf: (f) => files.find((x) => x.path === f)?.clock, traceOffsetNs: clockMap.offsetNs },
         ),
-        findings: renames.size === 0 ? findings : findings.map((f) => ({ ...f, device: rename(f.device) })),
+        // Each finding judged once every input is read: next to lost or malformed input it is
+        // uncertain (DESIGN.md "Knowing versus guessing"), then the destination's view, then
+        // its device's final name; in time order.
+        findings: findings.finished((f) => {
+          const judged = settledByDestination(withInputHealth(f, marks));
+          return renames.size === 0 ? judged : { ...judged, device: rename(judged.device) };
+        }),
         migrations,
         ...(notJudged.length > 0 ? { notJudged } : {}),
       };
