@@ -4,7 +4,7 @@
 // have lines: a binary record (trace.dat, simpletrace) is cited by byte offset and has no
 // text to embed; stdin cannot be read twice. Each line is cut at MAX_CHARS.
 
-import { createReadStream } from 'node:fs';
+import { fileChunks } from './file-chunks.js';
 import type { Analysis } from '../analysis/types.js';
 import type { Source } from '../record/types.js';
 
@@ -55,7 +55,8 @@ async function readLines(file: string, lines: ReadonlySet<number>, onLine: (n: n
     const t = text.endsWith('\r') ? text.slice(0, -1) : text;
     onLine(n, t.length > MAX_CHARS ? `${t.slice(0, MAX_CHARS)}…` : t);
   };
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+  // 1 MiB at a time into reused buffers (file-chunks.ts): only bytes are scanned here, nothing is decoded per chunk.
+  for await (const chunk of fileChunks(file, 1 << 20)) {
     let pos = 0;
     for (let nl = chunk.indexOf(10, pos); nl >= 0; nl = chunk.indexOf(10, pos)) {
       if (lines.has(n)) take(chunk.subarray(pos, nl));

@@ -2,7 +2,6 @@
 // parser (parsers/) → decoder (src/decode) → tracker (src/track) and checker (src/check)
 // → Analysis. Streaming end to end: no stage holds the trace.
 
-import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { hostname } from 'node:os';
@@ -29,6 +28,7 @@ import { detectFirst, detectLate, HEAD_BYTES, LATE_DETECT_BYTES, unrecognisedMes
 import { assertNever } from '../protocol/assert-never.js';
 import type { SessionSpill } from '../track/session-list.js';
 import { untilStopped } from './until-stopped.js';
+import { fileChunks } from './file-chunks.js';
 import { createFindingList } from '../check/finding-list.js';
 
 export interface InputSpec {
@@ -709,7 +709,7 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   }
   const parser = format.create(file, sink);
   let done = 0;
-  await feedLines(untilStopped(createReadStream(input.path, { highWaterMark: 1 << 20 }), opts.stopReading), parser, {
+  await feedLines(untilStopped(fileChunks(input.path), opts.stopReading), parser, {
     file,
     sink,
     onBytes: (n) => {
