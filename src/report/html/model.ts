@@ -304,26 +304,59 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     rules: (opts.rules ?? []).map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef })),
   };
 
-  const tail = (): ModelTail => {
-    const fs: readonly Finding[] = analysis.findings;
-    const evidence = fs.flatMap((f) => f.evidence);
-    const findings: ModelFindings = {
-      count: fs.length,
-      rule: ints(fs.map((f) => strings.index(f.rule))),
-      severity: ints(fs.map((f) => (f.severity === 'error' ? 0 : 1))),
-      blame: ints(fs.map((f) => (f.blame === 'vmm' ? 0 : 1))),
-      certainty: ints(fs.map((f) => (f.certainty === 'certain' ? 0 : 1))),
-      device: ints(fs.map((f) => strings.index(f.device))),
-      lane: ints(fs.map((f) => laneOf.get(f.device) ?? -1)),
-      ts: delta(fs.map((f) => rel(f.tsNs))),
-      message: fs.map((f) => f.message),
-      specRef: ints(fs.map((f) => strings.index(f.specRef))),
-      evidenceCount: ints(fs.map((f) => f.evidence.length)),
-      evidenceSrc: sources(evidence.map((e) => e.src)),
-      evidenceWhat: evidence.map((e) => e.what),
-      ...(opts.evidenceText !== undefined ? { evidenceText: evidence.map((e) => opts.evidenceText?.(e.src) ?? null) } : {}),
+  /**
+   * The findings' columns from one read of each finding: the list may be spilled
+   * (check/finding-list.ts), where every pass over it decodes each finding again, and a
+   * column per pass was a dozen of them. The names are interned afterwards, column by
+   * column, in the order a column per pass interned them (the strings table is the same).
+   */
+  const findingColumns = (fs: readonly Finding[]): ModelFindings => {
+    const rule: string[] = [];
+    const severity: number[] = [];
+    const blame: number[] = [];
+    const certainty: number[] = [];
+    const device: string[] = [];
+    const ts: (number | undefined)[] = [];
+    const message: string[] = [];
+    const specRef: string[] = [];
+    const evidenceCount: number[] = [];
+    const evidenceSrc: Source[] = [];
+    const evidenceWhat: string[] = [];
+    for (const f of fs) {
+      rule.push(f.rule);
+      severity.push(f.severity === 'error' ? 0 : 1);
+      blame.push(f.blame === 'vmm' ? 0 : 1);
+      certainty.push(f.certainty === 'certain' ? 0 : 1);
+      device.push(f.device);
+      ts.push(rel(f.tsNs));
+      message.push(f.message);
+      specRef.push(f.specRef);
+      evidenceCount.push(f.evidence.length);
+      for (const e of f.evidence) {
+        evidenceSrc.push(e.src);
+        evidenceWhat.push(e.what);
+      }
+    }
+    return {
+      count: rule.length,
+      rule: ints(rule.map((r) => strings.index(r))),
+      severity: ints(severity),
+      blame: ints(blame),
+      certainty: ints(certainty),
+      device: ints(device.map((d) => strings.index(d))),
+      lane: ints(device.map((d) => laneOf.get(d) ?? -1)),
+      ts: delta(ts),
+      message,
+      specRef: ints(specRef.map((r) => strings.index(r))),
+      evidenceCount: ints(evidenceCount),
+      evidenceSrc: sources(evidenceSrc),
+      evidenceWhat,
+      ...(opts.evidenceText !== undefined ? { evidenceText: evidenceSrc.map((src) => opts.evidenceText?.(src) ?? null) } : {}),
     };
+  };
 
+  const tail = (): ModelTail => {
+    const findings = findingColumns(analysis.findings);
     const gs = analysis.input.gaps;
     const gaps: ModelGaps = {
       count: gs.length,

@@ -12,6 +12,7 @@ import { clientScript } from './client-bundle.js';
 import { contentSecurityPolicy } from './csp.js';
 import { escapeJsonText } from './embed-json.js';
 import { escapeHtml } from './html-escape.js';
+import { objectBody } from './json-pieces.js';
 import { reportModelParts, type ReportModelParts } from './model.js';
 import { once } from 'node:events';
 import { createGzip, gzipSync, type Gzip } from 'node:zlib';
@@ -93,7 +94,9 @@ function* modelJson(parts: ReportModelParts): Generator<string> {
     yield first ? lane : `,${lane}`;
     first = false;
   }
-  yield `],${JSON.stringify(parts.tail()).slice(1)}`;
+  yield '],';
+  // The tail a member, and a long column a slice, at a time (json-pieces.ts).
+  yield* objectBody(parts.tail());
 }
 
 export function renderHtmlReport(analysis: Analysis, opts: HtmlReportOptions = {}): string {
