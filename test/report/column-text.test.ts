@@ -2,7 +2,7 @@
 // (NaN: unknown): its text must parse to exactly the Column column-codec.ts makes.
 import { describe, expect, it } from 'vitest';
 import { delta, ints, spans } from '../../src/report/html/column-codec.js';
-import { columnText, deltaText, Nums, spansText } from '../../src/report/html/column-text.js';
+import { columnPieces, columnText, deltaText, Nums, spansText } from '../../src/report/html/column-text.js';
 
 function lcg(seed: number): () => number {
   let x = seed;
@@ -13,8 +13,10 @@ function lcg(seed: number): () => number {
 function columns(): (number | undefined)[][] {
   const rnd = lcg(11);
   const out: (number | undefined)[][] = [[], [undefined], [0, -0, 0], [5, 5, 5, 5, 5, 7], [1.5, -2, 3e15, 1_764_000_000_000]];
-  for (let r = 0; r < 200; r++) {
-    const n = Math.floor(rnd() * 50);
+  // The last ones long, around and past the piece size (2,048 numbers; columnPieces).
+  const long = [2047, 2048, 2049, 4096, 4097, 9000, 2 * 4096 + 1, 20_000];
+  for (let r = 0; r < 200 + long.length; r++) {
+    const n = r < 200 ? Math.floor(rnd() * 50) : (long[r - 200] as number);
     const runny = rnd() < 0.5;
     const col: (number | undefined)[] = [];
     let t = Math.floor(rnd() * 1e12);
@@ -40,6 +42,14 @@ const typed = (col: readonly (number | undefined)[]): Float64Array => {
 };
 
 describe('column-text', () => {
+  it('writes a long column in pieces small enough to stay out of the large-object space', () => {
+    const v = typed(Array.from({ length: 100_000 }, (_, i) => 1_764_000_000_000 + i * 7919));
+    const pieces = [...columnPieces(v)];
+    expect(pieces.length).toBeGreaterThan(40);
+    expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(64 * 1024);
+    expect(pieces.join('')).toBe(JSON.stringify(ints([...v])));
+  });
+
   it('columnText, deltaText and spansText parse to the Column of ints, delta and spans', () => {
     const cols = columns();
     let rle = 0;

@@ -99,6 +99,17 @@ describe('spill file', () => {
 });
 
 describe('spilled list', () => {
+
+  it('reads items of any size back through its reused read buffer, in any order', () => {
+    // Sizes around the buffer's start (16 KiB), its growth and its cap (1 MiB), and past it.
+    const f = spill();
+    const sizes = [5, 16_383, 16_385, 40_000, 3, 1_048_576, 1_048_577, 2_500_000, 700, 33_000];
+    const texts = sizes.map((n, i) => `${['é', '𝄞'][i % 2]}${String.fromCharCode(97 + i).repeat(n)}`);
+    const at = texts.map((t) => f.append(t));
+    f.append('x'.repeat(1 << 20)); // pushes the batch out: the reads below come from the file
+    const order = [7, 0, 5, 2, 9, 1, 6, 3, 8, 4, 5, 0];
+    for (const i of order) expect(f.read(at[i]!.pos, at[i]!.len)).toBe(texts[i]);
+  });
   it('is the array it stands for: indexing, length, iteration, array methods, JSON', () => {
     const file = spill();
     const list = createSpilledList<MigrationSession>(file, 2);

@@ -8,7 +8,7 @@ import type { Source } from '../../record/types.js';
 import type { DeviceTimeline, MigrationSession, SessionOutcome, StateInterval, StateWrite } from '../../track/types.js';
 import { assertNever } from '../../protocol/assert-never.js';
 import { delta, ints, spans } from './column-codec.js';
-import { columnText, deltaText, Nums, spansText } from './column-text.js';
+import { columnPieces, deltaPieces, NumsPool, spansPieces, type Nums } from './column-text.js';
 import type {
   ModelFindings,
   ModelGaps,
@@ -74,6 +74,11 @@ function timeRange(a: Analysis): { min: bigint; max: bigint } | undefined {
   return min === undefined || max === undefined ? undefined : { min, max };
 }
 
+/** A NaN that is a value, not an unknown (undefined): the text codings keep unknowns as NaN. */
+function isNaNValue(v: number | undefined): boolean {
+  return v !== undefined && Number.isNaN(v);
+}
+
 function certaintyCode(c: StateInterval['certainty']): number {
   switch (c) {
     case 'known':
@@ -118,14 +123,19 @@ export type ModelTail = Omit<ReportModel, keyof ModelHead | 'lanes'>;
  */
 export interface ReportModelParts {
   readonly head: ModelHead;
-  /** Each lane as its JSON text (the session columns are written as text, column-text.ts). */
-  lanes(): Iterable<string>;
+  /**
+   * Each lane as the pieces of its JSON text (column-text.ts); take every piece of a lane
+   * before asking for the next lane (they share scratch columns).
+   */
+  lanes(): Iterable<Iterable<string>>;
   tail(): ModelTail;
 }
 
 export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {}): ReportModel {
   const parts = reportModelParts(analysis, opts);
-  const lanes = [...parts.lanes()].map((text) => JSON.parse(text) as ModelLane);
+  // Each lane read whole before the next is asked for (ReportModelParts.lanes).
+  const lanes: ModelLane[] = [];
+  for (const pieces of parts.lanes()) lanes.push(JSON.parse([...pieces].join('')) as ModelLane);
   return { ...parts.head, lanes, ...parts.tail() };
 }
 
@@ -179,6 +189,134 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     src: sources(ws.map((w) => w.src)),
   });
 
+  /** The lane's columns (each lane frees them for the next once its pieces are written). */
+  const pool = new NumsPool();
+  const col = (c: Nums): Generator<string> => columnPieces(c.values);
+
+  /**
+   * A lane's Sources as columns, interning their files in row order (as sources() does);
+   * null when a number is NaN, which the text codings (NaN is their unknown) would run
+   * together where column() does not: the caller then writes the lane's list the old way.
+   */
+  const sourceNums = (srcs: readonly (Source | undefined)[]): { file: Nums; line: Nums; byteOffset: Nums } | null => {
+    const file = pool.take(), line = pool.take(), byteOffset = pool.take();
+    let nan = false;
+    for (const src of srcs) {
+      file.push(src === undefined ? -1 : files.index(src.file));
+      line.push(src?.line);
+      byteOffset.push(src?.byteOffset ?? -1);
+      if (isNaNValue(src?.line) || isNaNValue(src?.byteOffset)) nan = true;
+    }
+    return nan ? null : { file, line, byteOffset };
+  };
+
+  function* sourcePieces(c: { file: Nums; line: Nums; byteOffset: Nums }): Generator<string> {
+    yield '{"file":';
+    yield* col(c.file);
+    yield ',"line":';
+    yield* deltaPieces(c.line.values);
+    yield ',"byteOffset":';
+    yield* col(c.byteOffset);
+    yield '}';
+  }
+
+  /** `,"key":` and the column's pieces. */
+  function* keyed(key: string, pieces: Iterable<string>, first = false): Generator<string> {
+    yield `${first ? '' : ','}"${key}":`;
+    yield* pieces;
+  }
+
+  /**
+   * intervals() as JSON text in pieces, from one read of each interval: the timeline is a
+   * column store read through a view (track/interval-store.ts) that makes an object per item
+   * read, and a pass per column made 20,000 of them a dozen times a lane, held in arrays
+   * until the lane was written (issue 13). Names are interned column by column, in
+   * intervals()'s order, before the first piece.
+   */
+  function* intervalPieces(ivs: readonly StateInterval[]): Generator<string> {
+    const state: string[] = [];
+    const raw = pool.take(), starts = pool.take(), ends = pool.take(), certainty = pool.take(), bytes = pool.take();
+    const open: number[] = [];
+    const srcs: (Source | undefined)[] = [];
+    let nan = false;
+    for (const iv of ivs) {
+      if (isNaNValue(iv.raw) || isNaNValue(iv.bytes)) nan = true;
+      if (iv.openAtEnd === true) open.push(state.length);
+      state.push(iv.state);
+      raw.push(iv.raw ?? -1);
+      starts.push(rel(iv.startNs));
+      ends.push(rel(iv.endNs));
+      certainty.push(certaintyCode(iv.certainty));
+      bytes.push(iv.bytes);
+      srcs.push(iv.src);
+    }
+    if (nan) {
+      yield JSON.stringify(intervals(ivs));
+      return;
+    }
+    const stateCodes = pool.take();
+    for (const n of state) stateCodes.push(states.index(n));
+    const src = sourceNums(srcs);
+    if (src === null) {
+      yield JSON.stringify(intervals(ivs));
+      return;
+    }
+    yield `{"count":${state.length}`;
+    yield* keyed('state', col(stateCodes));
+    yield* keyed('raw', col(raw));
+    yield ',';
+    yield* spansPieces(starts.values, ends.values);
+    yield `,"openAtEnd":${JSON.stringify(open)}`;
+    yield* keyed('certainty', col(certainty));
+    yield* keyed('bytes', col(bytes));
+    yield* keyed('src', sourcePieces(src));
+    yield '}';
+  }
+
+  /** writes() as JSON text in pieces, from one read of each state write (as intervalPieces). */
+  function* writePieces(ws: readonly StateWrite[]): Generator<string> {
+    const from: string[] = [];
+    const to: string[] = [];
+    const ts = pool.take(), fromRaw = pool.take(), toRaw = pool.take(), result = pool.take(), errno = pool.take(), readBack = pool.take();
+    const srcs: (Source | undefined)[] = [];
+    let nan = false;
+    for (const w of ws) {
+      if (isNaNValue(w.fromRaw) || isNaNValue(w.toRaw) || isNaNValue(w.errno) || isNaNValue(w.readBackRaw)) nan = true;
+      ts.push(rel(w.tsNs));
+      from.push(w.from);
+      fromRaw.push(w.fromRaw ?? -1);
+      to.push(w.to);
+      toRaw.push(w.toRaw ?? -1);
+      result.push(resultCode(w.result));
+      errno.push(w.errno ?? 0);
+      readBack.push(w.readBackRaw ?? -1);
+      srcs.push(w.src);
+    }
+    if (nan) {
+      yield JSON.stringify(writes(ws));
+      return;
+    }
+    const fromCodes = pool.take(), toCodes = pool.take();
+    for (const n of from) fromCodes.push(states.index(n));
+    for (const n of to) toCodes.push(states.index(n));
+    const src = sourceNums(srcs);
+    if (src === null) {
+      yield JSON.stringify(writes(ws));
+      return;
+    }
+    yield `{"count":${from.length}`;
+    yield* keyed('ts', deltaPieces(ts.values));
+    yield* keyed('from', col(fromCodes));
+    yield* keyed('fromRaw', col(fromRaw));
+    yield* keyed('to', col(toCodes));
+    yield* keyed('toRaw', col(toRaw));
+    yield* keyed('result', col(result));
+    yield* keyed('errno', col(errno));
+    yield* keyed('readBack', col(readBack));
+    yield* keyed('src', sourcePieces(src));
+    yield '}';
+  }
+
   const VERDICT = { unknown: 0, converging: 1, stalled: 2, growing: 3 } as const;
   const FITS = { unknown: 0, yes: 1, no: 2 } as const;
   const num = (v: bigint | number | undefined): number | undefined => (v === undefined ? undefined : Number(v));
@@ -189,11 +327,11 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
    * only the numbers (issue 13: a pass per column held every session's convergence and
    * pending samples at once).
    */
-  const sessions = (ss: readonly MigrationSession[]): string => {
-    const kind = new Nums(), starts = new Nums(), ends = new Nums(), outcome = new Nums(), statesCount = new Nums(), stateIdx = new Nums();
-    const iterations = new Nums(), bytes = new Nums(), notRunningNs = new Nums(), pendingCount = new Nums(), pendingTs = new Nums(), pendingBytes = new Nums(), pendingDropped = new Nums();
-    const verdict = new Nums(), fits = new Nums(), stopStart = new Nums(), estimateBytes = new Nums(), actualBytes = new Nums(), predictedNs = new Nums(), actualNs = new Nums();
-    const otherDevicesNs = new Nums(), qemuDowntimeNs = new Nums(), limitNs = new Nums(), dominant = new Nums();
+  function* sessionPieces(ss: readonly MigrationSession[]): Generator<string> {
+    const kind = pool.take(), starts = pool.take(), ends = pool.take(), outcome = pool.take(), statesCount = pool.take(), stateIdx = pool.take();
+    const iterations = pool.take(), bytes = pool.take(), notRunningNs = pool.take(), pendingCount = pool.take(), pendingTs = pool.take(), pendingBytes = pool.take(), pendingDropped = pool.take();
+    const verdict = pool.take(), fits = pool.take(), stopStart = pool.take(), estimateBytes = pool.take(), actualBytes = pool.take(), predictedNs = pool.take(), actualNs = pool.take();
+    const otherDevicesNs = pool.take(), qemuDowntimeNs = pool.take(), limitNs = pool.take(), dominant = pool.take();
     for (const s of ss) {
       kind.push(s.kind === 'save' ? 0 : 1);
       starts.push(rel(s.startNs));
@@ -224,19 +362,35 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       limitNs.push(x?.downtimeLimitMs === undefined ? undefined : x.downtimeLimitMs * 1e6);
       dominant.push(x?.downtime.dominantDevice === undefined ? undefined : strings.index(x.downtime.dominantDevice));
     }
-    const t = (c: Nums): string => columnText(c.values);
-    const sp = spansText(starts.values, ends.values);
     // ModelSessions and ModelConvergence, key by key in their order (model-types.ts).
-    const conv =
-      `{"verdict":${t(verdict)},"fits":${t(fits)},"stopStart":${t(stopStart)},"estimateBytes":${t(estimateBytes)},"actualBytes":${t(actualBytes)},` +
-      `"predictedNs":${t(predictedNs)},"actualNs":${t(actualNs)},"otherDevicesNs":${t(otherDevicesNs)},"qemuDowntimeNs":${t(qemuDowntimeNs)},` +
-      `"limitNs":${t(limitNs)},"dominant":${t(dominant)}}`;
-    return (
-      `{"count":${kind.length},"kind":${t(kind)},"start":${sp.start},"end":${sp.end},"outcome":${t(outcome)},"statesCount":${t(statesCount)},` +
-      `"states":${t(stateIdx)},"iterations":${t(iterations)},"bytes":${t(bytes)},"notRunningNs":${t(notRunningNs)},"pendingCount":${t(pendingCount)},` +
-      `"pendingTs":${deltaText(pendingTs.values)},"pendingBytes":${t(pendingBytes)},"pendingDropped":${t(pendingDropped)},"conv":${conv}}`
-    );
-  };
+    yield `{"count":${kind.length}`;
+    yield* keyed('kind', col(kind));
+    yield ',';
+    yield* spansPieces(starts.values, ends.values);
+    yield* keyed('outcome', col(outcome));
+    yield* keyed('statesCount', col(statesCount));
+    yield* keyed('states', col(stateIdx));
+    yield* keyed('iterations', col(iterations));
+    yield* keyed('bytes', col(bytes));
+    yield* keyed('notRunningNs', col(notRunningNs));
+    yield* keyed('pendingCount', col(pendingCount));
+    yield* keyed('pendingTs', deltaPieces(pendingTs.values));
+    yield* keyed('pendingBytes', col(pendingBytes));
+    yield* keyed('pendingDropped', col(pendingDropped));
+    yield ',"conv":{';
+    yield* keyed('verdict', col(verdict), true);
+    yield* keyed('fits', col(fits));
+    yield* keyed('stopStart', col(stopStart));
+    yield* keyed('estimateBytes', col(estimateBytes));
+    yield* keyed('actualBytes', col(actualBytes));
+    yield* keyed('predictedNs', col(predictedNs));
+    yield* keyed('actualNs', col(actualNs));
+    yield* keyed('otherDevicesNs', col(otherDevicesNs));
+    yield* keyed('qemuDowntimeNs', col(qemuDowntimeNs));
+    yield* keyed('limitNs', col(limitNs));
+    yield* keyed('dominant', col(dominant));
+    yield '}}';
+  }
 
   const regionText = (d: DeviceTimeline): string | null => {
     const r = d.region;
@@ -252,11 +406,12 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
   });
 
   /**
-   * One lane as JSON text: the session columns are written as text from typed columns
-   * (column-text.ts), the rest by JSON.stringify; `sessions` is the lane's last key.
+   * One lane as the pieces of its JSON text: the columns written from typed columns
+   * (column-text.ts) a few thousand numbers a piece, the rest by JSON.stringify. Each lane's
+   * pieces must all be taken before the next lane's first: they share the column pool.
    */
-  const lane = (d: DeviceTimeline): string => {
-    const rest: Omit<ModelLane, 'sessions'> = {
+  function* lanePieces(d: DeviceTimeline): Generator<string> {
+    const rest: Omit<ModelLane, 'intervals' | 'writes' | 'sessions'> = {
       id: d.id,
       host: d.host ?? null,
       pid: d.pid ?? null,
@@ -267,11 +422,16 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       region: regionText(d),
       resets: d.resets,
       intervalsDropped: d.intervalsDropped,
-      intervals: intervals(d.timeline),
-      writes: writes(d.stateWrites),
     };
-    return `${JSON.stringify(rest).slice(0, -1)},"sessions":${sessions(d.sessions)}}`;
-  };
+    pool.reset();
+    // ModelLane's keys in order, the columns last: intervals, writes, sessions (the order
+    // their names are interned in).
+    yield JSON.stringify(rest).slice(0, -1);
+    yield* keyed('intervals', intervalPieces(d.timeline));
+    yield* keyed('writes', writePieces(d.stateWrites));
+    yield* keyed('sessions', sessionPieces(d.sessions));
+    yield '}';
+  }
 
   const problems = analysis.input.problems.map((p) => ({
     where: p.src.line !== undefined ? `${p.src.file}:${p.src.line}` : p.src.byteOffset !== undefined ? `${p.src.file}@${p.src.byteOffset}` : p.src.file,
@@ -384,7 +544,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
   return {
     head,
     *lanes() {
-      for (const d of analysis.devices) yield lane(d);
+      for (const d of analysis.devices) yield lanePieces(d);
     },
     tail,
   };

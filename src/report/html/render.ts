@@ -91,7 +91,8 @@ function* modelJson(parts: ReportModelParts): Generator<string> {
   yield `${head.slice(0, -1)},"lanes":[`;
   let first = true;
   for (const lane of parts.lanes()) {
-    yield first ? lane : `,${lane}`;
+    if (!first) yield ',';
+    yield* lane;
     first = false;
   }
   yield '],';
