@@ -128,11 +128,41 @@ export interface ZstdJob {
   take(): Buffer;
 }
 
-const stats = { submitted: 0, taken: 0 };
+const stats = { submitted: 0, taken: 0, buffersMade: 0 };
 
-/** Frames handed to the decoder and frames taken from it so far (tests see the overlap). */
-export function zstdStats(): { readonly submitted: number; readonly taken: number } {
+/** Frames handed to the decoder and taken from it so far (tests see the overlap), and job buffer sets made (tests see them reused). */
+export function zstdStats(): { readonly submitted: number; readonly taken: number; readonly buffersMade: number } {
   return { ...stats };
+}
+
+interface JobBuffers {
+  readonly ctlSab: SharedArrayBuffer;
+  readonly input: SharedArrayBuffer;
+  readonly output: SharedArrayBuffer;
+}
+
+/**
+ * Job buffers the worker is done with, for the next frames. A new set per frame (1,700 for
+ * 68 MB of zstd trace.dat) stayed alive until the worker's heap collected the messages that
+ * carried them, which an idle-looking decoder thread seldom does: the zstd input peaked
+ * ≈ 85 MB above the same trace uncompressed (issue 13). Sizes are rounded up to a power of
+ * two so that frames of varying size share them. A job whose worker missed its deadline
+ * keeps its buffers (that thread may still write into them until it is gone).
+ */
+const freeJobBuffers: JobBuffers[] = [];
+const MAX_FREE_JOB_BUFFERS = 16;
+
+const pow2 = (n: number): number => 2 ** Math.ceil(Math.log2(Math.max(n, 1)));
+
+function jobBuffers(inLen: number, outLen: number): JobBuffers {
+  const i = freeJobBuffers.findIndex((b) => b.input.byteLength >= inLen && b.output.byteLength >= outLen);
+  if (i >= 0) return freeJobBuffers.splice(i, 1)[0] as JobBuffers;
+  stats.buffersMade++;
+  return { ctlSab: new SharedArrayBuffer(CTL_BYTES), input: new SharedArrayBuffer(pow2(inLen)), output: new SharedArrayBuffer(pow2(outLen)) };
+}
+
+function releaseJobBuffers(b: JobBuffers): void {
+  if (freeJobBuffers.length < MAX_FREE_JOB_BUFFERS) freeJobBuffers.push(b);
 }
 
 /** Start decoding one zstd frame into `usize` bytes; the caller may work while it runs. */
@@ -149,12 +179,12 @@ export function zstdSubmit(frame: Uint8Array, usize: number): ZstdJob {
       },
     };
   }
-  // Each job owns its buffers: jobs of several CPUs are in flight at once.
-  const ctlSab = new SharedArrayBuffer(CTL_BYTES);
+  // Each job in flight has its own buffers (jobs of several CPUs are in flight at once),
+  // taken from the free ones when they are big enough.
+  const bufs = jobBuffers(frame.length, usize);
+  const { ctlSab, input, output } = bufs;
   const ctl = new Int32Array(ctlSab, 0, 2);
-  const input = new SharedArrayBuffer(Math.max(frame.length, 1));
   new Uint8Array(input, 0, frame.length).set(frame);
-  const output = new SharedArrayBuffer(Math.max(usize, 1));
   let postedTo = -1;
   const post = (): void => {
     const w = getWorker();
@@ -185,10 +215,16 @@ export function zstdSubmit(frame: Uint8Array, usize: number): ZstdJob {
           );
         }
       }
+      // The worker is done with the buffers (done or failed): copy out, and they are free.
       if (Atomics.load(ctl, 0) === 2) {
-        throw new Error(Buffer.from(new Uint8Array(ctlSab, 8, Math.min(ctl[1] ?? 0, MESSAGE_BYTES))).toString('utf8'));
+        const message = Buffer.from(new Uint8Array(ctlSab, 8, Math.min(ctl[1] ?? 0, MESSAGE_BYTES))).toString('utf8');
+        releaseJobBuffers(bufs);
+        throw new Error(message);
       }
-      return Buffer.from(output, 0, usize);
+      const out = Buffer.allocUnsafe(usize);
+      out.set(new Uint8Array(output, 0, usize));
+      releaseJobBuffers(bufs);
+      return out;
     },
   };
 }

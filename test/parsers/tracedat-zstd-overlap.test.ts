@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { type ByteSource } from '../../parsers/tracedat/byte-source.js';
 import { compressedPages } from '../../parsers/tracedat/cpu-data.js';
-import { zstdStats } from '../../parsers/tracedat/zstd-guard.js';
+import { zstdStats, zstdSubmit } from '../../parsers/tracedat/zstd-guard.js';
 
 const PAGE = 4096;
 let zstdTool = true;
@@ -71,5 +71,26 @@ describe.skipIf(!zstdTool)('zstd chunks: decoded ahead, delivered in order', () 
     expect(events.slice(0, 2)).toEqual(['page 1@4', 'page 2@4']); // chunk 0 follows the u32 count
     expect(events[2]).toMatch(new RegExp(`^problem@${chunk1At}: CPU 3: chunk skipped: corrupt zstd data`));
     expect(events.slice(3)).toEqual([`page 33@${chunk1At + 8 + bad.length}`, `page 34@${chunk1At + 8 + bad.length}`]);
+  });
+
+  it('reuses its job buffers: frames of varying size, two in flight at once, each decodes to its own bytes', () => {
+    // Sizes in two powers of two' range, and a corrupt frame among them whose buffers are reused after it failed.
+    const datas = Array.from({ length: 40 }, (_, i) => Buffer.alloc(3000 + ((i * 977) % 4000), (i * 37) % 251));
+    const frames = datas.map(frameOf);
+    const bad = Buffer.from(frames[7] as Buffer);
+    bad.fill(0xff, 6);
+    frames[7] = bad;
+    const before = zstdStats();
+    let pending = zstdSubmit(frames[0] as Buffer, (datas[0] as Buffer).length);
+    for (let i = 1; i <= datas.length; i++) {
+      // The next frame is submitted before the current one is taken, as a CPU's page source does.
+      const next = i < datas.length ? zstdSubmit(frames[i] as Buffer, (datas[i] as Buffer).length) : undefined;
+      if (i - 1 === 7) expect(() => pending.take()).toThrow();
+      else expect(pending.take().equals(datas[i - 1] as Buffer)).toBe(true);
+      if (next !== undefined) pending = next;
+    }
+    const made = zstdStats().buffersMade - before.buffersMade;
+    expect(made).toBeGreaterThan(0);
+    expect(made).toBeLessThanOrEqual(4);
   });
 });
