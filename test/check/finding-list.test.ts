@@ -3,22 +3,14 @@
 // order (stable, untimed last), each judged once, and past the memory budget the findings
 // are in the file, not in memory.
 
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createFindingList } from '../../src/check/finding-list.js';
 import type { Finding } from '../../src/check/types.js';
-import { openSpillFile, type SpillFile } from '../../src/track/spill-file.js';
+import type { SpillFile } from '../../src/track/spill-file.js';
 import { isSpilled } from '../../src/track/spilled-list.js';
+import { spillFiles } from '../helpers/spill-files.js';
 
-const opened: SpillFile[] = [];
-function spill(): SpillFile {
-  const f = openSpillFile();
-  if (f === undefined) throw new Error('no temp file');
-  opened.push(f);
-  return f;
-}
-afterEach(() => {
-  for (const f of opened.splice(0)) f.close();
-});
+const spill = spillFiles();
 
 /** Finding i: times out of order with ties and some without a time; its index in the message shows where it came from. */
 function finding(i: number): Finding {

@@ -2,7 +2,15 @@
 // (NaN: unknown): its text must parse to exactly the Column column-codec.ts makes.
 import { describe, expect, it } from 'vitest';
 import { delta, ints, spans } from '../../src/report/html/column-codec.js';
-import { columnPieces, columnText, deltaText, Nums, spansText } from '../../src/report/html/column-text.js';
+import { columnPieces, deltaPieces, Nums, spansPieces } from '../../src/report/html/column-text.js';
+
+const columnText = (v: ArrayLike<number>): string => [...columnPieces(v)].join('');
+const deltaText = (v: ArrayLike<number>): string => [...deltaPieces(v)].join('');
+/** spansPieces writes `"start":…,"end":…`: its two columns. */
+const spansText = (starts: ArrayLike<number>, ends: ArrayLike<number>): { start: string; end: string } => {
+  const both = JSON.parse(`{${[...spansPieces(starts, ends)].join('')}}`) as { start: unknown; end: unknown };
+  return { start: JSON.stringify(both.start), end: JSON.stringify(both.end) };
+};
 
 function lcg(seed: number): () => number {
   let x = seed;

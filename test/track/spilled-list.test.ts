@@ -5,23 +5,15 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue } from '../../src/track/spill-codec.js';
 import { openSpillFile, SpillRefused, type SpillFile } from '../../src/track/spill-file.js';
 import { createSpilledList, foldOf, isSpilled, mapList, mapListLazy, type SpillFold } from '../../src/track/spilled-list.js';
 import { createSessionList, sessionTotals } from '../../src/track/session-list.js';
 import type { MigrationSession } from '../../src/track/types.js';
+import { spillFiles } from '../helpers/spill-files.js';
 
-const opened: SpillFile[] = [];
-function spill(): SpillFile {
-  const f = openSpillFile();
-  if (f === undefined) throw new Error('no temp file');
-  opened.push(f);
-  return f;
-}
-afterEach(() => {
-  for (const f of opened.splice(0)) f.close();
-});
+const spill = spillFiles();
 
 /** A save with every kind of field a session has: bigints, optional and undefined fields, nested evidence. */
 function save(i: number): MigrationSession {

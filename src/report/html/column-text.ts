@@ -110,11 +110,6 @@ export function* columnPieces(v: ArrayLike<number>): Generator<string> {
   yield piece(']}');
 }
 
-/** columnPieces as one string. */
-export function columnText(v: ArrayLike<number>): string {
-  return [...columnPieces(v)].join('');
-}
-
 /**
  * delta(), as pieces: each known value minus the previous known value (the first minus 0).
  * The differences live in a scratch column until the last piece is taken: take every piece
@@ -132,10 +127,6 @@ export function* deltaPieces(v: ArrayLike<number>): Generator<string> {
     }
   }
   yield* columnPieces(out);
-}
-
-export function deltaText(v: ArrayLike<number>): string {
-  return [...deltaPieces(v)].join('');
 }
 
 /**
@@ -161,11 +152,4 @@ export function* spansPieces(starts: ArrayLike<number>, ends: ArrayLike<number>)
   yield* columnPieces(s);
   yield ',"end":';
   yield* columnPieces(e);
-}
-
-/** spansPieces' two columns as strings. */
-export function spansText(starts: ArrayLike<number>, ends: ArrayLike<number>): { readonly start: string; readonly end: string } {
-  const text = [...spansPieces(starts, ends)].join('');
-  const cut = text.indexOf(',"end":');
-  return { start: text.slice('"start":'.length, cut), end: text.slice(cut + ',"end":'.length) };
 }

@@ -250,14 +250,11 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       bytes.push(iv.bytes);
       srcs.push(iv.src);
     }
-    if (nan) {
-      yield JSON.stringify(intervals(ivs));
-      return;
-    }
+    // Names interned as intervals() interns them (states, then files), so its fallback text is the same.
     const stateCodes = pool.take();
     for (const n of state) stateCodes.push(states.index(n));
     const src = sourceNums(srcs);
-    if (src === null) {
+    if (nan || src === null) {
       yield JSON.stringify(intervals(ivs));
       return;
     }
@@ -292,15 +289,12 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       readBack.push(w.readBackRaw ?? -1);
       srcs.push(w.src);
     }
-    if (nan) {
-      yield JSON.stringify(writes(ws));
-      return;
-    }
+    // Interned as writes() interns them (from, to, then files).
     const fromCodes = pool.take(), toCodes = pool.take();
     for (const n of from) fromCodes.push(states.index(n));
     for (const n of to) toCodes.push(states.index(n));
     const src = sourceNums(srcs);
-    if (src === null) {
+    if (nan || src === null) {
       yield JSON.stringify(writes(ws));
       return;
     }
