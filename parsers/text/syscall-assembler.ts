@@ -29,6 +29,7 @@ import type { ProbeArg } from './probe-args.js';
 import { probeNum } from './probe-args.js';
 import { clockSyncOrMarker } from './clock-sync-marker.js';
 import { regToFd } from './numbers.js';
+import { TidSlots } from '../tid-slots.js';
 
 export type SyscallName = 'pread64' | 'pwrite64' | 'read' | 'write' | 'ioctl' | 'openat' | 'close';
 
@@ -150,8 +151,8 @@ const FN_OF_SYSCALL: Readonly<Record<SyscallName, ProbeFn | undefined>> = {
 };
 
 export function createSyscallAssembler(file: string, sink: ParserSink): SyscallAssembler {
-  const pending = new Map<number, PendingSyscall>();
-  const probes = new Map<number, PendingProbe>();
+  const pending = new TidSlots<PendingSyscall>();
+  const probes = new TidSlots<PendingProbe>();
 
   function src(line: number): { file: string; line: number } {
     return { file, line };

@@ -15,6 +15,7 @@ import { type EventFormat, type FieldFormat } from './event-format.js';
 import { type EventVisitor } from './events.js';
 import { type TraceDatMeta } from './metadata.js';
 import { type Cursor } from './page.js';
+import { TidSlots } from '../tid-slots.js';
 
 type Op = 'pread64' | 'pwrite64' | 'read' | 'write' | 'ioctl' | 'openat' | 'close';
 const OPS: readonly Op[] = ['pread64', 'pwrite64', 'read', 'write', 'ioctl', 'openat', 'close'];
@@ -210,8 +211,8 @@ export interface RecordMapper extends EventVisitor {
 export function createRecordMapper(meta: TraceDatMeta, sink: ParserSink, file: string): RecordMapper {
   const roles: (Role | undefined)[] = new Array<Role | undefined>(0x10000);
   for (const [id, f] of meta.formats) roles[id] = roleOf(f);
-  const calls = new Map<number, Call>();
-  const uprobes = new Map<number, UprobeCall>();
+  const calls = new TidSlots<Call>();
+  const uprobes = new TidSlots<UprobeCall>();
   let skipped = 0;
 
   const comm = (tid: number): string | undefined => meta.cmdlines.get(tid);

@@ -98,7 +98,12 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   let region: DeviceRegion | undefined;
   let resets = 0;
   // RUNNING is bit 0 of device_state (spec §2.2): any state without it is not running.
-  const rec = createTimelineRecorder<WriteEntry>({ maxIntervals: opts.maxIntervals, stateName, isNotRunning: (raw) => (raw & V1_RUNNING) === 0 });
+  const rec = createTimelineRecorder<WriteEntry>({
+    maxIntervals: opts.maxIntervals,
+    stateName,
+    isNotRunning: (raw) => (raw & V1_RUNNING) === 0,
+    ...(opts.sessionSpill !== undefined ? { spill: opts.sessionSpill } : {}),
+  });
   const sessions = createSessionList(opts.maxSessions, opts.sessionSpill);
   let session: SessionBuilder | undefined;
   /** The last failed device_state write, waiting for the first read that shows a value (its read-back). */

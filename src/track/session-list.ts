@@ -22,6 +22,8 @@ export interface SessionSpill {
   readonly file: SpillFile;
   /** Sessions a device keeps in memory before the older ones move to the file. */
   readonly after?: number;
+  /** Rows per block of the intervals and state writes spilled to the same file (spilled-rows.ts; tests make it small). */
+  readonly rowBlock?: number;
 }
 
 export function createSessionList(max: number | undefined, spill?: SessionSpill): SessionList {

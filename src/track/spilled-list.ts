@@ -13,8 +13,15 @@
 import { decodeValue, encodeValue } from './spill-codec.js';
 import { SpillRefused, type SpillFile } from './spill-file.js';
 
-/** Items kept in memory before the older ones move to the file. */
-export const DEFAULT_SPILL_AFTER = 64;
+/**
+ * Items kept in memory before the older ones move to the file. Few: a session kept in
+ * memory for a while outlives two young-generation collections and is moved to the old
+ * generation, where it is garbage once spilled. With 64 a device, 470 MB of dense text
+ * (51,878 sessions) promoted 47 MB per 64 MB of input and peaked at 166 MB RSS; with 4,
+ * 27 MB and 140 MB, at the same CPU time (nothing reads the latest sessions while
+ * the trace is read).
+ */
+export const DEFAULT_SPILL_AFTER = 4;
 
 export interface SpilledList<T> {
   push(item: T): void;

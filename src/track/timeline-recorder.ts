@@ -9,6 +9,8 @@ import type { DeviceRef } from '../decode/ops.js';
 import type { Source } from '../record/types.js';
 import { createIntervalStore } from './interval-store.js';
 import { smallFirst } from './small-first-store.js';
+import type { SpillFile } from './spill-file.js';
+import { spilledRows } from './spilled-rows.js';
 import type { DeviceRegion, DeviceTimeline, MigrationSession, Protocol, StateInterval, StateWrite } from './types.js';
 import { createWriteStore } from './write-store.js';
 
@@ -49,6 +51,8 @@ export interface TimelineRecorderOptions<W extends WriteEntry = WriteEntry> {
   readonly isNotRunning: (raw: number) => boolean;
   /** A write as the timeline shows it, from the fields every protocol has (v2 adds its own after them). */
   readonly writeOf?: (base: StateWrite, w: W) => StateWrite;
+  /** Where the kept intervals and writes go, all but their latest blocks (spilled-rows.ts): analyze and report, with the sessions' spill file. */
+  readonly spill?: { readonly file: SpillFile; readonly rowBlock?: number };
 }
 
 /** The patchable fields of a write: what a later op fills in. */
@@ -74,9 +78,10 @@ function nothingYet(): Current {
 }
 
 export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecorderOptions<W>) {
-  const intervals = smallFirst(createIntervalStore, 'interval');
+  const spill = opts.spill;
+  const intervals = smallFirst(spill === undefined ? createIntervalStore : () => spilledRows(createIntervalStore, spill.file, 'interval', spill.rowBlock), 'interval');
   let intervalsDropped = 0;
-  const writes = smallFirst(createWriteStore, 'state write');
+  const writes = smallFirst(spill === undefined ? createWriteStore : () => spilledRows(createWriteStore, spill.file, 'state write', spill.rowBlock), 'state write');
   let writesDropped = 0;
   /** Writes added so far, kept or not: the next write's id. */
   let writeCount = 0;

@@ -90,6 +90,7 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
       ...(w.dataFd !== undefined ? { dataFd: w.dataFd } : {}),
       valueSource: w.valueSource,
     }),
+    ...(opts.sessionSpill !== undefined ? { spill: opts.sessionSpill } : {}),
   });
   const sessions = createSessionList(opts.maxSessions, opts.sessionSpill);
   let session: SessionBuilder | undefined;

@@ -14,6 +14,7 @@ import { renderTerminal } from '../../src/report/terminal.js';
 import { renderHtmlReport } from '../../src/report/html/render.js';
 import { openSpillFile, type SpillFile } from '../../src/track/spill-file.js';
 import { isSpilled } from '../../src/track/spilled-list.js';
+import { rowsInFile } from '../../src/track/spilled-rows.js';
 import { generateFtraceText } from '../../bench/generate/ftrace-text.js';
 import type { Analysis } from '../../src/analysis/types.js';
 
@@ -30,8 +31,9 @@ beforeAll(async () => {
   inMemory = await analyzeInputs([{ path: trace }], { formats: FORMATS });
   file = openSpillFile();
   if (file === undefined) throw new Error('no temp file');
-  // Two in memory per device: nearly every session goes through the file.
-  spilled = await analyzeInputs([{ path: trace }], { formats: FORMATS, sessionSpill: { file, after: 2 } });
+  // Two in memory per device: nearly every session goes through the file; so do the
+  // intervals and state writes, in blocks of 16 (track/spilled-rows.ts).
+  spilled = await analyzeInputs([{ path: trace }], { formats: FORMATS, sessionSpill: { file, after: 2, rowBlock: 16 } });
 });
 
 afterAll(() => {
@@ -45,8 +47,15 @@ describe('sessions spilled to a temporary file', () => {
     expect(withSessions.length).toBeGreaterThanOrEqual(2);
     for (const d of withSessions) expect(isSpilled(d.sessions)).toBe(true);
     expect(file?.size() ?? 0).toBeGreaterThan(100_000);
+    for (const d of withSessions) {
+      expect(rowsInFile(d.timeline)).toBeGreaterThan(d.timeline.length / 2);
+      expect(rowsInFile(d.stateWrites)).toBeGreaterThan(d.stateWrites.length / 2);
+    }
     // The in-memory analysis holds plain arrays.
-    for (const d of inMemory.devices) expect(isSpilled(d.sessions)).toBe(false);
+    for (const d of inMemory.devices) {
+      expect(isSpilled(d.sessions)).toBe(false);
+      expect(rowsInFile(d.timeline)).toBeUndefined();
+    }
   });
 
   it('give the same JSON document, byte for byte', () => {

@@ -194,23 +194,29 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
   const col = (c: Nums): Generator<string> => columnPieces(c.values);
 
   /**
-   * A lane's Sources as columns, interning their files in row order (as sources() does);
-   * null when a number is NaN, which the text codings (NaN is their unknown) would run
-   * together where column() does not: the caller then writes the lane's list the old way.
+   * A lane's Sources as columns, filled a row at a time (addSource) as the lane's items are
+   * read, so that no Source object is held past its row: the items of a spilled timeline are
+   * made afresh on every read (track/spilled-rows.ts), and 20,000 of their Sources held until
+   * the lane was written outlived the young generation (issue 13). Files are interned in row
+   * order, as sources() interns them. `nan` is set when a number is NaN, which the text
+   * codings (NaN is their unknown) would run together where column() does not: the caller
+   * then writes the lane's list the old way.
    */
-  const sourceNums = (srcs: readonly (Source | undefined)[]): { file: Nums; line: Nums; byteOffset: Nums } | null => {
-    const file = pool.take(), line = pool.take(), byteOffset = pool.take();
-    let nan = false;
-    for (const src of srcs) {
-      file.push(src === undefined ? -1 : files.index(src.file));
-      line.push(src?.line);
-      byteOffset.push(src?.byteOffset ?? -1);
-      if (isNaNValue(src?.line) || isNaNValue(src?.byteOffset)) nan = true;
-    }
-    return nan ? null : { file, line, byteOffset };
+  interface SourceNums {
+    readonly file: Nums;
+    readonly line: Nums;
+    readonly byteOffset: Nums;
+    nan: boolean;
+  }
+  const sourceNums = (): SourceNums => ({ file: pool.take(), line: pool.take(), byteOffset: pool.take(), nan: false });
+  const addSource = (c: SourceNums, src: Source | undefined): void => {
+    c.file.push(src === undefined ? -1 : files.index(src.file));
+    c.line.push(src?.line);
+    c.byteOffset.push(src?.byteOffset ?? -1);
+    if (isNaNValue(src?.line) || isNaNValue(src?.byteOffset)) c.nan = true;
   };
 
-  function* sourcePieces(c: { file: Nums; line: Nums; byteOffset: Nums }): Generator<string> {
+  function* sourcePieces(c: SourceNums): Generator<string> {
     yield '{"file":';
     yield* col(c.file);
     yield ',"line":';
@@ -237,7 +243,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     const state: string[] = [];
     const raw = pool.take(), starts = pool.take(), ends = pool.take(), certainty = pool.take(), bytes = pool.take();
     const open: number[] = [];
-    const srcs: (Source | undefined)[] = [];
+    const src = sourceNums();
     let nan = false;
     for (const iv of ivs) {
       if (isNaNValue(iv.raw) || isNaNValue(iv.bytes)) nan = true;
@@ -248,13 +254,12 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       ends.push(rel(iv.endNs));
       certainty.push(certaintyCode(iv.certainty));
       bytes.push(iv.bytes);
-      srcs.push(iv.src);
+      addSource(src, iv.src);
     }
-    // Names interned as intervals() interns them (states, then files), so its fallback text is the same.
+    // Names interned as intervals() interns them (each table in row order), so its fallback text is the same.
     const stateCodes = pool.take();
     for (const n of state) stateCodes.push(states.index(n));
-    const src = sourceNums(srcs);
-    if (nan || src === null) {
+    if (nan || src.nan) {
       yield JSON.stringify(intervals(ivs));
       return;
     }
@@ -275,7 +280,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     const from: string[] = [];
     const to: string[] = [];
     const ts = pool.take(), fromRaw = pool.take(), toRaw = pool.take(), result = pool.take(), errno = pool.take(), readBack = pool.take();
-    const srcs: (Source | undefined)[] = [];
+    const src = sourceNums();
     let nan = false;
     for (const w of ws) {
       if (isNaNValue(w.fromRaw) || isNaNValue(w.toRaw) || isNaNValue(w.errno) || isNaNValue(w.readBackRaw)) nan = true;
@@ -287,14 +292,13 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       result.push(resultCode(w.result));
       errno.push(w.errno ?? 0);
       readBack.push(w.readBackRaw ?? -1);
-      srcs.push(w.src);
+      addSource(src, w.src);
     }
-    // Interned as writes() interns them (from, to, then files).
+    // Interned as writes() interns them (from, then to, each in row order; files in theirs).
     const fromCodes = pool.take(), toCodes = pool.take();
     for (const n of from) fromCodes.push(states.index(n));
     for (const n of to) toCodes.push(states.index(n));
-    const src = sourceNums(srcs);
-    if (nan || src === null) {
+    if (nan || src.nan) {
       yield JSON.stringify(writes(ws));
       return;
     }
