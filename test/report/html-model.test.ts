@@ -126,6 +126,33 @@ describe('model encoding', () => {
     }
   });
 
+  it('writes finding tables longer than a slice with every message, evidence description and quoted line in order', () => {
+    // The text columns are written as a later pass reads them (model.ts findingPieces), in
+    // pieces of SLICE_ITEMS: 5,000 findings and 10,000 evidence entries cross several.
+    const a = failedPrecopy();
+    const base = a.findings[0];
+    if (base === undefined) throw new Error('the scenario has a finding');
+    const findings = Array.from({ length: 5_000 }, (_, i) => ({
+      ...base,
+      message: `finding ${i} "quoted" \u2028 é`,
+      evidence: [
+        { what: `first of ${i}`, src: { file: 'trace.txt', line: 2 * i + 1 } },
+        { what: `second of ${i}`, src: { file: i % 3 === 0 ? 'other.txt' : 'trace.txt', line: 2 * i + 2 } },
+      ],
+    }));
+    const evidenceText = (src: { file: string; line?: number }): string | undefined => (src.line !== undefined && src.line % 7 !== 0 ? `${src.file} line ${src.line}` : undefined);
+    const model = buildReportModel({ ...a, findings }, { rules: RULES, evidenceText });
+    expect(model.findings.count).toBe(5_000);
+    expect(model.findings.message).toEqual(findings.map((f) => f.message));
+    expect(model.findings.evidenceWhat).toEqual(findings.flatMap((f) => f.evidence.map((e) => e.what)));
+    expect(model.findings.evidenceText).toEqual(findings.flatMap((f) => f.evidence.map((e) => evidenceText(e.src) ?? null)));
+    const d = decodeModule().decode(JSON.parse(JSON.stringify(model)));
+    findings.forEach((f, i) => {
+      const off = d.findings.evidenceOff[i] ?? -1;
+      f.evidence.forEach((e, k) => expect(fmt.src(d, d.findings.evidenceSrc, off + k)).toBe(`${e.src.file}:${e.src.line}`));
+    });
+  });
+
   it('delta-codes with gaps for unknown values', () => {
     const col = delta([10, undefined, 15, 12, undefined]);
     expect(col).toEqual([10, null, 5, -3, null]);

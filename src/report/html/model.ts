@@ -9,6 +9,7 @@ import type { DeviceTimeline, MigrationSession, SessionOutcome, StateInterval, S
 import { assertNever } from '../../protocol/assert-never.js';
 import { delta, ints, spans } from './column-codec.js';
 import { columnPieces, deltaPieces, NumsPool, spansPieces, type Nums } from './column-text.js';
+import { jsonPieces, objectBody, SLICE_ITEMS } from './json-pieces.js';
 import type {
   ModelFindings,
   ModelGaps,
@@ -117,7 +118,7 @@ export type ModelTail = Omit<ReportModel, keyof ModelHead | 'lanes'>;
 /**
  * The model in three parts, so that a writer can serialise it a lane at a time (render.ts:
  * on a 2 GB trace the whole model and its JSON held hundreds of MB at once, issue 13).
- * `lanes()` builds each lane when asked; `tail()` must be called after every lane was built
+ * `lanes()` builds each lane when asked; `tailPieces()` must be taken after every lane was built
  * (states, files and strings are complete only then). JSON.stringify of the assembled
  * model (buildReportModel) is the same text as the parts written in order.
  */
@@ -128,7 +129,8 @@ export interface ReportModelParts {
    * before asking for the next lane (they share scratch columns).
    */
   lanes(): Iterable<Iterable<string>>;
-  tail(): ModelTail;
+  /** The tail's members and the model's closing brace, as JSON text in pieces: what follows `"lanes":[…],`. */
+  tailPieces(): Iterable<string>;
 }
 
 export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {}): ReportModel {
@@ -136,7 +138,8 @@ export function buildReportModel(analysis: Analysis, opts: HtmlReportOptions = {
   // Each lane read whole before the next is asked for (ReportModelParts.lanes).
   const lanes: ModelLane[] = [];
   for (const pieces of parts.lanes()) lanes.push(JSON.parse([...pieces].join('')) as ModelLane);
-  return { ...parts.head, lanes, ...parts.tail() };
+  const tail = JSON.parse(`{${[...parts.tailPieces()].join('')}`) as ModelTail;
+  return { ...parts.head, lanes, ...tail };
 }
 
 export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {}): ReportModelParts {
@@ -462,24 +465,54 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     rules: (opts.rules ?? []).map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef })),
   };
 
+  /** `,"key":` (no comma when first) and the value's JSON text in pieces (json-pieces.ts), as objectBody writes a member. */
+  function* member(key: string, value: unknown, first = false): Generator<string> {
+    yield `${first ? '' : ','}${JSON.stringify(key)}:`;
+    yield* jsonPieces(value);
+  }
+
+  function* mapItems<T, U>(xs: Iterable<T>, fn: (x: T) => U): Generator<U> {
+    for (const x of xs) yield fn(x);
+  }
+
+  /** A JSON array of strings (or nulls) as it is read, SLICE_ITEMS a piece: the same text as JSON.stringify of the whole. */
+  function* stringsPieces(items: Iterable<string | null>): Generator<string> {
+    let batch: (string | null)[] = [];
+    let first = true;
+    for (const x of items) {
+      batch.push(x);
+      if (batch.length < SLICE_ITEMS) continue;
+      yield `${first ? '[' : ','}${JSON.stringify(batch).slice(1, -1)}`;
+      first = false;
+      batch = [];
+    }
+    if (batch.length > 0) yield `${first ? '[' : ','}${JSON.stringify(batch).slice(1, -1)}`;
+    else if (first) yield '[';
+    yield ']';
+  }
+
   /**
-   * The findings' columns from one read of each finding: the list may be spilled
-   * (check/finding-list.ts), where every pass over it decodes each finding again, and a
-   * column per pass was a dozen of them. The names are interned afterwards, column by
-   * column, in the order a column per pass interned them (the strings table is the same).
+   * ModelFindings as JSON text in pieces. The number columns come from one read of each
+   * finding: the list may be spilled (check/finding-list.ts), where every pass decodes each
+   * finding again. The long text columns (messages, evidence descriptions, quoted lines)
+   * are written as a second and a third pass reads them, not gathered: on a 2 GB trace
+   * (19,717 findings, 44,783 evidence entries) holding them with their Sources took the
+   * report's live heap from 12 to 60 MB (issue 13). Names are interned column by column in
+   * the order a column per pass interned them (rules, devices, spec references; files in
+   * evidence order), so the strings and files tables are the same.
    */
-  const findingColumns = (fs: readonly Finding[]): ModelFindings => {
+  function* findingPieces(fs: readonly Finding[]): Generator<string> {
     const rule: string[] = [];
     const severity: number[] = [];
     const blame: number[] = [];
     const certainty: number[] = [];
     const device: string[] = [];
     const ts: (number | undefined)[] = [];
-    const message: string[] = [];
     const specRef: string[] = [];
     const evidenceCount: number[] = [];
-    const evidenceSrc: Source[] = [];
-    const evidenceWhat: string[] = [];
+    const evFile: number[] = [];
+    const evLine: (number | undefined)[] = [];
+    const evByteOffset: number[] = [];
     for (const f of fs) {
       rule.push(f.rule);
       severity.push(f.severity === 'error' ? 0 : 1);
@@ -487,34 +520,52 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       certainty.push(f.certainty === 'certain' ? 0 : 1);
       device.push(f.device);
       ts.push(rel(f.tsNs));
-      message.push(f.message);
       specRef.push(f.specRef);
       evidenceCount.push(f.evidence.length);
       for (const e of f.evidence) {
-        evidenceSrc.push(e.src);
-        evidenceWhat.push(e.what);
+        const s = e.src as Source | undefined;
+        evFile.push(s === undefined ? -1 : files.index(s.file));
+        evLine.push(s?.line);
+        evByteOffset.push(s?.byteOffset ?? -1);
       }
     }
-    return {
-      count: rule.length,
-      rule: ints(rule.map((r) => strings.index(r))),
-      severity: ints(severity),
-      blame: ints(blame),
-      certainty: ints(certainty),
-      device: ints(device.map((d) => strings.index(d))),
-      lane: ints(device.map((d) => laneOf.get(d) ?? -1)),
-      ts: delta(ts),
-      message,
-      specRef: ints(specRef.map((r) => strings.index(r))),
-      evidenceCount: ints(evidenceCount),
-      evidenceSrc: sources(evidenceSrc),
-      evidenceWhat,
-      ...(opts.evidenceText !== undefined ? { evidenceText: evidenceSrc.map((src) => opts.evidenceText?.(src) ?? null) } : {}),
-    };
-  };
+    const ruleCol = ints(rule.map((r) => strings.index(r)));
+    const deviceCol = ints(device.map((d) => strings.index(d)));
+    const specRefCol = ints(specRef.map((r) => strings.index(r)));
+    yield '{';
+    yield* member('count', rule.length, true);
+    yield* member('rule', ruleCol);
+    yield* member('severity', ints(severity));
+    yield* member('blame', ints(blame));
+    yield* member('certainty', ints(certainty));
+    yield* member('device', deviceCol);
+    yield* member('lane', ints(device.map((d) => laneOf.get(d) ?? -1)));
+    yield* member('ts', delta(ts));
+    yield ',"message":';
+    yield* stringsPieces(mapItems(fs, (f) => f.message));
+    yield* member('specRef', specRefCol);
+    yield* member('evidenceCount', ints(evidenceCount));
+    const src: ModelSources = { file: ints(evFile), line: delta(evLine), byteOffset: ints(evByteOffset) };
+    yield* member('evidenceSrc', src);
+    const lookup = opts.evidenceText;
+    // The quoted lines are looked up as the descriptions are read (they are the cited lines' own strings).
+    const text: (string | null)[] = [];
+    function* what(): Generator<string> {
+      for (const f of fs)
+        for (const e of f.evidence) {
+          yield e.what;
+          if (lookup !== undefined) text.push(lookup(e.src) ?? null);
+        }
+    }
+    yield ',"evidenceWhat":';
+    yield* stringsPieces(what());
+    if (lookup !== undefined) yield* member('evidenceText', text);
+    yield '}';
+  }
 
-  const tail = (): ModelTail => {
-    const findings = findingColumns(analysis.findings);
+  function* tailPieces(): Generator<string> {
+    yield '"findings":';
+    yield* findingPieces(analysis.findings);
     const gs = analysis.input.gaps;
     const gaps: ModelGaps = {
       count: gs.length,
@@ -522,9 +573,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       lost: ints(gs.map((g) => g.count ?? -1)),
       src: sources(gs.map((g) => ({ file: g.file, line: g.line, byteOffset: g.byteOffset }))),
     };
-
-    return {
-      findings,
+    const rest: Omit<ModelTail, 'findings'> = {
       gaps,
       outcomes: [...OUTCOME_ORDER],
       outcomeColors: OUTCOME_ORDER.map((o) => OUTCOME_COLORS[o]),
@@ -537,13 +586,16 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       files: files.values,
       strings: strings.values,
     };
-  };
+    yield ',';
+    // The rest a member, and a long column a slice, at a time (json-pieces.ts).
+    yield* objectBody(rest);
+  }
 
   return {
     head,
     *lanes() {
       for (const d of analysis.devices) yield lanePieces(d);
     },
-    tail,
+    tailPieces,
   };
 }

@@ -12,7 +12,6 @@ import { clientScript } from './client-bundle.js';
 import { contentSecurityPolicy } from './csp.js';
 import { escapeJsonText } from './embed-json.js';
 import { escapeHtml } from './html-escape.js';
-import { objectBody } from './json-pieces.js';
 import { reportModelParts, type ReportModelParts } from './model.js';
 import { once } from 'node:events';
 import { createGzip, gzipSync, type Gzip } from 'node:zlib';
@@ -96,8 +95,7 @@ function* modelJson(parts: ReportModelParts): Generator<string> {
     first = false;
   }
   yield '],';
-  // The tail a member, and a long column a slice, at a time (json-pieces.ts).
-  yield* objectBody(parts.tail());
+  yield* parts.tailPieces();
 }
 
 export function renderHtmlReport(analysis: Analysis, opts: HtmlReportOptions = {}): string {
