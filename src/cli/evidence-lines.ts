@@ -4,14 +4,25 @@
 // have lines: a binary record (trace.dat, simpletrace) is cited by byte offset and has no
 // text to embed; stdin cannot be read twice. Each line is cut at MAX_CHARS.
 
+import { closeSync, openSync, readSync } from 'node:fs';
 import { fileChunks } from './file-chunks.js';
+import { grown } from '../track/columns.js';
 import type { Analysis } from '../analysis/types.js';
 import type { Source } from '../record/types.js';
 
 const MAX_CHARS = 400;
 
-/** The cited lines of `analysis`'s findings, looked up by their Source. A file that cannot be read gives none. */
-export async function citedLines(analysis: Analysis): Promise<(src: Source) => string | undefined> {
+/** A cited line's text by its Source (undefined when not cited or unreadable); close() lets go of the files. */
+export type CitedLineText = ((src: Source) => string | undefined) & { close(): void };
+
+/**
+ * The cited lines of `analysis`'s findings, looked up by their Source. A file that cannot be
+ * read gives none. The files are scanned once for where each cited line is; its text is
+ * read when asked for (the report asks once per evidence entry, as it writes them), so
+ * that the 44,783 lines a 2 GB trace's findings cite are not all held through the report
+ * (issue 13).
+ */
+export async function citedLines(analysis: Analysis): Promise<CitedLineText> {
   const wanted = new Map<string, Set<number>>();
   for (const f of analysis.findings) {
     for (const e of f.evidence) {
@@ -21,59 +32,120 @@ export async function citedLines(analysis: Analysis): Promise<(src: Source) => s
       wanted.set(e.src.file, s);
     }
   }
-  // By file, then line: a key string per cited line ("file\nline") was as large as the line
-  // itself, and 44,783 of them stayed through the whole report of a 2 GB trace (issue 13).
-  const found = new Map<string, Map<number, string>>();
+  const spans = new Map<string, LineSpans>();
   for (const [file, lines] of wanted) {
-    const texts = new Map<number, string>();
-    found.set(file, texts);
+    const sp = new LineSpans();
     try {
-      await readLines(file, lines, (n, text) => texts.set(n, text));
+      await scanLines(file, lines, (n, start, len) => sp.add(n, start, len));
+      spans.set(file, sp);
     } catch {
       // gone or unreadable since the analysis: the page shows file:line only
     }
   }
-  return (src) => (src.line === undefined ? undefined : found.get(src.file)?.get(src.line));
+  const fds = new Map<string, number | undefined>();
+  const buf = Buffer.allocUnsafe(MAX_BYTES);
+  const text = (src: Source): string | undefined => {
+    const at = src.line === undefined ? -1 : (spans.get(src.file)?.find(src.line) ?? -1);
+    if (at < 0) return undefined;
+    const sp = spans.get(src.file) as LineSpans;
+    let fd = fds.get(src.file);
+    if (!fds.has(src.file)) {
+      try {
+        fd = openSync(src.file, 'r');
+      } catch {
+        fd = undefined;
+      }
+      fds.set(src.file, fd);
+    }
+    if (fd === undefined) return undefined;
+    const len = sp.len[at] as number;
+    let got = 0;
+    try {
+      while (got < len) {
+        const n = readSync(fd, buf, got, len - got, (sp.start[at] as number) + got);
+        if (n === 0) break; // the file got shorter since it was scanned
+        got += n;
+      }
+    } catch {
+      return undefined;
+    }
+    // Nothing where a non-empty line was: the file was cut short since the scan.
+    return got === 0 && len > 0 ? undefined : lineText(buf.subarray(0, got));
+  };
+  return Object.assign(text, {
+    close(): void {
+      for (const fd of fds.values()) if (fd !== undefined) closeSync(fd);
+      fds.clear();
+    },
+  });
 }
 
 /** Enough bytes of a line to hold MAX_CHARS + 1 UTF-16 units whatever its characters (at most 4 bytes each). */
 const MAX_BYTES = (MAX_CHARS + 1) * 4;
 
+/** A line's text from its first bytes (up to MAX_BYTES, without the newline): no CR at the end, cut at MAX_CHARS. */
+function lineText(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  const t = text.endsWith('\r') ? text.slice(0, -1) : text;
+  return t.length > MAX_CHARS ? `${t.slice(0, MAX_CHARS)}…` : t;
+}
+
+/** Where the cited lines of one file are: line numbers ascending (the scan finds them in order), byte start, bytes to read. */
+class LineSpans {
+  line = new Float64Array(0);
+  start = new Float64Array(0);
+  len = new Float64Array(0);
+  n = 0;
+
+  add(line: number, start: number, len: number): void {
+    this.line = grown(this.line, this.n + 1);
+    this.start = grown(this.start, this.n + 1);
+    this.len = grown(this.len, this.n + 1);
+    this.line[this.n] = line;
+    this.start[this.n] = start;
+    this.len[this.n] = len;
+    this.n++;
+  }
+
+  /** The index of `line`, or -1. */
+  find(line: number): number {
+    let lo = 0;
+    let hi = this.n - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.line[mid] as number;
+      if (v === line) return mid;
+      if (v < line) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+}
+
 /**
- * Scans the file's bytes for newlines and decodes only the wanted lines: no string is made
- * of the lines between (decoding and splitting every 1 MB chunk of a 470 MB trace left
- * ~100 MB of RSS behind after the analysis, issue 13).
+ * Scans the file's bytes for newlines and reports where each wanted line starts and how
+ * many of its bytes to read (up to MAX_BYTES): no string is made of any line here
+ * (decoding and splitting every 1 MB chunk of a 470 MB trace left ~100 MB of RSS behind
+ * after the analysis, issue 13).
  */
-async function readLines(file: string, lines: ReadonlySet<number>, onLine: (n: number, text: string) => void): Promise<void> {
+async function scanLines(file: string, lines: ReadonlySet<number>, onLine: (n: number, start: number, len: number) => void): Promise<void> {
   const last = Math.max(...lines);
   let n = 1;
-  // The start of line n from earlier chunks, kept only when line n is wanted (up to MAX_BYTES).
-  let head: Buffer[] = [];
-  let headBytes = 0;
-  const take = (tail: Buffer): void => {
-    const bytes = headBytes === 0 ? tail : Buffer.concat([...head, tail]);
-    const cut = bytes.length > MAX_BYTES ? bytes.subarray(0, MAX_BYTES) : bytes;
-    const text = cut.toString('utf8');
-    const t = text.endsWith('\r') ? text.slice(0, -1) : text;
-    onLine(n, t.length > MAX_CHARS ? `${t.slice(0, MAX_CHARS)}…` : t);
-  };
-  // 1 MiB at a time into reused buffers (file-chunks.ts): only bytes are scanned here, nothing is decoded per chunk.
+  /** Where line n starts in the file, and where the current chunk does. */
+  let lineStart = 0;
+  let base = 0;
+  // 1 MiB at a time into reused buffers (file-chunks.ts): only bytes are scanned here.
   for await (const chunk of fileChunks(file, 1 << 20)) {
     let pos = 0;
     for (let nl = chunk.indexOf(10, pos); nl >= 0; nl = chunk.indexOf(10, pos)) {
-      if (lines.has(n)) take(chunk.subarray(pos, nl));
-      head = [];
-      headBytes = 0;
+      if (lines.has(n)) onLine(n, lineStart, Math.min(base + nl - lineStart, MAX_BYTES));
       n++;
       pos = nl + 1;
+      lineStart = base + pos;
       if (n > last) return;
     }
-    if (lines.has(n) && headBytes < MAX_BYTES && pos < chunk.length) {
-      // Its own copy: a slice would keep the whole 1 MB chunk alive.
-      const part = Buffer.from(chunk.subarray(pos, Math.min(chunk.length, pos + MAX_BYTES - headBytes)));
-      head.push(part);
-      headBytes += part.length;
-    }
+    base += chunk.length;
   }
-  if (headBytes > 0) take(Buffer.alloc(0));
+  // An unterminated last line.
+  if (lines.has(n) && base > lineStart) onLine(n, lineStart, Math.min(base - lineStart, MAX_BYTES));
 }

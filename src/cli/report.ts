@@ -56,9 +56,10 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
     const { writeHtmlReport } = await import('../report/html/render.js');
     const rules = ruleCatalogue().map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef }));
     const { citedLines } = await import('./evidence-lines.js');
-    const opts = { title: flags.title ?? `migscope: ${files.join(', ')}`, rules, evidenceText: await citedLines(analysis) };
+    const cited = await citedLines(analysis);
+    const opts = { title: flags.title ?? `migscope: ${files.join(', ')}`, rules, evidenceText: cited };
     // Written as it is produced (render.ts writeHtmlReport): the page is never held whole.
-    const bytes = await writeToFile(flags.output, (sink) => writeHtmlReport(analysis, opts, sink));
+    const bytes = await writeToFile(flags.output, (sink) => writeHtmlReport(analysis, opts, sink)).finally(() => cited.close());
     const s = summarize(analysis);
     process.stderr.write(
       `migscope report: ${flags.output} (${(bytes / 1e6).toFixed(1)} MB): ${s.devices} device(s), ${s.sessions} session(s), ` +

@@ -1,7 +1,7 @@
 // Issue 15: the HTML report embeds the trace lines its findings cite, so that the file stands
 // alone. src/cli/evidence-lines.ts reads them back from the inputs; the report carries them.
 
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,31 @@ describe('citedLines', () => {
         expect(text({ file, line: n }), `line ${n}`).toBe(w.length > 400 ? `${w.slice(0, 400)}…` : w);
       }
       expect(text({ file, line: 3 })).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a cited line when asked for, not all of them up front, and closes the file on close()', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'migscope-lines-'));
+    try {
+      const file = join(dir, 'lazy.txt');
+      writeFileSync(file, 'one\ntwo\nthree\nfour\n');
+      const a = { findings: [{ evidence: [2, 4].map((line) => ({ src: { file, line }, what: 'x' })) }] } as unknown as Analysis;
+      const text = await citedLines(a);
+      // The scan noted where lines 2 and 4 are; their bytes are read at lookup time.
+      writeFileSync(file, 'one\nTWO\nthree\nFOUR\n');
+      expect(text({ file, line: 2 })).toBe('TWO');
+      const fds = (): number => readdirSync('/proc/self/fd').length;
+      const open = fds();
+      text.close();
+      expect(fds()).toBe(open - 1);
+      // Shortened since the scan: what is left of the line, then nothing.
+      writeFileSync(file, 'one\ntwo\nthree\nfo');
+      expect(text({ file, line: 4 })).toBe('fo');
+      writeFileSync(file, 'one\n');
+      expect(text({ file, line: 4 })).toBeUndefined();
+      text.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -428,8 +428,12 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     // ModelLane's keys in order, the columns last: intervals, writes, sessions (the order
     // their names are interned in).
     yield JSON.stringify(rest).slice(0, -1);
+    // Each list's columns are free once its pieces are written: the next list takes the same
+    // buffers (a 2 GB trace's lane grew ≈ 20 MB of them with a set per list).
     yield* keyed('intervals', intervalPieces(d.timeline));
+    pool.reset();
     yield* keyed('writes', writePieces(d.stateWrites));
+    pool.reset();
     yield* keyed('sessions', sessionPieces(d.sessions));
     yield '}';
   }
@@ -495,7 +499,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
    * ModelFindings as JSON text in pieces. The number columns come from one read of each
    * finding: the list may be spilled (check/finding-list.ts), where every pass decodes each
    * finding again. The long text columns (messages, evidence descriptions, quoted lines)
-   * are written as a second and a third pass reads them, not gathered: on a 2 GB trace
+   * are written as a second, third and fourth pass read them, not gathered: on a 2 GB trace
    * (19,717 findings, 44,783 evidence entries) holding them with their Sources took the
    * report's live heap from 12 to 60 MB (issue 13). Names are interned column by column in
    * the order a column per pass interned them (rules, devices, spec references; files in
@@ -547,19 +551,17 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     yield* member('evidenceCount', ints(evidenceCount));
     const src: ModelSources = { file: ints(evFile), line: delta(evLine), byteOffset: ints(evByteOffset) };
     yield* member('evidenceSrc', src);
-    const lookup = opts.evidenceText;
-    // The quoted lines are looked up as the descriptions are read (they are the cited lines' own strings).
-    const text: (string | null)[] = [];
-    function* what(): Generator<string> {
-      for (const f of fs)
-        for (const e of f.evidence) {
-          yield e.what;
-          if (lookup !== undefined) text.push(lookup(e.src) ?? null);
-        }
+    function* evidence<U>(fn: (e: Finding['evidence'][number]) => U): Generator<U> {
+      for (const f of fs) for (const e of f.evidence) yield fn(e);
     }
     yield ',"evidenceWhat":';
-    yield* stringsPieces(what());
-    if (lookup !== undefined) yield* member('evidenceText', text);
+    yield* stringsPieces(evidence((e) => e.what));
+    const lookup = opts.evidenceText;
+    if (lookup !== undefined) {
+      // A fourth pass: the quoted lines are read from the trace as they are written (cli/evidence-lines.ts).
+      yield ',"evidenceText":';
+      yield* stringsPieces(evidence((e) => lookup(e.src) ?? null));
+    }
     yield '}';
   }
 
