@@ -2,9 +2,11 @@
 // of 50,000 migrations does not hold them all in memory (issue 13). The file is removed from
 // its directory as soon as it is opened: only the open descriptor keeps it, so it is gone on
 // every exit, a crash or SIGKILL included, and nothing is left in the temp directory
-// ($TMPDIR, else /tmp). Writes are batched; a read of a part still in the batch writes the
-// batch first. A write that fails (disk full) loses nothing: the batch stays in memory and
-// is read from there, and append() refuses more, so the caller keeps later items itself.
+// ($TMPDIR, else /tmp). Writes are batched in one reused buffer; a read of a part still in
+// the batch writes the batch first. A write that fails (disk full) loses nothing: the batch
+// is kept in memory and read from there, and append() refuses the text that met the
+// failure and every later one, so the caller keeps those itself
+// (test/track/spill-file-full.test.ts fills a file-size limit).
 
 import { closeSync, mkdtempSync, openSync, readSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -40,43 +42,69 @@ export function openSpillFile(dir: string = tmpdir()): SpillFile | undefined {
     return undefined;
   }
   let written = 0; // bytes in the file
-  let batch: Buffer[] = [];
-  let batchBytes = 0;
+  // The write batch: texts are encoded straight into one reused buffer. A Buffer per text,
+  // held in a list until the batch was full, outlived young-generation collections (a
+  // megabyte of sessions is a few hundred of them) and died in the old generation (issue 13).
+  const batch = Buffer.allocUnsafe(BATCH_BYTES);
+  let used = 0;
   let failed: Error | undefined;
+  /** The batch that could not be written, kept: its bytes are read from here from then on. */
+  let kept: Buffer | undefined;
   let scratch = Buffer.allocUnsafe(SCRATCH_START);
-  const flush = (): void => {
-    if (batchBytes === 0 || failed !== undefined) return;
-    const b = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
-    batch = [b];
+  const writeAt = (b: Buffer, pos: number): void => {
     let off = 0;
+    while (off < b.length) off += writeSync(fd, b, off, b.length - off, pos + off);
+  };
+  const fail = (e: unknown): void => {
+    failed = e instanceof Error ? e : new Error(String(e));
+  };
+  const flush = (): void => {
+    if (used === 0 || failed !== undefined) return;
     try {
-      while (off < b.length) off += writeSync(fd, b, off, b.length - off, written + off);
+      writeAt(batch.subarray(0, used), written);
     } catch (e) {
-      // Whatever part of it reached the file is ignored: the whole batch is read from memory from now on.
-      failed = e instanceof Error ? e : new Error(String(e));
+      // Whatever part of it reached the file is ignored: the batch is read from memory from now on.
+      fail(e);
+      kept = Buffer.from(batch.subarray(0, used));
+      used = 0;
       return;
     }
-    written += b.length;
-    batch = [];
-    batchBytes = 0;
+    written += used;
+    used = 0;
   };
+  const refused = (): SpillRefused => new SpillRefused(`spill file not writable: ${failed?.message ?? 'unknown error'}`);
   return {
     append(text) {
-      if (failed !== undefined) throw new SpillRefused(`spill file not writable: ${failed.message}`);
-      const b = Buffer.from(text, 'utf8');
-      const pos = written + batchBytes;
-      batch.push(b);
-      batchBytes += b.length;
-      if (batchBytes >= BATCH_BYTES) flush();
-      return { pos, len: b.length };
+      if (failed !== undefined) throw refused();
+      // At most 3 bytes of UTF-8 per UTF-16 unit.
+      if (text.length * 3 > BATCH_BYTES - used) {
+        flush();
+        if (failed !== undefined) throw refused();
+      }
+      if (text.length * 3 > BATCH_BYTES) {
+        // Larger than a batch (the batch is empty now): written on its own.
+        const b = Buffer.from(text, 'utf8');
+        try {
+          writeAt(b, written);
+        } catch (e) {
+          fail(e);
+          throw refused();
+        }
+        const pos = written;
+        written += b.length;
+        return { pos, len: b.length };
+      }
+      const pos = written + used;
+      const len = batch.write(text, used, 'utf8');
+      used += len;
+      return { pos, len };
     },
     read(pos, len) {
       if (pos + len > written) flush();
       if (pos + len > written) {
-        // Not written (a failed write): the batch in memory holds it.
-        const all = batch.length === 1 ? (batch[0] as Buffer) : Buffer.concat(batch, batchBytes);
-        batch = [all];
-        return all.toString('utf8', pos - written, pos - written + len);
+        // Not in the file: the batch kept after a failed write, or (when a flush failed just now) that one.
+        const from = kept ?? batch;
+        return from.toString('utf8', pos - written, pos - written + len);
       }
       // Into one reused buffer: a fresh one per read (most items are over the 4 KiB that
       // Buffer's pool serves) was off-heap garbage piling up between collections, ≈ 50 MB
@@ -91,7 +119,7 @@ export function openSpillFile(dir: string = tmpdir()): SpillFile | undefined {
       }
       return buf.toString('utf8', 0, len);
     },
-    size: () => written + batchBytes,
+    size: () => written + used + (kept?.length ?? 0),
     close() {
       closeSync(fd);
     },

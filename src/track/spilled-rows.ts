@@ -1,13 +1,13 @@
 // A device's intervals or state writes (interval-store.ts, write-store.ts) with all but the
-// latest block of rows in the spill file (spill-file.ts), as the sessions are (issue 13).
+// latest blocks of rows in the spill file (spill-file.ts), as the sessions are (issue 13).
 // The column stores are compact, but a long trace fills every device to the per-device cap
 // (20,000 intervals and as many writes): 8 devices held ≈ 20 MB of columns through the whole
 // run, the largest part of `analyze`'s array-buffer memory on 470 MB. Here memory holds the
-// block being filled (a column store of BLOCK rows), the block read last (decoded), and
-// where each spilled block is in the file.
+// block being filled and the one before it (column stores of SPILL_BLOCK_ROWS rows), the
+// block read last (decoded), and where each spilled block is in the file.
 //
 // Readers go through the same ItemStore (view, at, from) and read rows in order (JSON
-// output, the report's lanes, a session's slice), so one decoded block serves BLOCK reads.
+// output, the report's lanes, a session's slice), so one decoded block serves a block of reads.
 // A row replaced after its block was written (patchWrite: a read-back that came late) is
 // kept in a side map; the file is never rewritten. When the file refuses a write (disk
 // full), the block stays in memory as it is: nothing is lost, only memory is not saved.
@@ -16,8 +16,13 @@ import { rowStore, type ItemStore } from './columns.js';
 import { decodeValue, encodeValue } from './spill-codec.js';
 import { SpillRefused, type SpillFile } from './spill-file.js';
 
-/** Rows per block: one file write, one read back; a decoded block is ≈ 200 KB of objects. */
-export const SPILL_BLOCK_ROWS = 1024;
+/**
+ * Rows per block: one file write, one read back. Small enough that a block's text (≈ 200
+ * bytes a row) stays under the 128 KB past which V8 puts a string in the large-object
+ * space, which only a full collection frees: with 1,024 rows each block read back while
+ * the JSON was written left its 200 KB string there, 56 MB a pass over 8 capped devices.
+ */
+export const SPILL_BLOCK_ROWS = 256;
 
 /** Rows in the file, by the view of each store (rowsInFile). */
 const inFile = new WeakMap<object, () => number>();
@@ -36,8 +41,8 @@ export function spilledRows<T>(columns: () => ItemStore<T>, file: SpillFile, wha
   /**
    * The latest finished block, still in memory: a session's slice starts where the session
    * did, often in the block before the one being filled, and is read while the session
-   * ends (timeline-recorder.ts intervalsFrom); reading it from the file would decode 1,024
-   * rows for a few.
+   * ends (timeline-recorder.ts intervalsFrom); reading it from the file would decode a
+   * block of rows for a few.
    */
   let latest: ItemStore<T> | undefined;
   let tail = columns();
