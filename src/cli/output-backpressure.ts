@@ -9,7 +9,7 @@
 import type { Writable } from 'node:stream';
 
 /** Resolves when `out` drained, closed or failed, or when `stop` resolves (a signal): never hangs on a gone reader. */
-export function waitForOutput(out: Writable, stop: Promise<unknown>): Promise<void> {
+export function waitForOutput(out: Writable, stop?: Promise<unknown>): Promise<void> {
   if (out.writableNeedDrain !== true) return Promise.resolve();
   return new Promise<void>((resolve) => {
     const done = (): void => {
@@ -21,6 +21,6 @@ export function waitForOutput(out: Writable, stop: Promise<unknown>): Promise<vo
     out.once('drain', done);
     out.once('close', done);
     out.once('error', done);
-    void stop.then(done);
+    void stop?.then(done);
   });
 }

@@ -9,6 +9,7 @@
 // only when a collection finds each one dead.
 
 import type { Writable } from 'node:stream';
+import { waitForOutput } from './output-backpressure.js';
 
 /** Bytes per batch. */
 const BATCH_BYTES = 1 << 17;
@@ -32,7 +33,7 @@ export async function writeChunks(out: Writable, chunks: Iterable<string>): Prom
     used = 0;
     await busy[k];
     busy[k] = undefined;
-    if (out.writableNeedDrain) await waitDrain(out);
+    await waitForOutput(out);
   };
 
   for (const c of chunks) {
@@ -50,19 +51,4 @@ export async function writeChunks(out: Writable, chunks: Iterable<string>): Prom
   }
   await flush();
   await Promise.all(busy);
-}
-
-/** Resolves on 'drain', or when the stream closes or fails (a gone reader must not hang the writer). */
-function waitDrain(out: Writable): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      out.off('drain', done);
-      out.off('close', done);
-      out.off('error', done);
-      resolve();
-    };
-    out.once('drain', done);
-    out.once('close', done);
-    out.once('error', done);
-  });
 }
