@@ -86,8 +86,10 @@ function* deviceBlock(d: DeviceTimeline, origin: bigint | undefined, o: Terminal
   if ((d.sessionsDropped ?? 0) > 0) yield `  (${d.sessionsDropped} earlier sessions past the per-device limit were not kept)`;
   const pendingDropped = sessionTotals(d.sessions).pendingDropped;
   if (pendingDropped > 0) yield `  (${pendingDropped} pending_bytes samples past the per-session limit were not kept)`;
-  const failed = d.stateWrites.filter((w) => w.result === 'failed');
-  for (const w of failed) {
+  // In one pass, not gathered first: the writes may be read back from the spill file, and
+  // a list of the failed ones held while their lines go out outlives young collections.
+  for (const w of d.stateWrites) {
+    if (w.result !== 'failed') continue;
     const rb = w.readBackRaw !== undefined ? `, read back ${rawText(d, w.readBackRaw)}` : ', no read-back';
     yield `  ${paint(o.color, '31', 'failed write')} ${w.from} → ${w.to} at ${rel(w.tsNs, origin)}: errno ${w.errno ?? '?'}${rb} (${formatSource(w.src)})`;
   }
