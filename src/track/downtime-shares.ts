@@ -7,7 +7,7 @@
 import type { Migration } from './migration-types.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
 import { type Interval, IntervalIndex, RowIntervalIndex } from './interval-index.js';
-import { bigColumn, getBig, setBig } from './columns.js';
+import { bigColumn, getBig, grown, setBig } from './columns.js';
 import { mapListLazy } from './spilled-list.js';
 
 export interface ClockContext {
@@ -95,22 +95,26 @@ class WindowTable {
   readonly start = bigColumn();
   readonly end = bigColumn();
   readonly dur = bigColumn();
-  readonly device: number[] = [];
-  readonly order: number[] = [];
+  /** Typed, not number[]: 237,308 rows of two JS arrays were ≈ 2 MB of old-generation heap, live through the whole output. */
+  device = new Int32Array(0);
+  order = new Float64Array(0);
+  rows = 0;
   private index: RowIntervalIndex | undefined;
 
   add(start: bigint, end: bigint, dur: bigint, device: number, order: number): void {
-    const row = this.device.length;
+    const row = this.rows++;
     setBig(this.start, row, start);
     setBig(this.end, row, end);
     setBig(this.dur, row, dur);
-    this.device.push(device);
-    this.order.push(order);
+    this.device = grown(this.device, row + 1);
+    this.order = grown(this.order, row + 1);
+    this.device[row] = device;
+    this.order[row] = order;
   }
 
   /** Rows whose window reaches into [lo, hi] (built on first use, after every add). */
   reaching(lo: bigint, hi: bigint): Iterable<number> {
-    this.index ??= new RowIntervalIndex(this.start, this.end, this.device.length);
+    this.index ??= new RowIntervalIndex(this.start, this.end, this.rows);
     return this.index.reaching(lo, hi);
   }
 }

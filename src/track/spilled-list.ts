@@ -220,8 +220,11 @@ export function mapListLazy<T>(list: readonly T[], fn: (item: T, index: number) 
   const out: Store<T> = {
     file: st.file,
     after: st.after,
-    pos: st.pos.slice(0, st.spilled),
-    len: st.len.slice(0, st.spilled),
+    // Shared, not copied: a spilled item's place never changes (a push that grows st's
+    // arrays moves st to new ones and leaves these rows as they are). A copy per device was
+    // 16 bytes a session more while both lists lived.
+    pos: st.pos.subarray(0, st.spilled),
+    len: st.len.subarray(0, st.spilled),
     spilled: st.spilled,
     tail: st.tail.map((item, k) => fn(item, st.spilled + k)),
     transform: prev === undefined ? fn : (item, i) => fn(prev(item, i), i),
