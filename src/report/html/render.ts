@@ -201,7 +201,10 @@ class DataEncoder {
   /** Hands the batch being filled to the gzip, then waits until the other one is free. */
   private async flushBatch(gzip: Gzip): Promise<void> {
     if (this.used === 0) return;
-    this.busy[this.k] = this.consumed(gzip, (this.batches[this.k] as Buffer).subarray(0, this.used));
+    const taken = this.consumed(gzip, (this.batches[this.k] as Buffer).subarray(0, this.used));
+    // A failed reader rejects every wait at once; the one awaited below (or by end()) carries the error, this one must not be reported as unhandled.
+    taken.catch(() => {});
+    this.busy[this.k] = taken;
     this.k ^= 1;
     this.used = 0;
     await this.busy[this.k];
