@@ -45,9 +45,9 @@ export async function citedLines(analysis: Analysis): Promise<CitedLineText> {
   const fds = new Map<string, number | undefined>();
   const buf = Buffer.allocUnsafe(MAX_BYTES);
   const text = (src: Source): string | undefined => {
-    const at = src.line === undefined ? -1 : (spans.get(src.file)?.find(src.line) ?? -1);
-    if (at < 0) return undefined;
-    const sp = spans.get(src.file) as LineSpans;
+    const sp = spans.get(src.file);
+    const at = src.line === undefined || sp === undefined ? -1 : sp.find(src.line);
+    if (sp === undefined || at < 0) return undefined;
     let fd = fds.get(src.file);
     if (!fds.has(src.file)) {
       try {

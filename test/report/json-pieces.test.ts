@@ -4,7 +4,7 @@
 // characters beyond Latin-1; and no piece holds a whole long array.
 
 import { describe, expect, it } from 'vitest';
-import { jsonPieces, objectBody, SLICE_ITEMS } from '../../src/report/html/json-pieces.js';
+import { arrayPieces, jsonPieces, objectBody, SLICE_ITEMS } from '../../src/report/html/json-pieces.js';
 
 /** Deterministic pseudo-random numbers (xorshift), so a failure can be replayed. */
 function rng(seed: number): () => number {
@@ -62,6 +62,16 @@ describe('jsonPieces', () => {
     expect(pieces.join('')).toBe(JSON.stringify({ message: col }));
     const whole = JSON.stringify(col).length;
     expect(Math.max(...pieces.map((p) => p.length))).toBeLessThan(whole / 4);
+  });
+
+  it('an array read from a pass over a list (arrayPieces) is the same text, at every length around a slice', () => {
+    for (const n of [0, 1, SLICE_ITEMS - 1, SLICE_ITEMS, SLICE_ITEMS + 1, SLICE_ITEMS * 3]) {
+      const items = Array.from({ length: n }, (_, i) => (i % 5 === 0 ? null : `line ${i} "q" é`));
+      function* pass(): Generator<string | null> {
+        yield* items;
+      }
+      expect([...arrayPieces(pass())].join(''), `${n} items`).toBe(JSON.stringify(items));
+    }
   });
 
   it('refuses what JSON cannot write at the top (it would not be a document)', () => {

@@ -12,15 +12,8 @@ export const SLICE_ITEMS = 2048;
 
 export function* jsonPieces(v: unknown): Generator<string> {
   if (Array.isArray(v)) {
-    if (v.length <= SLICE_ITEMS) {
-      yield JSON.stringify(v);
-      return;
-    }
-    for (let i = 0; i < v.length; i += SLICE_ITEMS) {
-      const text = JSON.stringify(v.slice(i, i + SLICE_ITEMS));
-      yield `${i === 0 ? '[' : ','}${text.slice(1, -1)}`;
-    }
-    yield ']';
+    if (v.length <= SLICE_ITEMS) yield JSON.stringify(v);
+    else yield* arrayPieces(v);
     return;
   }
   if (typeof v === 'object' && v !== null) {
@@ -44,4 +37,23 @@ export function* objectBody(o: object): Generator<string> {
     yield* jsonPieces(el);
   }
   yield '}';
+}
+
+/**
+ * A JSON array of plain items as they are read (an array, or a pass over a list that is
+ * not held), SLICE_ITEMS a piece: joined, JSON.stringify's text of the whole.
+ */
+export function* arrayPieces(items: Iterable<unknown>): Generator<string> {
+  let batch: unknown[] = [];
+  let first = true;
+  for (const x of items) {
+    batch.push(x);
+    if (batch.length < SLICE_ITEMS) continue;
+    yield `${first ? '[' : ','}${JSON.stringify(batch).slice(1, -1)}`;
+    first = false;
+    batch = [];
+  }
+  if (batch.length > 0) yield `${first ? '[' : ','}${JSON.stringify(batch).slice(1, -1)}`;
+  else if (first) yield '[';
+  yield ']';
 }

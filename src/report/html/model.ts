@@ -9,7 +9,7 @@ import type { DeviceTimeline, MigrationSession, SessionOutcome, StateInterval, S
 import { assertNever } from '../../protocol/assert-never.js';
 import { delta, ints, spans } from './column-codec.js';
 import { columnPieces, deltaPieces, NumsPool, spansPieces, type Nums } from './column-text.js';
-import { jsonPieces, objectBody, SLICE_ITEMS } from './json-pieces.js';
+import { arrayPieces, jsonPieces, objectBody } from './json-pieces.js';
 import type {
   ModelFindings,
   ModelGaps,
@@ -470,29 +470,10 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
   };
 
   /** `,"key":` (no comma when first) and the value's JSON text in pieces (json-pieces.ts), as objectBody writes a member. */
-  function* member(key: string, value: unknown, first = false): Generator<string> {
-    yield `${first ? '' : ','}${JSON.stringify(key)}:`;
-    yield* jsonPieces(value);
-  }
+  const member = (key: string, value: unknown, first = false): Generator<string> => keyed(key, jsonPieces(value), first);
 
   function* mapItems<T, U>(xs: Iterable<T>, fn: (x: T) => U): Generator<U> {
     for (const x of xs) yield fn(x);
-  }
-
-  /** A JSON array of strings (or nulls) as it is read, SLICE_ITEMS a piece: the same text as JSON.stringify of the whole. */
-  function* stringsPieces(items: Iterable<string | null>): Generator<string> {
-    let batch: (string | null)[] = [];
-    let first = true;
-    for (const x of items) {
-      batch.push(x);
-      if (batch.length < SLICE_ITEMS) continue;
-      yield `${first ? '[' : ','}${JSON.stringify(batch).slice(1, -1)}`;
-      first = false;
-      batch = [];
-    }
-    if (batch.length > 0) yield `${first ? '[' : ','}${JSON.stringify(batch).slice(1, -1)}`;
-    else if (first) yield '[';
-    yield ']';
   }
 
   /**
@@ -546,7 +527,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     yield* member('lane', ints(device.map((d) => laneOf.get(d) ?? -1)));
     yield* member('ts', delta(ts));
     yield ',"message":';
-    yield* stringsPieces(mapItems(fs, (f) => f.message));
+    yield* arrayPieces(mapItems(fs, (f) => f.message));
     yield* member('specRef', specRefCol);
     yield* member('evidenceCount', ints(evidenceCount));
     const src: ModelSources = { file: ints(evFile), line: delta(evLine), byteOffset: ints(evByteOffset) };
@@ -555,12 +536,12 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       for (const f of fs) for (const e of f.evidence) yield fn(e);
     }
     yield ',"evidenceWhat":';
-    yield* stringsPieces(evidence((e) => e.what));
+    yield* arrayPieces(evidence((e) => e.what));
     const lookup = opts.evidenceText;
     if (lookup !== undefined) {
       // A fourth pass: the quoted lines are read from the trace as they are written (cli/evidence-lines.ts).
       yield ',"evidenceText":';
-      yield* stringsPieces(evidence((e) => lookup(e.src) ?? null));
+      yield* arrayPieces(evidence((e) => lookup(e.src) ?? null));
     }
     yield '}';
   }

@@ -16,6 +16,7 @@ import { reportModelParts, type ReportModelParts } from './model.js';
 import { createGzip, gzipSync, type Gzip } from 'node:zlib';
 import { GZIP_THRESHOLD_BYTES, type HtmlReportOptions } from './options.js';
 import { REPORT_CSS } from './styles.js';
+import { TextBatches } from '../text-batches.js';
 
 /** Inline code must not be able to end its own element or open a comment in it. */
 function assertInlineSafe(what: string, text: string): string {
@@ -153,10 +154,8 @@ class DataEncoder {
   private pending: string[] = [];
   private pendingLength = 0;
   private gzip: Gzip | undefined;
-  private readonly batches = [Buffer.allocUnsafe(BATCH_BYTES), Buffer.allocUnsafe(BATCH_BYTES)];
-  private readonly busy: (Promise<void> | undefined)[] = [undefined, undefined];
-  private k = 0;
-  private used = 0;
+  /** The gzip's input, batched into reused buffers (text-batches.ts): made with the gzip. */
+  private batches: TextBatches | undefined;
   private drained: Promise<void> | undefined;
   /** json mode: the attribute value was written. */
   private opened = false;
@@ -179,39 +178,10 @@ class DataEncoder {
       await this.startGzip();
       return;
     }
-    await this.push(this.gzip, piece);
+    await this.batches?.add(piece);
   }
 
-  /**
-   * Into the gzip, encoded into one of two reused batch buffers: a string handed to
-   * gzip.write becomes a Buffer of its own, held until the compressor (on libuv's thread
-   * pool) took it, and on a 2 GB trace those outlived young collections by the thousand
-   * (issue 13). A buffer is refilled only once the gzip has consumed it; a failed reader
-   * (the sink failed) ends any wait with its error.
-   */
-  private async push(gzip: Gzip, piece: string): Promise<void> {
-    if (piece.length * 3 > BATCH_BYTES - this.used) await this.flushBatch(gzip);
-    if (piece.length * 3 > BATCH_BYTES) {
-      await this.consumed(gzip, piece);
-      return;
-    }
-    this.used += (this.batches[this.k] as Buffer).write(piece, this.used, 'utf8');
-  }
-
-  /** Hands the batch being filled to the gzip, then waits until the other one is free. */
-  private async flushBatch(gzip: Gzip): Promise<void> {
-    if (this.used === 0) return;
-    const taken = this.consumed(gzip, (this.batches[this.k] as Buffer).subarray(0, this.used));
-    // A failed reader rejects every wait at once; the one awaited below (or by end()) carries the error, this one must not be reported as unhandled.
-    taken.catch(() => {});
-    this.busy[this.k] = taken;
-    this.k ^= 1;
-    this.used = 0;
-    await this.busy[this.k];
-    this.busy[this.k] = undefined;
-  }
-
-  /** Resolves when the gzip has taken `data` (its write callback), rejects when the reader failed. */
+  /** Resolves when the gzip has taken `data` (its write callback), rejects when the reader (the sink) failed. */
   private consumed(gzip: Gzip, data: Buffer | string): Promise<void> {
     const taken = new Promise<void>((resolve) => gzip.write(data, () => resolve()));
     return this.drained === undefined ? taken : Promise.race([taken, this.drained]);
@@ -230,10 +200,8 @@ class DataEncoder {
       return;
     }
     if (this.gzip === undefined) await this.startGzip();
-    const gzip = this.gzip as Gzip;
-    await this.flushBatch(gzip);
-    await Promise.all(this.busy);
-    gzip.end();
+    await this.batches?.finish();
+    this.gzip?.end();
     await this.drained;
   }
 
@@ -246,9 +214,12 @@ class DataEncoder {
     this.drained = base64Out(gzip, this.out);
     // A failure is reported by end()'s await; until then it must not be an unhandled rejection.
     this.drained.catch(() => {});
+    // Pieces go to the gzip in reused batches (a Buffer per piece waited for the thread pool and outlived young collections, issue 13).
+    const batches = new TextBatches((data) => this.consumed(gzip, data), BATCH_BYTES);
+    this.batches = batches;
     const pending = this.pending;
     this.pending = [];
-    for (const p of pending) await this.push(gzip, p);
+    for (const p of pending) await batches.add(p);
   }
 }
 
