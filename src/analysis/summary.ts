@@ -3,6 +3,7 @@
 import type { Analysis } from './types.js';
 import type { SessionOutcome } from '../track/types.js';
 import { sessionTotals } from '../track/session-list.js';
+import { findingTotals } from '../check/finding-list.js';
 
 export interface AnalysisSummary {
   readonly devices: number;
@@ -29,13 +30,9 @@ export function summarize(a: Analysis): AnalysisSummary {
     bytes += t.bytesByKind.save + t.bytesByKind.resume;
     notRunningNs += t.notRunningNs;
   }
-  const bySeverity = { error: 0, warning: 0 };
-  const byBlame = { vmm: 0, driver: 0 };
-  let uncertain = 0;
-  for (const f of a.findings) {
-    bySeverity[f.severity]++;
-    byBlame[f.blame]++;
-    if (f.certainty === 'uncertain') uncertain++;
-  }
-  return { devices: a.devices.length, sessions, outcomes, findings: a.findings.length, bySeverity, byBlame, uncertain, bytes, notRunningNs };
+  // Likewise the findings' counts (check/finding-list.ts).
+  const f = findingTotals(a.findings);
+  const bySeverity = { error: f.error.vmm + f.error.driver, warning: f.warning.vmm + f.warning.driver };
+  const byBlame = { vmm: f.error.vmm + f.warning.vmm, driver: f.error.driver + f.warning.driver };
+  return { devices: a.devices.length, sessions, outcomes, findings: a.findings.length, bySeverity, byBlame, uncertain: f.uncertain, bytes, notRunningNs };
 }

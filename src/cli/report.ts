@@ -57,7 +57,7 @@ export async function reportAction(files: readonly string[], flags: ReportFlags)
     const rules = ruleCatalogue().map((r) => ({ id: r.id, title: r.title, description: r.description, specRef: r.specRef }));
     const { citedLines } = await import('./evidence-lines.js');
     const cited = await citedLines(analysis);
-    const opts = { title: flags.title ?? `migscope: ${files.join(', ')}`, rules, evidenceText: cited };
+    const opts = { title: flags.title ?? `migscope: ${files.join(', ')}`, rules, evidenceText: cited, spill };
     // Written as it is produced (render.ts writeHtmlReport): the page is never held whole.
     const bytes = await writeToFile(flags.output, (sink) => writeHtmlReport(analysis, opts, sink)).finally(() => cited.close());
     const s = summarize(analysis);

@@ -24,6 +24,10 @@ export interface SpillFile {
   /** Appends `text`; returns where it is (bytes). Throws SpillRefused once a write has failed. */
   append(text: string): { readonly pos: number; readonly len: number };
   read(pos: number, len: number): string;
+  /** Appends raw bytes (the report's number columns, report/html/column-text.ts); as append. */
+  appendBytes(bytes: Uint8Array): { readonly pos: number; readonly len: number };
+  /** Reads `len` bytes at `pos` into the start of `into`, no allocation. */
+  readBytes(pos: number, len: number, into: Uint8Array): void;
   /** Bytes written so far (tests, the bench). */
   size(): number;
   close(): void;
@@ -51,7 +55,7 @@ export function openSpillFile(dir: string = tmpdir()): SpillFile | undefined {
   /** The batch that could not be written, kept: its bytes are read from here from then on. */
   let kept: Buffer | undefined;
   let scratch = Buffer.allocUnsafe(SCRATCH_START);
-  const writeAt = (b: Buffer, pos: number): void => {
+  const writeAt = (b: Uint8Array, pos: number): void => {
     let off = 0;
     while (off < b.length) off += writeSync(fd, b, off, b.length - off, pos + off);
   };
@@ -73,52 +77,76 @@ export function openSpillFile(dir: string = tmpdir()): SpillFile | undefined {
     used = 0;
   };
   const refused = (): SpillRefused => new SpillRefused(`spill file not writable: ${failed?.message ?? 'unknown error'}`);
+  /** Appends an item of at most `max` bytes: `put` writes it into the batch at `at` and returns its length; `whole` gives it as one Buffer when it is larger than a batch. */
+  const appendWith = (max: number, put: (at: number) => number, whole: () => Uint8Array): { pos: number; len: number } => {
+    if (failed !== undefined) throw refused();
+    if (max > BATCH_BYTES - used) {
+      flush();
+      if (failed !== undefined) throw refused();
+    }
+    if (max > BATCH_BYTES) {
+      // Larger than a batch (the batch is empty now): written on its own.
+      const b = whole();
+      try {
+        writeAt(b, written);
+      } catch (e) {
+        fail(e);
+        throw refused();
+      }
+      const pos = written;
+      written += b.length;
+      return { pos, len: b.length };
+    }
+    const pos = written + used;
+    const len = put(used);
+    used += len;
+    return { pos, len };
+  };
+  /** `len` bytes at `pos` into `into` (from offset 0). */
+  const readInto = (pos: number, len: number, into: Uint8Array): void => {
+    if (pos + len > written) flush();
+    if (pos + len > written) {
+      // Not in the file: the batch kept after a failed write, or (when a flush failed just now) that one.
+      const from = kept ?? batch;
+      into.set(from.subarray(pos - written, pos - written + len));
+      return;
+    }
+    let got = 0;
+    while (got < len) {
+      const n = readSync(fd, into, got, len - got, pos + got);
+      if (n === 0) throw new Error(`spill: short read at ${pos + got}`);
+      got += n;
+    }
+  };
   return {
     append(text) {
-      if (failed !== undefined) throw refused();
       // At most 3 bytes of UTF-8 per UTF-16 unit.
-      if (text.length * 3 > BATCH_BYTES - used) {
-        flush();
-        if (failed !== undefined) throw refused();
-      }
-      if (text.length * 3 > BATCH_BYTES) {
-        // Larger than a batch (the batch is empty now): written on its own.
-        const b = Buffer.from(text, 'utf8');
-        try {
-          writeAt(b, written);
-        } catch (e) {
-          fail(e);
-          throw refused();
-        }
-        const pos = written;
-        written += b.length;
-        return { pos, len: b.length };
-      }
-      const pos = written + used;
-      const len = batch.write(text, used, 'utf8');
-      used += len;
-      return { pos, len };
+      return appendWith(
+        text.length * 3,
+        (at) => batch.write(text, at, 'utf8'),
+        () => Buffer.from(text, 'utf8'),
+      );
+    },
+    appendBytes(bytes) {
+      return appendWith(
+        bytes.length,
+        (at) => {
+          batch.set(bytes, at);
+          return bytes.length;
+        },
+        () => bytes,
+      );
     },
     read(pos, len) {
-      if (pos + len > written) flush();
-      if (pos + len > written) {
-        // Not in the file: the batch kept after a failed write, or (when a flush failed just now) that one.
-        const from = kept ?? batch;
-        return from.toString('utf8', pos - written, pos - written + len);
-      }
       // Into one reused buffer: a fresh one per read (most items are over the 4 KiB that
       // Buffer's pool serves) was off-heap garbage piling up between collections, ≈ 50 MB
       // while a report read back 237,316 sessions (issue 13).
       if (len > scratch.length && len <= SCRATCH_MAX) scratch = Buffer.allocUnsafe(Math.min(SCRATCH_MAX, Math.max(len, scratch.length * 2)));
       const buf = len <= scratch.length ? scratch : Buffer.allocUnsafe(len);
-      let got = 0;
-      while (got < len) {
-        const n = readSync(fd, buf, got, len - got, pos + got);
-        if (n === 0) throw new Error(`spill: short read at ${pos + got}`);
-        got += n;
-      }
+      readInto(pos, len, buf);
       return buf.toString('utf8', 0, len);
     },
+    readBytes: readInto,
     size: () => written + used + (kept?.length ?? 0),
     close() {
       closeSync(fd);

@@ -4,7 +4,7 @@
 // are in the file, not in memory.
 
 import { describe, expect, it } from 'vitest';
-import { createFindingList } from '../../src/check/finding-list.js';
+import { createFindingList, findingTotals } from '../../src/check/finding-list.js';
 import type { Finding } from '../../src/check/types.js';
 import type { SpillFile } from '../../src/track/spill-file.js';
 import { isSpilled } from '../../src/track/spilled-list.js';
@@ -17,8 +17,8 @@ function finding(i: number): Finding {
   const tsNs = i % 7 === 3 ? undefined : 1_000_000_000_000n + BigInt((i * 7919) % 50) * 1_000n;
   return {
     rule: i % 2 === 0 ? 'V1-STATE-TRANSITION' : 'V2-SAVE-DRAIN',
-    severity: 'error',
-    blame: 'vmm',
+    severity: i % 5 === 0 ? 'warning' : 'error',
+    blame: i % 3 === 0 ? 'driver' : 'vmm',
     device: `dev${i % 3}`,
     tsNs,
     message: `finding ${i}`,
@@ -72,5 +72,28 @@ describe('finding list', () => {
     expect(list.length).toBe(4);
     expect(list.finished((f) => f).map((f) => f.message)).not.toContain('finding 0');
     expect(() => fill(5, spill()).shift()).toThrow(/keeps every finding/);
+  });
+
+  it('spilled: the totals of the judged findings come without reading the file, equal to a count', () => {
+    const file = spill();
+    const out = fill(1000, file, 16).finished(judge);
+    const plain = fill(1000).finished(judge);
+    const counted = { total: 0, error: { vmm: 0, driver: 0 }, warning: { vmm: 0, driver: 0 }, uncertain: 0 };
+    for (const f of plain) {
+      counted.total++;
+      counted[f.severity][f.blame]++;
+      if (f.certainty === 'uncertain') counted.uncertain++;
+    }
+    // every kind occurs, and the judge's 'uncertain' is counted
+    expect(Math.min(counted.error.vmm, counted.error.driver, counted.warning.vmm, counted.warning.driver, counted.uncertain)).toBeGreaterThan(0);
+    expect(findingTotals(plain)).toEqual(counted);
+    const reads = { n: 0 };
+    const real = file.read.bind(file);
+    file.read = (pos: number, len: number) => {
+      reads.n++;
+      return real(pos, len);
+    };
+    expect(findingTotals(out)).toEqual(counted);
+    expect(reads.n).toBe(0);
   });
 });

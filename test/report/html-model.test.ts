@@ -13,6 +13,7 @@ import { markersModule } from '../../src/report/html/client/markers.js';
 import { domModule } from '../../src/report/html/client/dom.js';
 import { recordViewModule } from '../../src/report/html/client/record-view.js';
 import { column, delta, spans } from '../../src/report/html/column-codec.js';
+import { openSpillFile } from '../../src/track/spill-file.js';
 import { cleanSave, errorReset, failedPrecopy, HOSTILE_DEVICE, HOSTILE_MESSAGE, HOSTILE_TITLE, hostile, RULES, SCENARIOS, T, twoDevices } from './fixtures.js';
 
 const fmt = formatModule();
@@ -151,6 +152,71 @@ describe('model encoding', () => {
       const off = d.findings.evidenceOff[i] ?? -1;
       f.evidence.forEach((e, k) => expect(fmt.src(d, d.findings.evidenceSrc, off + k)).toBe(`${e.src.file}:${e.src.line}`));
     });
+  });
+
+  it('writes the finding number columns as column-codec makes them, from memory or the spill file, and a NaN line the old way', () => {
+    // model.ts findingPieces fills typed columns (column-text.ts), past a 4,096-number block
+    // here, that go to the spill file when there is one: each column must still be what
+    // column-codec makes of the values, with names interned rules first, then devices, then
+    // spec references, and files in evidence order.
+    const a = twoDevices();
+    const base = a.findings[0] ?? failedPrecopy().findings[0];
+    if (base === undefined) throw new Error('the scenario has a finding');
+    const ids = a.devices.map((d) => d.id);
+    const findings = (nanLine: boolean) =>
+      Array.from({ length: 4_500 }, (_, i) => ({
+        ...base,
+        rule: `R-${i % 5}`,
+        specRef: `§${i % 3}`,
+        severity: i % 4 === 0 ? ('error' as const) : ('warning' as const),
+        blame: i % 3 === 0 ? ('vmm' as const) : ('driver' as const),
+        certainty: i % 5 === 0 ? ('uncertain' as const) : ('certain' as const),
+        device: i % 7 === 0 ? 'gone' : (ids[i % ids.length] as string),
+        tsNs: i % 9 === 4 ? undefined : T + BigInt(i) * 1_000_000n,
+        evidence: Array.from({ length: i % 3 }, (_, k) => ({
+          what: 'w',
+          src: k === 1 ? { file: `f${i % 4}.dat`, byteOffset: i * 64 + k } : { file: 'trace.txt', line: nanLine && i === 77 ? Number.NaN : 2 * i + k },
+        })),
+      }));
+    const newSpill = openSpillFile();
+    if (newSpill === undefined) throw new Error('no temp file');
+    try {
+      for (const [fs, spill] of [
+        [findings(false), undefined],
+        [findings(false), newSpill],
+        [findings(true), newSpill],
+      ] as const) {
+        const model = JSON.parse(JSON.stringify(buildReportModel({ ...a, findings: fs }, spill === undefined ? {} : { spill }))) as ReturnType<typeof buildReportModel>;
+        const t0 = BigInt(model.t0);
+        const str = (x: string) => model.strings.indexOf(x);
+        const evs = fs.flatMap((f) => f.evidence.map((e) => e.src as { file: string; line?: number; byteOffset?: number }));
+        const want = {
+          rule: column(fs.map((f) => str(f.rule))),
+          severity: column(fs.map((f) => (f.severity === 'error' ? 0 : 1))),
+          blame: column(fs.map((f) => (f.blame === 'vmm' ? 0 : 1))),
+          certainty: column(fs.map((f) => (f.certainty === 'certain' ? 0 : 1))),
+          device: column(fs.map((f) => str(f.device))),
+          lane: column(fs.map((f) => ids.indexOf(f.device))),
+          ts: delta(fs.map((f) => (f.tsNs === undefined ? undefined : Number(f.tsNs - t0)))),
+          specRef: column(fs.map((f) => str(f.specRef))),
+          evidenceCount: column(fs.map((f) => f.evidence.length)),
+          evidenceSrc: {
+            file: column(evs.map((e) => model.files.indexOf(e.file))),
+            line: delta(evs.map((e) => e.line)),
+            byteOffset: column(evs.map((e) => e.byteOffset ?? -1)),
+          },
+        };
+        const got = Object.fromEntries(Object.keys(want).map((k) => [k, (model.findings as unknown as Record<string, unknown>)[k]]));
+        expect(got).toEqual(JSON.parse(JSON.stringify(want)));
+        // interned in that order: every rule before any device, every device before any spec reference
+        expect(model.strings.indexOf('R-4')).toBeLessThan(model.strings.indexOf('gone'));
+        expect(model.strings.indexOf('gone')).toBeLessThan(model.strings.indexOf('§2'));
+      }
+      // the typed columns' blocks went to the file
+      expect(newSpill.size()).toBeGreaterThan(0);
+    } finally {
+      newSpill.close();
+    }
   });
 
   it('delta-codes with gaps for unknown values', () => {

@@ -14,6 +14,10 @@ import type { Source } from '../../src/record/types.js';
 import type { StateInterval, StateWrite } from '../../src/track/types.js';
 import type { ModelLane, ReportModel } from '../../src/report/html/model-types.js';
 import { cleanSave, device, T } from './fixtures.js';
+import type { SpillFile } from '../../src/track/spill-file.js';
+import { spillFiles } from '../helpers/spill-files.js';
+
+const newSpill = spillFiles();
 
 const STATES = ['RUNNING', 'PRE_COPY', 'SAVING', 'STOP', 'ERROR'];
 
@@ -93,13 +97,13 @@ function stored<T>(items: readonly T[], make: () => { push(x: T): void; view: re
   return s.view;
 }
 
-function check(ivs: readonly StateInterval[], ws: readonly StateWrite[], asStores: boolean) {
+function check(ivs: readonly StateInterval[], ws: readonly StateWrite[], asStores: boolean, spill?: SpillFile) {
   const base = cleanSave();
   const timeline = asStores ? stored(ivs, createIntervalStore) : ivs;
   const stateWrites = asStores ? stored(ws, createWriteStore) : ws;
   const a = { ...base, devices: [device('dev0', { timeline, stateWrites })], findings: [] };
   // Through JSON, as the page gets it (NaN becomes null there and in column-codec's output).
-  const model = JSON.parse(JSON.stringify(buildReportModel(a))) as ReportModel;
+  const model = JSON.parse(JSON.stringify(buildReportModel(a, spill === undefined ? {} : { spill }))) as ReportModel;
   const lane = model.lanes[0] as ModelLane;
   const want = JSON.parse(JSON.stringify(expected(model, ivs, ws))) as ReturnType<typeof expected>;
   expect(lane.intervals).toEqual(want.intervals);
@@ -115,4 +119,10 @@ describe('report lane columns', () => {
     it(`${how}: a NaN value falls back to the old writing and still equals column-codec`, () => check(intervalsOf(300, 40), writesOf(250, 41), asStores));
   }
   it('empty lists', () => check([], [], false));
+  it('long lists whose columns wait in the spill file (blocks of 4,096 numbers): the same columns', () => {
+    const spill = newSpill();
+    check(intervalsOf(9000), writesOf(12_345), true, spill);
+    // the columns' blocks went to the file: 8 interval columns of 2 blocks, 11 write columns of 3 (32 KiB each)
+    expect(spill.size()).toBeGreaterThanOrEqual((8 * 2 + 11 * 3) * 32_768);
+  });
 });

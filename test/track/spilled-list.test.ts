@@ -102,6 +102,21 @@ describe('spilled list', () => {
     const order = [7, 0, 5, 2, 9, 1, 6, 3, 8, 4, 5, 0];
     for (const i of order) expect(f.read(at[i]!.pos, at[i]!.len)).toBe(texts[i]);
   });
+
+  it('keeps raw bytes among the texts: from the batch, from the file, and larger than a batch', () => {
+    const f = spill();
+    const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 31 + seed) & 255);
+    const items = [bytes(10, 1), bytes(32_768, 2), bytes((1 << 20) + 5, 3), bytes(1, 4)];
+    const at = items.map((b, i) => ({ b: f.appendBytes(b), t: f.append(`after ${i} é`) }));
+    // The last two are still in the batch; the others are in the file.
+    for (const i of [3, 0, 2, 1]) {
+      const into = new Uint8Array(items[i]!.length + 3);
+      f.readBytes(at[i]!.b.pos, at[i]!.b.len, into);
+      expect(at[i]!.b.len).toBe(items[i]!.length);
+      expect(into.subarray(0, items[i]!.length)).toEqual(items[i]);
+      expect(f.read(at[i]!.t.pos, at[i]!.t.len)).toBe(`after ${i} é`);
+    }
+  });
   it('is the array it stands for: indexing, length, iteration, array methods, JSON', () => {
     const file = spill();
     const list = createSpilledList<MigrationSession>(file, 2);

@@ -1,50 +1,111 @@
 // The codings of column-codec.ts (plain or run-length, delta, spans) over columns of
 // doubles where NaN is unknown, written straight to JSON text: JSON.parse of the text is
 // the Column that column-codec.ts makes of the same values (unknown → null). The report's
-// session columns use it (model.ts): on a 2 GB trace a device lane has ~30,000 sessions
-// and ~240,000 pending samples, and as JS arrays every value was a heap number that lived
-// until the lane was written, so each lane left tens of MB of old-generation garbage and
-// `report` peaked ~270 MB above `analyze` (issue 13).
+// lane and finding columns use it (model.ts): on a 2 GB trace a device lane has ~30,000
+// sessions and ~240,000 pending samples, and as JS arrays every value was a heap number that
+// lived until the lane was written, so each lane left tens of MB of old-generation garbage
+// and `report` peaked ~270 MB above `analyze` (issue 13). The codings read a column in row
+// order (NumColumn), so its blocks can wait in the spill file (Nums) and a derived column
+// (differences, spans) is computed as it is read, never stored.
 
-import { grown } from '../../track/columns.js';
+import { SpillRefused, type SpillFile } from '../../track/spill-file.js';
 
-/** A growing column of doubles; undefined is kept as NaN. */
-export class Nums {
-  private a = new Float64Array(64);
+/** What the codings read: a column's length and its values by row, read in row order (a pass may start again at row 0). */
+export interface NumColumn {
+  readonly length: number;
+  /** The value of row i (NaN: unknown). */
+  get(i: number): number;
+}
+
+/** Rows per block of a Nums: 32 KiB of doubles, one spill-file write and one read. */
+const BLOCK_SHIFT = 12;
+const BLOCK_ROWS = 1 << BLOCK_SHIFT;
+
+/**
+ * A growing column of doubles (undefined is kept as NaN), in blocks of BLOCK_ROWS. With a
+ * spill file every finished block is written there and read back a block at a time as the
+ * codings read the column in order: a 2 GB trace's lane of 30,000 sessions and 240,000
+ * pending samples held ≈ 28 MB of these columns in memory while it was written, which took
+ * `report` ≈ 30 MB past `analyze` at its peak (issue 13). Without a file (or once it
+ * refuses a write) the blocks stay in memory.
+ */
+export class Nums implements NumColumn {
+  /** Finished blocks: in memory, or where they are in the file. */
+  private readonly done: (Float64Array | { readonly pos: number; readonly len: number })[] = [];
+  private cur = new Float64Array(BLOCK_ROWS);
   private n = 0;
+  /** The block read from the file last, and which one it is. */
+  private read: Float64Array | undefined;
+  private readBlock = -1;
 
-  /** Empty again, its buffer kept (NumsPool). */
+  constructor(private readonly file?: SpillFile) {}
+
+  /** Empty again, its buffers kept (NumsPool). */
   clear(): void {
     this.n = 0;
+    this.done.length = 0;
+    this.readBlock = -1;
   }
 
   push(v: number | undefined): void {
-    this.a = grown(this.a, this.n + 1);
-    this.a[this.n++] = v === undefined ? NaN : v;
+    const k = this.n & (BLOCK_ROWS - 1);
+    this.cur[k] = v === undefined ? NaN : v;
+    this.n++;
+    if (k === BLOCK_ROWS - 1) this.finish();
+  }
+
+  private finish(): void {
+    if (this.file !== undefined) {
+      try {
+        // The block's bytes are copied into the file's batch: `cur` is free again.
+        this.done.push(this.file.appendBytes(new Uint8Array(this.cur.buffer, this.cur.byteOffset, this.cur.byteLength)));
+        return;
+      } catch (e) {
+        // The file refused it (disk full): this block, and each later one it refuses, stays in memory.
+        if (!(e instanceof SpillRefused)) throw e;
+      }
+    }
+    this.done.push(this.cur);
+    this.cur = new Float64Array(BLOCK_ROWS);
   }
 
   get length(): number {
     return this.n;
   }
 
-  get values(): Float64Array {
-    return this.a.subarray(0, this.n);
+  get(i: number): number {
+    if (i >= this.n || i < 0) return NaN;
+    const b = i >>> BLOCK_SHIFT;
+    const k = i & (BLOCK_ROWS - 1);
+    if (b === this.done.length) return this.cur[k] as number;
+    const block = this.done[b];
+    if (block === undefined) return NaN;
+    if (block instanceof Float64Array) return block[k] as number;
+    if (b !== this.readBlock) {
+      this.read ??= new Float64Array(BLOCK_ROWS);
+      (this.file as SpillFile).readBytes(block.pos, block.len, new Uint8Array(this.read.buffer));
+      this.readBlock = b;
+    }
+    return (this.read as Float64Array)[k] as number;
   }
 }
 
 /**
  * Columns reused lane after lane: take() hands out the same Nums in the same order after
- * each reset(), so each keeps the buffer it grew to. A fresh Nums per column per lane grew
- * by half over and over, and a 2 GB trace's lane (30,000 sessions, 240,000 pending samples)
- * left ≈ 30 MB of array buffers behind it for the collector (issue 13).
+ * each reset(), so each keeps its buffers. A fresh Nums per column per lane grew by half
+ * over and over, and a 2 GB trace's lane (30,000 sessions, 240,000 pending samples) left
+ * ≈ 30 MB of array buffers behind it for the collector (issue 13).
  */
 export class NumsPool {
   private readonly all: Nums[] = [];
   private next = 0;
 
+  /** `file`: where the columns' finished blocks go (the run's spill file); without one they stay in memory. */
+  constructor(private readonly file?: SpillFile) {}
+
   take(): Nums {
     let c = this.all[this.next];
-    if (c === undefined) this.all.push((c = new Nums()));
+    if (c === undefined) this.all.push((c = new Nums(this.file)));
     else c.clear();
     this.next++;
     return c;
@@ -56,11 +117,36 @@ export class NumsPool {
   }
 }
 
-/** Scratch columns for the codings below, grown to the largest column seen (used within one call). */
-const scratch: Float64Array[] = [new Float64Array(64), new Float64Array(64)];
-function scratchOf(k: 0 | 1, n: number): Float64Array {
-  if ((scratch[k] as Float64Array).length < n) scratch[k] = grown(scratch[k] as Float64Array, n);
-  return (scratch[k] as Float64Array).subarray(0, n);
+/** A plain array as a NumColumn (undefined and holes: unknown). */
+export function arrayColumn(v: ArrayLike<number | undefined>): NumColumn {
+  return { length: v.length, get: (i) => v[i] ?? NaN };
+}
+
+const columnOf = (v: NumColumn | ArrayLike<number>): NumColumn => (typeof (v as Partial<NumColumn>).get === 'function' ? (v as NumColumn) : arrayColumn(v as ArrayLike<number>));
+
+/**
+ * A column computed row by row from others in one forward walk: `start` makes a fresh
+ * walker (its state: the previous value, …) that is called with rows 0, 1, 2, … in turn.
+ * A read of the row read last gives it again; a read of an earlier row walks again from 0
+ * (the codings read a column twice: runs, then values). No scratch column of the whole
+ * length is kept (a 2 GB trace's lane has 240,000 pending samples).
+ */
+function walked(length: number, start: () => (i: number) => number): NumColumn {
+  let step = start();
+  let at = -1;
+  let last = NaN;
+  return {
+    length,
+    get(i) {
+      if (i === at) return last;
+      if (i < at) {
+        step = start();
+        at = -1;
+      }
+      while (at < i) last = step(++at);
+      return last;
+    },
+  };
 }
 
 /** A number as JSON.stringify writes it (a non-finite one, and unknown, as null). */
@@ -77,10 +163,16 @@ const PIECE_ITEMS = 2048;
  * columns of 240,000 values; as whole strings, and the lane made of them, each lane left
  * ≈ 12 MB in the large-object space until a full collection, issue 13).
  */
-export function* columnPieces(v: ArrayLike<number>): Generator<string> {
+export function* columnPieces(col: NumColumn | ArrayLike<number>): Generator<string> {
+  const v = columnOf(col);
   const n = v.length;
   let runs = 0;
-  for (let i = 0; i < n; i++) if (i === 0 || !same(v[i] ?? NaN, v[i - 1] ?? NaN)) runs++;
+  let prev = NaN;
+  for (let i = 0; i < n; i++) {
+    const x = v.get(i);
+    if (i === 0 || !same(x, prev)) runs++;
+    prev = x;
+  }
   let parts: string[] = [];
   let first = true;
   const piece = (close: string): string => {
@@ -92,7 +184,7 @@ export function* columnPieces(v: ArrayLike<number>): Generator<string> {
   if (runs * 2 > n / 2) {
     yield '[';
     for (let i = 0; i < n; i++) {
-      parts.push(num(v[i] ?? NaN));
+      parts.push(num(v.get(i)));
       if (parts.length === PIECE_ITEMS && i < n - 1) yield piece('');
     }
     yield piece(']');
@@ -100,9 +192,9 @@ export function* columnPieces(v: ArrayLike<number>): Generator<string> {
   }
   yield '{"rle":[';
   for (let i = 0; i < n; ) {
-    const x = v[i] ?? NaN;
+    const x = v.get(i);
     let j = i + 1;
-    while (j < n && same(v[j] ?? NaN, x)) j++;
+    while (j < n && same(v.get(j), x)) j++;
     parts.push(num(x), String(j - i));
     i = j;
     if (parts.length >= PIECE_ITEMS && i < n) yield piece('');
@@ -110,46 +202,48 @@ export function* columnPieces(v: ArrayLike<number>): Generator<string> {
   yield piece(']}');
 }
 
-/**
- * delta(), as pieces: each known value minus the previous known value (the first minus 0).
- * The differences live in a scratch column until the last piece is taken: take every piece
- * before starting another of these.
- */
-export function* deltaPieces(v: ArrayLike<number>): Generator<string> {
-  const out = scratchOf(0, v.length);
-  let prev = 0;
-  for (let i = 0; i < v.length; i++) {
-    const x = v[i] ?? NaN;
-    if (Number.isNaN(x)) out[i] = NaN;
-    else {
-      out[i] = x - prev;
-      prev = x;
-    }
-  }
-  yield* columnPieces(out);
+/** delta(), as pieces: each known value minus the previous known value (the first minus 0). */
+export function* deltaPieces(col: NumColumn | ArrayLike<number>): Generator<string> {
+  const v = columnOf(col);
+  yield* columnPieces(
+    walked(v.length, () => {
+      let prev = 0;
+      return (i) => {
+        const x = v.get(i);
+        if (Number.isNaN(x)) return NaN;
+        const d = x - prev;
+        prev = x;
+        return d;
+      };
+    }),
+  );
 }
 
 /**
  * spans(), as the pieces of `"start":…,"end":…` (the two keys are next to each other
  * wherever spans are written): starts against the previous span's end (or the last known
- * start), ends as durations. Scratch columns, as deltaPieces.
+ * start), ends as durations.
  */
-export function* spansPieces(starts: ArrayLike<number>, ends: ArrayLike<number>): Generator<string> {
-  const s = scratchOf(0, starts.length);
-  const e = scratchOf(1, starts.length);
-  let lastStart = 0;
-  let prevEnd = NaN;
-  for (let i = 0; i < starts.length; i++) {
-    const a = starts[i] ?? NaN;
-    const b = ends[i] ?? NaN;
-    const base = Number.isNaN(prevEnd) ? lastStart : prevEnd;
-    s[i] = Number.isNaN(a) ? NaN : a - base;
-    if (!Number.isNaN(a)) lastStart = a;
-    e[i] = Number.isNaN(b) ? NaN : b - (Number.isNaN(a) ? base : a);
-    prevEnd = b;
-  }
+export function* spansPieces(startCol: NumColumn | ArrayLike<number>, endCol: NumColumn | ArrayLike<number>): Generator<string> {
+  const starts = columnOf(startCol);
+  const ends = columnOf(endCol);
+  const n = starts.length;
+  /** Each span's base: the previous span's end, or when that is unknown the last known start. */
+  const walker = (which: 'start' | 'end') => (): ((i: number) => number) => {
+    let lastStart = 0;
+    let prevEnd = NaN;
+    return (i) => {
+      const a = starts.get(i);
+      const b = ends.get(i);
+      const base = Number.isNaN(prevEnd) ? lastStart : prevEnd;
+      const r = which === 'start' ? (Number.isNaN(a) ? NaN : a - base) : Number.isNaN(b) ? NaN : b - (Number.isNaN(a) ? base : a);
+      if (!Number.isNaN(a)) lastStart = a;
+      prevEnd = b;
+      return r;
+    };
+  };
   yield '"start":';
-  yield* columnPieces(s);
+  yield* columnPieces(walked(n, walker('start')));
   yield ',"end":';
-  yield* columnPieces(e);
+  yield* columnPieces(walked(n, walker('end')));
 }

@@ -193,8 +193,40 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
   });
 
   /** The lane's columns (each lane frees them for the next once its pieces are written). */
-  const pool = new NumsPool();
-  const col = (c: Nums): Generator<string> => columnPieces(c.values);
+  const pool = new NumsPool(opts.spill);
+  const col = (c: Nums): Generator<string> => columnPieces(c);
+
+  /**
+   * A column of names filled in the one pass over a list's items and coded afterwards:
+   * each row keeps a number local to the column, and codes() interns the rows' names in row
+   * order, exactly as interning each row's name in turn would (so a column interned after
+   * the ones before it keeps their order), without a string per row held until then (a
+   * lane's 20,000-row string arrays outlived young-generation collections, issue 13).
+   */
+  const names = (): { push(name: string): void; readonly length: number; nameAt(i: number): string; codes(into: Interner): Nums } => {
+    const local = new Map<string, number>();
+    const distinct: string[] = [];
+    const rows = pool.take();
+    return {
+      push(name) {
+        let k = local.get(name);
+        if (k === undefined) {
+          k = distinct.push(name) - 1;
+          local.set(name, k);
+        }
+        rows.push(k);
+      },
+      get length() {
+        return rows.length;
+      },
+      nameAt: (i) => distinct[rows.get(i)] as string,
+      codes(into) {
+        const out = pool.take();
+        for (let i = 0; i < rows.length; i++) out.push(into.index(distinct[rows.get(i)] as string));
+        return out;
+      },
+    };
+  };
 
   /**
    * A lane's Sources as columns, filled a row at a time (addSource) as the lane's items are
@@ -223,7 +255,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     yield '{"file":';
     yield* col(c.file);
     yield ',"line":';
-    yield* deltaPieces(c.line.values);
+    yield* deltaPieces(c.line);
     yield ',"byteOffset":';
     yield* col(c.byteOffset);
     yield '}';
@@ -243,7 +275,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
    * intervals()'s order, before the first piece.
    */
   function* intervalPieces(ivs: readonly StateInterval[]): Generator<string> {
-    const state: string[] = [];
+    const state = names();
     const raw = pool.take(), starts = pool.take(), ends = pool.take(), certainty = pool.take(), bytes = pool.take();
     const open: number[] = [];
     const src = sourceNums();
@@ -260,8 +292,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       addSource(src, iv.src);
     }
     // Names interned as intervals() interns them (each table in row order), so its fallback text is the same.
-    const stateCodes = pool.take();
-    for (const n of state) stateCodes.push(states.index(n));
+    const stateCodes = state.codes(states);
     if (nan || src.nan) {
       yield JSON.stringify(intervals(ivs));
       return;
@@ -270,7 +301,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     yield* keyed('state', col(stateCodes));
     yield* keyed('raw', col(raw));
     yield ',';
-    yield* spansPieces(starts.values, ends.values);
+    yield* spansPieces(starts, ends);
     yield `,"openAtEnd":${JSON.stringify(open)}`;
     yield* keyed('certainty', col(certainty));
     yield* keyed('bytes', col(bytes));
@@ -280,8 +311,8 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
 
   /** writes() as JSON text in pieces, from one read of each state write (as intervalPieces). */
   function* writePieces(ws: readonly StateWrite[]): Generator<string> {
-    const from: string[] = [];
-    const to: string[] = [];
+    const from = names();
+    const to = names();
     const ts = pool.take(), fromRaw = pool.take(), toRaw = pool.take(), result = pool.take(), errno = pool.take(), readBack = pool.take();
     const src = sourceNums();
     let nan = false;
@@ -298,15 +329,14 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
       addSource(src, w.src);
     }
     // Interned as writes() interns them (from, then to, each in row order; files in theirs).
-    const fromCodes = pool.take(), toCodes = pool.take();
-    for (const n of from) fromCodes.push(states.index(n));
-    for (const n of to) toCodes.push(states.index(n));
+    const fromCodes = from.codes(states);
+    const toCodes = to.codes(states);
     if (nan || src.nan) {
       yield JSON.stringify(writes(ws));
       return;
     }
     yield `{"count":${from.length}`;
-    yield* keyed('ts', deltaPieces(ts.values));
+    yield* keyed('ts', deltaPieces(ts));
     yield* keyed('from', col(fromCodes));
     yield* keyed('fromRaw', col(fromRaw));
     yield* keyed('to', col(toCodes));
@@ -367,7 +397,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     yield `{"count":${kind.length}`;
     yield* keyed('kind', col(kind));
     yield ',';
-    yield* spansPieces(starts.values, ends.values);
+    yield* spansPieces(starts, ends);
     yield* keyed('outcome', col(outcome));
     yield* keyed('statesCount', col(statesCount));
     yield* keyed('states', col(stateIdx));
@@ -375,7 +405,7 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
     yield* keyed('bytes', col(bytes));
     yield* keyed('notRunningNs', col(notRunningNs));
     yield* keyed('pendingCount', col(pendingCount));
-    yield* keyed('pendingTs', deltaPieces(pendingTs.values));
+    yield* keyed('pendingTs', deltaPieces(pendingTs));
     yield* keyed('pendingBytes', col(pendingBytes));
     yield* keyed('pendingDropped', col(pendingDropped));
     yield ',"conv":{';
@@ -487,51 +517,48 @@ export function reportModelParts(analysis: Analysis, opts: HtmlReportOptions = {
    * evidence order), so the strings and files tables are the same.
    */
   function* findingPieces(fs: readonly Finding[]): Generator<string> {
-    const rule: string[] = [];
-    const severity: number[] = [];
-    const blame: number[] = [];
-    const certainty: number[] = [];
-    const device: string[] = [];
-    const ts: (number | undefined)[] = [];
-    const specRef: string[] = [];
-    const evidenceCount: number[] = [];
-    const evFile: number[] = [];
-    const evLine: (number | undefined)[] = [];
-    const evByteOffset: number[] = [];
+    // The number columns in the lanes' pool (every lane was written: tailPieces), the names
+    // as strings until every rule is interned before any device, as before.
+    pool.reset();
+    const rule = names();
+    const device = names();
+    const specRef = names();
+    const severity = pool.take(), blame = pool.take(), certainty = pool.take(), ts = pool.take(), evidenceCount = pool.take();
+    const src = sourceNums();
+    let nan = false;
     for (const f of fs) {
       rule.push(f.rule);
       severity.push(f.severity === 'error' ? 0 : 1);
       blame.push(f.blame === 'vmm' ? 0 : 1);
       certainty.push(f.certainty === 'certain' ? 0 : 1);
       device.push(f.device);
-      ts.push(rel(f.tsNs));
+      const t = rel(f.tsNs);
+      if (isNaNValue(t)) nan = true;
+      ts.push(t);
       specRef.push(f.specRef);
       evidenceCount.push(f.evidence.length);
-      for (const e of f.evidence) {
-        const s = e.src as Source | undefined;
-        evFile.push(s === undefined ? -1 : files.index(s.file));
-        evLine.push(s?.line);
-        evByteOffset.push(s?.byteOffset ?? -1);
-      }
+      for (const e of f.evidence) addSource(src, e.src as Source | undefined);
     }
-    const ruleCol = ints(rule.map((r) => strings.index(r)));
-    const deviceCol = ints(device.map((d) => strings.index(d)));
-    const specRefCol = ints(specRef.map((r) => strings.index(r)));
+    const ruleCol = rule.codes(strings);
+    const deviceCol = device.codes(strings);
+    const specRefCol = specRef.codes(strings);
+    const lane = pool.take();
+    for (let i = 0; i < device.length; i++) lane.push(laneOf.get(device.nameAt(i)) ?? -1);
     yield '{';
-    yield* member('count', rule.length, true);
-    yield* member('rule', ruleCol);
-    yield* member('severity', ints(severity));
-    yield* member('blame', ints(blame));
-    yield* member('certainty', ints(certainty));
-    yield* member('device', deviceCol);
-    yield* member('lane', ints(device.map((d) => laneOf.get(d) ?? -1)));
-    yield* member('ts', delta(ts));
+    yield* member('count', fs.length, true);
+    yield* keyed('rule', col(ruleCol));
+    yield* keyed('severity', col(severity));
+    yield* keyed('blame', col(blame));
+    yield* keyed('certainty', col(certainty));
+    yield* keyed('device', col(deviceCol));
+    yield* keyed('lane', col(lane));
+    // A NaN (no trace makes one) would run together with unknowns in the text codings: written the old way.
+    yield* nan ? member('ts', delta(fs.map((f) => rel(f.tsNs)))) : keyed('ts', deltaPieces(ts));
     yield ',"message":';
     yield* arrayPieces(mapItems(fs, (f) => f.message));
-    yield* member('specRef', specRefCol);
-    yield* member('evidenceCount', ints(evidenceCount));
-    const src: ModelSources = { file: ints(evFile), line: delta(evLine), byteOffset: ints(evByteOffset) };
-    yield* member('evidenceSrc', src);
+    yield* keyed('specRef', col(specRefCol));
+    yield* keyed('evidenceCount', col(evidenceCount));
+    yield* src.nan ? member('evidenceSrc', sources(fs.flatMap((f) => f.evidence.map((e) => e.src as Source | undefined)))) : keyed('evidenceSrc', sourcePieces(src));
     function* evidence<U>(fn: (e: Finding['evidence'][number]) => U): Generator<U> {
       for (const f of fs) for (const e of f.evidence) yield fn(e);
     }

@@ -1,6 +1,7 @@
 // What a caller may pass to renderHtmlReport besides the Analysis.
 
 import type { Source } from '../../record/types.js';
+import type { SpillFile } from '../../track/spill-file.js';
 
 /** One rule of the catalogue (spec/vfio-migration.md §6), as the findings table explains it. */
 export interface ReportRule {
@@ -28,6 +29,12 @@ export interface HtmlReportOptions {
    * shows file:line only.
    */
   readonly evidenceText?: (src: Source) => string | undefined;
+  /**
+   * Where the long number columns of a lane wait while the lane is written (the run's spill
+   * file, track/spill-file.ts): without it they are held in memory, ≈ 28 MB for a lane of a
+   * 2 GB trace.
+   */
+  readonly spill?: SpillFile;
 }
 
 export const GZIP_THRESHOLD_BYTES = 2_000_000;

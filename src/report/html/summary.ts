@@ -1,6 +1,7 @@
 // The report's headline numbers, computed once from the Analysis so that the page shows
 // the same counts whatever it has decoded (and tests can recompute them independently).
 
+import { findingTotals } from '../../check/finding-list.js';
 import type { Analysis } from '../../analysis/types.js';
 import type { SessionOutcome } from '../../track/types.js';
 import { sessionTotals } from '../../track/session-list.js';
@@ -53,12 +54,9 @@ export function summarize(analysis: Analysis): ReportSummary {
     notRunning += t.notRunningNs;
     if (t.maxNotRunningNs > maxNotRunning) maxNotRunning = t.maxNotRunningNs;
   }
-  const findings = { total: 0, error: { vmm: 0, driver: 0 }, warning: { vmm: 0, driver: 0 }, uncertain: 0 };
-  for (const f of analysis.findings) {
-    findings.total += 1;
-    findings[f.severity][f.blame] += 1;
-    if (f.certainty === 'uncertain') findings.uncertain += 1;
-  }
+  // Counted as the findings were written, not by reading them back (check/finding-list.ts).
+  const t = findingTotals(analysis.findings);
+  const findings = { total: t.total, error: { ...t.error }, warning: { ...t.warning }, uncertain: t.uncertain };
   const errors = findings.error.vmm + findings.error.driver;
   const verdict = errors > 0 || outcomes.failed > 0 ? 'failed' : findings.total > 0 ? 'warnings' : 'clean';
   return {

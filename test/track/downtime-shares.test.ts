@@ -1,0 +1,105 @@
+// withDowntimeShares (track/downtime-shares.ts) against a plain scan: for each save with a
+// stop-copy window, the longest window of another device that overlaps it on a clock both
+// can be compared on (wall, or one input's own trace clock), ties to the first in
+// device/session order; the session's device dominates unless that other one is longer.
+// The answers are worked out for every window before any session is read (the window
+// tables are freed), so this pins them on many random layouts: several devices, devices
+// sharing an id, two inputs on two clocks, equal durations, sessions without a window.
+
+import { describe, expect, it } from 'vitest';
+import { withDowntimeShares, type ClockContext } from '../../src/track/downtime-shares.js';
+import type { DeviceTimeline, MigrationSession } from '../../src/track/types.js';
+
+function lcg(seed: number): () => number {
+  let x = seed;
+  return () => (x = (x * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+}
+
+interface Win {
+  readonly device: string;
+  readonly order: number;
+  readonly file: string;
+  readonly start: bigint;
+  readonly end: bigint;
+  readonly dur: bigint;
+}
+
+function layout(seed: number): { devices: DeviceTimeline[]; wins: (Win | undefined)[][] } {
+  const rnd = lcg(seed);
+  const ids = ['a', 'b', 'c', 'a']; // two timelines named 'a': they are one device to each other
+  const devices: DeviceTimeline[] = [];
+  const wins: (Win | undefined)[][] = [];
+  let order = 0;
+  ids.slice(0, 2 + Math.floor(rnd() * 3)).forEach((id) => {
+    const sessions: MigrationSession[] = [];
+    const mine: (Win | undefined)[] = [];
+    const n = 1 + Math.floor(rnd() * 12);
+    for (let k = 0; k < n; k++) {
+      const file = rnd() < 0.5 ? 'wall.txt' : 'mono.txt';
+      const start = BigInt(Math.floor(rnd() * 40)) * 1000n;
+      // Durations from a few values, so that equal ones compete.
+      const dur = BigInt(1 + Math.floor(rnd() * 4)) * 2000n;
+      const hasWindow = rnd() < 0.8;
+      const conv = {
+        stopCopyStartNs: start,
+        stopCopyEndNs: start + dur,
+        actualStopCopyNs: hasWindow ? dur : undefined,
+        downtime: { deviceStopCopyNs: dur },
+      };
+      sessions.push({ kind: 'save', src: { file, line: k + 1 }, convergence: conv } as unknown as MigrationSession);
+      mine.push(hasWindow ? { device: id, order, file, start, end: start + dur, dur } : undefined);
+      order++;
+    }
+    devices.push({ id, sessions } as unknown as DeviceTimeline);
+    wins.push(mine);
+  });
+  return { devices, wins };
+}
+
+/** wall.txt is on wall-clock time; mono.txt on its own trace clock (no offset): its windows meet only each other. */
+const ctx: ClockContext = { clockOf: (f) => (f === 'wall.txt' ? 'realtime' : 'mono'), traceOffsetNs: undefined };
+
+function expected(all: readonly (Win | undefined)[], w: Win): { dur: bigint; device: string } | undefined {
+  let best: Win | undefined;
+  for (const o of all) {
+    if (o === undefined || o.device === w.device || o.file !== w.file) continue;
+    if (o.start > w.end || o.end < w.start) continue;
+    if (best === undefined || o.dur > best.dur || (o.dur === best.dur && o.order < best.order)) best = o;
+  }
+  return best === undefined ? undefined : { dur: best.dur, device: best.device };
+}
+
+describe('downtime shares against a plain scan', () => {
+  it('gives every window the longest overlapping window of another device, ties to the first', () => {
+    let compared = 0;
+    let withOther = 0;
+    let dominatedByOther = 0;
+    for (let seed = 1; seed <= 300; seed++) {
+      const { devices, wins } = layout(seed);
+      const all = wins.flat();
+      const shared = withDowntimeShares(devices, [], ctx);
+      shared.forEach((d, di) => {
+        d.sessions.forEach((s, k) => {
+          const w = wins[di]?.[k];
+          const dt = s.convergence?.downtime;
+          if (w === undefined) {
+            expect(dt?.dominantDevice).toBeUndefined();
+            return;
+          }
+          const want = expected(all, w);
+          compared++;
+          expect(dt?.otherDevicesNs).toBe(want?.dur);
+          const dominant = want !== undefined && want.dur > w.dur ? want.device : w.device;
+          expect(dt?.dominantDevice).toBe(dominant);
+          if (want !== undefined) withOther++;
+          if (dominant !== w.device) dominatedByOther++;
+        });
+      });
+    }
+    // the layouts exercised every branch
+    expect(compared).toBeGreaterThan(1000);
+    expect(withOther).toBeGreaterThan(300);
+    expect(dominatedByOther).toBeGreaterThan(100);
+    expect(compared - withOther).toBeGreaterThan(100);
+  });
+});
