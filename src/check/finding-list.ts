@@ -12,7 +12,7 @@
 
 import type { Finding } from './types.js';
 import type { SpillFile } from '../track/spill-file.js';
-import { createSpilledList, foldOf, type SpillFold, type SpilledList } from '../track/spilled-list.js';
+import { createSpilledList, totalsOf, type SpillFold, type SpilledList } from '../track/spilled-list.js';
 
 /** The counts every summary shows (analysis/summary.ts, report/html/summary.ts). */
 export interface FindingTotals {
@@ -37,11 +37,7 @@ const FINDING_TOTALS: SpillFold<Finding, FindingTotals> = {
  * back, and what it decoded outlived the young generation), else counted now.
  */
 export function findingTotals(findings: readonly Finding[]): FindingTotals {
-  const kept = foldOf<FindingTotals>(findings);
-  if (kept !== undefined) return kept;
-  const t = FINDING_TOTALS.init();
-  for (const f of findings) FINDING_TOTALS.add(t, f);
-  return t;
+  return totalsOf(findings, FINDING_TOTALS);
 }
 
 /** Findings kept in memory before the older ones move to the spill file. */

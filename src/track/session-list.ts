@@ -9,7 +9,7 @@
 
 import type { MigrationSession, SessionOutcome } from './types.js';
 import type { SpillFile } from './spill-file.js';
-import { createSpilledList, foldOf, type SpillFold } from './spilled-list.js';
+import { createSpilledList, totalsOf, type SpillFold } from './spilled-list.js';
 
 export interface SessionList {
   push(s: MigrationSession): void;
@@ -97,9 +97,5 @@ const SESSION_TOTALS: SpillFold<MigrationSession, SessionTotals> = {
  * view (no read of the file), else counted now.
  */
 export function sessionTotals(sessions: readonly MigrationSession[]): SessionTotals {
-  const kept = foldOf<SessionTotals>(sessions);
-  if (kept !== undefined) return kept;
-  const t = SESSION_TOTALS.init();
-  for (const s of sessions) SESSION_TOTALS.add(t, s);
-  return t;
+  return totalsOf(sessions, SESSION_TOTALS);
 }

@@ -234,6 +234,18 @@ export function mapListLazy<T>(list: readonly T[], fn: (item: T, index: number) 
   return viewOf(out);
 }
 
+/**
+ * `fold`'s totals over `list`: kept as its items were pushed when it is a spilled view made
+ * with that fold (no read of the file), else counted now.
+ */
+export function totalsOf<T, A>(list: readonly T[], fold: SpillFold<T, A>): A {
+  const kept = foldOf<A>(list);
+  if (kept !== undefined) return kept;
+  const t = fold.init();
+  for (const item of list) fold.add(t, item);
+  return t;
+}
+
 /** The fold's totals of a spilled view made with one (createSpilledList); undefined for any other list. */
 export function foldOf<A>(list: readonly unknown[]): A | undefined {
   const st = stores.get(list);
