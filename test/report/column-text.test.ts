@@ -6,10 +6,10 @@ import { spillFiles } from '../helpers/spill-files.js';
 import { delta, ints, spans } from '../../src/report/html/column-codec.js';
 import { columnPieces, deltaPieces, Nums, spansPieces, type NumColumn } from '../../src/report/html/column-text.js';
 
-const columnText = (v: NumColumn | ArrayLike<number>): string => [...columnPieces(v)].join('');
-const deltaText = (v: NumColumn | ArrayLike<number>): string => [...deltaPieces(v)].join('');
+const columnText = (v: NumColumn): string => [...columnPieces(v)].join('');
+const deltaText = (v: NumColumn): string => [...deltaPieces(v)].join('');
 /** spansPieces writes `"start":…,"end":…`: its two columns. */
-const spansText = (starts: NumColumn | ArrayLike<number>, ends: NumColumn | ArrayLike<number>): { start: string; end: string } => {
+const spansText = (starts: NumColumn, ends: NumColumn): { start: string; end: string } => {
   const both = JSON.parse(`{${[...spansPieces(starts, ends)].join('')}}`) as { start: unknown; end: unknown };
   return { start: JSON.stringify(both.start), end: JSON.stringify(both.end) };
 };

@@ -117,13 +117,6 @@ export class NumsPool {
   }
 }
 
-/** A plain array as a NumColumn (undefined and holes: unknown). */
-export function arrayColumn(v: ArrayLike<number | undefined>): NumColumn {
-  return { length: v.length, get: (i) => v[i] ?? NaN };
-}
-
-const columnOf = (v: NumColumn | ArrayLike<number>): NumColumn => (typeof (v as Partial<NumColumn>).get === 'function' ? (v as NumColumn) : arrayColumn(v as ArrayLike<number>));
-
 /**
  * A column computed row by row from others in one forward walk: `start` makes a fresh
  * walker (its state: the previous value, …) that is called with rows 0, 1, 2, … in turn.
@@ -163,8 +156,7 @@ const PIECE_ITEMS = 2048;
  * columns of 240,000 values; as whole strings, and the lane made of them, each lane left
  * ≈ 12 MB in the large-object space until a full collection, issue 13).
  */
-export function* columnPieces(col: NumColumn | ArrayLike<number>): Generator<string> {
-  const v = columnOf(col);
+export function* columnPieces(v: NumColumn): Generator<string> {
   const n = v.length;
   let runs = 0;
   let prev = NaN;
@@ -203,8 +195,7 @@ export function* columnPieces(col: NumColumn | ArrayLike<number>): Generator<str
 }
 
 /** delta(), as pieces: each known value minus the previous known value (the first minus 0). */
-export function* deltaPieces(col: NumColumn | ArrayLike<number>): Generator<string> {
-  const v = columnOf(col);
+export function* deltaPieces(v: NumColumn): Generator<string> {
   yield* columnPieces(
     walked(v.length, () => {
       let prev = 0;
@@ -224,26 +215,22 @@ export function* deltaPieces(col: NumColumn | ArrayLike<number>): Generator<stri
  * wherever spans are written): starts against the previous span's end (or the last known
  * start), ends as durations.
  */
-export function* spansPieces(startCol: NumColumn | ArrayLike<number>, endCol: NumColumn | ArrayLike<number>): Generator<string> {
-  const starts = columnOf(startCol);
-  const ends = columnOf(endCol);
-  const n = starts.length;
-  /** Each span's base: the previous span's end, or when that is unknown the last known start. */
-  const walker = (which: 'start' | 'end') => (): ((i: number) => number) => {
+export function* spansPieces(starts: NumColumn, ends: NumColumn): Generator<string> {
+  /** A walk over the spans: each span's base is the previous span's end, or when that is unknown the last known start. */
+  const walker = (value: (start: number, end: number, base: number) => number) => (): ((i: number) => number) => {
     let lastStart = 0;
     let prevEnd = NaN;
     return (i) => {
       const a = starts.get(i);
       const b = ends.get(i);
-      const base = Number.isNaN(prevEnd) ? lastStart : prevEnd;
-      const r = which === 'start' ? (Number.isNaN(a) ? NaN : a - base) : Number.isNaN(b) ? NaN : b - (Number.isNaN(a) ? base : a);
+      const r = value(a, b, Number.isNaN(prevEnd) ? lastStart : prevEnd);
       if (!Number.isNaN(a)) lastStart = a;
       prevEnd = b;
       return r;
     };
   };
   yield '"start":';
-  yield* columnPieces(walked(n, walker('start')));
+  yield* columnPieces(walked(starts.length, walker((a, _b, base) => (Number.isNaN(a) ? NaN : a - base))));
   yield ',"end":';
-  yield* columnPieces(walked(n, walker('end')));
+  yield* columnPieces(walked(starts.length, walker((a, b, base) => (Number.isNaN(b) ? NaN : b - (Number.isNaN(a) ? base : a)))));
 }
