@@ -28,14 +28,17 @@ export class RowIntervalIndex {
     private readonly ends: BigColumn,
     count: number,
   ) {
-    const rows = Array.from({ length: count }, (_, i) => i);
-    // Array sort is stable; rows usually arrive in a few ordered runs (a device's sessions), which it merges cheaply.
+    // Typed from the start: a JS array of 559,106 row numbers was 4.5 MB of old generation
+    // (a 2 GB trace.dat's windows). Ties go in row order by the comparator itself.
+    const rows = new Uint32Array(count);
+    for (let i = 0; i < count; i++) rows[i] = i;
     rows.sort((a, b) => {
       const x = getBig(starts, a);
       const y = getBig(starts, b);
-      return x < y ? -1 : x > y ? 1 : 0;
+      return x < y ? -1 : x > y ? 1 : a - b;
     });
-    this.sorted = Uint32Array.from(rows);
+    this.sorted = rows;
+    this.prefixMaxEnd.vals = new BigInt64Array(count);
     let max: bigint | undefined;
     for (let i = 0; i < this.sorted.length; i++) {
       const e = getBig(ends, this.sorted[i] ?? 0);

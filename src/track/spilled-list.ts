@@ -12,6 +12,7 @@
 
 import { decodeValue, encodeValue } from './spill-codec.js';
 import { SpillRefused, type SpillFile } from './spill-file.js';
+import { grown } from './columns.js';
 
 /**
  * Items kept in memory before the older ones move to the file. Few: a session kept in
@@ -35,9 +36,13 @@ export interface SpilledList<T> {
 interface Store<T> {
   readonly file: SpillFile;
   readonly after: number;
-  /** Position and length in the file of each spilled item. */
+  /**
+   * Position and length in the file of each spilled item: 12 bytes a session, growing by
+   * half (columns.ts grown), not doubling (559,106 sessions of a 2 GB trace.dat held up to
+   * 18 MB in these two columns with doubled Float64Arrays).
+   */
   pos: Float64Array;
-  len: Float64Array;
+  len: Uint32Array;
   spilled: number;
   tail: T[];
   /**
@@ -62,16 +67,9 @@ export interface SpillFold<T, A> {
 
 const stores = new WeakMap<object, Store<unknown>>();
 
-function grow(a: Float64Array, n: number): Float64Array {
-  if (n <= a.length) return a;
-  const b = new Float64Array(Math.max(n, a.length * 2, 64));
-  b.set(a);
-  return b;
-}
-
 function addSpilled<T>(st: Store<T>, pos: number, len: number): void {
-  st.pos = grow(st.pos, st.spilled + 1);
-  st.len = grow(st.len, st.spilled + 1);
+  st.pos = grown(st.pos, st.spilled + 1);
+  st.len = grown(st.len, st.spilled + 1);
   st.pos[st.spilled] = pos;
   st.len[st.spilled] = len;
   st.spilled++;
@@ -145,7 +143,7 @@ function viewOf<T>(st: Store<T>): readonly T[] {
 }
 
 function newStore<T>(file: SpillFile, after: number, fold?: SpillFold<T, unknown>): Store<T> {
-  return { file, after, pos: new Float64Array(0), len: new Float64Array(0), spilled: 0, tail: [], transform: undefined, fold, acc: fold?.init() };
+  return { file, after, pos: new Float64Array(0), len: new Uint32Array(0), spilled: 0, tail: [], transform: undefined, fold, acc: fold?.init() };
 }
 
 /** A list that moves its items in memory to `file` whenever more than `after` are there; `fold`'s totals are kept over every item (foldOf). */
