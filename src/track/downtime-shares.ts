@@ -8,27 +8,14 @@ import type { Migration } from './migration-types.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
 import { type Interval, IntervalIndex, RowIntervalIndex } from './interval-index.js';
 import { bigColumn, fitted, getBig, grown, setBig } from './columns.js';
-import { mapListLazy } from './spilled-list.js';
+import { headsOf, mapListLazy } from './spilled-list.js';
+import { type Window, windowFromHead, windowOf } from './stop-copy-window.js';
 
 export interface ClockContext {
   /** The clock each input reported. */
   readonly clockOf: (file: string) => string | undefined;
   /** wall = trace + offset (clock-sync record or --clock-offset). */
   readonly traceOffsetNs: bigint | undefined;
-}
-
-interface Window {
-  readonly device: string;
-  readonly file: string | undefined;
-  readonly startNs: bigint;
-  readonly endNs: bigint;
-  readonly durNs: bigint;
-}
-
-function windowOf(device: string, s: MigrationSession): Window | undefined {
-  const c = s.convergence;
-  if (c?.stopCopyStartNs === undefined || c.stopCopyEndNs === undefined || c.actualStopCopyNs === undefined) return undefined;
-  return { device, file: s.src?.file, startNs: c.stopCopyStartNs, endNs: c.stopCopyEndNs, durNs: c.actualStopCopyNs };
 }
 
 /** The window on wall-clock time, or undefined when its input's clock cannot be put there. */
@@ -144,8 +131,12 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
   const withWindow = new Set<DeviceTimeline>();
   for (const d of devices) {
     const device = deviceIds.push(d.id) - 1;
-    for (const s of d.sessions) {
-      const w = windowOf(d.id, s);
+    // From the heads the spill file keeps before each session when there are (no session
+    // decoded here), else from the sessions themselves.
+    const heads = headsOf(d.sessions);
+    const n = heads?.length ?? d.sessions.length;
+    for (let i = 0; i < n; i++) {
+      const w = heads !== undefined ? windowFromHead(d.id, heads.at(i)) : windowOf(d.id, d.sessions[i] as MigrationSession);
       if (w === undefined) continue;
       withWindow.add(d);
       count++;

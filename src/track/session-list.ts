@@ -10,6 +10,7 @@
 import type { MigrationSession, SessionOutcome } from './types.js';
 import type { SpillFile } from './spill-file.js';
 import { createSpilledList, totalsOf, type SpillFold } from './spilled-list.js';
+import { windowHead } from './stop-copy-window.js';
 
 export interface SessionList {
   push(s: MigrationSession): void;
@@ -28,7 +29,8 @@ export interface SessionSpill {
 
 export function createSessionList(max: number | undefined, spill?: SessionSpill): SessionList {
   if (max === undefined && spill !== undefined) {
-    const list = createSpilledList(spill.file, spill.after, SESSION_TOTALS);
+    // Each session's stop-copy window kept before it in the file, for downtime-shares.ts.
+    const list = createSpilledList(spill.file, spill.after, SESSION_TOTALS, windowHead);
     return { push: (s) => list.push(s), items: list.view, dropped: () => 0 };
   }
   const items: MigrationSession[] = [];

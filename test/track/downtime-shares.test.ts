@@ -10,6 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import { withDowntimeShares, type ClockContext } from '../../src/track/downtime-shares.js';
 import type { DeviceTimeline, MigrationSession } from '../../src/track/types.js';
+import { createSessionList } from '../../src/track/session-list.js';
+import { headsOf } from '../../src/track/spilled-list.js';
+import { encodeValue } from '../../src/track/spill-codec.js';
+import { spillFiles } from '../helpers/spill-files.js';
+
+const spill = spillFiles();
 
 function lcg(seed: number): () => number {
   let x = seed;
@@ -107,5 +113,24 @@ describe('downtime shares against a plain scan', () => {
     expect(dominatedByOther).toBeGreaterThan(100);
     expect(compared - withOther).toBeGreaterThan(100);
     expect(oddAnswers).toBeGreaterThan(20);
+  });
+
+  it('gives the same shares when the sessions are spilled and their windows come from the heads before them', () => {
+    let spilled = 0;
+    for (let seed = 1; seed <= 120; seed++) {
+      // The fields the session list's totals read, which the layouts leave out.
+      const devices = layout(seed).devices.map((d) => ({ ...d, sessions: d.sessions.map((s) => ({ ...s, outcome: 'completed', bytes: 0, pending: [], pendingDropped: 0, notRunningNs: 0n }) as MigrationSession) }));
+      const file = spill();
+      const onFile = devices.map((d) => {
+        const list = createSessionList(undefined, { file, after: 1 });
+        for (const s of d.sessions) list.push(s);
+        return { ...d, sessions: list.items };
+      });
+      for (const d of onFile) if (headsOf(d.sessions) !== undefined && d.sessions.length > 1) spilled++;
+      const plain = withDowntimeShares(devices, [], ctx).map((d) => d.sessions.map((s) => encodeValue(s.convergence)));
+      const fromHeads = withDowntimeShares(onFile, [], ctx).map((d) => d.sessions.map((s) => encodeValue(s.convergence)));
+      expect(fromHeads).toEqual(plain);
+    }
+    expect(spilled).toBeGreaterThan(200);
   });
 });

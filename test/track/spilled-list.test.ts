@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeValue, encodeValue } from '../../src/track/spill-codec.js';
 import { openSpillFile, SpillRefused, type SpillFile } from '../../src/track/spill-file.js';
-import { createSpilledList, foldOf, isSpilled, mapList, mapListLazy, type SpillFold } from '../../src/track/spilled-list.js';
+import { createSpilledList, foldOf, headsOf, isSpilled, mapList, mapListLazy, type SpillFold } from '../../src/track/spilled-list.js';
 import { createSessionList, sessionTotals } from '../../src/track/session-list.js';
 import type { MigrationSession } from '../../src/track/types.js';
 import { spillFiles } from '../helpers/spill-files.js';
@@ -284,5 +284,37 @@ describe('spilled list', () => {
     expect(t.minNs).toBe(5n);
     expect(t.maxNs).toBe(1_873_600_000_000n + 19n * 1_000_000_007n + 9_007_199_254_740_993n);
     expect(sessionTotals([]).minNs).toBeUndefined();
+  });
+
+  it('keeps each item\'s head before it and reads it without decoding the item; mapList keeps heads, mapListLazy has none', () => {
+    const file = spill();
+    // '' for some, multi-byte text, and one head too long for its u16 length (worked out from the item instead).
+    const head = (s: MigrationSession): string => (s.iterations % 4 === 0 ? '' : s.iterations === 7 ? 'x'.repeat(70_000) : `h${s.iterations} ✓ ${s.bytes}`);
+    const list = createSpilledList<MigrationSession>(file, 2, undefined, head);
+    const items = Array.from({ length: 12 }, (_, i) => save(i));
+    for (const s of items) list.push(s);
+    expect(list.spilled).toBeGreaterThan(0);
+    const reads: number[] = [];
+    const realRead = file.read.bind(file);
+    file.read = (pos, len) => {
+      reads.push(len);
+      return realRead(pos, len);
+    };
+    const heads = headsOf(list.view);
+    expect(heads?.length).toBe(12);
+    expect(items.map((_, i) => heads?.at(i))).toEqual(items.map(head));
+    // Every read was a head's few bytes, except item 7's, whose head came from the item.
+    const itemBytes = Buffer.byteLength(encodeValue(items[7]));
+    expect(reads.filter((n) => n > 40)).toEqual([itemBytes]);
+    // The items read back as written, the heads skipped.
+    expect([...list.view].map((s) => encodeValue(s))).toEqual(items.map((s) => encodeValue(s)));
+    // mapList: an unchanged item keeps its place (and head), a changed one is written with its own.
+    const mapped = mapList(list.view, (s) => (s.iterations % 3 === 0 ? { ...s, bytes: s.bytes + 1 } : s));
+    expect(items.map((_, i) => headsOf(mapped)?.at(i))).toEqual([...mapped].map(head));
+    expect(headsOf(mapped)?.at(3)).toBe(`h3 ✓ ${3 * 8192 + 1}`);
+    // mapListLazy reads its items through fn: heads written before fn would not describe them.
+    expect(headsOf(mapListLazy(list.view, (s) => s))).toBeUndefined();
+    expect(headsOf(createSpilledList<MigrationSession>(file, 2).view)).toBeUndefined();
+    expect(headsOf(items)).toBeUndefined();
   });
 });
