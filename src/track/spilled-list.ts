@@ -12,7 +12,7 @@
 
 import { decodeValue, encodeValue } from './spill-codec.js';
 import { SpillRefused, type SpillFile } from './spill-file.js';
-import { grown } from './columns.js';
+import { ChunkedColumn } from './chunked-column.js';
 
 /**
  * Items kept in memory before the older ones move to the file. Few: a session kept in
@@ -37,14 +37,14 @@ interface Store<T> {
   readonly file: SpillFile;
   readonly after: number;
   /**
-   * Position and length in the file of each spilled item: 12 bytes an item, growing by
-   * half (columns.ts grown), not doubling (559,106 sessions of a 2 GB trace.dat held up to
-   * 18 MB in these two columns with doubled Float64Arrays).
+   * Position and length in the file of each spilled item: 12 bytes an item, in chunks
+   * (chunked-column.ts), not grown by copying (559,106 sessions of a 2 GB trace.dat held
+   * up to 18 MB in these two columns as doubled Float64Arrays).
    */
-  pos: Float64Array;
-  len: Uint32Array;
+  readonly pos: ChunkedColumn;
+  readonly len: ChunkedColumn;
   /** Bytes of the item's head (SpillHead), just before pos; NO_HEAD when it was not written. */
-  hlen: Uint16Array;
+  readonly hlen: ChunkedColumn;
   readonly head: SpillHead<T> | undefined;
   spilled: number;
   tail: T[];
@@ -81,14 +81,9 @@ const NO_HEAD = 0xffff;
 const stores = new WeakMap<object, Store<unknown>>();
 
 function addSpilled<T>(st: Store<T>, pos: number, len: number, hlen: number): void {
-  st.pos = grown(st.pos, st.spilled + 1);
-  st.len = grown(st.len, st.spilled + 1);
-  st.pos[st.spilled] = pos;
-  st.len[st.spilled] = len;
-  if (st.head !== undefined) {
-    st.hlen = grown(st.hlen, st.spilled + 1);
-    st.hlen[st.spilled] = hlen;
-  }
+  st.pos.set(st.spilled, pos);
+  st.len.set(st.spilled, len);
+  if (st.head !== undefined) st.hlen.set(st.spilled, hlen);
   st.spilled++;
 }
 
@@ -117,17 +112,17 @@ function itemAt<T>(st: Store<T>, i: number): T | undefined {
   // Not cached: a cache (long-lived) pointing at young items keeps them through collections
   // of the young generation, and they end up as garbage in the old one (a read of 14,826
   // sessions left 55 MB that way, against 11 MB without). Consumers read each item once a pass.
-  const item = decodeValue(st.file.read(st.pos[i] as number, st.len[i] as number)) as T;
+  const item = decodeValue(st.file.read(st.pos.at(i), st.len.at(i))) as T;
   return st.transform === undefined ? item : st.transform(item, i);
 }
 
 /** Item i's head: from the bytes before it in the file, from the item when those were not written or it is in memory. */
 function headAt<T>(st: Store<T>, head: SpillHead<T>, i: number): string {
   if (i >= st.spilled) return head(st.tail[i - st.spilled] as T);
-  const h = st.hlen[i] ?? 0;
+  const h = st.hlen.at(i);
   if (h === 0) return '';
   if (h === NO_HEAD) return head(itemAt(st, i) as T);
-  return st.file.read((st.pos[i] as number) - h, h);
+  return st.file.read(st.pos.at(i) - h, h);
 }
 
 function indexOf(key: string | symbol): number | undefined {
@@ -174,7 +169,7 @@ function viewOf<T>(st: Store<T>): readonly T[] {
 }
 
 function newStore<T>(file: SpillFile, after: number, fold?: SpillFold<T, unknown>, head?: SpillHead<T>): Store<T> {
-  return { file, after, pos: new Float64Array(0), len: new Uint32Array(0), hlen: new Uint16Array(0), head, spilled: 0, tail: [], transform: undefined, fold, acc: fold?.init() };
+  return { file, after, pos: ChunkedColumn.of((n) => new Float64Array(n)), len: ChunkedColumn.of((n) => new Uint32Array(n)), hlen: ChunkedColumn.of((n) => new Uint16Array(n)), head, spilled: 0, tail: [], transform: undefined, fold, acc: fold?.init() };
 }
 
 /**
@@ -224,7 +219,7 @@ export function mapList<T>(list: readonly T[], fn: (item: T, index: number) => T
     // A place in the file holds the item as first written: with a transform, that is not `item`.
     if (r === item && i < st.spilled && out.tail.length === 0 && st.transform === undefined) {
       // Unchanged and in the file: it keeps its place there.
-      addSpilled(out, st.pos[i] as number, st.len[i] as number, st.hlen[i] ?? 0);
+      addSpilled(out, st.pos.at(i), st.len.at(i), st.hlen.at(i));
       continue;
     }
     // Written at once, not gathered first: items gathered in memory outlive the young
@@ -253,12 +248,11 @@ export function mapListLazy<T>(list: readonly T[], fn: (item: T, index: number) 
   const out: Store<T> = {
     file: st.file,
     after: st.after,
-    // Shared, not copied: a spilled item's place never changes (a push that grows st's
-    // arrays moves st to new ones and leaves these rows as they are). A copy per device was
-    // 12–14 bytes a session more while both lists lived.
-    pos: st.pos.subarray(0, st.spilled),
-    len: st.len.subarray(0, st.spilled),
-    hlen: st.hlen.subarray(0, st.spilled),
+    // Shared, not copied: a spilled item's place never changes (a later push to st sets
+    // rows past these). A copy per device was 12–14 bytes a session more while both lists lived.
+    pos: st.pos.shared(),
+    len: st.len.shared(),
+    hlen: st.hlen.shared(),
     // The heads were written for the items before fn: headsOf gives none for this list.
     head: undefined,
     spilled: st.spilled,

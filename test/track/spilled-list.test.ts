@@ -10,6 +10,7 @@ import { decodeValue, encodeValue } from '../../src/track/spill-codec.js';
 import { openSpillFile, SpillRefused, type SpillFile } from '../../src/track/spill-file.js';
 import { createSpilledList, foldOf, headsOf, isSpilled, mapList, mapListLazy, type SpillFold } from '../../src/track/spilled-list.js';
 import { createSessionList, sessionTotals } from '../../src/track/session-list.js';
+import { ChunkedColumn, CHUNK_ROWS } from '../../src/track/chunked-column.js';
 import type { MigrationSession } from '../../src/track/types.js';
 import { spillFiles } from '../helpers/spill-files.js';
 
@@ -316,5 +317,44 @@ describe('spilled list', () => {
     expect(headsOf(mapListLazy(list.view, (s) => s))).toBeUndefined();
     expect(headsOf(createSpilledList<MigrationSession>(file, 2).view)).toBeUndefined();
     expect(headsOf(items)).toBeUndefined();
+  });
+
+  it('finds every item across the chunks of its position columns, in lists derived from it too', () => {
+    const file = spill();
+    const list = createSpilledList<{ i: number; pad: string }>(file, 3, undefined, (x) => (x.i % 2 === 0 ? `even ${x.i}` : ''));
+    const n = 3 * CHUNK_ROWS + 17;
+    for (let i = 0; i < n; i++) list.push({ i, pad: 'é'.repeat(i % 5) });
+    expect(list.length).toBe(n);
+    expect(list.spilled).toBeGreaterThan(n - 4);
+    expect(list.spilled).toBeLessThan(n);
+    const view = list.view;
+    for (const i of [0, 1, CHUNK_ROWS - 1, CHUNK_ROWS, 2 * CHUNK_ROWS + 1, n - 4, n - 3, n - 1]) {
+      expect(view[i]).toEqual({ i, pad: 'é'.repeat(i % 5) });
+      expect(headsOf(view)?.at(i)).toBe(i % 2 === 0 ? `even ${i}` : '');
+    }
+    const lazy = mapListLazy(view, (x) => ({ ...x, pad: '' }));
+    const eager = mapList(view, (x) => (x.i % 1000 === 0 ? { ...x, pad: 'changed' } : x));
+    let k = 0;
+    for (const x of lazy) expect(x.i).toBe(k++);
+    expect(k).toBe(n);
+    expect(eager[CHUNK_ROWS + 1]).toEqual({ i: CHUNK_ROWS + 1, pad: 'é'.repeat((CHUNK_ROWS + 1) % 5) });
+    expect(eager[2000]).toEqual({ i: 2000, pad: 'changed' });
+    expect(headsOf(eager)?.at(2 * CHUNK_ROWS)).toBe(`even ${2 * CHUNK_ROWS}`);
+  });
+});
+
+describe('chunked column', () => {
+  it('reads back every row set, across chunks; unset rows are 0; a shared column reads the same rows', () => {
+    const c = ChunkedColumn.of((n) => new Float64Array(n));
+    const rows = [0, 1, CHUNK_ROWS - 1, CHUNK_ROWS, 5 * CHUNK_ROWS + 3];
+    rows.forEach((r, k) => c.set(r, 2 ** 40 + k));
+    rows.forEach((r, k) => expect(c.at(r)).toBe(2 ** 40 + k));
+    expect(c.at(2)).toBe(0);
+    expect(c.at(9 * CHUNK_ROWS)).toBe(0);
+    const s = c.shared();
+    rows.forEach((r, k) => expect(s.at(r)).toBe(2 ** 40 + k));
+    const u16 = ChunkedColumn.of((n) => new Uint16Array(n));
+    u16.set(CHUNK_ROWS + 1, 0xffff);
+    expect(u16.at(CHUNK_ROWS + 1)).toBe(0xffff);
   });
 });
