@@ -8,7 +8,7 @@ import { arrayView } from './array-view.js';
 
 export const INITIAL_CAPACITY = 16;
 
-type Typed = Float64Array | Int32Array | Uint32Array | Uint16Array | Uint8Array | BigInt64Array;
+type Typed = Float64Array | Int32Array | Uint8Array | BigInt64Array;
 
 /**
  * `a` with room for at least `n` items, its contents kept. Grows by half: a store filled to
@@ -22,11 +22,6 @@ export function grown<A extends Typed>(a: A, n: number): A {
   const b = new (a.constructor as new (n: number) => A)(cap);
   (b as { set(x: A): void }).set(a);
   return b;
-}
-
-/** `a` cut to its first `n` items, as a copy of that length: the room `grown` left is freed once `a` is. */
-export function fitted<A extends Typed>(a: A, n: number): A {
-  return n >= a.length ? a : (a.slice(0, n) as A);
 }
 
 /**

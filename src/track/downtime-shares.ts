@@ -7,7 +7,7 @@
 import type { Migration } from './migration-types.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
 import { type Interval, IntervalIndex, RowIntervalIndex } from './interval-index.js';
-import { bigColumn, fitted, getBig, grown, setBig } from './columns.js';
+import { bigColumn, getBig, grown, setBig } from './columns.js';
 import { headsOf, mapListLazy } from './spilled-list.js';
 import { type Window, windowFromHead, windowOf } from './stop-copy-window.js';
 
@@ -82,15 +82,25 @@ function migrationOf(w: Window, index: MigrationIndex, ctx: ClockContext): Migra
  * window whose duration is not (a session convergence.ts did not make). On a 2 GB trace.dat
  * (559,106 windows) the run ended with 49.8 MB of array buffers while the table also had
  * an order and a duration column and spilled-list.ts's positions doubled; 28.7 MB after.
+ * The columns start with room for every session not yet looked at (an upper bound on the
+ * rows; pages never written are not resident): grown by copying and then cut to their
+ * rows, the copies left behind (≈ 17 MB on a 2 GB trace.dat, by their sizes) were garbage
+ * until a full collection.
  */
 class WindowTable {
-  start = bigColumn();
-  end = bigColumn();
-  device = new Int32Array(0);
+  readonly start = bigColumn();
+  readonly end = bigColumn();
+  device: Int32Array;
   rows = 0;
   /** Durations that are not end − start, by row. */
   private readonly odd = new Map<number, bigint>();
   private index: RowIntervalIndex | undefined;
+
+  constructor(capacity: number) {
+    this.start.vals = new BigInt64Array(capacity);
+    this.end.vals = new BigInt64Array(capacity);
+    this.device = new Int32Array(capacity);
+  }
 
   add(start: bigint, end: bigint, dur: bigint, device: number): void {
     const row = this.rows++;
@@ -105,15 +115,7 @@ class WindowTable {
     return this.odd.get(row) ?? getBig(this.end, row) - getBig(this.start, row);
   }
 
-  /** After the last add: the columns cut to their rows, and the index built. */
-  seal(): void {
-    this.start.vals = fitted(this.start.vals, this.rows);
-    this.end.vals = fitted(this.end.vals, this.rows);
-    this.device = fitted(this.device, this.rows);
-    this.index = new RowIntervalIndex(this.start, this.end, this.rows);
-  }
-
-  /** Rows whose window reaches into [lo, hi] (after seal). */
+  /** Rows whose window reaches into [lo, hi] (built on first use, after every add). */
   reaching(lo: bigint, hi: bigint): Iterable<number> {
     this.index ??= new RowIntervalIndex(this.start, this.end, this.rows);
     return this.index.reaching(lo, hi);
@@ -127,6 +129,8 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
   const windows = new Map<string, WindowTable>();
   const deviceIds: string[] = [];
   let count = 0;
+  /** Sessions not yet looked at: room enough for the rows of a table made now. */
+  let left = devices.reduce((n, d) => n + d.sessions.length, 0);
   /** Devices with a save that has a window: only their sessions change. */
   const withWindow = new Set<DeviceTimeline>();
   for (const d of devices) {
@@ -135,7 +139,7 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
     // decoded here), else from the sessions themselves.
     const heads = headsOf(d.sessions);
     const n = heads?.length ?? d.sessions.length;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < n; i++, left--) {
       const w = heads !== undefined ? windowFromHead(d.id, heads.at(i)) : windowOf(d.id, d.sessions[i] as MigrationSession);
       if (w === undefined) continue;
       withWindow.add(d);
@@ -143,12 +147,11 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
       const p = placed(w, ctx);
       if (p === undefined) continue;
       let table = windows.get(p.domain);
-      if (table === undefined) windows.set(p.domain, (table = new WindowTable()));
+      if (table === undefined) windows.set(p.domain, (table = new WindowTable(left)));
       table.add(p.start, p.end, w.durNs, device);
     }
   }
   if (count === 0) return [...devices];
-  for (const t of windows.values()) t.seal();
   const migrationIndex = indexMigrations(migrations);
   return devices.map((d) => {
     if (!withWindow.has(d)) return d;
