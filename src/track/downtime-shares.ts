@@ -77,7 +77,7 @@ function migrationOf(w: Window, index: MigrationIndex, ctx: ClockContext): Migra
  * The stop-copy windows that share one clock domain, a row each: columns, not an object per
  * window (a 2 GB trace has one per session, 237,308; as objects they held ~75 MB, issue 13).
  * Rows are added in device/session order, so a lower row is an earlier window: ties between
- * equally long windows go to it. 20 bytes a row once sealed (start, end, device): the
+ * equally long windows go to it. 20 bytes a row (start, end, device): the
  * duration is end − start (placed() moves both ends by one offset), kept aside only for a
  * window whose duration is not (a session convergence.ts did not make). On a 2 GB trace.dat
  * (559,106 windows) the run ended with 49.8 MB of array buffers while the table also had

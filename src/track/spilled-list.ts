@@ -95,10 +95,10 @@ function spillTail<T>(st: Store<T>): void {
       const text = encodeValue(item);
       const head = st.head?.(item) ?? '';
       const hbytes = head === '' ? 0 : Buffer.byteLength(head, 'utf8');
-      const at = st.file.append(hbytes > 0 && hbytes < NO_HEAD ? head + text : text);
-      const h = hbytes === 0 ? 0 : hbytes < NO_HEAD ? hbytes : NO_HEAD;
-      const skip = h === NO_HEAD ? 0 : h;
-      addSpilled(st, at.pos + skip, at.len - skip, h);
+      // A head longer than its u16 length can say is not written (NO_HEAD).
+      const written = hbytes < NO_HEAD ? hbytes : 0;
+      const at = st.file.append(written > 0 ? head + text : text);
+      addSpilled(st, at.pos + written, at.len - written, hbytes < NO_HEAD ? hbytes : NO_HEAD);
       moved++;
     }
   } catch (e) {
