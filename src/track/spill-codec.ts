@@ -53,7 +53,8 @@ function revive(v: unknown): unknown {
     return v;
   }
   const o = v as Record<string, unknown>;
-  for (const k of Object.keys(o)) o[k] = revive(o[k]);
+  // for-in, not Object.keys: no array of keys made per object (JSON.parse made every key own).
+  for (const k in o) o[k] = revive(o[k]);
   return o;
 }
 

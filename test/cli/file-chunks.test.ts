@@ -4,7 +4,8 @@
 // If the splitter kept a view of a chunk instead of a copy, the reuse would overwrite it and
 // these lines would differ.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -65,4 +66,58 @@ describe('fileChunks', () => {
     expect(await linesVia(path, 64)).toEqual([]);
     await expect(linesVia(join(dir, 'nope'), 64)).rejects.toThrow(/ENOENT/);
   });
+
+  it('reads ahead without a gap when the file grows while it is read (a short read has the reads after it dropped)', async () => {
+    const path = join(dir, 'growing');
+    const first = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
+    writeFileSync(path, first);
+    const parts: Buffer[] = [];
+    let appended = false;
+    for await (const c of fileChunks(path, 65_536)) {
+      parts.push(Buffer.from(c));
+      if (!appended) {
+        // The reads of the 2nd and 3rd chunk are in flight or done: the 2nd was short (100,000 bytes then).
+        await new Promise((r) => setTimeout(r, 20));
+        appendFileSync(path, Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7) % 253)));
+        appended = true;
+      }
+    }
+    const whole = readFileSync(path);
+    expect(whole.length).toBe(300_000);
+    expect(Buffer.concat(parts).equals(whole)).toBe(true);
+  });
+
+  it('stops early without a stray read: the file is closed and nothing rejects', async () => {
+    const path = join(dir, 'early');
+    writeFileSync(path, Buffer.alloc(1 << 20, 0x41));
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown): void => void unhandled.push(e);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let n = 0;
+      for await (const c of fileChunks(path, 4096)) {
+        expect(c.length).toBe(4096);
+        if (++n === 2) break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+
+  const hasMkfifo = spawnSync('mkfifo', ['--version']).status === 0;
+  it.skipIf(!hasMkfifo)('reads a pipe (process substitution, a FIFO) at its own position, every byte in order', async () => {
+    const path = join(dir, 'fifo');
+    expect(spawnSync('mkfifo', [path]).status).toBe(0);
+    // A writer that writes in bursts, so that reads come back short.
+    const writer = spawn('sh', ['-c', `for i in 1 2 3 4 5; do head -c 30000 /dev/zero | tr '\\0' "$i"; sleep 0.05; done > '${path}'`]);
+    const closed = new Promise((r) => writer.on('close', r));
+    const parts: Buffer[] = [];
+    for await (const c of fileChunks(path, 65_536)) parts.push(Buffer.from(c));
+    await closed;
+    const got = Buffer.concat(parts).toString('latin1');
+    expect(got).toBe(['1', '2', '3', '4', '5'].map((d) => d.repeat(30_000)).join(''));
+  });
 });
+
