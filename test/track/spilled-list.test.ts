@@ -89,6 +89,34 @@ describe('spill file', () => {
     expect(f.read(a.pos, a.len)).toBe('état → STOP');
     expect(f.size()).toBe(a.len + b.len);
   });
+
+  it('reads small items through its read-ahead window in every order: ascending, interleaved, descending, at random', () => {
+    // 3,000 items of 1 B to 40 KB (the window is 128 KiB; items up to 32 KiB go through it),
+    // so items straddle the window's end and the file's end, and some bypass it.
+    const f = spill();
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed % n;
+    };
+    const texts = Array.from({ length: 3000 }, (_, i) => `${i}:${['é', '𝄞', 'a', 'b', 'c'][i % 5]}`.padEnd(1 + (i % 7 === 0 ? rnd(40_000) : rnd(3_000)), String.fromCharCode(97 + (i % 26))));
+    const at = texts.map((t) => f.append(t));
+    f.append('x'.repeat(1 << 20)); // the reads below come from the file
+    const check = (i: number): void => {
+      // Not toBe: a diff of two 40 KB strings, thousands of times, is minutes of output.
+      const got = f.read(at[i]!.pos, at[i]!.len);
+      if (got !== texts[i]) expect.fail(`item ${i} read back wrong: ${JSON.stringify(got.slice(0, 40))}…, ${got.length} chars for ${texts[i]!.length}`);
+    };
+    for (let i = 0; i < texts.length; i++) check(i);
+    for (let d = 0; d < 8; d++) for (let i = d; i < texts.length; i += 8) check(i);
+    for (let i = texts.length - 1; i >= 0; i--) check(i);
+    for (let k = 0; k < 3000; k++) check(rnd(texts.length));
+    // Appended after the window was filled: read from the file, not from a stale window.
+    const later = f.append('later é');
+    f.append('y'.repeat(1 << 20));
+    expect(f.read(later.pos, later.len)).toBe('later é');
+    check(texts.length - 1);
+  });
 });
 
 describe('spilled list', () => {
