@@ -1,5 +1,6 @@
 // A file's bytes, a chunk at a time, for the line splitter (parsers/lines.ts): read into
-// two buffers used in turn, so reading a 2 GB trace allocates two buffers, not 2,000.
+// three buffers used in turn (the consumer's, and two read ahead), so reading a 2 GB trace
+// allocates three buffers, not 2,000.
 //
 // Issue 13: createReadStream allocated a fresh 1 MiB buffer per chunk, and decoding each to
 // text made a 1 MiB external string besides; both are garbage a moment later but live off

@@ -36,6 +36,8 @@ export interface SourceColumns {
   readonly files: Interned;
   readonly shapes: Shape[];
   readonly shapeCodes: Map<string, number>;
+  /** The shape of the last row set (a device's Sources nearly always share one): checked first, without building its key. */
+  lastShape: number;
   readonly odd: Map<number, Source>;
 }
 
@@ -51,6 +53,7 @@ export function sourceColumns(): SourceColumns {
     files: interned(),
     shapes: [placeholder, placeholder],
     shapeCodes: new Map(),
+    lastShape: NONE,
     odd: new Map(),
   };
 }
@@ -59,9 +62,36 @@ function isNumericKey(k: string): k is NumericKey {
   return k === 'line' || k === 'byteOffset' || k === 'chunkOffset' || k === 'cpu';
 }
 
+/**
+ * Whether `s` (a plain object whose file is a string) has exactly `sh`'s keys in its order,
+ * undefined where it holds undefined and a number elsewhere. for-in makes no array of keys;
+ * an enumerable key inherited from a tampered Object.prototype only makes it say no.
+ */
+function hasShape(sh: Shape, s: Source): boolean {
+  let i = 0;
+  const o = s as unknown as Record<string, unknown>;
+  for (const k in o) {
+    if (sh.keys[i] !== k) return false;
+    if (k !== 'file') {
+      const v = o[k];
+      if (sh.undef[i] === true ? v !== undefined : typeof v !== 'number') return false;
+    }
+    i++;
+  }
+  return i === sh.keys.length;
+}
+
 /** The shape code of `s`, or ODD when the columns cannot hold it. */
 function shapeCode(c: SourceColumns, s: Source): number {
   if (Object.getPrototypeOf(s) !== Object.prototype || typeof s.file !== 'string') return ODD;
+  if (c.lastShape > ODD && hasShape(c.shapes[c.lastShape] as Shape, s)) return c.lastShape;
+  const code = shapeCodeOf(c, s);
+  if (code > ODD) c.lastShape = code;
+  return code;
+}
+
+/** shapeCode from the key of `s`'s shape, made new (the shape is interned by it). */
+function shapeCodeOf(c: SourceColumns, s: Source): number {
   const keys = Object.keys(s);
   let id = '';
   for (const k of keys) {

@@ -89,6 +89,41 @@ describe('interval store', () => {
     expect(JSON.stringify(st.view.map((iv) => iv.state))).toBe(JSON.stringify(plain.map((iv) => iv.state)));
   });
 
+  it('reads back runs of one Source shape and the near misses after them (same keys with undefined, a string, an extra key, another order)', () => {
+    // A row of the same shape as the last is recognised without building its key: these
+    // rows follow one of the same keys and must still come back as they were.
+    const a: Source = { file: 'b.dat', byteOffset: 4096, chunkOffset: 12, cpu: 1 };
+    const run: Source[] = [
+      a,
+      { ...a, byteOffset: 8192 },
+      { file: 'b.dat', byteOffset: 8, chunkOffset: undefined, cpu: 1 },
+      { file: 'b.dat', byteOffset: 16, chunkOffset: undefined, cpu: 1 },
+      { file: 'b.dat', byteOffset: 24, chunkOffset: 3, cpu: undefined },
+      a,
+      { file: 'b.dat', byteOffset: '32', chunkOffset: 12, cpu: 1 } as unknown as Source,
+      a,
+      { file: 'b.dat', byteOffset: 40, chunkOffset: 12, cpu: 1, extra: 1 } as unknown as Source,
+      a,
+      { file: 'b.dat', byteOffset: 48, chunkOffset: 12 },
+      { byteOffset: 56, file: 'b.dat', chunkOffset: 12, cpu: 1 },
+      { byteOffset: 64, file: 'b.dat', chunkOffset: 12, cpu: 1 },
+      a,
+    ];
+    const st = createIntervalStore();
+    const plain: StateInterval[] = [];
+    for (let i = 0; i < 4 * INITIAL_CAPACITY; i++) {
+      // The interval in the columns' own key order, so that only its Source can be odd.
+      const iv: StateInterval = { state: 'S', raw: 3, startNs: BigInt(i), endNs: BigInt(i + 1), certainty: 'known', bytes: i, src: run[i % run.length] };
+      st.push(iv);
+      plain.push(iv);
+    }
+    for (let i = 0; i < plain.length; i++) {
+      expect(st.view[i]?.src).toStrictEqual(plain[i]?.src);
+      expect(Object.keys(st.view[i]?.src ?? {})).toEqual(Object.keys(plain[i]?.src ?? {}));
+    }
+    expect(json(st.view)).toBe(json(plain));
+  });
+
   it('keeps exactly an interval of another make (keys in another order, extra keys, openAtEnd false)', () => {
     const st = createIntervalStore();
     const odd = [
