@@ -244,6 +244,8 @@ function containerfileProblems(text: string, repo: string): string[] {
   const buildSrcs = new Set(copies(build).flatMap((c) => c.srcs));
   for (const dir of arr(tsconfig['include']).map(String)) if (!buildSrcs.has(dir)) p.push(`the build stage does not copy ${dir} (tsconfig include)`);
   if (!build.some((l) => /\bnpm ci\b/.test(l) && /\btsc -p tsconfig\.json\b/.test(l))) p.push('the build stage does not run npm ci and tsc');
+  // The CLI users run is the bundle made after tsc (scripts/bundle-cli.mjs); tsc alone leaves the slower per-module entry.
+  if (!build.some((l) => /\btsc -p tsconfig\.json\b.*\bnode scripts\/bundle-cli\.mjs\b/.test(l))) p.push('the build stage does not bundle the CLI after tsc (node scripts/bundle-cli.mjs)');
   // The runtime stage: the tracers, package.json (packageRoot finds the package by it), the
   // compiled CLI, capture/ (migscope.bt is read at run time), and an entry point into dist.
   if (!run.some((l) => /apt-get install.*\bbpftrace\b/.test(l))) p.push('the runtime stage does not install bpftrace');
@@ -267,5 +269,6 @@ describe('container image definition', () => {
     expect(containerfileProblems(text.replace('dist/src/cli/main.js"]', 'dist/cli/main.js"]'), REPO)).toEqual([expect.stringMatching(/^ENTRYPOINT .* is not node \/opt\/migscope\/dist\/src\/cli\/main\.js$/)]);
     expect(containerfileProblems(text.replace('COPY --from=build /src/capture ./capture\n', ''), REPO)).toEqual(['the runtime stage does not copy /src/capture']);
     expect(containerfileProblems(text.replace(' bpftrace trace-cmd', ' trace-cmd'), REPO)).toEqual(['the runtime stage does not install bpftrace']);
+    expect(containerfileProblems(text.replace(' && node scripts/bundle-cli.mjs', ''), REPO)).toEqual(['the build stage does not bundle the CLI after tsc (node scripts/bundle-cli.mjs)']);
   });
 });

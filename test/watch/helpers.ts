@@ -30,6 +30,9 @@ export function builtCli(): string {
   if (existsSync(main) && statSync(main).mtimeMs >= sources) return main;
   const r = spawnSync(process.execPath, [join(REPO, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(REPO, 'tsconfig.json')], { encoding: 'utf8', cwd: REPO });
   if (!existsSync(main) || statSync(main).mtimeMs < sources) throw new Error(`npm run build did not refresh ${main}: ${r.stdout}${r.stderr}`);
+  // Then the bundle, as `npm run build` makes it (scripts/bundle-cli.mjs): the CLI users run.
+  const b = spawnSync(process.execPath, [join(REPO, 'scripts', 'bundle-cli.mjs')], { encoding: 'utf8', cwd: REPO });
+  if (b.status !== 0) throw new Error(`scripts/bundle-cli.mjs failed: ${b.stdout}${b.stderr}`);
   return main;
 }
 
