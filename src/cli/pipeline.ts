@@ -28,7 +28,7 @@ import { detectFirst, detectLate, HEAD_BYTES, LATE_DETECT_BYTES, unrecognisedMes
 import { assertNever } from '../protocol/assert-never.js';
 import type { SessionSpill } from '../track/session-list.js';
 import { untilStopped } from './until-stopped.js';
-import { fileChunks } from './file-chunks.js';
+import { CHUNK_BYTES, fileChunks, READ_BYTES } from './file-chunks.js';
 import { createFindingList } from '../check/finding-list.js';
 
 export interface InputSpec {
@@ -709,7 +709,7 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   }
   const parser = format.create(file, sink);
   let done = 0;
-  await feedLines(untilStopped(fileChunks(input.path), opts.stopReading), parser, {
+  await feedLines(untilStopped(fileChunks(input.path, CHUNK_BYTES, READ_BYTES), opts.stopReading), parser, {
     file,
     sink,
     onBytes: (n) => {

@@ -25,17 +25,17 @@ function textOf(n: number): string {
 }
 
 /** fileChunks, each chunk overwritten as soon as the next is asked for: the contract at its strictest (double buffering alone would forgive a view kept one chunk long). */
-async function* scribbled(path: string, chunk: number): AsyncGenerator<Buffer> {
-  for await (const c of fileChunks(path, chunk)) {
+async function* scribbled(path: string, chunk: number, read = chunk): AsyncGenerator<Buffer> {
+  for await (const c of fileChunks(path, chunk, read)) {
     yield c;
     c.fill(0x58);
   }
 }
 
-async function linesVia(path: string, chunk: number): Promise<string[]> {
+async function linesVia(path: string, chunk: number, read = chunk): Promise<string[]> {
   const got: string[] = [];
   const parser: LineParser = { line: (l) => void got.push(l), end: () => undefined };
-  await feedLines(scribbled(path, chunk), parser, { file: 'f', sink: { malformed: () => undefined } });
+  await feedLines(scribbled(path, chunk, read), parser, { file: 'f', sink: { malformed: () => undefined } });
   return got;
 }
 
@@ -49,6 +49,34 @@ describe('fileChunks', () => {
       expect(await linesVia(path, chunk)).toEqual(want);
     });
   }
+
+  // Reads larger than the chunks (the analysis reads 256 KiB and parses 64 KiB at a time): a
+  // read's buffer is handed on in slices, each overwritten once the next is asked for.
+  for (const [chunk, read] of [
+    [7, 64],
+    [64, 1000],
+    [4096, 16_384],
+  ] as const) {
+    it(`${read}-byte reads in ${chunk}-byte slices: the same lines`, async () => {
+      const text = textOf(500);
+      const path = join(dir, `r${chunk}-${read}.txt`);
+      writeFileSync(path, text);
+      const want = text.split('\n').map((l) => (l.endsWith('\r') ? l.slice(0, -1) : l));
+      expect(await linesVia(path, chunk, read)).toEqual(want);
+    });
+  }
+
+  it('reads of several chunks are handed on a chunk at most at a time, every byte once, in order', async () => {
+    const bytes = Buffer.from(Array.from({ length: 100_003 }, (_, i) => (i * 131) % 256));
+    const path = join(dir, 'bin-sliced');
+    writeFileSync(path, bytes);
+    const parts: Buffer[] = [];
+    for await (const c of fileChunks(path, 4096, 16_384)) parts.push(Buffer.from(c));
+    expect(Buffer.concat(parts).equals(bytes)).toBe(true);
+    expect(Math.max(...parts.map((p) => p.length))).toBe(4096);
+    // 6 whole reads of 16,384 (4 slices each) and one of 1,699 bytes.
+    expect(parts.length).toBe(6 * 4 + 1);
+  });
 
   it('yields every byte once, in order, whatever the chunk size', async () => {
     const bytes = Buffer.from(Array.from({ length: 100_003 }, (_, i) => (i * 131) % 256));
@@ -67,13 +95,14 @@ describe('fileChunks', () => {
     await expect(linesVia(join(dir, 'nope'), 64)).rejects.toThrow(/ENOENT/);
   });
 
-  it('reads ahead without a gap when the file grows while it is read (a short read has the reads after it dropped)', async () => {
-    const path = join(dir, 'growing');
+  for (const read of [65_536, 262_144])
+  it(`reads ahead without a gap when the file grows while it is read (a short read has the reads after it dropped; ${read}-byte reads)`, async () => {
+    const path = join(dir, `growing-${read}`);
     const first = Buffer.from(Array.from({ length: 100_000 }, (_, i) => i % 251));
     writeFileSync(path, first);
     const parts: Buffer[] = [];
     let appended = false;
-    for await (const c of fileChunks(path, 65_536)) {
+    for await (const c of fileChunks(path, 65_536, read)) {
       parts.push(Buffer.from(c));
       if (!appended) {
         // The reads of the 2nd and 3rd chunk are in flight or done: the 2nd was short (100,000 bytes then).
