@@ -55,12 +55,11 @@ const AHEAD = 2;
  * the read size what the main thread pays a read for (READ_BYTES).
  */
 export async function* fileChunks(path: string, chunkBytes = CHUNK_BYTES, readBytes = chunkBytes): AsyncGenerator<Buffer> {
-  const wanted = Math.max(chunkBytes, readBytes);
   const fh = await open(path, 'r');
   const reads: Read[] = [];
   try {
     const ahead = (await fh.stat()).isFile() ? AHEAD : 0;
-    const size = ahead === 0 ? chunkBytes : wanted;
+    const size = ahead === 0 ? chunkBytes : Math.max(chunkBytes, readBytes);
     const free: Buffer[] = Array.from({ length: ahead + 1 }, () => Buffer.allocUnsafe(size));
     let pos = 0;
     const fill = (): void => {

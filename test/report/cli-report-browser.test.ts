@@ -8,10 +8,9 @@
 
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { builtCli } from '../watch/helpers.js';
+import { builtCli, REPO } from '../watch/helpers.js';
 import { chromiumAvailable, chromiumSkipReason, cleanupTemp, launchChromium, openReport, writeTemp } from './fixtures-browser.js';
 
 if (!chromiumAvailable) console.warn(chromiumSkipReason);
@@ -37,9 +36,9 @@ describe.skipIf(!chromiumAvailable)('the built CLI’s report in Chromium', () =
   for (const trace of TRACES) {
     it(`${trace}: ready, no error, the devices and findings of analyze --json`, async () => {
       const out = writeTemp('report.html', '');
-      const r = spawnSync(process.execPath, [cli, 'report', trace, '-o', out, '--quiet'], { encoding: 'utf8', cwd: join(cli, '../../../..') });
+      const r = spawnSync(process.execPath, [cli, 'report', trace, '-o', out, '--quiet'], { encoding: 'utf8', cwd: REPO });
       expect(r.status, r.stderr).toBe(0);
-      const j = spawnSync(process.execPath, [cli, 'analyze', trace, '--json', '--quiet', '--fail-on', 'never'], { encoding: 'utf8', cwd: join(cli, '../../../..') });
+      const j = spawnSync(process.execPath, [cli, 'analyze', trace, '--json', '--quiet', '--fail-on', 'never'], { encoding: 'utf8', cwd: REPO });
       expect(j.status, j.stderr).toBe(0);
       const a = JSON.parse(j.stdout) as { devices: { id: string }[]; findings: { rule: string }[] };
       const { page, errors, requests } = await openReport(browser, out);
