@@ -11,6 +11,7 @@
 // session's serial. Without argument words (ftrace, trace-cmd) no data_fd can be known:
 // the FEATURE calls become generic v2-feature ops and data traffic stays invisible.
 
+import { extended } from '../record/extended.js';
 import type { AccessRecord, IoctlRecord, MarkerRecord, Source, TraceRecord } from '../record/types.js';
 import type { DeviceRef, OpResult, ProtocolOp } from './ops.js';
 import {
@@ -534,16 +535,16 @@ export function createDecoder(opts: DecoderOptions): Decoder {
     const d = decodeFeature(call, r.argWords, result);
     switch (d.kind) {
       case 'feature':
-        emit({ ...base, op: 'v2-feature' });
+        emit(extended(base, { op: 'v2-feature' }));
         return;
       case 'mig-flags':
-        emit({ ...base, op: 'v2-mig-flags', migFlags: d.migFlags, ...(d.migFlagsRaw !== undefined ? { migFlagsRaw: d.migFlagsRaw } : {}) });
+        emit(extended(base, { op: 'v2-mig-flags', migFlags: d.migFlags, ...(d.migFlagsRaw !== undefined ? { migFlagsRaw: d.migFlagsRaw } : {}) }));
         return;
       case 'get-state':
-        emit({ ...base, op: 'v2-get-state', state: d.state, dataFd: d.dataFd });
+        emit(extended(base, { op: 'v2-get-state', state: d.state, dataFd: d.dataFd }));
         return;
       case 'data-size':
-        emit({ ...base, op: 'v2-data-size', stopCopyLength: d.stopCopyLength });
+        emit(extended(base, { op: 'v2-data-size', stopCopyLength: d.stopCopyLength }));
         return;
       case 'set-state': {
         let session: number | undefined;
@@ -554,7 +555,7 @@ export function createDecoder(opts: DecoderOptions): Decoder {
           if (dataFds.has(dk) || dataFds.size < (opts.maxFds ?? DEFAULT_MAX_FDS)) dataFds.set(dk, { device, dataFd: d.dataFd, session });
           else overflowAt(r.src);
         }
-        emit({ ...base, op: 'v2-set-state', requested: d.requested, dataFd: d.dataFd, session });
+        emit(extended(base, { op: 'v2-set-state', requested: d.requested, dataFd: d.dataFd, session }));
         return;
       }
       default:

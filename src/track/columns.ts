@@ -46,6 +46,11 @@ export function setBig(c: BigColumn, i: number, v: bigint): void {
   } else c.wide.set(i, v);
 }
 
+/** Forgets the values kept beside the column (its rows are written again before they are read). */
+export function clearBig(c: BigColumn): void {
+  c.wide.clear();
+}
+
 export function getBig(c: BigColumn, i: number): bigint {
   if (c.wide.size > 0) {
     const w = c.wide.get(i);
@@ -90,11 +95,21 @@ export interface ItemStore<T> {
 }
 
 /**
- * The list around a store's row codec: `write(i, item)` puts an item in row i (a new last
- * row or a replaced one), `read(i)` makes it back. Bounds are checked here; the view's kept
- * item is dropped when a row is replaced.
+ * A store that can be emptied and filled again with the memory it has (spilled-rows.ts
+ * reuses a block's store once its rows are in the file).
  */
-export function rowStore<T>(what: string, write: (i: number, item: T) => void, read: (i: number) => T): ItemStore<T> {
+export interface ReusableStore<T> extends ItemStore<T> {
+  /** Empties the store; its columns keep their size, rows written after overwrite them. */
+  clear(): void;
+}
+
+/**
+ * The list around a store's row codec: `write(i, item)` puts an item in row i (a new last
+ * row or a replaced one), `read(i)` makes it back, `reset()` forgets whatever the codec
+ * keeps beside its columns (clear). Bounds are checked here; the view's kept item is
+ * dropped when a row is replaced.
+ */
+export function rowStore<T>(what: string, write: (i: number, item: T) => void, read: (i: number) => T, reset: () => void = () => {}): ReusableStore<T> {
   let n = 0;
   const v = arrayView<T>({ count: () => n, at: read });
   const check = (i: number): void => {
@@ -116,6 +131,11 @@ export function rowStore<T>(what: string, write: (i: number, item: T) => void, r
     },
     get length() {
       return n;
+    },
+    clear() {
+      n = 0;
+      v.forget();
+      reset();
     },
     view: v.view,
   };

@@ -123,7 +123,8 @@ export function sessionConvergence(c: ConvergenceInput, ctx: ConvergenceContext)
     ...(sc?.startNs !== undefined ? { stopCopyStartNs: sc.startNs } : {}),
     ...(sc?.endNs !== undefined ? { stopCopyEndNs: sc.endNs } : {}),
     stopCopyEvidence: sc === undefined ? [] : [sc.entry, ...(sc.exit !== undefined ? [sc.exit] : [])],
-    downtime: { ...(actualStopCopyNs !== undefined ? { deviceStopCopyNs: actualStopCopyNs } : {}), notRunningNs: ctx.notRunningNs },
+    // Not `{ ...(a ? { deviceStopCopyNs } : {}), notRunningNs }`: a literal that begins with a spread makes a hidden class per object (record/extended.ts).
+    downtime: actualStopCopyNs !== undefined ? { deviceStopCopyNs: actualStopCopyNs, notRunningNs: ctx.notRunningNs } : { notRunningNs: ctx.notRunningNs },
     ...(ctx.limit !== undefined ? { downtimeLimitMs: ctx.limit.ms, downtimeLimitFrom: ctx.limit.from } : {}),
     fits,
     uncertain: ctx.partial || c.samplesDropped > 0 || ctx.gapsNow !== c.gapSerial,

@@ -2,7 +2,7 @@
 // state and how sure we are of it, the closed intervals, the state writes with their
 // read-backs, and the migration session in progress.
 
-import { newSessionCore, sessionResult, type SessionCore } from './session-core.js';
+import { newSessionCore, sessionResult, type Building, type SessionCore } from './session-core.js';
 import type {
   CloseOp,
   DeviceRef,
@@ -228,11 +228,11 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   }
 
   function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, raw: number): void {
-    session = {
-      ...newSessionCore(kind, ts, stateName(raw), src, rec.intervalCount(), rec.writeCount(), opts.gaps?.count ?? 0),
-      failure: undefined,
-      partial: false,
-    };
+    // Set on the core, not spread into a new literal: record/extended.ts says why.
+    const core = newSessionCore(kind, ts, stateName(raw), src, rec.intervalCount(), rec.writeCount(), opts.gaps?.count ?? 0) as SessionBuilder;
+    core.failure = undefined;
+    core.partial = false;
+    session = core;
     rec.holdForSession();
   }
 
@@ -243,9 +243,16 @@ export function createDeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     session = undefined;
     const held = rec.releaseHeld();
     const why: SessionReason | undefined = reason ?? (outcome === 'failed' && s.failure !== undefined ? { text: s.failure.text, src: s.failure.src } : undefined);
-    const base = { ...sessionResult(s, outcome, ts), ...(s.partial ? { partial: true as const } : {}) };
-    const withReason: MigrationSession = why === undefined ? base : { ...base, reason: why.text, ...(why.src !== undefined ? { reasonSrc: why.src } : {}), ...(why.drain !== undefined ? { drain: why.drain } : {}) };
-    const done: MigrationSession = s.kind === 'save' ? { ...withReason, convergence: convergenceOf(s, ts) } : withReason;
+    // Each field set on the one result object, in the order the JSON shows them, instead of
+    // a spread per step (record/extended.ts: a new hidden class per session).
+    const done: Building<MigrationSession> = sessionResult(s, outcome, ts);
+    if (s.partial) done.partial = true;
+    if (why !== undefined) {
+      done.reason = why.text;
+      if (why.src !== undefined) done.reasonSrc = why.src;
+      if (why.drain !== undefined) done.drain = why.drain;
+    }
+    if (s.kind === 'save') done.convergence = convergenceOf(s, ts);
     sessions.push(done);
     if (opts.onSessionEnd !== undefined) {
       // The interval in progress belongs to the session too: the state the session ended in

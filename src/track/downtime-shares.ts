@@ -4,7 +4,9 @@
 // figure (query-migrate) of the migration the stop-copy fell in. Times of different inputs
 // are compared only on one clock: wall-clock, or one input's own trace clock.
 
+import { extended } from '../record/extended.js';
 import type { Migration } from './migration-types.js';
+import type { Building } from './session-core.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
 import { type Interval, IntervalIndex, RowIntervalIndex } from './interval-index.js';
 import { bigColumn, getBig, grown, setBig } from './columns.js';
@@ -174,12 +176,11 @@ export function withDowntimeShares(devices: readonly DeviceTimeline[], migration
         }
       }
       const m = migrationOf(w, migrationIndex, ctx);
-      const downtime: SessionConvergence['downtime'] = {
-        ...c.downtime,
-        ...(longest !== undefined ? { otherDevicesNs: longest.dur } : {}),
-        ...(m?.downtimeMs !== undefined ? { migrationDowntimeMs: m.downtimeMs } : {}),
-        dominantDevice: longest !== undefined && longest.dur > w.durNs ? longest.device : d.id,
-      };
+      // Set on a copy, not spread: a literal that begins with a spread makes a hidden class per session (record/extended.ts).
+      const downtime: Building<SessionConvergence['downtime']> = extended(c.downtime, {});
+      if (longest !== undefined) downtime.otherDevicesNs = longest.dur;
+      if (m?.downtimeMs !== undefined) downtime.migrationDowntimeMs = m.downtimeMs;
+      downtime.dominantDevice = longest !== undefined && longest.dur > w.durNs ? longest.device : d.id;
       return { ...s, convergence: { ...c, downtime } };
     });
     return { ...d, sessions };

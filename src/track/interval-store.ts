@@ -6,11 +6,12 @@
 // An interval of any other make (keys missing, in another order, an openAtEnd other than
 // true) is kept as the object itself.
 
-import { bigColumn, codeOf, getBig, grown, interned, nameOf, rowStore, setBig, type BigColumn, type ItemStore } from './columns.js';
-import { setSource, sourceAt, sourceColumns } from './source-columns.js';
+import { bigColumn, clearBig, codeOf, getBig, grown, interned, nameOf, rowStore, setBig, type BigColumn, type ReusableStore } from './columns.js';
+import { clearSources, setSource, sourceAt, sourceColumns } from './source-columns.js';
+import type { Building } from './session-core.js';
 import type { StateInterval } from './types.js';
 
-export type IntervalStore = ItemStore<StateInterval>;
+export type IntervalStore = ReusableStore<StateInterval>;
 
 const CERTAINTY = ['known', 'inferred', 'unknown'] as const;
 
@@ -80,7 +81,7 @@ export function createIntervalStore(): IntervalStore {
   function at(i: number): StateInterval {
     const f = flags[i] as number;
     if ((f & ODD) !== 0) return odd.get(i) as StateInterval;
-    const iv: StateInterval = {
+    const iv: Building<StateInterval> = {
       state: nameOf(names, state[i] as number),
       raw: (f & RAW) !== 0 ? (raw[i] as number) : undefined,
       startNs: (f & START) !== 0 ? getBig(start, i) : undefined,
@@ -89,8 +90,15 @@ export function createIntervalStore(): IntervalStore {
       bytes: bytes[i] as number,
       src: sourceAt(src, i),
     };
-    return (f & OPEN_AT_END) !== 0 ? { ...iv, openAtEnd: true } : iv;
+    // Set, not spread (record/extended.ts).
+    if ((f & OPEN_AT_END) !== 0) iv.openAtEnd = true;
+    return iv;
   }
 
-  return rowStore<StateInterval>('interval', write, at);
+  return rowStore<StateInterval>('interval', write, at, () => {
+    clearBig(start);
+    clearBig(end);
+    clearSources(src);
+    odd.clear();
+  });
 }

@@ -46,8 +46,11 @@ export function newSessionCore(kind: SessionKind, ts: bigint | undefined, firstS
   };
 }
 
-/** The fields every ended session has, in the order the JSON shows them. */
-export function sessionResult(s: SessionCore, outcome: SessionOutcome, endNs: bigint | undefined): MigrationSession {
+/** A result while it is put together: its optional fields are set one by one on the object sessionResult made (record/extended.ts says why). */
+export type Building<T> = { -readonly [K in keyof T]: T[K] };
+
+/** The fields every ended session has, in the order the JSON shows them; the state machines set the optional ones after. */
+export function sessionResult(s: SessionCore, outcome: SessionOutcome, endNs: bigint | undefined): Building<MigrationSession> {
   return {
     kind: s.kind,
     startNs: s.startNs,

@@ -119,6 +119,11 @@ function put(c: SourceColumns, key: NumericKey, i: number, v: number): void {
   c[key] = col;
 }
 
+/** Forgets the Sources kept as objects: the columns are written again from row 0 (rowStore clear). */
+export function clearSources(c: SourceColumns): void {
+  c.odd.clear();
+}
+
 /** Row i's Source (rows are set in order, each once, or set again by a patch). */
 export function setSource(c: SourceColumns, i: number, s: Source | undefined): void {
   c.shape = grown(c.shape, i + 1);

@@ -12,7 +12,7 @@
 // kept in a side map; the file is never rewritten. When the file refuses a write (disk
 // full), the block stays in memory as it is: nothing is lost, only memory is not saved.
 
-import { rowStore, type ItemStore } from './columns.js';
+import { rowStore, type ItemStore, type ReusableStore } from './columns.js';
 import { decodeValue, encodeValue } from './spill-codec.js';
 import { SpillRefused, type SpillFile } from './spill-file.js';
 
@@ -35,7 +35,7 @@ export function rowsInFile(list: readonly unknown[]): number | undefined {
 /** A finished block: where it is in the file, or the column store itself when the file refused it. */
 type Block<T> = { readonly pos: number; readonly len: number } | { readonly kept: ItemStore<T> };
 
-export function spilledRows<T>(columns: () => ItemStore<T>, file: SpillFile, what: string, blockRows: number = SPILL_BLOCK_ROWS): ItemStore<T> {
+export function spilledRows<T>(columns: () => ReusableStore<T>, file: SpillFile, what: string, blockRows: number = SPILL_BLOCK_ROWS): ItemStore<T> {
   /** Every finished block but the latest. */
   const blocks: Block<T>[] = [];
   /**
@@ -44,28 +44,39 @@ export function spilledRows<T>(columns: () => ItemStore<T>, file: SpillFile, wha
    * ends (timeline-recorder.ts intervalsFrom); reading it from the file would decode a
    * block of rows for a few.
    */
-  let latest: ItemStore<T> | undefined;
+  let latest: ReusableStore<T> | undefined;
   let tail = columns();
   /** Rows replaced after their block went to the file. */
   const replaced = new Map<number, T>();
   let cachedBlock = -1;
   let cached: T[] = [];
 
-  function spill(store: ItemStore<T>): void {
+  /** Writes a block's rows to the file; true when they are there (the store is free to reuse), false when it is kept as the block. */
+  function spill(store: ReusableStore<T>): boolean {
     const rows: T[] = [];
     for (let k = 0; k < store.length; k++) rows.push(store.at(k));
     try {
       blocks.push(file.append(encodeValue(rows)));
+      return true;
     } catch (e) {
       if (!(e instanceof SpillRefused)) throw e;
       blocks.push({ kept: store });
+      return false;
     }
   }
 
   function finishTail(): void {
-    if (latest !== undefined) spill(latest);
+    // The block written to the file gives its store to the next block: a store a block
+    // (its typed arrays grown to a block's rows, its maps) lived long enough to reach the
+    // old generation, and a new one per block left ≈ 10 MB of dead array buffers and
+    // hash tables waiting for each full collection on 2 GB of text (issue 13).
+    let free: ReusableStore<T> | undefined;
+    if (latest !== undefined && spill(latest)) {
+      free = latest;
+      free.clear();
+    }
     latest = tail;
-    tail = columns();
+    tail = free ?? columns();
   }
 
   /** The store holding block b when it is in memory. */

@@ -6,8 +6,10 @@
 // columns (interval-store.ts, write-store.ts: issue 13), read back as plain objects.
 
 import type { DeviceRef } from '../decode/ops.js';
+import { extended } from '../record/extended.js';
 import type { Source } from '../record/types.js';
 import { createIntervalStore } from './interval-store.js';
+import type { Building } from './session-core.js';
 import { smallFirst } from './small-first-store.js';
 import type { SpillFile } from './spill-file.js';
 import { spilledRows } from './spilled-rows.js';
@@ -49,7 +51,7 @@ export interface TimelineRecorderOptions<W extends WriteEntry = WriteEntry> {
   readonly stateName: (raw: number | undefined) => string;
   /** True for the states in which the device does not run (v1 §2.2 RUNNING bit clear; v2 §5.3). */
   readonly isNotRunning: (raw: number) => boolean;
-  /** A write as the timeline shows it, from the fields every protocol has (v2 adds its own after them). */
+  /** A write as the timeline shows it, from the fields every protocol has (v2 adds its own after them, on base itself: it is made for this write). */
   readonly writeOf?: (base: StateWrite, w: W) => StateWrite;
   /** Where the kept intervals and writes go, all but their latest blocks (spilled-rows.ts): analyze and report, with the sessions' spill file. */
   readonly spill?: { readonly file: SpillFile; readonly rowBlock?: number };
@@ -107,10 +109,17 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
     // Past the cap the interval is counted, so a report can say the timeline is cut short.
     if (intervals.length >= opts.maxIntervals) {
       intervalsDropped++;
-      if (held !== undefined && held.intervals.length < opts.maxIntervals) held.intervals.push({ ...currentUntil(ts), ...(openAtEnd ? { openAtEnd: true } : {}) });
+      if (held !== undefined && held.intervals.length < opts.maxIntervals) held.intervals.push(closedUntil(ts, openAtEnd));
       return;
     }
-    intervals.push({ ...currentUntil(ts), ...(openAtEnd ? { openAtEnd: true } : {}) });
+    intervals.push(closedUntil(ts, openAtEnd));
+  }
+
+  /** The current interval closed at ts, marked when the trace ended in it (set on the interval, not spread: record/extended.ts). */
+  function closedUntil(ts: bigint | undefined, openAtEnd: boolean): StateInterval {
+    const iv: Building<StateInterval> = currentUntil(ts);
+    if (openAtEnd) iv.openAtEnd = true;
+    return iv;
   }
 
   function baseWrite(w: WriteEntry): StateWrite {
@@ -221,8 +230,8 @@ export function createTimelineRecorder<W extends WriteEntry>(opts: TimelineRecor
       // Ids count every write and the list keeps the first ones: id i is item i while kept.
       if (id < writes.length) {
         let w = writes.at(id);
-        if ('toRaw' in p) w = { ...w, toRaw: p.toRaw, to: opts.stateName(p.toRaw) };
-        if ('readBackRaw' in p) w = { ...w, readBackRaw: p.readBackRaw };
+        if ('toRaw' in p) w = extended(w, { toRaw: p.toRaw, to: opts.stateName(p.toRaw) });
+        if ('readBackRaw' in p) w = extended(w, { readBackRaw: p.readBackRaw });
         writes.set(id, w);
         return;
       }

@@ -22,7 +22,7 @@
 // - Without argument words (ftrace) a successful FEATURE call may have been a SET: the
 //   state becomes unknown unless QEMU's events (v2-qemu.ts) say what happened.
 
-import { newSessionCore, sessionResult, type SessionCore } from './session-core.js';
+import { newSessionCore, sessionResult, type Building, type SessionCore } from './session-core.js';
 import type { CloseOp, DeviceRef, OpBase, OpenOp, QemuEventOp, ResetOp, V2Op, V2SetStateOp } from '../decode/ops.js';
 import { assertNever } from '../protocol/assert-never.js';
 import { v2ArcEndsSession, v2ArcStartsSession } from '../protocol/v2-arcs.js';
@@ -83,13 +83,15 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     maxIntervals: opts.maxIntervals,
     stateName: v2Name,
     isNotRunning: v2NotRunning,
-    writeOf: (base, w) => ({
-      ...base,
-      ...(w.path !== undefined ? { path: w.path } : {}),
-      ...(w.pathFlags !== undefined ? { pathFlags: w.pathFlags } : {}),
-      ...(w.dataFd !== undefined ? { dataFd: w.dataFd } : {}),
-      valueSource: w.valueSource,
-    }),
+    writeOf: (base, w) => {
+      // Set one by one on base (made for this write), not spread (record/extended.ts: a new hidden class per write).
+      const out: Building<StateWrite> = base;
+      if (w.path !== undefined) out.path = w.path;
+      if (w.pathFlags !== undefined) out.pathFlags = w.pathFlags;
+      if (w.dataFd !== undefined) out.dataFd = w.dataFd;
+      out.valueSource = w.valueSource;
+      return out;
+    },
     ...(opts.sessionSpill !== undefined ? { spill: opts.sessionSpill } : {}),
   });
   const sessions = createSessionList(opts.maxSessions, opts.sessionSpill);
@@ -144,18 +146,18 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
   }
 
   function startSession(kind: SessionKind, ts: bigint | undefined, src: Source, first: string, serial: number | undefined, dataFd: number | undefined): void {
-    session = {
-      ...newSessionCore(kind, ts, first, src, rec.intervalCount(), rec.writeCount(), opts.gaps?.count ?? 0),
-      precopy: [],
-      accruedTo: undefined,
-      serial,
-      dataFd,
-      dataSeen: false,
-      eof: false,
-      stopCopyLength: undefined,
-      failure: undefined,
-      eofSrc: undefined,
-    };
+    // Set on the core, not spread into a new literal (record/extended.ts: a new hidden class per session).
+    const core = newSessionCore(kind, ts, first, src, rec.intervalCount(), rec.writeCount(), opts.gaps?.count ?? 0) as SessionBuilder;
+    core.precopy = [];
+    core.accruedTo = undefined;
+    core.serial = serial;
+    core.dataFd = dataFd;
+    core.dataSeen = false;
+    core.eof = false;
+    core.stopCopyLength = undefined;
+    core.failure = undefined;
+    core.eofSrc = undefined;
+    session = core;
     rec.holdForSession();
   }
 
@@ -183,14 +185,16 @@ export function createV2DeviceState(ref: DeviceRef, opts: DeviceStateOptions) {
     const held = session === s ? rec.releaseHeld() : { intervals: [], writes: [] };
     if (session === s) session = undefined;
     const reason = reasonOf(s, outcome, why);
-    const done: MigrationSession = {
-      ...sessionResult(s, outcome, ts),
-      ...(reason !== undefined ? { reason: reason.text, ...(reason.src !== undefined ? { reasonSrc: reason.src } : {}) } : {}),
-      ...(s.precopy.length > 0 ? { precopy: s.precopy } : {}),
-      ...(s.stopCopyLength !== undefined ? { stopCopyLength: s.stopCopyLength } : {}),
-      ...(s.dataFd !== undefined ? { dataFd: s.dataFd } : {}),
-      ...(s.kind === 'save' ? { convergence: convergenceOf(s, ts) } : {}),
-    };
+    // Each field set on the one result object, in the order the JSON shows them (record/extended.ts).
+    const done: Building<MigrationSession> = sessionResult(s, outcome, ts);
+    if (reason !== undefined) {
+      done.reason = reason.text;
+      if (reason.src !== undefined) done.reasonSrc = reason.src;
+    }
+    if (s.precopy.length > 0) done.precopy = s.precopy;
+    if (s.stopCopyLength !== undefined) done.stopCopyLength = s.stopCopyLength;
+    if (s.dataFd !== undefined) done.dataFd = s.dataFd;
+    if (s.kind === 'save') done.convergence = convergenceOf(s, ts);
     sessions.push(done);
     if (opts.onSessionEnd !== undefined) {
       // A session ends before the state change that ends it is applied (walkSessions runs

@@ -6,11 +6,11 @@
 // any other make is kept as the object itself. `set` replaces a write the tracker fills in
 // later (v1: the value of an unseen write; both: the read-back after a failed one).
 
-import { bigColumn, codeOf, getBig, grown, interned, nameOf, rowStore, setBig, type BigColumn, type ItemStore } from './columns.js';
-import { setSource, sourceAt, sourceColumns } from './source-columns.js';
+import { bigColumn, clearBig, codeOf, getBig, grown, interned, nameOf, rowStore, setBig, type BigColumn, type ReusableStore } from './columns.js';
+import { clearSources, setSource, sourceAt, sourceColumns } from './source-columns.js';
 import type { StateWrite } from './types.js';
 
-export type WriteStore = ItemStore<StateWrite>;
+export type WriteStore = ReusableStore<StateWrite>;
 
 const RESULT = ['ok', 'failed', 'unknown'] as const;
 const VALUE_SOURCE = [undefined, 'ioctl', 'qemu'] as const;
@@ -170,5 +170,10 @@ export function createWriteStore(): WriteStore {
     return o;
   }
 
-  return rowStore<StateWrite>('state write', write, at);
+  return rowStore<StateWrite>('state write', write, at, () => {
+    clearBig(ts);
+    clearSources(src);
+    dataFd.clear();
+    odd.clear();
+  });
 }

@@ -117,6 +117,47 @@ describe('spilled rows', () => {
     expect(() => store.set(200, write(0))).toThrow(RangeError);
   });
 
+  it('reuse the store of a block in the file for the next block, carrying nothing over', () => {
+    const file = openFile();
+    let made = 0;
+    const store = spilledRows(
+      () => {
+        made++;
+        return createWriteStore();
+      },
+      file,
+      'state write',
+      16,
+    );
+    // Rows whose parts live beside the columns (a bigint past int64, a Source kept as an
+    // object, a write of another make, a v2 data fd) in the even blocks, plain rows in the odd
+    // ones: a reused store must read each back in its own row only, at its length.
+    const row = (i: number): StateWrite => {
+      const base = write(i);
+      if (Math.floor(i / 16) % 2 === 1) return base;
+      switch (i % 4) {
+        case 0:
+          return { ...base, tsNs: 2n ** 70n + BigInt(i) };
+        case 1:
+          return { ...base, src: { file: 'odd.txt', extra: i } as unknown as StateWrite['src'] };
+        case 2:
+          return { odd: true, i } as unknown as StateWrite;
+        default:
+          return { ...base, path: ['A', 'B'], dataFd: 40 + i, valueSource: 'ioctl' };
+      }
+    };
+    const plain: StateWrite[] = [];
+    for (let i = 0; i < 320; i++) {
+      store.push(row(i));
+      plain.push(row(i));
+    }
+    expect(rowsInFile(store.view)).toBe(19 * 16);
+    expect(store.view).toEqual(plain);
+    // 20 blocks from 2 stores: the latest and the one being filled; each block written to the file hands its store on.
+    expect(made).toBe(2);
+    for (let i = 16; i < 32; i++) expect(Object.keys(store.at(i))).toEqual(Object.keys(plain[i] as StateWrite));
+  });
+
   it('keep every row in memory once the file refuses a write (disk full)', () => {
     const file = counting(openFile(), 2);
     const store = spilledRows(createIntervalStore, file, 'interval', 16);
