@@ -5,6 +5,7 @@
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { hostname } from 'node:os';
+import { extended } from '../record/extended.js';
 import { UnusableInputError, type InputFormat } from '../../parsers/format.js';
 import { checkHostName } from '../../parsers/text/host-name.js';
 import { feedLines } from '../../parsers/lines.js';
@@ -281,7 +282,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
       const onOp = (op: ProtocolOp): void => {
         if (op.op !== 'gap' && op.op !== 'process-exit') {
           const eff = effectiveRef(op.device);
-          if (eff !== op.device) op = { ...op, device: eff };
+          if (eff !== op.device) op = extended(op, { device: eff });
         }
         tracker.op(op);
       };
@@ -312,7 +313,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           records++;
           if (r.kind === 'clock-sync' && !cur.synced) ownSync(r);
           else if (r.tsNs !== undefined && !cur.synced) cur.timed++;
-          if (cur.shiftNs !== 0n && r.tsNs !== undefined) r = { ...r, tsNs: r.tsNs + cur.shiftNs };
+          if (cur.shiftNs !== 0n && r.tsNs !== undefined) r = extended(r, { tsNs: r.tsNs + cur.shiftNs }); // per record: not a spread (record/extended.ts)
           if (r.tsNs !== undefined) {
             if (firstTs === undefined || r.tsNs < firstTs) firstTs = r.tsNs;
             if (lastTs === undefined || r.tsNs > lastTs) lastTs = r.tsNs;
@@ -329,7 +330,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
           records += count;
         },
         malformed(p: InputProblem): void {
-          if (cur.shiftNs !== 0n && p.tsNs !== undefined) p = { ...p, tsNs: p.tsNs + cur.shiftNs };
+          if (cur.shiftNs !== 0n && p.tsNs !== undefined) p = extended(p, { tsNs: p.tsNs + cur.shiftNs });
           switch (p.kind) {
             case 'duplicate':
               // An exact copy was dropped: nothing is missing, so findings near it stay as they are.
@@ -529,7 +530,7 @@ export function createAnalysisSession(opts: SessionOptions): AnalysisSession {
         // its device's final name; in time order.
         findings: findings.finished((f) => {
           const judged = settledByDestination(withInputHealth(f, marks));
-          return renames.size === 0 ? judged : { ...judged, device: rename(judged.device) };
+          return renames.size === 0 ? judged : extended(judged, { device: rename(judged.device) });
         }),
         migrations,
         ...(notJudged.length > 0 ? { notJudged } : {}),

@@ -14,9 +14,12 @@
 // Same result as the spread for the plain data objects it is used on: own enumerable string
 // keys, in order, later ones overriding earlier ones in place, undefined values kept.
 
-export function extended<T extends object, U extends object>(base: T, more: U): Omit<T, keyof U> & U {
+/** T with U's keys replaced or added; for a union, each member in turn (a record or an op keeps its kind). */
+export type Extended<T, U> = T extends unknown ? Omit<T, keyof U> & U : never;
+
+export function extended<T extends object, U extends object>(base: T, more: U): Extended<T, U> {
   const out: Record<string, unknown> = {};
   for (const k in base) out[k] = base[k];
   for (const k in more) out[k] = more[k];
-  return out as Omit<T, keyof U> & U;
+  return out as Extended<T, U>;
 }
