@@ -14,6 +14,9 @@
 // Same result as the spread for the plain data objects it is used on: own enumerable string
 // keys, in order, later ones overriding earlier ones in place, undefined values kept.
 
+/** An object while it is put together: its later fields are set one by one on it, not spread into a new literal. */
+export type Building<T> = { -readonly [K in keyof T]: T[K] };
+
 /** T with U's keys replaced or added; for a union, each member in turn (a record or an op keeps its kind). */
 export type Extended<T, U> = T extends unknown ? Omit<T, keyof U> & U : never;
 

@@ -2,7 +2,8 @@
 // state and how sure we are of it, the closed intervals, the state writes with their
 // read-backs, and the migration session in progress.
 
-import { newSessionCore, sessionResult, type Building, type SessionCore } from './session-core.js';
+import type { Building } from '../record/extended.js';
+import { newSessionCore, sessionResult, type SessionCore } from './session-core.js';
 import type {
   CloseOp,
   DeviceRef,

@@ -4,9 +4,8 @@
 // figure (query-migrate) of the migration the stop-copy fell in. Times of different inputs
 // are compared only on one clock: wall-clock, or one input's own trace clock.
 
-import { extended } from '../record/extended.js';
+import { extended, type Building } from '../record/extended.js';
 import type { Migration } from './migration-types.js';
-import type { Building } from './session-core.js';
 import type { DeviceTimeline, MigrationSession, SessionConvergence } from './types.js';
 import { type Interval, IntervalIndex, RowIntervalIndex } from './interval-index.js';
 import { bigColumn, getBig, grown, setBig } from './columns.js';

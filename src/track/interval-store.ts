@@ -8,7 +8,7 @@
 
 import { bigColumn, clearBig, codeOf, getBig, grown, interned, nameOf, rowStore, setBig, type BigColumn, type ReusableStore } from './columns.js';
 import { clearSources, setSource, sourceAt, sourceColumns } from './source-columns.js';
-import type { Building } from './session-core.js';
+import type { Building } from '../record/extended.js';
 import type { StateInterval } from './types.js';
 
 export type IntervalStore = ReusableStore<StateInterval>;

@@ -2,6 +2,7 @@
 // MigrationSession it becomes when it ends. The v1 and v2 state machines add their own
 // protocol fields on top (device-state.ts, v2-device-state.ts).
 
+import type { Building } from '../record/extended.js';
 import type { Source } from '../record/types.js';
 import type { MigrationSession, PendingSample, SessionKind, SessionOutcome } from './types.js';
 import { newConvergenceInput, type ConvergenceInput } from './convergence-input.js';
@@ -45,9 +46,6 @@ export function newSessionCore(kind: SessionKind, ts: bigint | undefined, firstS
     conv: newConvergenceInput(gapSerial),
   };
 }
-
-/** A result while it is put together: its optional fields are set one by one on the object sessionResult made (record/extended.ts says why). */
-export type Building<T> = { -readonly [K in keyof T]: T[K] };
 
 /** The fields every ended session has, in the order the JSON shows them; the state machines set the optional ones after. */
 export function sessionResult(s: SessionCore, outcome: SessionOutcome, endNs: bigint | undefined): Building<MigrationSession> {

@@ -6,10 +6,9 @@
 // columns (interval-store.ts, write-store.ts: issue 13), read back as plain objects.
 
 import type { DeviceRef } from '../decode/ops.js';
-import { extended } from '../record/extended.js';
+import { extended, type Building } from '../record/extended.js';
 import type { Source } from '../record/types.js';
 import { createIntervalStore } from './interval-store.js';
-import type { Building } from './session-core.js';
 import { smallFirst } from './small-first-store.js';
 import type { SpillFile } from './spill-file.js';
 import { spilledRows } from './spilled-rows.js';

@@ -22,7 +22,8 @@
 // - Without argument words (ftrace) a successful FEATURE call may have been a SET: the
 //   state becomes unknown unless QEMU's events (v2-qemu.ts) say what happened.
 
-import { newSessionCore, sessionResult, type Building, type SessionCore } from './session-core.js';
+import type { Building } from '../record/extended.js';
+import { newSessionCore, sessionResult, type SessionCore } from './session-core.js';
 import type { CloseOp, DeviceRef, OpBase, OpenOp, QemuEventOp, ResetOp, V2Op, V2SetStateOp } from '../decode/ops.js';
 import { assertNever } from '../protocol/assert-never.js';
 import { v2ArcEndsSession, v2ArcStartsSession } from '../protocol/v2-arcs.js';

@@ -8,6 +8,7 @@
 
 import { bigColumn, clearBig, codeOf, getBig, grown, interned, nameOf, rowStore, setBig, type BigColumn, type ReusableStore } from './columns.js';
 import { clearSources, setSource, sourceAt, sourceColumns } from './source-columns.js';
+import type { Building } from '../record/extended.js';
 import type { StateWrite } from './types.js';
 
 export type WriteStore = ReusableStore<StateWrite>;
@@ -162,7 +163,7 @@ export function createWriteStore(): WriteStore {
     const pf = PATH_FLAGS[pathFlags[i] as number];
     if ((f & (PATH | DATA_FD)) === 0 && vs === undefined && pf === undefined) return w;
     // v2: its keys after the base ones, in v2-device-state.ts's order, each only with a value.
-    const o = w as { -readonly [K in keyof StateWrite]: StateWrite[K] };
+    const o = w as Building<StateWrite>;
     if ((f & PATH) !== 0) o.path = [...(paths[path[i] as number] as readonly string[])];
     if (pf !== undefined) o.pathFlags = pf;
     if ((f & DATA_FD) !== 0) o.dataFd = dataFd.get(i) as number;

@@ -6,12 +6,11 @@
 
 import { setFlagsFromString } from 'node:v8';
 import { describe, expect, it } from 'vitest';
-import { createDecoder } from '../../src/decode/decoder.js';
 import { extended } from '../../src/record/extended.js';
-import { createTracker } from '../../src/track/tracker.js';
 import type { MigrationSession } from '../../src/track/types.js';
 import type { TraceRecord } from '../../src/record/types.js';
 import { recordBuilder, REGION } from '../helpers/records.js';
+import { track } from '../helpers/track.js';
 
 setFlagsFromString('--allow-natives-syntax');
 const sameMap = new Function('a', 'b', 'return %HaveSameMap(a, b)') as (a: object, b: object) => boolean;
@@ -26,16 +25,6 @@ function migrations(n: number): TraceRecord[] {
     out.push(...b.rmw(fd, 3, 2), ...b.saveIteration(fd, 0x1000n, 0x1000), b.pread(fd, REGION + 8n, 8, 0n), ...b.rmw(fd, 2, 0), ...b.rmw(fd, 0, 1));
   }
   return out;
-}
-
-function sessionsOf(records: readonly TraceRecord[]): MigrationSession[] {
-  const ended: MigrationSession[] = [];
-  const t = createTracker({ onSessionEnd: (_d, s) => ended.push(s) });
-  const d = createDecoder({ onOp: (o) => t.op(o) });
-  for (const r of records) d.record(r);
-  d.end();
-  t.end();
-  return ended;
 }
 
 describe('hidden classes of per-item objects', () => {
@@ -56,7 +45,7 @@ describe('hidden classes of per-item objects', () => {
   });
 
   it('ended v1 save sessions share one map, and so do their convergence and downtime objects', () => {
-    const sessions = sessionsOf(migrations(60));
+    const sessions = track(migrations(60)).ended;
     expect(sessions).toHaveLength(60);
     const [first, ...rest] = sessions as [MigrationSession, ...MigrationSession[]];
     expect(first.convergence).toBeDefined();

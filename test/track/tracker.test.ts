@@ -4,16 +4,7 @@ import { createTracker } from '../../src/track/tracker.js';
 import type { DeviceTimeline, MigrationSession } from '../../src/track/types.js';
 import type { TraceRecord } from '../../src/record/types.js';
 import { recordBuilder, REGION } from '../helpers/records.js';
-
-function track(records: readonly TraceRecord[]): { devices: DeviceTimeline[]; ended: MigrationSession[] } {
-  const ended: MigrationSession[] = [];
-  const t = createTracker({ onSessionEnd: (_d, s) => ended.push(s) });
-  const d = createDecoder({ onOp: (o) => t.op(o) });
-  for (const r of records) d.record(r);
-  d.end();
-  t.end();
-  return { devices: t.devices(), ended };
-}
+import { track } from '../helpers/track.js';
 
 function liveMigration(b: ReturnType<typeof recordBuilder>, fd = 7): TraceRecord[] {
   return [
