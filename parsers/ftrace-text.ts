@@ -17,7 +17,7 @@
 // prefix scan by a character test on the body; regexes only run on rare lines.
 
 import type { LineParser, ParserSink } from '../src/record/types.js';
-import { PREFIX_BAD, PREFIX_NONE, PREFIX_OK, commOf, newPrefixScan, scanEventPrefix } from './text/event-prefix.js';
+import { PREFIX_BAD, PREFIX_NONE, PREFIX_OK, commOf, newPrefixScan, readPrefixScan, scanEventPrefix, type PrefixScan } from './text/event-prefix.js';
 import { scanEventPrefixBytes } from './text/event-prefix-bytes.js';
 import { captureHeaderClock } from './text/clock-sync-marker.js';
 import { createInterner, detach } from './text/detach.js';
@@ -94,7 +94,7 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
       }
       return;
     }
-    if (/^# \S+ latency trace v/.test(text) || text.startsWith('#  cmd     pid')) latency = true;
+    if (isLatencyHeader(text)) latency = true;
     headerClock = captureHeaderClock(text) ?? headerClock;
     // `migscope capture --tracer ftrace` names its host (optional: older captures do not).
     if (text.startsWith(FTRACE_CAPTURE_HEADER)) {
@@ -249,18 +249,55 @@ export function createFtraceTextParser(file: string, sink: ParserSink, options: 
    * format are line()'s.
    */
   function lineBytes(b: Uint8Array, start: number, end: number, lineNo: number): boolean {
-    if (latency || end === start || b[start] === 35) return false;
-    if (scanEventPrefixBytes(b, start, end, scan) !== PREFIX_OK) return false;
-    if (bodyOfInterest(b, start + scan.bodyStart, end)) {
-      prescanned = lineNo;
-      return false;
-    }
+    if (latency) return false;
+    const kind = classifyLineBytes(b, start, end, scan);
+    if (kind === LINE_OF_INTEREST) prescanned = lineNo;
+    if (kind !== LINE_SKIPPABLE) return false;
     afterPrint = false;
     sink.skipped();
     return true;
   }
 
-  return { line, lineBytes, end: () => asm.end() };
+  /** Lines a filter ahead of the parser found skippable with classifyLineBytes (parsers/line-filter.ts): what lineBytes does for each. */
+  function skipLines(count: number): void {
+    if (count <= 0) return;
+    afterPrint = false;
+    sink.skipped(count);
+  }
+
+  /** A line of interest with its prefix scanned by the line filter: scan[at] is its kind, then PrefixScan's fields (line-filter.ts). */
+  function lineScanned(text: string, lineNo: number, s: Int32Array, at: number): void {
+    if (!latency && s[at] === LINE_OF_INTEREST) {
+      readPrefixScan(s, at + 1, scan);
+      prescanned = lineNo;
+    }
+    line(text, lineNo);
+  }
+
+  return { line, lineBytes, skipLines, lineScanned, end: () => asm.end() };
+}
+
+/** A header line that says the trace is in latency format (no fast path from there on: line() reports its lines). */
+export function isLatencyHeader(text: string): boolean {
+  return /^# \S+ latency trace v/.test(text) || text.startsWith('#  cmd     pid');
+}
+
+/** classifyLineBytes: a header, blank or not an event line (line() decides). */
+export const LINE_OTHER = 0;
+/** classifyLineBytes: an event line line() parses; `scan` holds its prefix. */
+export const LINE_OF_INTEREST = 1;
+/** classifyLineBytes: an event line of no interest, counted as skipped without becoming a string. */
+export const LINE_SKIPPABLE = 2;
+
+/**
+ * The byte fast path's decision on b[start, end) (one line of pure-ASCII input, without
+ * its newline and "\r"), outside latency format: the parser's lineBytes, and the line
+ * filter that runs it on another thread (parsers/line-filter.ts), so both skip the same lines.
+ */
+export function classifyLineBytes(b: Uint8Array, start: number, end: number, scan: PrefixScan): number {
+  if (end === start || b[start] === 35) return LINE_OTHER;
+  if (scanEventPrefixBytes(b, start, end, scan) !== PREFIX_OK) return LINE_OTHER;
+  return bodyOfInterest(b, start + scan.bodyStart, end) ? LINE_OF_INTEREST : LINE_SKIPPABLE;
 }
 
 /**

@@ -46,6 +46,14 @@ export interface LineFeeder {
   push(chunk: Buffer | string): void;
   /** End of input: the last unterminated line, then parser.end(). */
   end(): void;
+  /** Lines so far (the number of the last one). */
+  readonly lines: number;
+  /**
+   * `count` whole lines given to the parser by someone else (parsers/line-filter.ts), so
+   * that the next line pushed is numbered after them. Only between lines: after a push
+   * that ended with "\n".
+   */
+  advance(count: number): void;
 }
 
 export function createLineFeeder(parser: LineParser, opts: FeedOptions): LineFeeder {
@@ -133,7 +141,19 @@ export function createLineFeeder(parser: LineParser, opts: FeedOptions): LineFee
     parser.end();
   }
 
-  return { push, end };
+  function advance(count: number): void {
+    if (rest.length > 0 || skippingLong || carry !== undefined) throw new Error('line feeder: advance() inside a line');
+    lineNo += count;
+  }
+
+  return {
+    push,
+    end,
+    get lines() {
+      return lineNo;
+    },
+    advance,
+  };
 }
 
 export async function feedLines(input: AsyncIterable<Buffer | string>, parser: LineParser, opts: FeedOptions): Promise<void> {

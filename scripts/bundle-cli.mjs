@@ -48,3 +48,19 @@ await build({
   banner: { js: '/* migscope bundle */' },
   logLevel: 'warning',
 });
+// The line filter's worker thread (src/cli/filtered-file.ts) is its own file, beside main.js
+// where the bundle's chunks look for it (../line-filter-worker.js), in place of tsc's: one
+// module to load when the thread starts, with only the parser code it runs.
+const lineFilterWorker = join(cliDir, 'line-filter-worker.js');
+await build({
+  entryPoints: [lineFilterWorker],
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  packages: 'external',
+  outfile: lineFilterWorker,
+  allowOverwrite: true,
+  sourcemap: true,
+  logLevel: 'warning',
+});

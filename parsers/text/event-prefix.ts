@@ -29,6 +29,24 @@ export function newPrefixScan(): PrefixScan {
   return { commEnd: 0, tid: 0, tgid: -1, cpu: 0, tsStart: 0, tsEnd: 0, bodyStart: 0 };
 }
 
+/** Numbers in a PrefixScan as pushPrefixScan writes them (a scan made on another thread: parsers/line-filter.ts). */
+export const PREFIX_SCAN_INTS = 7;
+
+export function pushPrefixScan(out: number[], s: PrefixScan): void {
+  out.push(s.commEnd, s.tid, s.tgid, s.cpu, s.tsStart, s.tsEnd, s.bodyStart);
+}
+
+/** The scan pushPrefixScan wrote at a[at, at + PREFIX_SCAN_INTS), into `out`. */
+export function readPrefixScan(a: Int32Array, at: number, out: PrefixScan): void {
+  out.commEnd = a[at] as number;
+  out.tid = a[at + 1] as number;
+  out.tgid = a[at + 2] as number;
+  out.cpu = a[at + 3] as number;
+  out.tsStart = a[at + 4] as number;
+  out.tsEnd = a[at + 5] as number;
+  out.bodyStart = a[at + 6] as number;
+}
+
 /** scanEventPrefix results. */
 export const PREFIX_NONE = 0; // no "COMM-PID [CPU]" structure at all
 export const PREFIX_BAD = 1; // the structure is there but the rest is broken (e.g. truncated)

@@ -30,6 +30,8 @@ import { assertNever } from '../protocol/assert-never.js';
 import type { SessionSpill } from '../track/session-list.js';
 import { untilStopped } from './until-stopped.js';
 import { CHUNK_BYTES, fileChunks, READ_BYTES } from './file-chunks.js';
+import { feedFilteredFile, lineFilterChoice, lineFilterMode, lineFilterWorkerUrl } from './filtered-file.js';
+import { skippableShare } from '../../parsers/line-filter.js';
 import { createFindingList } from '../check/finding-list.js';
 
 export interface InputSpec {
@@ -710,15 +712,34 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
   }
   const parser = format.create(file, sink);
   let done = 0;
-  await feedLines(untilStopped(fileChunks(input.path, CHUNK_BYTES, READ_BYTES), opts.stopReading), parser, {
-    file,
-    sink,
-    onBytes: (n) => {
-      done += n;
-      opts.onProgress?.(done, size);
-    },
-  });
+  const onBytes = (n: number): void => {
+    done += n;
+    opts.onProgress?.(done, size);
+  };
+  // ftrace text on both cores (filtered-file.ts): a regular file, big enough for the worker's start.
+  if (format.name === 'ftrace' && parser.lineBytes !== undefined && parser.skipLines !== undefined && (await isRegularFile(input.path))) {
+    const worker = lineFilterWorkerUrl();
+    let choice: 'thread' | 'inline' | 'off';
+    try {
+      choice = lineFilterChoice(lineFilterMode(), size, () => skippableShare(d.head), worker !== undefined);
+    } catch (e) {
+      throw new InputError((e as Error).message);
+    }
+    if (choice !== 'off') {
+      await feedFilteredFile(input.path, parser, { file, sink, onBytes, worker: choice === 'thread' ? worker : undefined, stop: opts.stopReading });
+      return format.name;
+    }
+  }
+  await feedLines(untilStopped(fileChunks(input.path, CHUNK_BYTES, READ_BYTES), opts.stopReading), parser, { file, sink, onBytes });
   return format.name;
+}
+
+async function isRegularFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false; // read as before, which says what is wrong
+  }
 }
 
 /** Reads `it` on until `limit` bytes are held (with `parts` already read) or it ends. */

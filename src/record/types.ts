@@ -255,6 +255,18 @@ export interface LineParser {
    * to be given it through line() as usual, with the same lineNo, right after.
    */
   lineBytes?(b: Uint8Array, start: number, end: number, lineNo: number): boolean;
+  /**
+   * Optional, with lineBytes: `count` lines in a row that lineBytes would have dealt with
+   * (returned true for), found so by a filter that ran the parser's own byte test ahead of
+   * it on another thread (parsers/line-filter.ts); they never reach the parser.
+   */
+  skipLines?(count: number): void;
+  /**
+   * Optional, with lineBytes: an event line of interest whose prefix the same filter
+   * scanned: scan[at, at + 8) is its kind and PrefixScan fields (parsers/line-filter.ts
+   * SCAN_INTS); as line(), without scanning the prefix again.
+   */
+  lineScanned?(text: string, lineNo: number, scan: Int32Array, at: number): void;
   /** End of input: flush anything pending (e.g. a syscall entry that never saw its exit). */
   end(): void;
   /** Per-stream entries (threads, CPUs) the parser holds now (tests of host mode's memory: bounded by live processes). */

@@ -12,6 +12,7 @@ import { newPrefixScan, scanEventPrefix } from '../../parsers/text/event-prefix.
 import { scanEventPrefixBytes } from '../../parsers/text/event-prefix-bytes.js';
 import type { LineParser, ParserSink } from '../../src/record/types.js';
 import { fixturesDir, samplesDir } from '../fixtures/text/harness.js';
+import { CRAFTED } from '../helpers/ftrace-crafted.js';
 
 /** Every sink call, in order, as text (bigints spelled out). */
 function run(input: string, fast: boolean, chunk = 1 << 16): { log: string[]; bytesLines: number } {
@@ -40,56 +41,6 @@ function run(input: string, fast: boolean, chunk = 1 << 16): { log: string[]; by
   feeder.end();
   return { log, bytesLines };
 }
-
-const P = '  live_migration-20838   (  20797) [001] .....  1873.634029: ';
-const Q = ' qemu-system-x86-19794   [001] .....  1868.003137: ';
-
-/** Lines of every kind the fast path decides on or must leave alone. */
-const CRAFTED = [
-  '# tracer: nop',
-  '#',
-  `${P}sched_switch: prev_comm=a prev_pid=1 prev_prio=120 prev_state=S ==> next_comm=b next_pid=2 next_prio=120`,
-  `${P}sys_futex(uaddr: 0x7f0000001000, op: 0x80, val: 2, utime: 0, uaddr2: 0, val3: 0)`,
-  `${P}sys_futex -> 0x0`,
-  `${P}sys_pread64(fd: 0x1e, buf: 0x7f227bf6bd50, count: 8, pos: 0x90000000018)`,
-  `${P}sys_pread64 -> 0x8`,
-  `${P}sys_pwrite64(fd: 0x1e, buf: 0x7f227bf6bd50, count: 4, pos: 0x90000000000)\r`,
-  `${P}sys_pwrite64 -> 0x4\r`,
-  `${P}tracing_mark_write: vfio_update_pending  (0000:66:00.0) pending 0x8000`,
-  'a continuation of the marker above',
-  'junk after a non-print line',
-  `${Q}sys_ioctl(fd: 4, cmd: 0x3b6b, arg: 0x7ffd67f3c4f0)`,
-  `${Q}sys_ioctl -> 0x0`,
-  `${Q}pwrite64_entry: (0x7f0686114470) fd=4 count=4 pos=0x90000000000 val_u32=3`,
-  `${Q}not_a_probe: (but looks like one`,
-  `${Q}word: no paren`,
-  `${Q}${'w'.repeat(70)}: (0x1)`,
-  `${Q}${'w'.repeat(64)}: (0x1)`,
-  `${Q}sys_`,
-  `${Q}sys_read`,
-  `${Q}s`,
-  `${Q}t`,
-  ' qemu-system-x86-19794   [001] .....  1868.003137:',
-  ' qemu-system-x86-19794   [001] .....  1868.003137: ',
-  ' qemu-system-x86-19794   [001]',
-  ' qemu-system-x86-19794   [001] .....  1868.003137 no colon',
-  ' qemu [x] - 5 [001] .....  1868.003140: sched_wakeup: comm=a',
-  ' we[ird-12 [000] ....  1868.003141: sched_wakeup: comm=a',
-  '           <...>-12    (-------) [000] ....  1868.003142: sched_wakeup: comm=a',
-  '           <...>-12    (-------) [000] ....  1868.003143: sys_read(fd: 3, buf: 0x1, count: 8)',
-  '           <...>-12    (-------) [000] ....  1868.003144: sys_read -> 0x8',
-  ' comm-1   [0000001] ....  1868.003145: sched_wakeup: comm=a',
-  ' comm-1   [000] ' + ' '.repeat(30) + '1868.003146: sched_wakeup: comm=a',
-  ' comm-1   [000] ....  1868.0031x7: sched_wakeup: comm=a',
-  ' comm-1   [000] ....  1868.003147: sys_write(fd: 3, buf: 0x1, count: 8)',
-  ' comm-1   [000] ....  1868.003146: sys_write -> 0x8',
-  '',
-  'CPU:1 [LOST 12 EVENTS]',
-  ' comm-1   [001] ....  1868.003150: sched_wakeup: comm=a',
-  '##### CPU 1 buffer started ####',
-  ' -12 [000] ....  1868.003151: sched_wakeup: comm=a',
-  'x-12 [000] ....  1868.003152: sched_wakeup: comm=a',
-];
 
 describe('ftrace text byte fast path', () => {
   it('gives the same sink calls as the string path on crafted lines, in chunks of any size', () => {
