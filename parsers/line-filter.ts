@@ -15,7 +15,7 @@
 
 import { isAscii } from 'node:buffer';
 import { closeSync, openSync, readSync } from 'node:fs';
-import { newPrefixScan, PREFIX_SCAN_INTS, pushPrefixScan, type PrefixScan } from './text/event-prefix.js';
+import { newPrefixScan, PREFIX_SCAN_INTS, writePrefixScan, type PrefixScan } from './text/event-prefix.js';
 import { classifyLineBytes, isLatencyHeader, LINE_OF_INTEREST, LINE_OTHER, LINE_SKIPPABLE } from './ftrace-text.js';
 import { MAX_LINE_BYTES, type LineFeeder } from './lines.js';
 import type { LineParser } from '../src/record/types.js';
@@ -38,6 +38,8 @@ export interface LineBlock {
   readonly lineNos: Float64Array | undefined;
   /** 'lines': SCAN_INTS a kept line: its kind and prefix scan, for LineParser.lineScanned. */
   readonly scans: Int32Array | undefined;
+  /** 'lines': how many lines were kept (lineNos and scans may have room for more). */
+  readonly kept: number;
   /** Lines before the block. */
   readonly firstLine: number;
   /** Lines that end in the block (its "\n"s). */
@@ -56,12 +58,45 @@ export function newFilterState(): FilterState {
   return { latency: false, scan: newPrefixScan() };
 }
 
+/** Int32s per kept line in LineBlock.scans: its kind (classifyLineBytes), then its prefix scan (writePrefixScan; written for a LINE_OF_INTEREST only). */
+export const SCAN_INTS = 1 + PREFIX_SCAN_INTS;
+
+/** The kept lines' numbers and prefix scans, as keepLines finds them; grown by doubling. */
+export class KeptLines {
+  lineNos: Float64Array;
+  scans: Int32Array;
+  count = 0;
+
+  constructor(capacity: number) {
+    const n = Math.max(16, capacity);
+    this.lineNos = new Float64Array(n);
+    this.scans = new Int32Array(n * SCAN_INTS);
+  }
+
+  add(lineNo: number, kind: number, scan: PrefixScan): void {
+    if (this.count === this.lineNos.length) {
+      const nos = new Float64Array(this.count * 2);
+      nos.set(this.lineNos);
+      this.lineNos = nos;
+      const scans = new Int32Array(this.count * 2 * SCAN_INTS);
+      scans.set(this.scans);
+      this.scans = scans;
+    }
+    const a = this.count * SCAN_INTS;
+    this.lineNos[this.count] = lineNo;
+    this.scans[a] = kind;
+    // The prefix scan goes with the line (LineParser.lineScanned): the parser need not scan it again.
+    if (kind === LINE_OF_INTEREST) writePrefixScan(this.scans, a + 1, scan);
+    this.count++;
+  }
+}
+
 /**
  * Moves the lines of buf[0, len) that the parser would not skip to the front of buf, in
- * order, and returns how many bytes they take; their numbers (firstLine + 1 on) are pushed
- * to lineNos. buf[0, len) must start at a line's start, end with "\n" and be pure ASCII.
+ * order, and returns how many bytes they take; their numbers (firstLine + 1 on) and scans
+ * go to `kept`. buf[0, len) must start at a line's start, end with "\n" and be pure ASCII.
  */
-export function keepLines(buf: Buffer, len: number, firstLine: number, st: FilterState, lineNos: number[], scans: number[]): { readonly keptBytes: number; readonly lines: number } {
+export function keepLines(buf: Buffer, len: number, firstLine: number, st: FilterState, kept: KeptLines): { readonly keptBytes: number; readonly lines: number } {
   let r = 0;
   let w = 0;
   let line = firstLine;
@@ -80,17 +115,12 @@ export function keepLines(buf: Buffer, len: number, firstLine: number, st: Filte
     if (buf[r] === 35 && isLatencyHeader(buf.toString('latin1', r, end))) st.latency = true;
     if (w !== r) buf.copyWithin(w, r, nl + 1);
     w += nl + 1 - r;
-    lineNos.push(line);
-    // The prefix scan goes with the line (LineParser.lineScanned): the parser need not scan it again.
-    scans.push(kind);
-    pushPrefixScan(scans, scan);
+    kept.add(line, kind, scan);
     r = nl + 1;
   }
   return { keptBytes: w, lines: line - firstLine };
 }
 
-/** Int32s per kept line in LineBlock.scans: its kind (classifyLineBytes), then its prefix scan (pushPrefixScan; meaningful for a LINE_OF_INTEREST). */
-export const SCAN_INTS = 1 + PREFIX_SCAN_INTS;
 
 /**
  * The share of the lines in `head` (a file's first bytes) that the filter would take out.
@@ -101,9 +131,9 @@ export function skippableShare(head: Buffer): number {
   const end = head.lastIndexOf(10) + 1;
   if (end === 0 || !isAscii(head.subarray(0, end))) return 0;
   const copy = Buffer.from(head.subarray(0, end));
-  const nos: number[] = [];
-  const k = keepLines(copy, end, 0, newFilterState(), nos, []);
-  return k.lines === 0 ? 0 : (k.lines - nos.length) / k.lines;
+  const kept = new KeptLines(1024);
+  const k = keepLines(copy, end, 0, newFilterState(), kept);
+  return k.lines === 0 ? 0 : (k.lines - kept.count) / k.lines;
 }
 
 function countLines(buf: Buffer, len: number): number {
@@ -132,6 +162,7 @@ export function createBlockReader(path: string, blockBytes: number = FILTER_BLOC
   /** The next block starts at a line's start. */
   let atLineStart = true;
   let line = 0;
+  let lastKept = 1024;
   const st = newFilterState();
 
   function fill(buf: Buffer, from: number): number {
@@ -169,7 +200,7 @@ export function createBlockReader(path: string, blockBytes: number = FILTER_BLOC
     const firstLine = line;
     const lines = countLines(buf, len);
     line += lines;
-    return { kind: 'raw', buf, len, lineNos: undefined, scans: undefined, firstLine, lines, bytes };
+    return { kind: 'raw', buf, len, lineNos: undefined, scans: undefined, kept: 0, firstLine, lines, bytes };
   }
 
   return {
@@ -193,12 +224,13 @@ export function createBlockReader(path: string, blockBytes: number = FILTER_BLOC
       const whole = atLineStart;
       atLineStart = true;
       if (!whole || st.latency || !isAscii(buf.subarray(0, cut))) return raw(buf, cut, bytes, whole);
-      const nos: number[] = [];
-      const scans: number[] = [];
+      // Room for as many kept lines as the block before had: most blocks never grow it.
+      const kept = new KeptLines(lastKept + lastKept / 8);
       const firstLine = line;
-      const k = keepLines(buf, cut, firstLine, st, nos, scans);
+      const k = keepLines(buf, cut, firstLine, st, kept);
       line += k.lines;
-      return { kind: 'lines', buf, len: k.keptBytes, lineNos: Float64Array.from(nos), scans: Int32Array.from(scans), firstLine, lines: k.lines, bytes };
+      lastKept = kept.count;
+      return { kind: 'lines', buf, len: k.keptBytes, lineNos: kept.lineNos, scans: kept.scans, kept: kept.count, firstLine, lines: k.lines, bytes };
     },
     close() {
       closeSync(fd);

@@ -29,14 +29,20 @@ export function newPrefixScan(): PrefixScan {
   return { commEnd: 0, tid: 0, tgid: -1, cpu: 0, tsStart: 0, tsEnd: 0, bodyStart: 0 };
 }
 
-/** Numbers in a PrefixScan as pushPrefixScan writes them (a scan made on another thread: parsers/line-filter.ts). */
+/** Numbers in a PrefixScan as writePrefixScan writes them (a scan made on another thread: parsers/line-filter.ts). */
 export const PREFIX_SCAN_INTS = 7;
 
-export function pushPrefixScan(out: number[], s: PrefixScan): void {
-  out.push(s.commEnd, s.tid, s.tgid, s.cpu, s.tsStart, s.tsEnd, s.bodyStart);
+export function writePrefixScan(a: Int32Array, at: number, s: PrefixScan): void {
+  a[at] = s.commEnd;
+  a[at + 1] = s.tid;
+  a[at + 2] = s.tgid;
+  a[at + 3] = s.cpu;
+  a[at + 4] = s.tsStart;
+  a[at + 5] = s.tsEnd;
+  a[at + 6] = s.bodyStart;
 }
 
-/** The scan pushPrefixScan wrote at a[at, at + PREFIX_SCAN_INTS), into `out`. */
+/** The scan writePrefixScan wrote at a[at, at + PREFIX_SCAN_INTS), into `out`. */
 export function readPrefixScan(a: Int32Array, at: number, out: PrefixScan): void {
   out.commEnd = a[at] as number;
   out.tid = a[at + 1] as number;

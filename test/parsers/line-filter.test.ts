@@ -50,7 +50,7 @@ function filtered(path: string, blockBytes: number): { log: string[]; lines: num
       if (b.kind === 'raw') rawBlocks++;
       else {
         filteredBlocks++;
-        kept += b.lineNos?.length ?? 0;
+        kept += b.kept;
       }
       feedBlock(b, feeder, parser);
     }
