@@ -124,12 +124,14 @@ function workerSource(path: string, url: URL): BlockSource {
     answers.push(m);
     woken();
   });
+  // The thread itself failing (not a read error, which it answers with) is said with what to do.
+  const OFF = 'MIGSCOPE_LINE_FILTER=off reads the file without it';
   worker.on('error', (e: Error) => {
-    failure ??= e;
+    failure ??= new Error(`${path}: the line filter thread failed: ${e.message} (${OFF})`);
     woken();
   });
   worker.on('exit', (code) => {
-    if (!finished) failure ??= new Error(`${path}: the line filter thread stopped (exit code ${code}) before the end of the file`);
+    if (!finished) failure ??= new Error(`${path}: the line filter thread stopped (exit code ${code}) before the end of the file (${OFF})`);
     woken();
   });
   for (let i = 0; i < AHEAD; i++) worker.postMessage({} satisfies BlockRequest);

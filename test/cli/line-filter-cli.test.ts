@@ -112,6 +112,13 @@ describe.skipIf(!built)('line filter: the worker thread', () => {
     expect(log.length).toBeGreaterThan(0);
   });
 
+  it('a thread that fails to start is an error that says how to read without it', async () => {
+    const broken = join(tmp, 'broken-worker.mjs');
+    writeFileSync(broken, "throw new Error('boom');\n");
+    const path = busyTrace('busy-broken.txt', 'clean-live-migration.txt', 10);
+    await expect(feed(path, pathToFileURL(broken))).rejects.toThrow(/line filter thread failed: boom \(MIGSCOPE_LINE_FILTER=off reads the file without it\)/);
+  });
+
   it('a read error in the worker is this thread\'s error, with its code', async () => {
     for (const worker of [url, undefined]) await expect(feed(tmp, worker)).rejects.toMatchObject({ code: 'EISDIR' });
   });
