@@ -108,6 +108,9 @@ function inlineSource(path: string): BlockSource {
   };
 }
 
+/** The worker thread failed (it did not start, or died): not an error of the file's. */
+class ThreadFailed extends Error {}
+
 function workerSource(path: string, url: URL): BlockSource {
   const worker = new Worker(url, { workerData: { path } });
   const answers: BlockAnswer[] = [];
@@ -127,11 +130,11 @@ function workerSource(path: string, url: URL): BlockSource {
   // The thread itself failing (not a read error, which it answers with) is said with what to do.
   const OFF = 'MIGSCOPE_LINE_FILTER=off reads the file without it';
   worker.on('error', (e: Error) => {
-    failure ??= new Error(`${path}: the line filter thread failed: ${e.message} (${OFF})`);
+    failure ??= new ThreadFailed(`${path}: the line filter thread failed: ${e.message} (${OFF})`);
     woken();
   });
   worker.on('exit', (code) => {
-    if (!finished) failure ??= new Error(`${path}: the line filter thread stopped (exit code ${code}) before the end of the file (${OFF})`);
+    if (!finished) failure ??= new ThreadFailed(`${path}: the line filter thread stopped (exit code ${code}) before the end of the file (${OFF})`);
     woken();
   });
   for (let i = 0; i < AHEAD; i++) worker.postMessage({} satisfies BlockRequest);
@@ -178,17 +181,34 @@ export interface FilteredFeedOptions extends FeedOptions {
   readonly worker: URL | undefined;
   /** Resolves on a stop request: what was read so far is analysed, as with untilStopped. */
   readonly stop?: Promise<unknown>;
+  /**
+   * When the worker fails before its first block, filter on this thread instead (the same
+   * lines, only slower) rather than fail: for the automatic choice, where the thread is
+   * migscope's idea, not the user's. After a first block the parser has moved on and the
+   * failure is the run's.
+   */
+  readonly fallBack?: boolean;
 }
 
 /** Feeds `path` to `parser` (which must have lineBytes and skipLines: the ftrace text parser) through the line filter. */
 export async function feedFilteredFile(path: string, parser: LineParser, opts: FilteredFeedOptions): Promise<void> {
-  const source = opts.worker !== undefined ? workerSource(path, opts.worker) : inlineSource(path);
+  let source = opts.worker !== undefined ? workerSource(path, opts.worker) : inlineSource(path);
   void opts.stop?.then(() => source.halt());
   const feeder = createLineFeeder(parser, { file: opts.file, sink: opts.sink });
+  let blocks = 0;
   try {
     for (;;) {
-      const b = await source.next();
+      let b: LineBlock | undefined;
+      try {
+        b = await source.next();
+      } catch (e) {
+        if (!(e instanceof ThreadFailed) || opts.fallBack !== true || blocks > 0) throw e;
+        await source.close();
+        source = inlineSource(path);
+        continue;
+      }
       if (b === undefined) break;
+      blocks++;
       opts.onBytes?.(b.bytes);
       feedBlock(b, feeder, parser);
       source.release(b);

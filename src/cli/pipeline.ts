@@ -726,7 +726,9 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
       throw new InputError((e as Error).message);
     }
     if (choice !== 'off') {
-      await feedFilteredFile(input.path, parser, { file, sink, onBytes, worker: choice === 'thread' ? worker : undefined, stop: opts.stopReading });
+      // The automatic choice falls back to this thread when the worker cannot start; MIGSCOPE_LINE_FILTER=thread fails.
+      const fallBack = lineFilterMode() === 'auto';
+      await feedFilteredFile(input.path, parser, { file, sink, onBytes, worker: choice === 'thread' ? worker : undefined, stop: opts.stopReading, fallBack });
       return format.name;
     }
   }

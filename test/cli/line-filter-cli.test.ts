@@ -50,7 +50,7 @@ function run(args: string[], filter: string | undefined): { status: number | nul
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-async function feed(path: string, worker: URL | undefined, opts: { stop?: Promise<unknown>; onBytes?: () => void } = {}): Promise<{ log: string[]; bytes: number; ended: boolean }> {
+async function feed(path: string, worker: URL | undefined, opts: { stop?: Promise<unknown>; onBytes?: () => void; fallBack?: boolean } = {}): Promise<{ log: string[]; bytes: number; ended: boolean }> {
   const { sink, log } = sinkLog();
   const parser = createFtraceTextParser(path, sink);
   let ended = false;
@@ -64,7 +64,7 @@ async function feed(path: string, worker: URL | undefined, opts: { stop?: Promis
     bytes += n;
     opts.onBytes?.();
   };
-  await feedFilteredFile(path, parser, { file: path, sink, onBytes, worker, stop: opts.stop });
+  await feedFilteredFile(path, parser, { file: path, sink, onBytes, worker, stop: opts.stop, fallBack: opts.fallBack });
   return { log, bytes, ended };
 }
 
@@ -117,6 +117,11 @@ describe.skipIf(!built)('line filter: the worker thread', () => {
     writeFileSync(broken, "throw new Error('boom');\n");
     const path = busyTrace('busy-broken.txt', 'clean-live-migration.txt', 10);
     await expect(feed(path, pathToFileURL(broken))).rejects.toThrow(/line filter thread failed: boom \(MIGSCOPE_LINE_FILTER=off reads the file without it\)/);
+    // The automatic choice reads on this thread instead: the same calls as the filter there.
+    const fell = await feed(path, pathToFileURL(broken), { fallBack: true });
+    expect(fell.ended).toBe(true);
+    expect(fell.log).toEqual((await feed(path, undefined)).log);
+    expect(fell.bytes).toBe(statSync(path).size);
   });
 
   it('a read error in the worker is this thread\'s error, with its code', async () => {
