@@ -91,6 +91,11 @@ export class KeptLines {
   }
 }
 
+/** Where the line buf[start, nl) ends as the line splitter hands it on: before a "\r" that ends it. */
+function lineEnd(buf: Buffer, start: number, nl: number): number {
+  return nl > start && buf[nl - 1] === 13 ? nl - 1 : nl;
+}
+
 /**
  * Moves the lines of buf[0, len) that the parser would not skip to the front of buf, in
  * order, and returns how many bytes they take; their numbers (firstLine + 1 on) and scans
@@ -105,8 +110,7 @@ export function keepLines(buf: Buffer, len: number, firstLine: number, st: Filte
     let nl = buf.indexOf(10, r);
     if (nl < 0 || nl >= len) nl = len - 1; // cannot happen: the block ends with "\n"
     line++;
-    // As the line splitter hands lines to lineBytes: without the "\n" and a "\r" before it.
-    const end = nl > r && buf[nl - 1] === 13 ? nl - 1 : nl;
+    const end = lineEnd(buf, r, nl);
     const kind = st.latency ? LINE_OTHER : classifyLineBytes(buf, r, end, scan);
     if (kind === LINE_SKIPPABLE) {
       r = nl + 1;
@@ -134,12 +138,6 @@ export function skippableShare(head: Buffer): number {
   const kept = new KeptLines(1024);
   const k = keepLines(copy, end, 0, newFilterState(), kept);
   return k.lines === 0 ? 0 : (k.lines - kept.count) / k.lines;
-}
-
-function countLines(buf: Buffer, len: number): number {
-  let n = 0;
-  for (let i = buf.indexOf(10); i >= 0 && i < len; i = buf.indexOf(10, i + 1)) n++;
-  return n;
 }
 
 export interface BlockReader {
@@ -177,30 +175,20 @@ export function createBlockReader(path: string, blockBytes: number = FILTER_BLOC
   }
 
   /**
-   * A raw block's whole lines are the parser's as well: a latency header among them stops
-   * the filtering of every later block, as it stops the parser's fast path.
+   * A raw block: its lines are counted, and since the parser gets its whole lines too, a
+   * latency header among them stops the filtering of every later block, as it stops the
+   * parser's fast path. `startsLine`: buf[0] begins a line (else the first "\n" ends one
+   * begun in an earlier block).
    */
-  function noteLatency(buf: Buffer, len: number, startsLine: boolean): void {
-    let s = 0;
-    if (!startsLine) {
-      const nl = buf.indexOf(10);
-      if (nl < 0 || nl >= len) return;
-      s = nl + 1;
-    }
-    while (!st.latency && s < len) {
-      const nl = buf.indexOf(10, s);
-      if (nl < 0 || nl >= len) return; // not a whole line
-      if (buf[s] === 35 && isLatencyHeader(buf.toString('latin1', s, nl > s && buf[nl - 1] === 13 ? nl - 1 : nl))) st.latency = true;
-      s = nl + 1;
-    }
-  }
-
   function raw(buf: Buffer, len: number, bytes: number, startsLine: boolean): LineBlock {
-    if (!st.latency) noteLatency(buf, len, startsLine);
     const firstLine = line;
-    const lines = countLines(buf, len);
-    line += lines;
-    return { kind: 'raw', buf, len, lineNos: undefined, scans: undefined, kept: 0, firstLine, lines, bytes };
+    let s = startsLine ? 0 : -1;
+    for (let nl = buf.indexOf(10); nl >= 0 && nl < len; nl = buf.indexOf(10, nl + 1)) {
+      line++;
+      if (s >= 0 && !st.latency && buf[s] === 35 && isLatencyHeader(buf.toString('latin1', s, lineEnd(buf, s, nl)))) st.latency = true;
+      s = nl + 1;
+    }
+    return { kind: 'raw', buf, len, lineNos: undefined, scans: undefined, kept: 0, firstLine, lines: line - firstLine, bytes };
   }
 
   return {

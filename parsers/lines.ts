@@ -46,8 +46,6 @@ export interface LineFeeder {
   push(chunk: Buffer | string): void;
   /** End of input: the last unterminated line, then parser.end(). */
   end(): void;
-  /** Lines so far (the number of the last one). */
-  readonly lines: number;
   /**
    * `count` whole lines given to the parser by someone else (parsers/line-filter.ts), so
    * that the next line pushed is numbered after them. Only between lines: after a push
@@ -146,14 +144,7 @@ export function createLineFeeder(parser: LineParser, opts: FeedOptions): LineFee
     lineNo += count;
   }
 
-  return {
-    push,
-    end,
-    get lines() {
-      return lineNo;
-    },
-    advance,
-  };
+  return { push, end, advance };
 }
 
 export async function feedLines(input: AsyncIterable<Buffer | string>, parser: LineParser, opts: FeedOptions): Promise<void> {

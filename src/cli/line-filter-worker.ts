@@ -35,7 +35,7 @@ port.on('message', (m: BlockRequest) => {
     const transfer: ArrayBuffer[] = [buf.buffer as ArrayBuffer];
     if (b.lineNos !== undefined) transfer.push(b.lineNos.buffer as ArrayBuffer);
     if (b.scans !== undefined) transfer.push(b.scans.buffer as ArrayBuffer);
-    answer({ kind: b.kind, buf: buf.buffer as ArrayBuffer, len: b.len, lineNos: b.lineNos, scans: b.scans, kept: b.kept, firstLine: b.firstLine, lines: b.lines, bytes: b.bytes }, transfer);
+    answer({ ...b, buf: buf.buffer as ArrayBuffer }, transfer);
   } catch (e) {
     ended = true;
     const err = e as NodeJS.ErrnoException;

@@ -30,7 +30,7 @@ import { assertNever } from '../protocol/assert-never.js';
 import type { SessionSpill } from '../track/session-list.js';
 import { untilStopped } from './until-stopped.js';
 import { CHUNK_BYTES, fileChunks, READ_BYTES } from './file-chunks.js';
-import { feedFilteredFile, lineFilterChoice, lineFilterMode, lineFilterWorkerUrl } from './filtered-file.js';
+import { feedFilteredFile, lineFilterChoice, lineFilterMode, lineFilterWorkerUrl, type LineFilterMode } from './filtered-file.js';
 import { skippableShare } from '../../parsers/line-filter.js';
 import { createFindingList } from '../check/finding-list.js';
 
@@ -618,25 +618,27 @@ async function probeInput(input: InputSpec, file: string, formats: readonly Inpu
 }
 
 /** Detect a file's format (src/cli/detect.ts): its head, and how far detection had to read. */
-async function detectFile(path: string, file: string, formats: readonly InputFormat[]): Promise<{ format: InputFormat; size: number; head: Buffer; detection?: string }> {
+async function detectFile(path: string, file: string, formats: readonly InputFormat[]): Promise<{ format: InputFormat; size: number; regular: boolean; head: Buffer; detection?: string }> {
   const first = await readFileHead(path, file);
   if (first.head.length === 0) throw new InputError(`${file}: empty input`);
   const f = detectFirst(first.head, formats);
   if (f !== undefined) return { format: f, ...first };
   const far = first.size > first.head.length ? await readFileHead(path, file, LATE_DETECT_BYTES) : first;
   const late = detectLate(far.head, formats);
-  if (late !== undefined) return { format: late.format, size: far.size, head: far.head, detection: late.note };
+  if (late !== undefined) return { format: late.format, size: far.size, regular: far.regular, head: far.head, detection: late.note };
   throw new InputError(unrecognisedMessage(file, first.head, formats, far.head.length, far.head.length >= far.size));
 }
 
-async function readFileHead(path: string, file: string, bytes = HEAD_BYTES): Promise<{ size: number; head: Buffer }> {
+/** The file's first `bytes`, its size, and whether it is a regular file (not a pipe or a device). */
+async function readFileHead(path: string, file: string, bytes = HEAD_BYTES): Promise<{ size: number; regular: boolean; head: Buffer }> {
   try {
-    const size = (await stat(path)).size;
+    const st = await stat(path);
+    const size = st.size;
     const fh = await open(path, 'r');
     try {
       const buf = Buffer.alloc(Math.min(bytes, size));
       const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
-      return { size, head: buf.subarray(0, bytesRead) };
+      return { size, regular: st.isFile(), head: buf.subarray(0, bytesRead) };
     } finally {
       await fh.close();
     }
@@ -717,31 +719,24 @@ async function parseOne(input: InputSpec, file: string, sink: ParserSink, opts: 
     opts.onProgress?.(done, size);
   };
   // ftrace text on both cores (filtered-file.ts): a regular file, big enough for the worker's start.
-  if (format.name === 'ftrace' && parser.lineBytes !== undefined && parser.skipLines !== undefined && (await isRegularFile(input.path))) {
+  if (format.name === 'ftrace' && parser.lineBytes !== undefined && parser.skipLines !== undefined && d.regular) {
     const worker = lineFilterWorkerUrl();
+    let mode: LineFilterMode;
     let choice: 'thread' | 'inline' | 'off';
     try {
-      choice = lineFilterChoice(lineFilterMode(), size, () => skippableShare(d.head), worker !== undefined);
+      mode = lineFilterMode();
+      choice = lineFilterChoice(mode, size, () => skippableShare(d.head), worker !== undefined);
     } catch (e) {
       throw new InputError((e as Error).message);
     }
     if (choice !== 'off') {
       // The automatic choice falls back to this thread when the worker cannot start; MIGSCOPE_LINE_FILTER=thread fails.
-      const fallBack = lineFilterMode() === 'auto';
-      await feedFilteredFile(input.path, parser, { file, sink, onBytes, worker: choice === 'thread' ? worker : undefined, stop: opts.stopReading, fallBack });
+      await feedFilteredFile(input.path, parser, { file, sink, onBytes, worker: choice === 'thread' ? worker : undefined, stop: opts.stopReading, fallBack: mode === 'auto' });
       return format.name;
     }
   }
   await feedLines(untilStopped(fileChunks(input.path, CHUNK_BYTES, READ_BYTES), opts.stopReading), parser, { file, sink, onBytes });
   return format.name;
-}
-
-async function isRegularFile(path: string): Promise<boolean> {
-  try {
-    return (await stat(path)).isFile();
-  } catch {
-    return false; // read as before, which says what is wrong
-  }
 }
 
 /** Reads `it` on until `limit` bytes are held (with `parts` already read) or it ends. */
