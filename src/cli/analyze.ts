@@ -196,7 +196,10 @@ Examples:
 Exit status: 0 no certain finding at or above --fail-on (uncertain ones do not count), 1 findings,
 2 usage error or unusable input (unreadable, unrecognised or garbage for --format, no VFIO
 device in it), 3 the export lost spans or metric points. Ctrl-C or SIGTERM stops reading:
-what was read so far is reported (and exported); a second signal stops at once (exit 2).`,
+what was read so far is reported (and exported); a second signal stops at once (exit 2).
+
+ftrace text of 8 MiB or more that is mostly other activity is read on a second thread, which
+takes out the lines of no interest (same result); MIGSCOPE_LINE_FILTER=off reads on one.`,
   );
   cmd.action(async (files: string[], flags: AnalyzeFlags) => {
     process.exitCode = await analyzeAction(files, flags);
