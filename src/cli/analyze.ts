@@ -196,7 +196,8 @@ Examples:
 Exit status: 0 no certain finding at or above --fail-on (uncertain ones do not count), 1 findings,
 2 usage error or unusable input (unreadable, unrecognised or garbage for --format, no VFIO
 device in it), 3 the export lost spans or metric points. Ctrl-C or SIGTERM stops reading:
-what was read so far is reported (and exported); a second signal stops at once (exit 2).
+what was read so far is reported (and exported); once the input is read, the output goes on
+to its end. A second signal stops at once (exit 2).
 
 ftrace text of 8 MiB or more that is mostly other activity is read on a second thread, which
 takes out the lines of no interest (same result); MIGSCOPE_LINE_FILTER=off reads on one.`,
@@ -218,26 +219,38 @@ export async function analyzeAction(files: readonly string[], flags: AnalyzeFlag
     throw e;
   }
   // The first signal stops reading: the output covers what was read; a second one stops at once.
+  // Once the whole trace is read, the first only says so: the output goes on to its end.
+  const stage: Stage = { reading: true };
   const signals = handleStopSignals({
     command: 'analyze',
-    onStop: (sig) => process.stderr.write(`\nmigscope: ${sig}: reading stopped; reporting what was read so far\n`),
+    onStop: (sig) =>
+      process.stderr.write(
+        stage.reading
+          ? `\nmigscope: ${sig}: reading stopped; reporting what was read so far\n`
+          : `\nmigscope: ${sig}: the input is read; finishing the output (a second ${sig} stops at once)\n`,
+      ),
     exporting: () => exportOpts !== undefined,
   });
   try {
-    return await analyzeAndReport(files, flags, exportOpts, signals.stopped);
+    return await analyzeAndReport(files, flags, exportOpts, signals.stopped, stage);
   } finally {
     signals.dispose();
   }
 }
 
-async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, exportOpts: ReturnType<typeof exportOptionsFromFlags>, stopped: Promise<unknown>): Promise<number> {
+/** Where analyze is, for what a signal's message says. */
+interface Stage {
+  reading: boolean;
+}
+
+async function analyzeAndReport(files: readonly string[], flags: AnalyzeFlags, exportOpts: ReturnType<typeof exportOptionsFromFlags>, stopped: Promise<unknown>, stage: Stage): Promise<number> {
   // An export needs every session's own items, also past the per-device cap (session-slices.ts).
   const slices = exportOpts !== undefined ? createSessionSliceKeeper() : undefined;
   // Without an export, sessions past the latest few per device wait in a temporary file
   // (track/spill-file.ts), not in memory; the export's slices need each session's identity.
   const spill = slices === undefined ? openSpillFile() : undefined;
   try {
-    return await reportAnalysis(files, flags, exportOpts, stopped, slices, spill);
+    return await reportAnalysis(files, flags, exportOpts, stopped, slices, spill, stage);
   } finally {
     spill?.close();
   }
@@ -250,10 +263,12 @@ async function reportAnalysis(
   stopped: Promise<unknown>,
   slices: ReturnType<typeof createSessionSliceKeeper> | undefined,
   spill: SpillFile | undefined,
+  stage: Stage,
 ): Promise<number> {
   let analysis: Analysis;
   try {
     analysis = await runAnalysis(files, flags, stopped, slices?.onSessionEnd, spill);
+    stage.reading = false;
   } catch (e) {
     if (e instanceof InputError || e instanceof UsageError || e instanceof ExportUsageError) {
       process.stderr.write(`migscope: ${e.message}\n`);

@@ -1,11 +1,12 @@
 // Long output written in batches through two reused buffers (src/cli/write-chunks.ts): the
 // stream receives exactly the text, multi-byte characters across batch boundaries included;
-// a buffer is never refilled while the stream still has it; and a stream that fails or is
-// destroyed mid-way does not leave the writer waiting.
+// a buffer is never refilled while the stream still has it; a stream that fails or is
+// destroyed mid-way does not leave the writer waiting; and into a stream that takes every
+// write at once (stdout into a file), the event loop still turns while the text is written.
 
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { writeChunks } from '../../src/cli/write-chunks.js';
+import { BATCHES_PER_TURN, writeChunks } from '../../src/cli/write-chunks.js';
 
 /** A slow stream: each write is taken on a later turn; records what it got and checks it was not changed meanwhile. */
 function slowSink(highWaterMark = 1024) {
@@ -67,5 +68,35 @@ describe('writeChunks', () => {
     expect(n).toBeGreaterThan(5_000);
     // It stopped at the first batch after: the generator was not read to its end.
     expect(n).toBeLessThan(30_000);
+  });
+
+  it('lets the event loop turn every BATCHES_PER_TURN batches into a stream that takes each write at once', async () => {
+    // As process.stdout into a file: write() is synchronous and its callback comes in the
+    // same turn, so without a turn of its own the writer kept timers and signal handlers
+    // (a second Ctrl-C) waiting until the whole text was out.
+    let bytes = 0;
+    const w = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        cb();
+      },
+    });
+    const piece = 'x'.repeat(1000);
+    const total = 100 * 1024 * 1024;
+    let produced = 0;
+    function* text(): Generator<string> {
+      while (produced < total) {
+        produced += piece.length;
+        yield piece;
+      }
+    }
+    let turnedAt: number | undefined;
+    setImmediate(() => (turnedAt = produced));
+    await writeChunks(w, text());
+    expect(bytes).toBe(produced);
+    // The first turn came once BATCHES_PER_TURN batches of 128 KiB were handed over, not at the end.
+    expect(turnedAt).toBeDefined();
+    expect(turnedAt as number).toBeLessThanOrEqual((BATCHES_PER_TURN + 1) * 128 * 1024);
+    expect(turnedAt as number).toBeGreaterThan(0);
   });
 });
