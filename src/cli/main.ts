@@ -10,10 +10,15 @@ import { registerReportCommand } from './report.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { addConfigSupport } from './config-file.js';
 
-// `migscope analyze … | head`: a closed stdout is the reader's choice, not an error.
+// `migscope analyze … | head`: a closed stdout is the reader's choice, not an error. Any
+// other write error (`--json > out.json` on a full disk: ENOSPC) is the output lost: said
+// in one line, exit 2. It was rethrown, and Node printed its stack and exited 1, the
+// status that means findings.
 process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw e;
+  const hint = e.code === 'ENOSPC' ? ' (the disk is full: free space, or send the output elsewhere)' : '';
+  process.stderr.write(`migscope: cannot write to standard output: ${e.message}${hint}; the output is incomplete\n`);
+  process.exit(EXIT_USAGE);
 });
 
 const program = new Command();
@@ -38,7 +43,8 @@ Quick start:
 
 Exit status (every command): 0 done, nothing at or above --fail-on; 1 findings; 2 usage error,
 unusable input (unreadable, unrecognised, no VFIO device in it), a capture that could not run,
-or a stop forced by a second signal; 3 the export lost spans or metric points.
+output that could not be written (disk full), or a stop forced by a second signal; 3 the export
+lost spans or metric points.
 
 Docs: README.md, docs/capture-format.md, docs/json-schema.md, docs/telemetry.md`,
   );

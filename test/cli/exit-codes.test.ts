@@ -2,7 +2,7 @@
 // or unusable input, 3 export lost data; never another. The built CLI, as scripts run it.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -66,6 +66,21 @@ describe.skipIf(!existsSync(cli))('exit statuses (built CLI)', () => {
     expect(unwritable.status).toBe(2);
     expect(unwritable.stderr).toMatch(/cannot write .*no-such-dir.*ENOENT/);
     expect(run(['report', example, '-o', tmp]).stderr).toContain('EISDIR');
+  });
+
+  it.skipIf(!existsSync('/dev/full'))('standard output on a full disk (/dev/full): exit 2 and one line saying so, no stack, for analyze --json, analyze and watch', () => {
+    for (const args of [['analyze', example, '--json'], ['analyze', example], ['watch', '-', '--no-metrics']]) {
+      const full = openSync('/dev/full', 'w');
+      try {
+        const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: root, input: readFileSync(example, 'utf8'), stdio: ['pipe', full, 'pipe'] });
+        expect(r.status, args.join(' ')).toBe(2);
+        expect(r.stderr).toContain('migscope: cannot write to standard output: ENOSPC');
+        expect(r.stderr).toContain('the disk is full');
+        expect(r.stderr).not.toMatch(/\n\s+at /);
+      } finally {
+        closeSync(full);
+      }
+    }
   });
 
   it('watch -: 0 clean, 1 findings, 2 usage errors and no device', () => {
