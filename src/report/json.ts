@@ -28,10 +28,26 @@ const bigintAsString = (_k: string, v: unknown): unknown => (typeof v === 'bigin
 /** Containers this deep or shallower are written member by member; deeper ones in one piece (doc → devices → device → sessions). */
 const STREAM_DEPTH = 3;
 
-/** The JSON document in pieces, in order; their concatenation is `JSON.stringify(doc, bigints as strings, indent)`. */
-export function* jsonChunks(a: Analysis, indent = 2): Generator<string> {
+/**
+ * Where a value sits, as far as the progress callback cares: the document's `devices`, one
+ * device, or a device's `sessions` (after each of whose items `onSession` is called).
+ */
+type Role = 'devices' | 'device' | 'sessions' | undefined;
+
+function roleOf(parent: Role, depth: number, key: string): Role {
+  if (depth === 0 && key === 'devices') return 'devices';
+  if (parent === 'device' && key === 'sessions') return 'sessions';
+  return undefined;
+}
+
+/**
+ * The JSON document in pieces, in order; their concatenation is `JSON.stringify(doc, bigints
+ * as strings, indent)`. `onSession` is called after each device session's text (the bulk
+ * of a long trace's output: the progress shown while it is written).
+ */
+export function* jsonChunks(a: Analysis, indent = 2, onSession?: () => void): Generator<string> {
   const doc = { schema: JSON_SCHEMA_ID, ...a, summary: summarize(a) };
-  yield* valueChunks(doc, '', ' '.repeat(indent), 0);
+  yield* valueChunks(doc, '', ' '.repeat(indent), 0, undefined, onSession);
 }
 
 function isContainer(v: unknown): v is object {
@@ -86,7 +102,7 @@ function withoutBigints(v: unknown): unknown {
   return out;
 }
 
-function* valueChunks(v: unknown, pad: string, step: string, depth: number): Generator<string> {
+function* valueChunks(v: unknown, pad: string, step: string, depth: number, role?: Role, onSession?: () => void): Generator<string> {
   if (step === '') {
     yield JSON.stringify(v, bigintAsString) ?? 'null';
     return;
@@ -102,10 +118,13 @@ function* valueChunks(v: unknown, pad: string, step: string, depth: number): Gen
       return;
     }
     yield '[';
+    const each: Role = role === 'devices' ? 'device' : undefined;
+    const counted = role === 'sessions' ? onSession : undefined;
     for (let i = 0; i < v.length; i++) {
       const el: unknown = v[i];
       yield `${i === 0 ? '' : ','}\n${inner}`;
-      yield* valueChunks(omitted(el) ? null : el, inner, step, depth + 1);
+      yield* valueChunks(omitted(el) ? null : el, inner, step, depth + 1, each, onSession);
+      counted?.();
     }
     yield `\n${pad}]`;
     return;
@@ -116,7 +135,7 @@ function* valueChunks(v: unknown, pad: string, step: string, depth: number): Gen
     if (omitted(el)) continue;
     yield `${first ? '{' : ','}\n${inner}${JSON.stringify(k)}: `;
     first = false;
-    yield* valueChunks(el, inner, step, depth + 1);
+    yield* valueChunks(el, inner, step, depth + 1, roleOf(role, depth, k), onSession);
   }
   yield first ? '{}' : `\n${pad}}`;
 }

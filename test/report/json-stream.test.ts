@@ -29,6 +29,21 @@ describe('streamed JSON', () => {
     expect([...jsonChunks(a, 0)].join('')).toBe(reference(a, 0));
   });
 
+  it('calls onSession once after each device session, only then, and writes the same text', async () => {
+    const a = await analyzeInputs([{ path: files.find((f) => f.includes('ftrace')) ?? '' }], { formats: FORMATS });
+    const sessions = a.devices.reduce((n, d) => n + d.sessions.length, 0);
+    expect(sessions).toBeGreaterThan(0);
+    // A migration with a sessions list of its own is not a device's: it is not counted.
+    const doc = { ...a, migrations: [{ sessions: [1, 2, 3] }] } as unknown as Analysis;
+    let text = '';
+    /** The text written so far at each call: it ends with a session's closing brace. */
+    const at: string[] = [];
+    for (const c of jsonChunks(doc, 2, () => at.push(text.slice(-12)))) text += c;
+    expect(at.length).toBe(sessions);
+    for (const tail of at) expect(tail).toMatch(/\n {8}\}$/);
+    expect(text).toBe(reference(doc, 2));
+  });
+
   it('writes empty lists, omitted and undefined fields as JSON.stringify does', async () => {
     const a = await analyzeInputs([{ path: files[0] ?? '' }], { formats: FORMATS });
     const odd = { ...a, devices: [], findings: [], extra: { none: undefined, list: [undefined, 1n, {}], deep: { deeper: { deepest: [[], {}] } } } } as unknown as Analysis;

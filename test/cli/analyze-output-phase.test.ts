@@ -1,4 +1,10 @@
-// Signals while `analyze --json` writes its output into a file (issue 14, "never hang"):
+// The output phase of `analyze --json` into a file, on a trace of thousands of sessions.
+//
+// Its progress: on a terminal, once the input's bar is full, a second bar counts the
+// sessions written (2 GB of trace.dat: 35 s of output that showed nothing). And the
+// input's bar never shows an ETA of "INF" or "NULL" ("ETA NFs").
+//
+// Signals while it writes (issue 14, "never hang"):
 // stdout into a file is written synchronously, and the writer used to keep the event loop
 // from turning until the last byte, so neither signal was even seen (a 2 GB trace.dat:
 // 35 s of output, two Ctrl-Cs, exit 0 with the whole file). Now the first signal says the
@@ -6,7 +12,7 @@
 // stops at once (exit 2), the file left short. The input is the bench's dense ftrace text
 // (8 devices migrating over and over), big enough that the output takes a while.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +21,10 @@ import { generateFtraceText } from '../../bench/generate/ftrace-text.js';
 
 const root = resolve(import.meta.dirname, '../..');
 const cli = join(root, 'dist/src/cli/main.js');
-if (!existsSync(cli)) console.warn('SKIPPED test/cli/signals-output.test.ts: dist/ not built (run `npm run build`)');
+if (!existsSync(cli)) console.warn('SKIPPED test/cli/analyze-output-phase.test.ts: dist/ not built (run `npm run build`)');
+// util-linux script(1) gives the CLI a terminal for stderr while stdout goes to a file.
+const hasScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!hasScript) console.warn('SKIPPED the progress tests of test/cli/analyze-output-phase.test.ts: no script(1) (util-linux) to give the CLI a terminal');
 
 let dir = '';
 let trace = '';
@@ -91,5 +100,35 @@ describe.skipIf(!existsSync(cli))('signals during the output of analyze --json i
     const doc = JSON.parse(readFileSync(r.outPath, 'utf8')) as { summary: { devices: number; sessions: number } };
     expect(doc.summary.devices).toBe(8);
     expect(doc.summary.sessions).toBeGreaterThan(1000);
+  }, 180_000);
+
+  /** Runs analyze with stderr on a terminal (script's log holds what it showed) and stdout into a file. */
+  function onTerminal(name: string, extra: string[] = []): { shown: string; doc: { summary: { sessions: number } } } {
+    const out = join(dir, `${name}.json`);
+    const log = join(dir, `${name}.log`);
+    const cmd = [process.execPath, cli, 'analyze', trace, '--json', '--fail-on', 'never', ...extra].map((a) => `'${a}'`).join(' ');
+    const r = spawnSync('script', ['-qec', `${cmd} > '${out}'`, log], { cwd: root, stdio: 'ignore' });
+    expect(r.status).toBe(0);
+    // The terminal's text without its control sequences, one line per redraw.
+    const shown = readFileSync(log, 'utf8').replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, '').replace(/\r/g, '\n');
+    return { shown, doc: JSON.parse(readFileSync(out, 'utf8')) as { summary: { sessions: number } } };
+  }
+
+  it.skipIf(!hasScript)('on a terminal: the input\'s bar, then one counting the sessions written, to all of them; no ETA of INF or NULL', () => {
+    const { shown, doc } = onTerminal('progress');
+    const n = doc.summary.sessions;
+    expect(n).toBeGreaterThan(5_000);
+    expect(shown).toMatch(/analyzing \[.*\] 100% \| \d+\/\d+ MB/);
+    expect(shown).toContain(`writing JSON [`);
+    expect(shown).toContain(`| ${n}/${n} sessions`);
+    // It came after the input was read: no "analyzing" redraw after the first "writing JSON".
+    expect(shown.slice(shown.indexOf('writing JSON')).includes('analyzing')).toBe(false);
+    expect(shown).not.toMatch(/ETA (INF|NULL|NF|LL)/);
+  }, 180_000);
+
+  it.skipIf(!hasScript)('--quiet: neither bar', () => {
+    const { shown } = onTerminal('quiet', ['--quiet']);
+    expect(shown).not.toContain('analyzing [');
+    expect(shown).not.toContain('writing JSON');
   }, 180_000);
 });
