@@ -291,8 +291,7 @@ async function reportAnalysis(
     } finally {
       bar?.stop();
     }
-  }
-  else await writeChunks(process.stdout, terminalChunks(analysis, { color: useColor(flags.color, process.stdout) }));
+  } else await writeChunks(process.stdout, terminalChunks(analysis, { color: useColor(flags.color, process.stdout) }));
   let status = exitStatusFor(analysis, flags.failOn);
   if (analysis.devices.length === 0 && (analysis.migrations?.length ?? 0) === 0) {
     // Nothing migscope can check: unusable input (exit 2), whatever --fail-on says. The
