@@ -8,7 +8,7 @@ import { arrayView } from './array-view.js';
 
 export const INITIAL_CAPACITY = 16;
 
-type Typed = Float64Array | Int32Array | Uint8Array | BigInt64Array;
+type Typed = Float64Array | Int32Array | Uint16Array | Uint8Array | BigInt64Array;
 
 /**
  * `a` with room for at least `n` items, its contents kept. Grows by half: a store filled to

@@ -115,6 +115,27 @@ describe('downtime shares against a plain scan', () => {
     expect(oddAnswers).toBeGreaterThan(20);
   });
 
+  it('names the dominating device right past 65,535 devices (the device column widens from 2 bytes to 4)', () => {
+    // 70,000 devices of one save each, side by side; the last two overlap, the later one longer.
+    const n = 70_000;
+    const devices: DeviceTimeline[] = [];
+    for (let i = 0; i < n; i++) {
+      const start = i < n - 2 ? BigInt(i) * 10_000n : BigInt(n - 2) * 10_000n;
+      const dur = i === n - 1 ? 5000n : 1000n;
+      const conv = { stopCopyStartNs: start, stopCopyEndNs: start + dur, actualStopCopyNs: dur, downtime: { deviceStopCopyNs: dur } };
+      devices.push({ id: `dev-${i}`, sessions: [{ kind: 'save', src: { file: 'wall.txt', line: i + 1 }, convergence: conv } as unknown as MigrationSession] } as unknown as DeviceTimeline);
+    }
+    const shared = withDowntimeShares(devices, [], ctx);
+    const dt = (i: number) => shared[i]?.sessions[0]?.convergence?.downtime;
+    expect(dt(n - 2)?.dominantDevice).toBe(`dev-${n - 1}`);
+    expect(dt(n - 2)?.otherDevicesNs).toBe(5000n);
+    expect(dt(n - 1)?.dominantDevice).toBe(`dev-${n - 1}`);
+    expect(dt(n - 1)?.otherDevicesNs).toBe(1000n);
+    // Device 65,536 onwards were stored after the column widened; one alone keeps its own name.
+    expect(dt(65_540)?.dominantDevice).toBe('dev-65540');
+    expect(dt(65_540)?.otherDevicesNs).toBeUndefined();
+  });
+
   it('gives the same shares when the sessions are spilled and their windows come from the heads before them', () => {
     let spilled = 0;
     for (let seed = 1; seed <= 120; seed++) {

@@ -1,7 +1,8 @@
 // IntervalIndex answers "which intervals reach into [lo, hi]" as a full scan would
 // (downtime-shares.ts uses it so that settling 50,000 sessions is not pairwise).
 import { describe, expect, it } from 'vitest';
-import { IntervalIndex } from '../../src/track/interval-index.js';
+import { IntervalIndex, rowsByStart } from '../../src/track/interval-index.js';
+import { bigColumn, setBig } from '../../src/track/columns.js';
 
 /** A small deterministic generator (no Math.random: a failure replays). */
 function lcg(seed: number): () => number {
@@ -53,5 +54,47 @@ describe('IntervalIndex', () => {
       { start: 7n, end: 8n, item: 'c' },
     ]);
     expect([...index.reaching(6n, 7n)].map((iv) => iv.item)).toEqual(['c', 'b', 'a']);
+  });
+});
+
+describe('rowsByStart', () => {
+  /** The order a comparator sort gives: by start, ties by row. */
+  function reference(starts: readonly bigint[]): number[] {
+    return starts.map((_, i) => i).sort((a, b) => {
+      const x = starts[a] as bigint;
+      const y = starts[b] as bigint;
+      return x < y ? -1 : x > y ? 1 : a - b;
+    });
+  }
+
+  function sorted(starts: readonly bigint[]): number[] {
+    const c = bigColumn();
+    starts.forEach((v, i) => setBig(c, i, v));
+    return [...rowsByStart(c, starts.length)];
+  }
+
+  it('orders rows by start, ties in row order, as a comparator sort does: runs in order, shuffled, descending, all equal', () => {
+    const rnd = lcg(11);
+    for (let round = 0; round < 200; round++) {
+      const n = Math.floor(rnd() * 300);
+      const shape = round % 4;
+      // Devices' windows: a few runs each in time order (the usual input), or no order at all.
+      const runLen = 1 + Math.floor(rnd() * 60);
+      const starts = Array.from({ length: n }, (_, i) => {
+        if (shape === 0) return BigInt((i % runLen) * 10 + Math.floor(rnd() * 3));
+        if (shape === 1) return BigInt(Math.floor(rnd() * 50));
+        if (shape === 2) return BigInt(n - i);
+        return 7n;
+      });
+      expect(sorted(starts)).toEqual(reference(starts));
+    }
+    expect(sorted([])).toEqual([]);
+    expect(sorted([5n])).toEqual([0]);
+  });
+
+  it('compares values past 64 bits (kept beside the column) exactly', () => {
+    const big = 2n ** 70n;
+    const starts = [big + 3n, -(2n ** 65n), big + 1n, 0n, big + 1n, -(2n ** 65n) - 1n];
+    expect(sorted(starts)).toEqual(reference(starts));
   });
 });
