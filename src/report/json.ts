@@ -120,11 +120,15 @@ function* valueChunks(v: unknown, pad: string, step: string, depth: number, role
     yield '[';
     const each: Role = role === 'devices' ? 'device' : undefined;
     const counted = role === 'sessions' ? onSession : undefined;
-    for (let i = 0; i < v.length; i++) {
-      const el: unknown = v[i];
+    // for-of, not v[i]: a spilled or column-backed list (track/spilled-list.ts,
+    // array-view.ts) is a Proxy, and its iterator reads items by number where an index
+    // would reach the Proxy as a string key (one internalized string per item).
+    let i = 0;
+    for (const el of v as readonly unknown[]) {
       yield `${i === 0 ? '' : ','}\n${inner}`;
       yield* valueChunks(omitted(el) ? null : el, inner, step, depth + 1, each, onSession);
       counted?.();
+      i++;
     }
     yield `\n${pad}]`;
     return;

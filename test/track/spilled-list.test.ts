@@ -60,6 +60,18 @@ describe('spill codec', () => {
     expect((back as typeof v).d[4]).toBe('\u0001n12');
   });
 
+  it('writes every tag longer than 10 characters, so that JSON.parse does not internalize it (an old-generation string per session read)', () => {
+    const v = { a: 0n, b: -5n, c: undefined, d: [undefined, -0, Number.NaN, Number.POSITIVE_INFINITY, 8192n, 2n ** 70n] };
+    const tags: string[] = [];
+    JSON.parse(encodeValue(v), (_k, x: unknown) => {
+      if (typeof x === 'string' && x.startsWith('\u0001')) tags.push(x);
+      return x;
+    });
+    expect(tags.length).toBe(9);
+    for (const t of tags) expect(t.length).toBeGreaterThan(10);
+    expect(decodeValue(encodeValue(v))).toStrictEqual(v);
+  });
+
   it('round-trips whole sessions', () => {
     for (let i = 0; i < 6; i++) expect(decodeValue(encodeValue(save(i)))).toStrictEqual(save(i));
   });
