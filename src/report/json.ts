@@ -121,8 +121,8 @@ function* valueChunks(v: unknown, pad: string, step: string, depth: number, role
     const each: Role = role === 'devices' ? 'device' : undefined;
     const counted = role === 'sessions' ? onSession : undefined;
     // for-of, not v[i]: a spilled or column-backed list (track/spilled-list.ts,
-    // array-view.ts) is a Proxy, and its iterator reads items by number where an index
-    // would reach the Proxy as a string key (one internalized string per item).
+    // array-view.ts) is a Proxy whose iterator reads items by number, where v[i] reaches
+    // the Proxy with the index as a string key (a string or two per item).
     let i = 0;
     for (const el of v as readonly unknown[]) {
       yield `${i === 0 ? '' : ','}\n${inner}`;

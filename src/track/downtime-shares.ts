@@ -108,8 +108,8 @@ class WindowTable {
     const row = this.rows++;
     setBig(this.start, row, start);
     setBig(this.end, row, end);
-    if (this.device instanceof Uint16Array && device <= 0xffff) this.device = grown(this.device, row + 1);
-    else this.device = grown(this.device instanceof Uint16Array ? Int32Array.from(this.device) : this.device, row + 1);
+    if (device > 0xffff && this.device instanceof Uint16Array) this.device = Int32Array.from(this.device);
+    this.device = grown(this.device, row + 1);
     this.device[row] = device;
     if (dur !== end - start) this.odd.set(row, dur);
   }

@@ -91,9 +91,10 @@ export function rowsByStart(starts: BigColumn, count: number): Uint32Array {
   while (nRuns > 1) {
     let out = 0;
     for (let k = 0; k < nRuns; k += 2) {
+      // A last run without a partner is copied as it is (mid = hi = count).
       const lo = runs[k] ?? 0;
       const mid = runs[k + 1] ?? count;
-      const hi = k + 2 <= nRuns ? (runs[k + 2] ?? count) : mid;
+      const hi = runs[Math.min(k + 2, nRuns)] ?? count;
       // Each run is a block of consecutive positions and every row of the left one is lower
       // than every row of the right one (the blocks were merged in place order), so taking
       // the left on equal starts keeps ties in row order.
